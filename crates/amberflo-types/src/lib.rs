@@ -1,0 +1,1 @@
+//! Amberflo API payload models, with validation.

@@ -1,0 +1,106 @@
+//! `cargo xtask ci`: the steps CI runs, in order, failing fast.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// Library crates that must also build with `--no-default-features`.
+const LIBRARY_CRATES: &[&str] = &[
+    "amberflo-types",
+    "amberflo-transport",
+    "amberflo-batcher",
+    "amberflo-emulator",
+    "amberflo",
+];
+
+/// One CI step: a name for the summary line and the cargo arguments.
+struct Step {
+    name: String,
+    args: Vec<&'static str>,
+    env: Vec<(&'static str, &'static str)>,
+}
+
+impl Step {
+    fn cargo(name: impl Into<String>, args: &[&'static str]) -> Self {
+        Step {
+            name: name.into(),
+            args: args.to_vec(),
+            env: Vec::new(),
+        }
+    }
+
+    fn with_env(mut self, key: &'static str, value: &'static str) -> Self {
+        self.env.push((key, value));
+        self
+    }
+}
+
+/// The workspace root (the parent of this crate's manifest directory).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+fn steps() -> Vec<Step> {
+    let mut steps = vec![
+        Step::cargo("fmt", &["fmt", "--all", "--check"]),
+        Step::cargo(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step::cargo("test", &["test", "--workspace", "--all-features"]),
+    ];
+    for krate in LIBRARY_CRATES {
+        steps.push(Step::cargo(
+            format!("build {krate} --no-default-features"),
+            &["build", "--package", krate, "--no-default-features"],
+        ));
+    }
+    steps.push(
+        Step::cargo(
+            "doc",
+            &["doc", "--workspace", "--no-deps", "--all-features"],
+        )
+        .with_env("RUSTDOCFLAGS", "-D warnings"),
+    );
+    steps
+}
+
+/// Runs every CI step, printing a one-line summary per step with its time.
+pub(crate) fn run() -> Result<(), String> {
+    let root = workspace_root();
+    let started = Instant::now();
+    crate::tidy::check(&root)?;
+    println!("ci: tidy ok");
+    for step in steps() {
+        let step_started = Instant::now();
+        println!("ci: {} ...", step.name);
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(&step.args)
+            .envs(step.env.iter().copied())
+            .current_dir(&root)
+            .status()
+            .map_err(|error| format!("step `{}` could not start: {error}", step.name))?;
+        let seconds = step_started.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(format!(
+                "step `{}` failed after {seconds:.1}s ({status})",
+                step.name
+            ));
+        }
+        println!("ci: {} ok in {seconds:.1}s", step.name);
+    }
+    println!(
+        "ci: all steps passed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
