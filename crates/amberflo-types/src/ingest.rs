@@ -1,0 +1,261 @@
+//! Ingest payloads: [`MeterRecord`] (one meter event) and its [`UniqueId`].
+//!
+//! The ingest endpoint takes a JSON array of records. Custom-schema ingest takes arbitrary JSON
+//! objects, which are plain [`serde_json::Value`]s and need no type here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::error::ValidationError;
+use crate::{number, time, validate};
+
+/// A record's unique id: a UUID v4 made when the record is built, or an id of the caller's.
+///
+/// Amberflo deduplicates records with the same id, so a retried batch is counted once. The
+/// generated UUID is kept binary and only formatted when serialised.
+///
+/// ```
+/// use amberflo_types::UniqueId;
+///
+/// let id = UniqueId::from("order-42");
+/// assert_eq!(id.to_string(), "order-42");
+/// assert_ne!(UniqueId::new_v4(), UniqueId::new_v4());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UniqueId(IdRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum IdRepr {
+    Uuid(Uuid),
+    Custom(String),
+}
+
+impl UniqueId {
+    /// A fresh random UUID v4 (thread-local fast RNG, no system call per id).
+    pub fn new_v4() -> Self {
+        UniqueId(IdRepr::Uuid(Uuid::new_v4()))
+    }
+
+    fn as_custom(&self) -> Option<&str> {
+        match &self.0 {
+            IdRepr::Custom(id) => Some(id),
+            IdRepr::Uuid(_) => None,
+        }
+    }
+}
+
+impl From<Uuid> for UniqueId {
+    fn from(uuid: Uuid) -> Self {
+        UniqueId(IdRepr::Uuid(uuid))
+    }
+}
+
+impl From<String> for UniqueId {
+    fn from(id: String) -> Self {
+        // Keep canonical UUID strings binary so that a parse/serialise round trip is exact.
+        match Uuid::try_parse(&id) {
+            Ok(uuid) if uuid.hyphenated().to_string() == id => UniqueId(IdRepr::Uuid(uuid)),
+            _ => UniqueId(IdRepr::Custom(id)),
+        }
+    }
+}
+
+impl From<&str> for UniqueId {
+    fn from(id: &str) -> Self {
+        UniqueId::from(id.to_owned())
+    }
+}
+
+impl fmt::Display for UniqueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdRepr::Uuid(uuid) => fmt::Display::fmt(&uuid.hyphenated(), f),
+            IdRepr::Custom(id) => f.write_str(id),
+        }
+    }
+}
+
+impl fmt::Debug for UniqueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UniqueId({self})")
+    }
+}
+
+impl Serialize for UniqueId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            IdRepr::Uuid(uuid) => {
+                serializer.serialize_str(uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
+            }
+            IdRepr::Custom(id) => serializer.serialize_str(id),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UniqueId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(UniqueId::from)
+    }
+}
+
+/// One meter event, as the ingest API takes it.
+///
+/// Build it with [`MeterRecord::builder`], which validates every field: the meter API name and
+/// customer id must not be blank, the value must be finite, the time positive, and dimension
+/// keys and values non-blank. The time defaults to now and the unique id to a fresh UUID v4.
+///
+/// ```
+/// use amberflo_types::MeterRecord;
+///
+/// let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+///     .dimension("region", "us-east-1")
+///     .time_in_millis(1_700_000_000_000)
+///     .build()?;
+/// let json = serde_json::to_value(&record).unwrap();
+/// assert_eq!(json["meterApiName"], "ApiCalls");
+/// assert_eq!(json["meterValue"], 1);
+/// assert_eq!(json["dimensions"]["region"], "us-east-1");
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterRecord {
+    unique_id: UniqueId,
+    meter_api_name: String,
+    #[serde(serialize_with = "number::serialize")]
+    meter_value: f64,
+    customer_id: String,
+    meter_time_in_millis: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dimensions: Option<BTreeMap<String, String>>,
+}
+
+impl MeterRecord {
+    /// Starts a record for `meter_api_name` with `meter_value` for `customer_id`.
+    pub fn builder(
+        meter_api_name: impl Into<String>,
+        meter_value: f64,
+        customer_id: impl Into<String>,
+    ) -> MeterRecordBuilder {
+        MeterRecordBuilder {
+            meter_api_name: meter_api_name.into(),
+            meter_value,
+            customer_id: customer_id.into(),
+            meter_time_in_millis: None,
+            unique_id: None,
+            dimensions: None,
+        }
+    }
+
+    /// Checks every field against the ingest rules. Records made by the builder always pass;
+    /// use this on records that came from elsewhere (for example deserialised ones).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("meter_api_name", &self.meter_api_name)?;
+        validate::finite("meter_value", self.meter_value)?;
+        validate::positive("meter_time_in_millis", self.meter_time_in_millis)?;
+        validate::non_blank("customer_id", &self.customer_id)?;
+        if let Some(custom) = self.unique_id.as_custom() {
+            validate::non_blank("unique_id", custom)?;
+        }
+        if let Some(dimensions) = &self.dimensions {
+            validate::string_map("dimensions", dimensions)?;
+        }
+        Ok(())
+    }
+
+    /// The id Amberflo deduplicates on.
+    pub fn unique_id(&self) -> &UniqueId {
+        &self.unique_id
+    }
+
+    /// The meter's API name.
+    pub fn meter_api_name(&self) -> &str {
+        &self.meter_api_name
+    }
+
+    /// The metered value.
+    pub fn meter_value(&self) -> f64 {
+        self.meter_value
+    }
+
+    /// The customer the value is metered for.
+    pub fn customer_id(&self) -> &str {
+        &self.customer_id
+    }
+
+    /// When the event happened, in milliseconds since the Unix epoch.
+    pub fn meter_time_in_millis(&self) -> i64 {
+        self.meter_time_in_millis
+    }
+
+    /// The record's dimensions, if any were set.
+    pub fn dimensions(&self) -> Option<&BTreeMap<String, String>> {
+        self.dimensions.as_ref()
+    }
+}
+
+/// Builds a validated [`MeterRecord`]; see [`MeterRecord::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MeterRecordBuilder {
+    meter_api_name: String,
+    meter_value: f64,
+    customer_id: String,
+    meter_time_in_millis: Option<i64>,
+    unique_id: Option<UniqueId>,
+    dimensions: Option<BTreeMap<String, String>>,
+}
+
+impl MeterRecordBuilder {
+    /// Sets when the event happened, in milliseconds since the Unix epoch (default: now).
+    pub fn time_in_millis(mut self, millis: i64) -> Self {
+        self.meter_time_in_millis = Some(millis);
+        self
+    }
+
+    /// Sets the id Amberflo deduplicates on (default: a fresh UUID v4).
+    pub fn unique_id(mut self, id: impl Into<UniqueId>) -> Self {
+        self.unique_id = Some(id.into());
+        self
+    }
+
+    /// Adds one dimension.
+    pub fn dimension(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.dimensions
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds several dimensions.
+    pub fn dimensions<K, V>(mut self, dimensions: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let map = self.dimensions.get_or_insert_with(BTreeMap::new);
+        map.extend(
+            dimensions
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into())),
+        );
+        self
+    }
+
+    /// Validates and returns the record, or the first rule broken.
+    pub fn build(self) -> Result<MeterRecord, ValidationError> {
+        let record = MeterRecord {
+            unique_id: self.unique_id.unwrap_or_else(UniqueId::new_v4),
+            meter_api_name: self.meter_api_name,
+            meter_value: self.meter_value,
+            customer_id: self.customer_id,
+            meter_time_in_millis: self.meter_time_in_millis.unwrap_or_else(time::now_millis),
+            dimensions: self.dimensions,
+        };
+        record.validate()?;
+        Ok(record)
+    }
+}

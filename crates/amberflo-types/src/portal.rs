@@ -1,0 +1,118 @@
+//! Customer portal sessions: the [`CustomerPortalSessionRequest`] (`POST /session`) and the
+//! [`CustomerPortalSession`] it returns.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::validate;
+
+/// Asks for a customer portal session.
+///
+/// ```
+/// use amberflo_types::CustomerPortalSessionRequest;
+///
+/// let request = CustomerPortalSessionRequest::builder("customer-1")
+///     .return_url("https://app.example.test/billing")
+///     .build()?;
+/// let json = serde_json::to_value(&request).unwrap();
+/// assert_eq!(json["returnUrl"], "https://app.example.test/billing");
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPortalSessionRequest {
+    customer_id: String,
+    #[serde(
+        default,
+        rename = "expirationEpochMilliSeconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    expiration_epoch_milliseconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_url: Option<String>,
+}
+
+impl CustomerPortalSessionRequest {
+    /// Starts a request for `customer_id`'s portal.
+    pub fn builder(customer_id: impl Into<String>) -> CustomerPortalSessionRequestBuilder {
+        CustomerPortalSessionRequestBuilder {
+            request: CustomerPortalSessionRequest {
+                customer_id: customer_id.into(),
+                expiration_epoch_milliseconds: None,
+                return_url: None,
+            },
+        }
+    }
+
+    /// Checks that the customer id and return URL are not blank and the expiry is positive.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)?;
+        if let Some(expiration) = self.expiration_epoch_milliseconds {
+            validate::positive("expiration_epoch_milliseconds", expiration)?;
+        }
+        validate::optional_non_blank("return_url", self.return_url.as_deref())
+    }
+
+    /// The customer whose portal is opened.
+    pub fn customer_id(&self) -> &str {
+        &self.customer_id
+    }
+
+    /// When the session expires, in Unix milliseconds (the API defaults to 24 hours).
+    pub fn expiration_epoch_milliseconds(&self) -> Option<i64> {
+        self.expiration_epoch_milliseconds
+    }
+
+    /// Where the portal sends the customer back to.
+    pub fn return_url(&self) -> Option<&str> {
+        self.return_url.as_deref()
+    }
+}
+
+/// Builds a validated [`CustomerPortalSessionRequest`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomerPortalSessionRequestBuilder {
+    request: CustomerPortalSessionRequest,
+}
+
+impl CustomerPortalSessionRequestBuilder {
+    /// Sets when the session expires, in Unix milliseconds.
+    pub fn expiration_epoch_milliseconds(mut self, millis: i64) -> Self {
+        self.request.expiration_epoch_milliseconds = Some(millis);
+        self
+    }
+
+    /// Sets where the portal sends the customer back to.
+    pub fn return_url(mut self, url: impl Into<String>) -> Self {
+        self.request.return_url = Some(url.into());
+        self
+    }
+
+    /// Validates and returns the request.
+    pub fn build(self) -> Result<CustomerPortalSessionRequest, ValidationError> {
+        self.request.validate()?;
+        Ok(self.request)
+    }
+}
+
+/// A customer portal session: the URL to open and its token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct CustomerPortalSession {
+    /// The portal URL.
+    pub url: String,
+    /// The session token.
+    pub session_token: String,
+}
+
+impl CustomerPortalSession {
+    /// A session from its URL and token.
+    pub fn new(url: impl Into<String>, session_token: impl Into<String>) -> Self {
+        CustomerPortalSession {
+            url: url.into(),
+            session_token: session_token.into(),
+        }
+    }
+}

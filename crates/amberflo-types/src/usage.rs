@@ -1,0 +1,558 @@
+//! Usage queries and reports: [`UsageQuery`] (built by [`UsagePayloadFactory`] or
+//! [`UsageQuery::builder`]), [`AllUsageQuery`] for every meter at once, and [`UsageReport`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Rule, ValidationError};
+use crate::validate;
+
+/// How values inside one time bucket are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
+pub enum AggregationType {
+    /// The sum of the values.
+    Sum,
+    /// The number of records.
+    Count,
+    /// The smallest value.
+    Min,
+    /// The largest value.
+    Max,
+}
+
+/// The width of the time buckets of a usage report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
+pub enum TimeGroupingInterval {
+    /// One bucket per hour.
+    Hour,
+    /// One bucket per day (UTC).
+    Day,
+    /// One bucket per week.
+    Week,
+    /// One bucket per calendar month.
+    Month,
+}
+
+impl TimeGroupingInterval {
+    /// The name the API uses (`"HOUR"`, `"DAY"`, `"WEEK"`, `"MONTH"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeGroupingInterval::Hour => "HOUR",
+            TimeGroupingInterval::Day => "DAY",
+            TimeGroupingInterval::Week => "WEEK",
+            TimeGroupingInterval::Month => "MONTH",
+        }
+    }
+}
+
+/// A time range in Unix seconds: a start and an optional end after it.
+///
+/// ```
+/// use amberflo_types::TimeRange;
+///
+/// let range = TimeRange::new(1_700_000_000, Some(1_700_086_400))?;
+/// assert_eq!(range.start_time_in_seconds(), 1_700_000_000);
+/// assert!(TimeRange::new(10, Some(5)).is_err());
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeRange {
+    start_time_in_seconds: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end_time_in_seconds: Option<i64>,
+}
+
+impl TimeRange {
+    /// A range from `start` to `end` (open-ended when `None`); `start` must be positive and
+    /// `end`, when given, after `start`.
+    pub fn new(
+        start_time_in_seconds: i64,
+        end_time_in_seconds: Option<i64>,
+    ) -> Result<Self, ValidationError> {
+        let range = TimeRange {
+            start_time_in_seconds,
+            end_time_in_seconds,
+        };
+        range.validate()?;
+        Ok(range)
+    }
+
+    /// An open-ended range starting at `start_time_in_seconds`.
+    pub fn since(start_time_in_seconds: i64) -> Result<Self, ValidationError> {
+        TimeRange::new(start_time_in_seconds, None)
+    }
+
+    /// Checks the rules [`TimeRange::new`] enforces.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::positive("start_time_in_seconds", self.start_time_in_seconds)?;
+        if let Some(end) = self.end_time_in_seconds
+            && end <= self.start_time_in_seconds
+        {
+            return Err(ValidationError::new(
+                "end_time_in_seconds",
+                Rule::EndNotAfterStart,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The start, in Unix seconds.
+    pub fn start_time_in_seconds(&self) -> i64 {
+        self.start_time_in_seconds
+    }
+
+    /// The end, in Unix seconds, if the range has one.
+    pub fn end_time_in_seconds(&self) -> Option<i64> {
+        self.end_time_in_seconds
+    }
+}
+
+/// Keep only the first `limit` groups, ordered by group value.
+///
+/// ```
+/// use amberflo_types::Take;
+///
+/// let take = Take::new(10, false)?;
+/// assert_eq!(take.limit(), 10);
+/// assert!(Take::new(0, true).is_err());
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Take {
+    limit: i64,
+    #[serde(default)]
+    is_ascending: bool,
+}
+
+impl Take {
+    /// The first `limit` groups (which must be positive), smallest first when `is_ascending`.
+    pub fn new(limit: i64, is_ascending: bool) -> Result<Self, ValidationError> {
+        let take = Take {
+            limit,
+            is_ascending,
+        };
+        take.validate()?;
+        Ok(take)
+    }
+
+    /// Checks that the limit is positive.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::positive("limit", self.limit)
+    }
+
+    /// How many groups to keep.
+    pub fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    /// Whether the smallest groups come first.
+    pub fn is_ascending(&self) -> bool {
+        self.is_ascending
+    }
+}
+
+/// A usage query for one meter (`POST /usage/`, or a list of them to `POST /usage/batch`).
+///
+/// Build it with [`UsageQuery::builder`] or [`UsagePayloadFactory::create`]; both validate.
+///
+/// ```
+/// use amberflo_types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
+///
+/// let query = UsageQuery::builder(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Day,
+///     TimeRange::since(1_700_000_000)?,
+/// )
+/// .group_by(["customerId"])
+/// .filter("region", ["us-east-1"])
+/// .build()?;
+/// let json = serde_json::to_value(&query).unwrap();
+/// assert_eq!(json["aggregation"], "SUM");
+/// assert_eq!(json["groupBy"][0], "customerId");
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageQuery {
+    aggregation: AggregationType,
+    meter_api_name: String,
+    time_grouping_interval: TimeGroupingInterval,
+    time_range: TimeRange,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_by: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filter: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    take: Option<Take>,
+}
+
+impl UsageQuery {
+    /// Starts a query for `meter_api_name`.
+    pub fn builder(
+        meter_api_name: impl Into<String>,
+        aggregation: AggregationType,
+        time_grouping_interval: TimeGroupingInterval,
+        time_range: TimeRange,
+    ) -> UsageQueryBuilder {
+        UsageQueryBuilder {
+            query: UsageQuery {
+                aggregation,
+                meter_api_name: meter_api_name.into(),
+                time_grouping_interval,
+                time_range,
+                group_by: None,
+                filter: None,
+                take: None,
+            },
+        }
+    }
+
+    /// Checks every rule: meter name not blank, a valid time range, group-by a non-empty
+    /// list of non-blank names, filter values non-empty lists of non-blank strings, and a
+    /// positive take limit.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("meter_api_name", &self.meter_api_name)?;
+        self.time_range
+            .validate()
+            .map_err(|e| e.within("time_range"))?;
+        if let Some(group_by) = &self.group_by {
+            validate::string_list("group_by", group_by)?;
+        }
+        if let Some(filter) = &self.filter {
+            validate::string_list_map("filter", filter)?;
+        }
+        if let Some(take) = &self.take {
+            take.validate().map_err(|e| e.within("take"))?;
+        }
+        Ok(())
+    }
+
+    /// How values are aggregated.
+    pub fn aggregation(&self) -> AggregationType {
+        self.aggregation
+    }
+
+    /// The meter queried.
+    pub fn meter_api_name(&self) -> &str {
+        &self.meter_api_name
+    }
+
+    /// The bucket width.
+    pub fn time_grouping_interval(&self) -> TimeGroupingInterval {
+        self.time_grouping_interval
+    }
+
+    /// The time range queried.
+    pub fn time_range(&self) -> &TimeRange {
+        &self.time_range
+    }
+
+    /// The dimensions (or `customerId`) usage is grouped by.
+    pub fn group_by(&self) -> Option<&[String]> {
+        self.group_by.as_deref()
+    }
+
+    /// Allowed values per dimension.
+    pub fn filter(&self) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.filter.as_ref()
+    }
+
+    /// The top-N limit, if any.
+    pub fn take(&self) -> Option<&Take> {
+        self.take.as_ref()
+    }
+}
+
+/// Builds a validated [`UsageQuery`]; see [`UsageQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UsageQueryBuilder {
+    query: UsageQuery,
+}
+
+impl UsageQueryBuilder {
+    /// Groups usage by these dimensions (use `"customerId"` for per-customer usage).
+    pub fn group_by<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        let group_by = self.query.group_by.get_or_insert_with(Vec::new);
+        group_by.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Keeps only records whose dimension `key` has one of `values`.
+    pub fn filter<S: Into<String>>(
+        mut self,
+        key: impl Into<String>,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let filter = self.query.filter.get_or_insert_with(BTreeMap::new);
+        filter
+            .entry(key.into())
+            .or_default()
+            .extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// Keeps only the first `take.limit()` groups.
+    pub fn take(mut self, take: Take) -> Self {
+        self.query.take = Some(take);
+        self
+    }
+
+    /// Validates and returns the query, or the first rule broken.
+    pub fn build(self) -> Result<UsageQuery, ValidationError> {
+        self.query.validate()?;
+        Ok(self.query)
+    }
+}
+
+/// The usage payload factory: one call that builds and validates a [`UsageQuery`], mirroring
+/// the Python SDK's `create_usage_query`.
+///
+/// ```
+/// use amberflo_types::{AggregationType, TimeGroupingInterval, TimeRange, UsagePayloadFactory};
+///
+/// let query = UsagePayloadFactory::create(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Hour,
+///     TimeRange::since(1_700_000_000)?,
+///     Some(vec!["customerId".to_owned()]),
+///     None,
+///     None,
+/// )?;
+/// assert_eq!(query.group_by(), Some(&["customerId".to_owned()][..]));
+///
+/// let error = UsagePayloadFactory::create(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Hour,
+///     TimeRange::since(1_700_000_000)?,
+///     Some(vec![]),
+///     None,
+///     None,
+/// )
+/// .unwrap_err();
+/// assert_eq!(error.to_string(), "group_by must not be an empty list");
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct UsagePayloadFactory;
+
+impl UsagePayloadFactory {
+    /// Builds a usage query from all its parts, validating every rule.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        meter_api_name: impl Into<String>,
+        aggregation: AggregationType,
+        time_grouping_interval: TimeGroupingInterval,
+        time_range: TimeRange,
+        group_by: Option<Vec<String>>,
+        filter: Option<BTreeMap<String, Vec<String>>>,
+        take: Option<Take>,
+    ) -> Result<UsageQuery, ValidationError> {
+        let query = UsageQuery {
+            aggregation,
+            meter_api_name: meter_api_name.into(),
+            time_grouping_interval,
+            time_range,
+            group_by,
+            filter,
+            take,
+        };
+        query.validate()?;
+        Ok(query)
+    }
+}
+
+/// Usage of every meter at once (`GET /usage/all`), sent as query parameters.
+///
+/// ```
+/// use amberflo_types::{AllUsageQuery, TimeGroupingInterval, TimeRange};
+///
+/// let query = AllUsageQuery::new(TimeGroupingInterval::Day, TimeRange::since(1_700_000_000)?)
+///     .group_by_customer_id(true)
+///     .customer_id("customer-1");
+/// assert_eq!(query.customer_id_filter(), Some("customer-1"));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllUsageQuery {
+    start_time_in_seconds: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end_time_in_seconds: Option<i64>,
+    time_grouping_interval: TimeGroupingInterval,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_by: Option<AllUsageGroupBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_id: Option<String>,
+}
+
+/// The only grouping `GET /usage/all` supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum AllUsageGroupBy {
+    #[serde(rename = "customerId")]
+    CustomerId,
+}
+
+impl AllUsageQuery {
+    /// Usage of all meters over `time_range`, in `time_grouping_interval` buckets.
+    pub fn new(time_grouping_interval: TimeGroupingInterval, time_range: TimeRange) -> Self {
+        AllUsageQuery {
+            start_time_in_seconds: time_range.start_time_in_seconds,
+            end_time_in_seconds: time_range.end_time_in_seconds,
+            time_grouping_interval,
+            group_by: None,
+            customer_id: None,
+        }
+    }
+
+    /// Groups the usage by customer.
+    #[must_use]
+    pub fn group_by_customer_id(mut self, group: bool) -> Self {
+        self.group_by = group.then_some(AllUsageGroupBy::CustomerId);
+        self
+    }
+
+    /// Keeps only one customer's usage.
+    #[must_use]
+    pub fn customer_id(mut self, customer_id: impl Into<String>) -> Self {
+        self.customer_id = Some(customer_id.into());
+        self
+    }
+
+    /// Checks the time range and that the customer filter, if set, is not blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        self.time_range()
+            .validate()
+            .map_err(|e| e.within("time_range"))?;
+        validate::optional_non_blank("customer_id", self.customer_id.as_deref())
+    }
+
+    /// The time range queried.
+    pub fn time_range(&self) -> TimeRange {
+        TimeRange {
+            start_time_in_seconds: self.start_time_in_seconds,
+            end_time_in_seconds: self.end_time_in_seconds,
+        }
+    }
+
+    /// The bucket width.
+    pub fn time_grouping_interval(&self) -> TimeGroupingInterval {
+        self.time_grouping_interval
+    }
+
+    /// Whether usage is grouped by customer.
+    pub fn is_grouped_by_customer_id(&self) -> bool {
+        self.group_by.is_some()
+    }
+
+    /// The customer whose usage is kept, if filtered.
+    pub fn customer_id_filter(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+}
+
+/// A usage report: the bucket start times and, per group, a value per bucket.
+///
+/// Parsed leniently: unknown fields are ignored and missing ones default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct UsageReport {
+    /// Report metadata as the server sent it (meter, aggregation, time range, ...).
+    pub metadata: serde_json::Value,
+    /// The start of each bucket, in Unix seconds.
+    pub seconds_since_epoch_intervals: Vec<i64>,
+    /// One entry per group (one in all when the query had no group-by).
+    pub client_meters: Vec<ClientMeter>,
+}
+
+/// The usage of one group in a [`UsageReport`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct ClientMeter {
+    /// The group's key, absent when the query had no group-by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<MeterGroup>,
+    /// The group's aggregate over the whole range.
+    pub group_value: f64,
+    /// One value per bucket.
+    pub values: Vec<UsageValue>,
+}
+
+/// The key of a group: dimension (or `customerId`) name to value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct MeterGroup {
+    /// The grouped-by names and this group's values for them.
+    pub group_info: BTreeMap<String, String>,
+}
+
+/// One bucket's value in a [`ClientMeter`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct UsageValue {
+    /// The aggregate of the bucket.
+    pub value: f64,
+    /// The bucket's start, in Unix seconds.
+    pub seconds_since_epoch_utc: i64,
+    /// Change from the previous bucket, in percent.
+    pub percentage_from_previous: f64,
+}
+
+impl UsageReport {
+    /// A report from its parts (for servers, such as the emulator, and tests).
+    pub fn new(
+        metadata: serde_json::Value,
+        seconds_since_epoch_intervals: Vec<i64>,
+        client_meters: Vec<ClientMeter>,
+    ) -> Self {
+        UsageReport {
+            metadata,
+            seconds_since_epoch_intervals,
+            client_meters,
+        }
+    }
+}
+
+impl ClientMeter {
+    /// A group's usage from its parts.
+    pub fn new(group: Option<MeterGroup>, group_value: f64, values: Vec<UsageValue>) -> Self {
+        ClientMeter {
+            group,
+            group_value,
+            values,
+        }
+    }
+}
+
+impl MeterGroup {
+    /// A group key from name/value pairs.
+    pub fn new(group_info: BTreeMap<String, String>) -> Self {
+        MeterGroup { group_info }
+    }
+}
+
+impl UsageValue {
+    /// One bucket's value.
+    pub fn new(value: f64, seconds_since_epoch_utc: i64, percentage_from_previous: f64) -> Self {
+        UsageValue {
+            value,
+            seconds_since_epoch_utc,
+            percentage_from_previous,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Field checks shared by every payload; each returns a [`ValidationError`] naming the field.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::error::{Rule, ValidationError};
+
+type Field = Cow<'static, str>;
+
+/// The string must contain something other than whitespace.
+pub(crate) fn non_blank(field: impl Into<Field>, value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new(field, Rule::Blank));
+    }
+    Ok(())
+}
+
+/// Like [`non_blank`], for an optional string.
+pub(crate) fn optional_non_blank(
+    field: impl Into<Field>,
+    value: Option<&str>,
+) -> Result<(), ValidationError> {
+    value.map_or(Ok(()), |value| non_blank(field, value))
+}
+
+/// The integer must be 1 or greater.
+pub(crate) fn positive(field: impl Into<Field>, value: i64) -> Result<(), ValidationError> {
+    if value <= 0 {
+        return Err(ValidationError::new(field, Rule::NotPositive));
+    }
+    Ok(())
+}
+
+/// The number must be finite (not NaN, not infinite).
+pub(crate) fn finite(field: impl Into<Field>, value: f64) -> Result<(), ValidationError> {
+    if !value.is_finite() {
+        return Err(ValidationError::new(field, Rule::NotFinite));
+    }
+    Ok(())
+}
+
+/// The number must be finite and greater than zero.
+pub(crate) fn positive_number(field: &'static str, value: f64) -> Result<(), ValidationError> {
+    finite(field, value)?;
+    if value <= 0.0 {
+        return Err(ValidationError::new(field, Rule::NotPositive));
+    }
+    Ok(())
+}
+
+/// Keys and values must be non-blank; a bad value is reported as `field.key`.
+pub(crate) fn string_map(
+    field: &'static str,
+    map: &BTreeMap<String, String>,
+) -> Result<(), ValidationError> {
+    for (key, value) in map {
+        non_blank(format!("{field}.<key>"), key)?;
+        non_blank(format!("{field}.{key}"), value)?;
+    }
+    Ok(())
+}
+
+/// The list must be non-empty and hold non-blank strings; a bad item is `field.index`.
+pub(crate) fn string_list(field: &str, list: &[String]) -> Result<(), ValidationError> {
+    if list.is_empty() {
+        return Err(ValidationError::new(field.to_owned(), Rule::EmptyList));
+    }
+    for (index, item) in list.iter().enumerate() {
+        non_blank(format!("{field}.{index}"), item)?;
+    }
+    Ok(())
+}
+
+/// Keys must be non-blank and every value a valid [`string_list`].
+pub(crate) fn string_list_map(
+    field: &'static str,
+    map: &BTreeMap<String, Vec<String>>,
+) -> Result<(), ValidationError> {
+    for (key, list) in map {
+        non_blank(format!("{field}.<key>"), key)?;
+        string_list(&format!("{field}.{key}"), list)?;
+    }
+    Ok(())
+}
