@@ -4,3 +4,73 @@
 //! batches and hand each batch to a sink, retrying with jittered exponential backoff. Every
 //! item ends in exactly one bucket: delivered, failed (handed to the error callback) or
 //! rejected at enqueue. The crate depends on no async runtime and no HTTP client.
+//!
+//! ```
+//! use amberflo_batcher::{Batcher, SinkError, SinkFn};
+//! use std::time::Duration;
+//!
+//! let batcher = Batcher::builder()
+//!     .max_batch_size(100)
+//!     .linger(Duration::from_millis(50))
+//!     .on_error(|error, failed: Vec<String>| eprintln!("{} records failed: {error}", failed.len()))
+//!     .build(SinkFn::new(|batch: &[String]| {
+//!         // Serialize and POST `batch` here; say whether a failure is retryable.
+//!         if batch.is_empty() { Err(SinkError::fatal("empty batch")) } else { Ok(()) }
+//!     }))?;
+//! batcher.try_send("record".to_owned())?; // never blocks; gives the item back if refused
+//! batcher.flush(Duration::from_secs(5))?; // everything sent so far is delivered or failed
+//! batcher.shutdown(Duration::from_secs(5))?; // also what dropping the last handle does
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Pieces
+//!
+//! * [`Batcher`]: the cheap-to-clone handle: [`try_send`](Batcher::try_send),
+//!   [`send_timeout`](Batcher::send_timeout), [`flush`](Batcher::flush),
+//!   [`flush_async`](Batcher::flush_async), [`shutdown`](Batcher::shutdown),
+//!   [`stats`](Batcher::stats). Built by [`BatcherBuilder`]; defaults in [`defaults`].
+//! * [`Sink`]: where batches go (async, object-safe); [`SinkFn`] wraps a closure. It returns a
+//!   [`SinkError`] that says whether to retry and may carry a `Retry-After`.
+//! * [`Executor`]: how worker threads drive the sink's future. The default [`ParkExecutor`]
+//!   needs no runtime; a sink that needs tokio gets an executor owning a runtime (see the
+//!   [`executor`] module for the whole story).
+//! * [`RetryPolicy`]: the backoff schedule (pure decisions), [`Sleeper`] to fake time in tests.
+//! * The error callback gets a [`DeliveryError`] and owns the failed batch.
+//!
+//! # Guarantees
+//!
+//! * `try_send` is lock-free and makes no syscall unless a worker must be woken.
+//! * [`Stats`]: once idle, `delivered + failed == enqueued`; attempts = `enqueued + rejected`.
+//! * `flush` is exact: it waits for every record accepted before the call, and for none
+//!   accepted after it, however the workers interleave (epochs, see [`Batcher::flush`]).
+//! * Shutdown and `Drop` are bounded by a timeout, never panic, and only wait on std
+//!   primitives, so they cannot deadlock inside a tokio runtime; what could not be delivered in
+//!   time goes to the error callback or is reported (see [`Batcher::shutdown`]).
+//! * Idle workers block on a condition variable: an idle engine uses no CPU.
+
+mod batch;
+mod batcher;
+mod config;
+mod core;
+pub mod defaults;
+mod error;
+pub mod executor;
+mod flush;
+mod ingress;
+mod retry;
+mod shutdown;
+mod sink;
+mod stats;
+mod worker;
+
+pub use crate::batcher::Batcher;
+pub use crate::config::BatcherBuilder;
+pub use crate::error::{
+    BoxError, BuildError, DeliveryError, FlushError, SendError, SendErrorKind, ShutdownError,
+    SinkError,
+};
+pub use crate::executor::{BoxFuture, Executor, ParkExecutor, block_on};
+pub use crate::flush::FlushFuture;
+pub use crate::retry::{Jitter, RetryPolicy, Sleeper};
+pub use crate::sink::{Sink, SinkFn};
+pub use crate::stats::Stats;

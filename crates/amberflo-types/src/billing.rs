@@ -85,7 +85,7 @@ impl CustomerProductPlanPayload {
             validate::positive("end_time_in_seconds", end)?;
         }
         if let (Some(start), Some(end)) = (self.start_time_in_seconds, self.end_time_in_seconds)
-            && end < start.saturating_add(MIN_PRODUCT_PLAN_SECONDS)
+            && end.saturating_sub(start) < MIN_PRODUCT_PLAN_SECONDS
         {
             let rule = Rule::TooCloseToStart {
                 min_seconds: MIN_PRODUCT_PLAN_SECONDS,

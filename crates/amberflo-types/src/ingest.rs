@@ -56,8 +56,11 @@ impl From<Uuid> for UniqueId {
 impl From<String> for UniqueId {
     fn from(id: String) -> Self {
         // Keep canonical UUID strings binary so that a parse/serialise round trip is exact.
+        // The comparison formats into a stack buffer: this runs for every ingested record.
         match Uuid::try_parse(&id) {
-            Ok(uuid) if uuid.hyphenated().to_string() == id => UniqueId(IdRepr::Uuid(uuid)),
+            Ok(uuid) if *uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()) == *id => {
+                UniqueId(IdRepr::Uuid(uuid))
+            }
             _ => UniqueId(IdRepr::Custom(id)),
         }
     }

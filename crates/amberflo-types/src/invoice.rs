@@ -5,7 +5,9 @@
 //! latest (open) invoice or for the one starting on a given date.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::billing::DEFAULT_PRODUCT_ID;
@@ -28,8 +30,39 @@ use crate::validate;
 pub struct AllInvoicesQuery {
     customer_id: String,
     product_id: String,
+    #[serde(deserialize_with = "bool_or_str")]
     from_cache: bool,
+    #[serde(deserialize_with = "bool_or_str")]
     with_payment_status: bool,
+}
+
+/// Reads a boolean, or its query-string spelling `"true"` / `"false"`. Needed because
+/// [`InvoiceQuery`] flattens [`AllInvoicesQuery`], and serde hands flattened fields of a
+/// query string over as strings, which a plain `bool` refuses.
+fn bool_or_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    struct BoolOrStr;
+
+    impl Visitor<'_> for BoolOrStr {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean or \"true\" / \"false\"")
+        }
+
+        fn visit_bool<E: de::Error>(self, value: bool) -> Result<bool, E> {
+            Ok(value)
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+            match value {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(E::invalid_value(de::Unexpected::Str(value), &self)),
+            }
+        }
+    }
+
+    deserializer.deserialize_any(BoolOrStr)
 }
 
 impl AllInvoicesQuery {

@@ -365,7 +365,8 @@ impl UsagePayloadFactory {
             time_grouping_interval,
             time_range,
             group_by,
-            filter,
+            // Like Python's `if usage_filter:`, an empty filter is no filter (not `{}`).
+            filter: filter.filter(|filter| !filter.is_empty()),
             take,
         };
         query.validate()?;

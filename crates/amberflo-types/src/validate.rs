@@ -53,9 +53,14 @@ pub(crate) fn string_map(
     field: &'static str,
     map: &BTreeMap<String, String>,
 ) -> Result<(), ValidationError> {
+    // Field names are formatted only on failure: this runs for every ingested record.
     for (key, value) in map {
-        non_blank(format!("{field}.<key>"), key)?;
-        non_blank(format!("{field}.{key}"), value)?;
+        if key.trim().is_empty() {
+            return Err(ValidationError::new(format!("{field}.<key>"), Rule::Blank));
+        }
+        if value.trim().is_empty() {
+            return Err(ValidationError::new(format!("{field}.{key}"), Rule::Blank));
+        }
     }
     Ok(())
 }

@@ -1,0 +1,308 @@
+//! The engine's shared, type-independent state: the state word (epoch and flags), the sharded
+//! producer counters, the worker-side counters and the locks and condition variables.
+//!
+//! # Counters and epochs
+//!
+//! Producers never write a shared cache line except the queue itself: each producer thread
+//! counts into its own cache-padded [`Shard`] (`added[slot]`, `rejected`), where `slot` is the
+//! current *epoch* modulo [`RING`]. Workers count completions per slot (`completed[slot]`),
+//! once per batch. The number of records of an epoch that are still pending is
+//! `Σ added[slot] − completed[slot]`, which is what makes [`flush`](crate::Batcher::flush)
+//! exact (see the `flush` module).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::flush::Coord;
+use crate::stats::Stats;
+
+/// Number of epoch slots; up to `RING - 1` flushes can be outstanding without merging.
+pub(crate) const RING: usize = 8;
+
+/// Number of producer counter shards (a power of two).
+const SHARDS: usize = 32;
+
+/// State bit: the engine accepts no more items.
+pub(crate) const CLOSED: u64 = 1;
+/// State bit: a flush is pending (workers stop lingering and report completions to it).
+pub(crate) const DRAINING: u64 = 2;
+/// The epoch lives in the state word above the two flag bits.
+pub(crate) const EPOCH_ONE: u64 = 4;
+
+/// `sleepers` counts idle workers in its low bits and lingering workers above this shift.
+pub(crate) const LINGER_SHIFT: u32 = 16;
+
+/// The epoch encoded in a state word.
+pub(crate) fn epoch_of(state: u64) -> u64 {
+    state / EPOCH_ONE
+}
+
+/// The counter slot of an epoch.
+pub(crate) fn slot_of(epoch: u64) -> usize {
+    // RING is tiny, so the remainder always fits.
+    (epoch % RING as u64) as usize
+}
+
+/// Keeps a value on its own cache line(s) so that counters of different threads do not bounce.
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// One producer shard's counters.
+#[derive(Default)]
+pub(crate) struct Shard {
+    /// Items accepted per epoch slot (incremented before the push, undone if the push fails).
+    pub(crate) added: [AtomicU64; RING],
+    /// Items refused (queue full or engine closed).
+    pub(crate) rejected: AtomicU64,
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's shard index (assigned round-robin on first use).
+fn shard_index() -> usize {
+    SHARD_INDEX
+        .try_with(|cell| {
+            let index = cell.get();
+            if index != usize::MAX {
+                return index;
+            }
+            let index = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            cell.set(index);
+            index
+        })
+        // During thread-local destruction: share shard 0 (still exact, just contended).
+        .unwrap_or(0)
+}
+
+/// Where workers sleep and how producers wake them.
+#[derive(Default)]
+pub(crate) struct Parking {
+    pub(crate) lock: Mutex<()>,
+    pub(crate) cv: Condvar,
+    /// Idle workers (low bits) and lingering workers (`<< LINGER_SHIFT`).
+    pub(crate) sleepers: AtomicUsize,
+    /// Set by the producer that sent a wake-up, so that others do not repeat the syscall.
+    pub(crate) token: AtomicBool,
+    /// How many queued items would fill the batch of a lingering worker.
+    pub(crate) linger_need: AtomicUsize,
+}
+
+impl Parking {
+    /// Wakes every sleeping worker (flush, shutdown, abort).
+    pub(crate) fn notify_all(&self) {
+        let _guard = lock(&self.lock);
+        self.cv.notify_all();
+    }
+}
+
+/// Where `send_timeout` callers wait for room.
+#[derive(Default)]
+pub(crate) struct SpaceWait {
+    pub(crate) lock: Mutex<()>,
+    pub(crate) cv: Condvar,
+    pub(crate) waiters: AtomicUsize,
+}
+
+impl SpaceWait {
+    pub(crate) fn notify_all(&self) {
+        let _guard = lock(&self.lock);
+        self.cv.notify_all();
+    }
+}
+
+/// Shutdown information the retry waits look at.
+#[derive(Default)]
+pub(crate) struct RetryGate {
+    /// When a shutdown started: the end of its flush phase. Retries ending later are abandoned.
+    pub(crate) abort_at: Option<Instant>,
+}
+
+/// The engine's type-independent shared state.
+pub(crate) struct Core {
+    /// Epoch (`/ EPOCH_ONE`) plus the `CLOSED` and `DRAINING` bits.
+    pub(crate) state: AtomicU64,
+    shards: Box<[Padded<Shard>]>,
+    /// Items completed (delivered or failed) per epoch slot.
+    pub(crate) completed: Padded<[AtomicU64; RING]>,
+    /// Worker-side counters, updated once per batch.
+    pub(crate) popped: Padded<AtomicU64>,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    /// Items failed with `ShutdownTimedOut`.
+    pub(crate) abandoned: AtomicU64,
+    pub(crate) parking: Padded<Parking>,
+    pub(crate) space: SpaceWait,
+    /// Flush bookkeeping (drained watermark, waiters).
+    pub(crate) coord: Mutex<Coord>,
+    /// Set once shutdown gives up waiting: no more sink calls, leftovers fail at once.
+    pub(crate) abort: AtomicBool,
+    pub(crate) retry_gate: Mutex<RetryGate>,
+    pub(crate) retry_cv: Condvar,
+    /// Workers that have exited (their loop ended), for a bounded join.
+    pub(crate) exited: Mutex<usize>,
+    pub(crate) exited_cv: Condvar,
+    /// An overflow episode is in progress (a rejection was logged).
+    pub(crate) overflow: AtomicBool,
+    /// `rejected` total when the current overflow episode started.
+    pub(crate) overflow_base: AtomicU64,
+}
+
+impl Core {
+    pub(crate) fn new() -> Self {
+        Core {
+            // Epoch 1; epoch 0 never holds items.
+            state: AtomicU64::new(EPOCH_ONE),
+            shards: (0..SHARDS).map(|_| Padded(Shard::default())).collect(),
+            completed: Padded(Default::default()),
+            popped: Padded(AtomicU64::new(0)),
+            delivered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            parking: Padded(Parking::default()),
+            space: SpaceWait::default(),
+            coord: Mutex::new(Coord::default()),
+            abort: AtomicBool::new(false),
+            retry_gate: Mutex::new(RetryGate::default()),
+            retry_cv: Condvar::new(),
+            exited: Mutex::new(0),
+            exited_cv: Condvar::new(),
+            overflow: AtomicBool::new(false),
+            overflow_base: AtomicU64::new(0),
+        }
+    }
+
+    /// The calling thread's counter shard.
+    pub(crate) fn shard(&self) -> &Shard {
+        &self.shards[shard_index() % self.shards.len()].0
+    }
+
+    /// Records of epoch slot `slot` accepted but not yet completed.
+    ///
+    /// Reads the completions first and the additions second, so a zero result means every
+    /// record added to the slot before the reads had completed (see the `flush` module).
+    pub(crate) fn pending(&self, slot: usize) -> u64 {
+        let completed = self.completed.0[slot].load(Ordering::SeqCst);
+        let added = self
+            .shards
+            .iter()
+            .map(|shard| shard.0.added[slot].load(Ordering::SeqCst))
+            .fold(0u64, u64::wrapping_add);
+        added.wrapping_sub(completed)
+    }
+
+    /// Total records accepted (summed over shards and slots).
+    pub(crate) fn enqueued(&self) -> u64 {
+        self.shards
+            .iter()
+            .flat_map(|shard| shard.0.added.iter())
+            .map(|counter| counter.load(Ordering::SeqCst))
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    /// Total records refused.
+    pub(crate) fn rejected(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.0.rejected.load(Ordering::Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    /// Whether every accepted record has left the queue (no producer is mid-push either).
+    pub(crate) fn all_popped(&self) -> bool {
+        let popped = self.popped.0.load(Ordering::SeqCst);
+        self.enqueued() == popped
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn stats(&self) -> Stats {
+        // Read the downstream counters first so that the derived gauges do not go negative.
+        let delivered = self.delivered.load(Ordering::SeqCst);
+        let failed = self.failed.load(Ordering::SeqCst);
+        let retried = self.retried.load(Ordering::SeqCst);
+        let popped = self.popped.0.load(Ordering::SeqCst);
+        let enqueued = self.enqueued();
+        let rejected = self.rejected();
+        Stats {
+            enqueued,
+            rejected,
+            delivered,
+            failed,
+            retried,
+            in_queue: enqueued.saturating_sub(popped),
+            in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
+        }
+    }
+
+    /// Marks `counts[slot]` records of each slot completed, after the caller updated
+    /// `delivered` / `failed`, and lets a pending flush notice.
+    pub(crate) fn complete(&self, counts: &[u64; RING]) {
+        for (slot, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                self.completed.0[slot].fetch_add(count, Ordering::SeqCst);
+            }
+        }
+        if self.state.load(Ordering::SeqCst) & DRAINING != 0 {
+            crate::flush::check(self);
+        }
+    }
+
+    /// After a producer undid a counter increment: a flush or a closing worker may have seen
+    /// the transient value, so let them re-check.
+    pub(crate) fn after_undo(&self) {
+        let state = self.state.load(Ordering::SeqCst);
+        if state & DRAINING != 0 {
+            crate::flush::check(self);
+        }
+        if state & CLOSED != 0 {
+            self.parking.0.notify_all();
+        }
+    }
+
+    /// Closes the engine to new items.
+    pub(crate) fn close(&self) {
+        self.state.fetch_or(CLOSED, Ordering::SeqCst);
+    }
+
+    /// Whether the engine is closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.load(Ordering::SeqCst) & CLOSED != 0
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the engine's invariants live in atomics, and a panic in
+/// user code is caught before it can poison anything; this is belt and braces).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits on `cv` for at most `timeout`, ignoring poisoning.
+pub(crate) fn wait_timeout<'a, T>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Duration,
+) -> MutexGuard<'a, T> {
+    match cv.wait_timeout(guard, timeout) {
+        Ok((guard, _)) => guard,
+        Err(poisoned) => poisoned.into_inner().0,
+    }
+}
+
+/// Waits on `cv` without a timeout, ignoring poisoning.
+pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `now + timeout`, saturating instead of overflowing for huge timeouts.
+pub(crate) fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))))
+        .unwrap_or(now)
+}

@@ -1,0 +1,55 @@
+//! Every default setting of the engine, in one place.
+//!
+//! The values follow the official Python SDK (`amberflo-metering-python` 3.3.1) wherever it
+//! has one; the rest are documented here.
+//!
+//! | setting | default | builder method |
+//! | --- | --- | --- |
+//! | queue capacity | [`CAPACITY`] = 100,000 records | [`capacity`](crate::BatcherBuilder::capacity) |
+//! | max batch size | [`MAX_BATCH_SIZE`] = 100 records (clamped to the capacity) | [`max_batch_size`](crate::BatcherBuilder::max_batch_size) |
+//! | linger | [`LINGER`] = 0.5 s | [`linger`](crate::BatcherBuilder::linger) |
+//! | worker threads | [`WORKERS`] = 2 | [`workers`](crate::BatcherBuilder::workers) |
+//! | retries | [`BACKOFF`]`.len()` = 6, waits 2, 6, 12, 20, 40, 80 s nominal, full jitter | [`retry_policy`](crate::BatcherBuilder::retry_policy) |
+//! | `Retry-After` cap | [`MAX_RETRY_AFTER`] = 60 s | [`RetryPolicy::with_max_retry_after`](crate::RetryPolicy::with_max_retry_after) |
+//! | shutdown timeout (also used by `Drop`) | [`SHUTDOWN_TIMEOUT`] = 10 s | [`shutdown_timeout`](crate::BatcherBuilder::shutdown_timeout) |
+//! | worker thread names | [`THREAD_NAME`]`-0`, `-1`, … | [`thread_name`](crate::BatcherBuilder::thread_name) |
+//! | executor | [`ParkExecutor`](crate::ParkExecutor) (no reactor) | [`executor`](crate::BatcherBuilder::executor) |
+//! | error callback | logs the failure with `tracing::error!` and drops the batch | [`on_error`](crate::BatcherBuilder::on_error) |
+
+use std::time::Duration;
+
+/// Default queue capacity, in records (Python SDK: 100,000).
+pub const CAPACITY: usize = 100_000;
+
+/// Default maximum number of records per batch (Python SDK: 100).
+pub const MAX_BATCH_SIZE: usize = 100;
+
+/// Default time a worker waits for a partial batch to fill before sending it (Python SDK: 0.5 s).
+pub const LINGER: Duration = Duration::from_millis(500);
+
+/// Default number of worker threads (Python SDK: 2).
+pub const WORKERS: usize = 2;
+
+/// Upper bound on the number of worker threads accepted by the builder.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Default nominal backoff waits, one per retry (Python SDK: 2, 6, 12, 20, 40, 80 s).
+///
+/// With full jitter the `n`-th retry waits a uniformly random duration in `[0, BACKOFF[n])`.
+pub const BACKOFF: [Duration; 6] = [
+    Duration::from_secs(2),
+    Duration::from_secs(6),
+    Duration::from_secs(12),
+    Duration::from_secs(20),
+    Duration::from_secs(40),
+    Duration::from_secs(80),
+];
+
+/// Default cap on a server-supplied `Retry-After` wait.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Default bound on [`Batcher::shutdown`](crate::Batcher::shutdown) when the engine is dropped.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default prefix of worker thread names (`amberflo-batcher-0`, `amberflo-batcher-1`, …).
+pub const THREAD_NAME: &str = "amberflo-batcher";

@@ -1,0 +1,298 @@
+//! The crate's error types: enqueue, sink, delivery, flush, shutdown and build errors.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+/// A boxed error that can cross threads; the payload of a [`SinkError`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why [`Batcher::try_send`](crate::Batcher::try_send) or
+/// [`Batcher::send_timeout`](crate::Batcher::send_timeout) refused an item.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendErrorKind {
+    /// The queue is at capacity (for `send_timeout`: it stayed full until the timeout).
+    Full,
+    /// The engine is shut down (or shutting down) and accepts no more items.
+    Closed,
+}
+
+/// An item the engine refused, handed back to the caller together with the reason.
+///
+/// The item is counted in [`Stats::rejected`](crate::Stats::rejected); nothing else happens
+/// to it, so the caller can retry, persist or drop it.
+///
+/// ```
+/// use amberflo_batcher::{Batcher, SendErrorKind, SinkFn};
+/// use std::time::Duration;
+///
+/// let batcher = Batcher::builder()
+///     .build(SinkFn::new(|_batch: &[u32]| Ok(())))
+///     .unwrap();
+/// batcher.shutdown(Duration::from_secs(1)).unwrap();
+/// let err = batcher.try_send(7).unwrap_err();
+/// assert_eq!(err.kind(), SendErrorKind::Closed);
+/// assert_eq!(err.into_inner(), 7);
+/// ```
+pub struct SendError<T> {
+    kind: SendErrorKind,
+    item: T,
+}
+
+impl<T> SendError<T> {
+    pub(crate) fn new(kind: SendErrorKind, item: T) -> Self {
+        SendError { kind, item }
+    }
+
+    /// Why the item was refused.
+    pub fn kind(&self) -> SendErrorKind {
+        self.kind
+    }
+
+    /// `true` when the queue was full.
+    pub fn is_full(&self) -> bool {
+        self.kind == SendErrorKind::Full
+    }
+
+    /// `true` when the engine was shut down.
+    pub fn is_closed(&self) -> bool {
+        self.kind == SendErrorKind::Closed
+    }
+
+    /// A reference to the refused item.
+    pub fn item(&self) -> &T {
+        &self.item
+    }
+
+    /// Gives the refused item back.
+    pub fn into_inner(self) -> T {
+        self.item
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            SendErrorKind::Full => f.write_str("the batcher queue is full"),
+            SendErrorKind::Closed => f.write_str("the batcher is shut down"),
+        }
+    }
+}
+
+impl<T> StdError for SendError<T> {}
+
+/// The error a [`Sink`](crate::Sink) returns for a batch it could not deliver.
+///
+/// It says whether the failure is worth retrying (5xx, 429, network errors) or not (other 4xx),
+/// and may carry a server-supplied `Retry-After` wait that overrides the backoff (capped by
+/// [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after)).
+///
+/// ```
+/// use amberflo_batcher::SinkError;
+/// use std::time::Duration;
+///
+/// let err = SinkError::retryable("503 Service Unavailable")
+///     .with_retry_after(Duration::from_secs(3));
+/// assert!(err.is_retryable());
+/// assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+/// assert!(!SinkError::fatal("400 Bad Request").is_retryable());
+/// ```
+#[derive(Debug)]
+pub struct SinkError {
+    retryable: bool,
+    retry_after: Option<Duration>,
+    source: BoxError,
+}
+
+impl SinkError {
+    /// A failure worth retrying (server error, throttling, network error).
+    pub fn retryable(source: impl Into<BoxError>) -> Self {
+        SinkError {
+            retryable: true,
+            retry_after: None,
+            source: source.into(),
+        }
+    }
+
+    /// A failure that retrying cannot fix (the batch goes to the error callback at once).
+    pub fn fatal(source: impl Into<BoxError>) -> Self {
+        SinkError {
+            retryable: false,
+            retry_after: None,
+            source: source.into(),
+        }
+    }
+
+    /// Sets the server-supplied wait before the next attempt (from a `Retry-After` header).
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// Whether the engine may retry the batch.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// The server-supplied wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The underlying error.
+    pub fn into_source(self) -> BoxError {
+        self.source
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.retryable { "retryable" } else { "fatal" };
+        write!(f, "{kind} sink error: {}", self.source)
+    }
+}
+
+impl StdError for SinkError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// Why a batch ended in the error callback instead of being delivered.
+///
+/// The callback receives this error together with the batch it owns.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The sink returned a non-retryable error (or panicked).
+    #[error("the sink rejected the batch with a non-retryable error (attempt {attempts})")]
+    Fatal {
+        /// Sink calls made for this batch.
+        attempts: u32,
+        /// The sink's error.
+        #[source]
+        source: SinkError,
+    },
+    /// Every retry allowed by the [`RetryPolicy`](crate::RetryPolicy) failed.
+    #[error("the sink still failed after {attempts} attempts; retries exhausted")]
+    RetriesExhausted {
+        /// Sink calls made for this batch.
+        attempts: u32,
+        /// The last error.
+        #[source]
+        source: SinkError,
+    },
+    /// The engine was shutting down and the batch could not be delivered before the shutdown
+    /// deadline (it was still queued, or waiting for a retry that would end past the deadline).
+    #[error("shutdown timed out before the batch was delivered ({attempts} attempt(s) made)")]
+    ShutdownTimedOut {
+        /// Sink calls made for this batch (0 if it never left the queue).
+        attempts: u32,
+        /// The last sink error, if any attempt was made.
+        #[source]
+        last: Option<SinkError>,
+    },
+}
+
+impl DeliveryError {
+    /// Sink calls made for the batch.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            DeliveryError::Fatal { attempts, .. }
+            | DeliveryError::RetriesExhausted { attempts, .. }
+            | DeliveryError::ShutdownTimedOut { attempts, .. } => *attempts,
+        }
+    }
+
+    /// The last sink error, if the sink was called.
+    pub fn sink_error(&self) -> Option<&SinkError> {
+        match self {
+            DeliveryError::Fatal { source, .. }
+            | DeliveryError::RetriesExhausted { source, .. } => Some(source),
+            DeliveryError::ShutdownTimedOut { last, .. } => last.as_ref(),
+        }
+    }
+
+    /// `true` for [`DeliveryError::ShutdownTimedOut`].
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, DeliveryError::ShutdownTimedOut { .. })
+    }
+}
+
+/// Why a flush did not complete.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    /// Records enqueued before the flush were still queued, in flight or waiting for a retry
+    /// when the timeout elapsed. They are not lost: the engine keeps working on them.
+    #[error("flush timed out after {timeout:?}")]
+    TimedOut {
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// [`Batcher::flush_async`](crate::Batcher::flush_async) could not start the thread that
+    /// enforces its timeout.
+    #[error("could not start the flush timer thread")]
+    Timer {
+        /// The spawn error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a shutdown did not deliver everything.
+///
+/// Whatever the outcome, every record is accounted for in [`Stats`](crate::Stats): records
+/// listed as `abandoned` went to the error callback with
+/// [`DeliveryError::ShutdownTimedOut`]; records listed as `in_flight` are inside a sink call
+/// that had not returned, and are accounted (delivered or failed) if it ever returns.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ShutdownError {
+    /// Not everything was delivered within the timeout.
+    #[error(
+        "shutdown did not deliver everything within {timeout:?}: {abandoned} record(s) handed \
+         to the error callback, {in_flight} record(s) still inside an unfinished sink call"
+    )]
+    Incomplete {
+        /// The shutdown timeout.
+        timeout: Duration,
+        /// Records still inside a sink call that had not returned (not yet accounted).
+        in_flight: u64,
+        /// Records handed to the error callback because of the shutdown deadline.
+        abandoned: u64,
+    },
+}
+
+/// Why [`BatcherBuilder::build`](crate::BatcherBuilder::build) failed.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A setting is out of range; `field` names the builder method.
+    #[error("{field} {reason}")]
+    InvalidConfig {
+        /// The offending setting (`capacity`, `workers`, `max_batch_size`, …).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A worker thread could not be started.
+    #[error("could not spawn worker thread `{name}`")]
+    Spawn {
+        /// The thread's name.
+        name: String,
+        /// The spawn error.
+        #[source]
+        source: std::io::Error,
+    },
+}

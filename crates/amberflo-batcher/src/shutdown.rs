@@ -1,0 +1,218 @@
+//! Idempotent, bounded shutdown: close, flush, abandon what cannot make it, join with a bound.
+//!
+//! Only std primitives with timeouts are used (no `block_on`, no unbounded `join`), so a
+//! shutdown (or the `Drop` that runs one) never deadlocks inside a tokio runtime of either
+//! flavour and never waits past its timeout, except for the time the error callback takes for
+//! records abandoned at the deadline.
+
+use std::mem;
+use std::sync::atomic::Ordering;
+use std::sync::{Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::batch::Batch;
+use crate::core::{Core, deadline_after, lock, wait_timeout};
+use crate::error::{DeliveryError, ShutdownError};
+use crate::flush;
+use crate::ingress::Shared;
+
+/// The most of the timeout reserved for abandoning retries and joining workers.
+const MAX_GRACE: Duration = Duration::from_millis(250);
+
+/// Where the engine is in its life.
+#[derive(Clone, Copy)]
+enum Life {
+    Running,
+    Stopping,
+    Stopped(Result<(), ShutdownError>),
+}
+
+/// The shutdown state machine and the worker join handles.
+pub(crate) struct Lifecycle {
+    life: Mutex<Life>,
+    cv: Condvar,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Lifecycle {
+    pub(crate) fn new(handles: Vec<JoinHandle<()>>) -> Self {
+        Lifecycle {
+            life: Mutex::new(Life::Running),
+            cv: Condvar::new(),
+            handles: Mutex::new(handles),
+        }
+    }
+
+    /// Whether a shutdown has completed or is under way.
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(*lock(&self.life), Life::Running)
+    }
+}
+
+/// Shuts the engine down once; later (or concurrent) calls return the first call's outcome
+/// (a concurrent call waits for it, up to its own timeout).
+pub(crate) fn shutdown<T>(
+    shared: &Shared<T>,
+    lifecycle: &Lifecycle,
+    timeout: Duration,
+) -> Result<(), ShutdownError> {
+    let start = Instant::now();
+    let deadline = deadline_after(start, timeout);
+    {
+        let mut life = lock(&lifecycle.life);
+        loop {
+            match *life {
+                Life::Running => {
+                    *life = Life::Stopping;
+                    break;
+                }
+                Life::Stopped(outcome) => return outcome,
+                Life::Stopping => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(ShutdownError::Incomplete {
+                            timeout,
+                            in_flight: shared.core.stats().pending(),
+                            abandoned: 0,
+                        });
+                    }
+                    life = wait_timeout(&lifecycle.cv, life, deadline - now);
+                }
+            }
+        }
+    }
+    let outcome = run(shared, lifecycle, start, timeout);
+    *lock(&lifecycle.life) = Life::Stopped(outcome);
+    lifecycle.cv.notify_all();
+    outcome
+}
+
+fn run<T>(
+    shared: &Shared<T>,
+    lifecycle: &Lifecycle,
+    start: Instant,
+    timeout: Duration,
+) -> Result<(), ShutdownError> {
+    let core = &*shared.core;
+    let deadline = deadline_after(start, timeout);
+    let grace = (timeout / 10).min(MAX_GRACE);
+    let flush_deadline = deadline_after(start, timeout - grace);
+    let abandoned_before = core.abandoned.load(Ordering::SeqCst);
+
+    // 1. Refuse new items; retries that would end after the flush deadline give up now.
+    {
+        let mut gate = lock(&core.retry_gate);
+        gate.abort_at = Some(flush_deadline);
+        core.close();
+    }
+    core.retry_cv.notify_all();
+    core.parking.0.notify_all();
+    core.space.notify_all();
+
+    // 2. Deliver everything accepted so far.
+    let flushed = flush::flush_blocking(
+        core,
+        flush_deadline.saturating_duration_since(Instant::now()),
+    );
+
+    // 3. Out of time: stop calling the sink, hand what is left to the error callback.
+    if flushed.is_err() {
+        {
+            let _gate = lock(&core.retry_gate);
+            core.abort.store(true, Ordering::SeqCst);
+        }
+        core.retry_cv.notify_all();
+        core.parking.0.notify_all();
+        abandon_queued(shared, deadline);
+    }
+
+    // 4. Let the workers go, within the remaining time.
+    let all_exited = wait_for_workers(core, shared.config.workers, deadline);
+    join(lifecycle, all_exited);
+
+    let stats = core.stats();
+    let abandoned = core
+        .abandoned
+        .load(Ordering::SeqCst)
+        .saturating_sub(abandoned_before);
+    let in_flight = stats.pending();
+    tracing::info!(
+        enqueued = stats.enqueued,
+        delivered = stats.delivered,
+        failed = stats.failed,
+        rejected = stats.rejected,
+        retried = stats.retried,
+        abandoned,
+        in_flight,
+        "amberflo-batcher shut down"
+    );
+    if in_flight == 0 && abandoned == 0 {
+        Ok(())
+    } else {
+        let error = ShutdownError::Incomplete {
+            timeout,
+            in_flight,
+            abandoned,
+        };
+        tracing::warn!(%error, "amberflo-batcher shutdown incomplete");
+        Err(error)
+    }
+}
+
+/// Fails every record still queued with [`DeliveryError::ShutdownTimedOut`], waiting (until
+/// `deadline`) for producers that were mid-push when the engine closed.
+fn abandon_queued<T>(shared: &Shared<T>, deadline: Instant) {
+    let mut batch = Batch::with_capacity(shared.config.max_batch_size);
+    loop {
+        while shared.pop_into(&mut batch) > 0 {
+            shared.settle_failed(
+                &mut batch,
+                DeliveryError::ShutdownTimedOut {
+                    attempts: 0,
+                    last: None,
+                },
+            );
+        }
+        if shared.core.all_popped() || Instant::now() >= deadline {
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
+/// Waits until `workers` workers have exited or `deadline`; `true` if they all have.
+fn wait_for_workers(core: &Core, workers: usize, deadline: Instant) -> bool {
+    let mut exited = lock(&core.exited);
+    while *exited < workers {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        exited = wait_timeout(&core.exited_cv, exited, deadline - now);
+    }
+    true
+}
+
+/// Joins the workers that are done; detaches the others (they finish on their own).
+fn join(lifecycle: &Lifecycle, all_exited: bool) {
+    let handles = mem::take(&mut *lock(&lifecycle.handles));
+    let me = thread::current().id();
+    for handle in handles {
+        if handle.thread().id() == me {
+            // Shut down from a worker (e.g. the last handle dropped in a callback).
+            continue;
+        }
+        if all_exited || handle.is_finished() {
+            if handle.join().is_err() {
+                tracing::error!("amberflo-batcher worker thread panicked");
+            }
+        } else {
+            tracing::warn!(
+                thread = handle.thread().name().unwrap_or("?"),
+                "amberflo-batcher worker still busy at the shutdown deadline (stuck in the sink?); \
+                 detaching it"
+            );
+        }
+    }
+}

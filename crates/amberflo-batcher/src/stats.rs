@@ -1,0 +1,59 @@
+//! [`Stats`]: a snapshot of the engine's counters.
+
+/// A snapshot of the engine's counters, from [`Batcher::stats`](crate::Batcher::stats).
+///
+/// Every record offered to the engine ends in exactly one bucket: `rejected` at enqueue (the
+/// caller got it back), or `enqueued` and then `delivered` or `failed` (handed to the error
+/// callback). So, once the engine is idle, `delivered + failed == enqueued`, and the number of
+/// send attempts is `enqueued + rejected`. While it works, `in_queue` and `in_flight` hold the
+/// rest: `enqueued == delivered + failed + in_queue + in_flight` up to the skew of reading
+/// independent counters one after the other.
+///
+/// The counters are cheap atomics (sharded per producer thread for the enqueue side), so taking
+/// a snapshot is cheap but not free: it sums a few dozen cache lines.
+///
+/// ```
+/// use amberflo_batcher::{Batcher, SinkFn};
+/// use std::time::Duration;
+///
+/// let batcher = Batcher::builder()
+///     .build(SinkFn::new(|_batch: &[u8]| Ok(())))
+///     .unwrap();
+/// batcher.try_send(1).unwrap();
+/// batcher.flush(Duration::from_secs(5)).unwrap();
+/// let stats = batcher.stats();
+/// assert_eq!(stats.enqueued, 1);
+/// assert_eq!(stats.delivered, 1);
+/// assert_eq!(stats.in_queue + stats.in_flight, 0);
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Stats {
+    /// Records accepted by `try_send` / `send_timeout`.
+    pub enqueued: u64,
+    /// Records refused at enqueue (queue full or engine shut down) and returned to the caller.
+    pub rejected: u64,
+    /// Records in batches the sink accepted.
+    pub delivered: u64,
+    /// Records handed to the error callback (fatal error, retries exhausted, shutdown deadline).
+    pub failed: u64,
+    /// Retry attempts (a batch retried three times counts 3; its records count once elsewhere).
+    pub retried: u64,
+    /// Records accepted but not yet taken by a worker.
+    pub in_queue: u64,
+    /// Records taken by a worker and not yet delivered or failed: being batched, inside a sink
+    /// call, or waiting for a retry.
+    pub in_flight: u64,
+}
+
+impl Stats {
+    /// Send attempts: `enqueued + rejected`.
+    pub fn attempted(&self) -> u64 {
+        self.enqueued.wrapping_add(self.rejected)
+    }
+
+    /// Records accepted and not yet delivered or failed: `in_queue + in_flight`.
+    pub fn pending(&self) -> u64 {
+        self.in_queue.wrapping_add(self.in_flight)
+    }
+}

@@ -1,0 +1,240 @@
+//! [`ApiClientBuilder`]: settings for an [`ApiClient`], checked in [`build`](ApiClientBuilder::build).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{ApiClient, ApiKey, Error, Transport, defaults, url_policy};
+
+/// Settings for an [`ApiClient`].
+///
+/// | setting | default |
+/// | --- | --- |
+/// | [`api_url`](Self::api_url) | `https://app.amberflo.io` |
+/// | [`ingest_url`](Self::ingest_url) | `https://ingest.amberflo.io` |
+/// | [`allow_insecure_http`](Self::allow_insecure_http) | `false`: `http://` only to loopback |
+/// | [`transport`](Self::transport) | `ReqwestTransport` with its defaults when the `reqwest` feature is on; otherwise required |
+///
+/// ```
+/// use amberflo_transport::{ApiClient, ApiKey, Error};
+///
+/// let err = ApiClient::builder(ApiKey::new("k")?)
+///     .api_url("http://amberflo.example")
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, Error::InvalidConfig { field: "api_url", .. }));
+/// # Ok::<(), Error>(())
+/// ```
+#[must_use]
+pub struct ApiClientBuilder {
+    api_key: ApiKey,
+    api_url: String,
+    ingest_url: String,
+    allow_insecure_http: bool,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl ApiClientBuilder {
+    /// A builder with the defaults above and `api_key`.
+    pub fn new(api_key: ApiKey) -> Self {
+        Self {
+            api_key,
+            api_url: defaults::API_URL.to_owned(),
+            ingest_url: defaults::INGEST_URL.to_owned(),
+            allow_insecure_http: false,
+            transport: None,
+        }
+    }
+
+    /// The API base URL; may carry a path prefix (`https://proxy.example/amberflo`).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = url.into();
+        self
+    }
+
+    /// The ingest base URL; may carry a path prefix.
+    pub fn ingest_url(mut self, url: impl Into<String>) -> Self {
+        self.ingest_url = url.into();
+        self
+    }
+
+    /// Allows `http://` base URLs to non-loopback hosts, which sends the API key in clear text.
+    /// Plain http to `127.0.0.0/8`, `::1` and `localhost` is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The transport to send through.
+    pub fn transport<T: Transport + 'static>(self, transport: T) -> Self {
+        self.shared_transport(Arc::new(transport))
+    }
+
+    /// The transport to send through, already shared.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming `api_url` or `ingest_url` for a URL the policy refuses,
+    /// or `transport` when none was given and this build has no default; [`Error::Transport`]
+    /// when the default transport cannot be built.
+    pub fn build(self) -> Result<ApiClient, Error> {
+        let api_url =
+            url_policy::check_base_url("api_url", &self.api_url, self.allow_insecure_http)?;
+        let ingest_url =
+            url_policy::check_base_url("ingest_url", &self.ingest_url, self.allow_insecure_http)?;
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport()?,
+        };
+        tracing::debug!(
+            transport = transport.name(),
+            api_url = api_url.as_str(),
+            ingest_url = ingest_url.as_str(),
+            "amberflo api client built"
+        );
+        Ok(ApiClient::from_parts(
+            transport,
+            self.api_key,
+            api_url,
+            ingest_url,
+        ))
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport() -> Result<Arc<dyn Transport>, Error> {
+    Ok(Arc::new(crate::ReqwestTransport::new()?))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport() -> Result<Arc<dyn Transport>, Error> {
+    Err(Error::invalid_config(
+        "transport",
+        "this build has no default transport (the `reqwest` feature is off); \
+         pass one with ApiClientBuilder::transport",
+    ))
+}
+
+impl fmt::Debug for ApiClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("api_url", &self.api_url)
+            .field("ingest_url", &self.ingest_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("transport", &self.transport.as_ref().map(|t| t.name()))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::TransportError;
+
+    struct Nop;
+
+    #[async_trait]
+    impl Transport for Nop {
+        async fn send(
+            &self,
+            _request: http::Request<Bytes>,
+        ) -> Result<http::Response<Bytes>, TransportError> {
+            Ok(http::Response::new(Bytes::new()))
+        }
+    }
+
+    const SECRET: &str = "super-secret-key-123";
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let builder = ApiClient::builder(ApiKey::new(SECRET).unwrap()).transport(Nop);
+        let shown = format!("{builder:?} {builder:#?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("ApiKey(***)"));
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("ApiKey(***)") && shown.contains("\"custom\""));
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let key = ApiKey::new("k").unwrap();
+        let client = ApiClient::builder(key.clone())
+            .transport(Nop)
+            .build()
+            .unwrap();
+        assert_eq!(client.api_url().as_str(), "https://app.amberflo.io/");
+        assert_eq!(client.ingest_url().as_str(), "https://ingest.amberflo.io/");
+        let client = ApiClient::builder(key)
+            .transport(Nop)
+            .api_url("http://127.0.0.1:1/api/")
+            .ingest_url("http://[::1]:2")
+            .build()
+            .unwrap();
+        assert_eq!(client.api_url().as_str(), "http://127.0.0.1:1/api");
+        assert_eq!(client.ingest_url().as_str(), "http://[::1]:2/");
+    }
+
+    #[test]
+    fn url_policy_names_the_field() {
+        let key = ApiKey::new("k").unwrap();
+        let err = ApiClient::builder(key.clone())
+            .transport(Nop)
+            .ingest_url("http://ingest.amberflo.io")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidConfig {
+                    field: "ingest_url",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let ok = ApiClient::builder(key)
+            .transport(Nop)
+            .ingest_url("http://ingest.amberflo.io")
+            .allow_insecure_http(true)
+            .build();
+        assert!(ok.is_ok());
+    }
+
+    #[cfg(not(feature = "reqwest"))]
+    #[test]
+    fn no_default_transport_is_a_config_error_not_a_panic() {
+        let err = ApiClient::builder(ApiKey::new("k").unwrap())
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidConfig {
+                    field: "transport",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn default_transport_is_reqwest() {
+        let client = ApiClient::builder(ApiKey::new("k").unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(client.transport().name(), "reqwest");
+    }
+}

@@ -1,0 +1,277 @@
+//! [`ReqwestTransport`]: the default transport, on reqwest (pooled HTTP/1.1, rustls).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::runtime::{ensure_tokio, error_chain};
+use crate::{Transport, TransportError, defaults};
+
+/// A [`Transport`] on [`reqwest`]: a pooled HTTP/1.1 client with keep-alive, connect and
+/// request timeouts, and TLS through rustls (ring provider, platform verifier) or, with the
+/// `native-tls` feature, the platform's TLS library.
+///
+/// It must be driven by a Tokio runtime (polling it elsewhere gives a
+/// [`TransportError::Other`], not a panic). Cloning is cheap and shares the pool.
+///
+/// Available with the `reqwest` feature (on by default).
+///
+/// ```
+/// use std::time::Duration;
+/// use amberflo_transport::{ReqwestTransport, Transport};
+///
+/// let transport = ReqwestTransport::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(20))
+///     .build()?;
+/// assert_eq!(transport.name(), "reqwest");
+///
+/// // Or bring your own client, starting from this crate's settings (TLS included):
+/// let client = ReqwestTransport::builder()
+///     .into_client_builder()?
+///     .default_headers(http::HeaderMap::new())
+///     .build()
+///     .map_err(amberflo_transport::TransportError::other)?;
+/// let transport = ReqwestTransport::from_client(client);
+/// # Ok::<(), amberflo_transport::TransportError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    request_timeout: Option<Duration>,
+}
+
+impl ReqwestTransport {
+    /// A transport with the defaults of [`ReqwestTransportBuilder`].
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
+    pub fn new() -> Result<Self, TransportError> {
+        Self::builder().build()
+    }
+
+    /// A builder for the timeouts and pool settings.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder::default()
+    }
+
+    /// Wraps an existing client; its own timeouts, TLS and proxy settings apply.
+    ///
+    /// Beware `reqwest::Client::new()` / `reqwest::Client::builder()`: when reqwest's only TLS
+    /// backend is this crate's (feature `rustls`, which enables reqwest's `rustls-no-provider`),
+    /// reqwest panics building a client unless a process-wide rustls `CryptoProvider` is
+    /// installed. Start from [`ReqwestTransportBuilder::into_client_builder`] instead, which
+    /// carries a ready rustls configuration.
+    #[must_use]
+    pub fn from_client(client: reqwest::Client) -> Self {
+        Self {
+            client,
+            request_timeout: None,
+        }
+    }
+
+    /// The underlying client.
+    #[must_use]
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    fn map_error(&self, error: &reqwest::Error) -> TransportError {
+        let message = error_chain(error);
+        let source = Some(std::sync::Arc::new(error_chain_owned(error)) as _);
+        if error.is_connect() {
+            TransportError::Connect { message, source }
+        } else if error.is_timeout() {
+            TransportError::Timeout {
+                timeout: self.request_timeout,
+            }
+        } else if error.is_builder() {
+            TransportError::InvalidRequest { message }
+        } else if error.is_body() || error.is_decode() || error.is_request() {
+            TransportError::Io { message, source }
+        } else {
+            TransportError::Other { message, source }
+        }
+    }
+}
+
+/// reqwest's error is not `Clone`; keep its text as the shared source.
+fn error_chain_owned(error: &reqwest::Error) -> std::io::Error {
+    std::io::Error::other(error_chain(error))
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        ensure_tokio("reqwest")?;
+        if request.uri().scheme().is_none() || request.uri().authority().is_none() {
+            return Err(TransportError::invalid_request(format!(
+                "the URI `{}` is not absolute",
+                request.uri()
+            )));
+        }
+        let request = reqwest::Request::try_from(request).map_err(|e| self.map_error(&e))?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| self.map_error(&e))?;
+        let status = response.status();
+        let version = response.version();
+        let headers = std::mem::take(response.headers_mut());
+        let body = response.bytes().await.map_err(|e| self.map_error(&e))?;
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.version_mut() = version;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+
+    fn name(&self) -> &'static str {
+        "reqwest"
+    }
+}
+
+/// Settings for a [`ReqwestTransport`].
+///
+/// | setting | default |
+/// | --- | --- |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s |
+/// | [`request_timeout`](Self::request_timeout) | 30 s, connect to last body byte |
+/// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
+/// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | 8 |
+/// | [`tcp_keepalive`](Self::tcp_keepalive) | 60 s |
+/// | TLS | rustls with `rustls`; native-tls with only `native-tls`, or on `use_native_tls(true)` (feature `native-tls`) |
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ReqwestTransportBuilder {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    pool_idle_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    tcp_keepalive: Duration,
+    #[cfg(feature = "native-tls")]
+    native_tls: bool,
+}
+
+impl Default for ReqwestTransportBuilder {
+    fn default() -> Self {
+        Self {
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            pool_idle_timeout: defaults::POOL_IDLE_TIMEOUT,
+            pool_max_idle_per_host: defaults::POOL_MAX_IDLE_PER_HOST,
+            tcp_keepalive: defaults::TCP_KEEPALIVE,
+            #[cfg(feature = "native-tls")]
+            native_tls: !cfg!(feature = "rustls"),
+        }
+    }
+}
+
+impl ReqwestTransportBuilder {
+    /// How long to wait for a connection (TCP and TLS).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the whole exchange may take, from connecting to the last body byte.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long an idle pooled connection is kept.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// How many idle connections per host the pool keeps (0 disables reuse).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// The TCP keep-alive interval on open connections.
+    pub fn tcp_keepalive(mut self, interval: Duration) -> Self {
+        self.tcp_keepalive = interval;
+        self
+    }
+
+    /// Uses the platform's TLS library (OpenSSL on Linux) instead of rustls.
+    #[cfg(feature = "native-tls")]
+    pub fn use_native_tls(mut self, enable: bool) -> Self {
+        self.native_tls = enable;
+        self
+    }
+
+    /// Builds the transport.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
+    pub fn build(self) -> Result<ReqwestTransport, TransportError> {
+        let request_timeout = self.request_timeout;
+        let client = self
+            .into_client_builder()?
+            .build()
+            .map_err(|e| TransportError::Setup {
+                message: error_chain(&e),
+                source: Some(std::sync::Arc::new(e)),
+            })?;
+        Ok(ReqwestTransport {
+            client,
+            request_timeout: Some(request_timeout),
+        })
+    }
+
+    /// A `reqwest::ClientBuilder` with these settings and this crate's TLS configuration
+    /// (HTTP/1.1 only, no redirects), to customize further and pass to
+    /// [`ReqwestTransport::from_client`].
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
+    pub fn into_client_builder(self) -> Result<reqwest::ClientBuilder, TransportError> {
+        let builder = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .tcp_keepalive(self.tcp_keepalive)
+            .tcp_nodelay(true)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none());
+        #[cfg(feature = "native-tls")]
+        if self.native_tls {
+            return Ok(builder.tls_backend_native());
+        }
+        rustls_or_plain(builder)
+    }
+}
+
+/// rustls with the ring provider, passed as a ready `ClientConfig` so reqwest needs no
+/// process-wide default provider (and never panics for the lack of one).
+#[cfg(feature = "rustls")]
+fn rustls_or_plain(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder, TransportError> {
+    let mut config = crate::tls::client_config()?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(builder.tls_backend_preconfigured(config))
+}
+
+/// Without rustls (and with native TLS not chosen) reqwest speaks plain `http://` only.
+#[cfg(not(feature = "rustls"))]
+#[allow(clippy::unnecessary_wraps)]
+fn rustls_or_plain(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder, TransportError> {
+    Ok(builder)
+}

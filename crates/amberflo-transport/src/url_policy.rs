@@ -1,0 +1,150 @@
+//! Base-URL policy: `https` always, plain `http` only for loopback hosts or on explicit opt-in.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use url::{Host, Url};
+
+use crate::Error;
+
+/// Parses and checks a base URL for the setting `field` (`api_url` or `ingest_url`).
+///
+/// Accepts `https://` URLs; accepts `http://` only when the host is loopback (`127.0.0.0/8`,
+/// `::1`, `localhost`) or `allow_insecure_http` is set. Rejects other schemes, URLs without a
+/// host, and URLs with credentials, a query or a fragment. A trailing `/` is removed so paths
+/// join cleanly.
+pub(crate) fn check_base_url(
+    field: &'static str,
+    raw: &str,
+    allow_insecure_http: bool,
+) -> Result<Url, Error> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::invalid_config(field, format!("`{raw}` is not a valid URL: {e}")))?;
+    let Some(host) = url.host() else {
+        return Err(Error::invalid_config(field, format!("`{raw}` has no host")));
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&host) => {}
+        "http" => {
+            return Err(Error::invalid_config(
+                field,
+                format!(
+                    "`{raw}` uses plain http to a non-loopback host, which would send the API key \
+                     in clear text; use https, or opt in with allow_insecure_http(true)"
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid_config(
+                field,
+                format!("`{raw}` has scheme `{other}`; only https (and http to loopback) work"),
+            ));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_config(
+            field,
+            "must not carry credentials; the API key is sent as a header",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_config(
+            field,
+            format!("`{raw}` must not have a query or fragment"),
+        ));
+    }
+    let mut url = url;
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// Whether `host` is `localhost` or a loopback address.
+pub(crate) fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+        }
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => is_loopback_v6(*ip),
+    }
+}
+
+fn is_loopback_v6(ip: Ipv6Addr) -> bool {
+    ip.is_loopback()
+        || ip
+            .to_ipv4_mapped()
+            .is_some_and(|v4| IpAddr::V4(v4).is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(result: Result<Url, Error>) -> (String, &'static str) {
+        match result {
+            Err(Error::InvalidConfig { field, reason }) => (reason, field),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn https_is_always_fine() {
+        let url = check_base_url("api_url", "https://app.amberflo.io/", false).unwrap();
+        assert_eq!(url.as_str(), "https://app.amberflo.io/");
+        let url = check_base_url("api_url", "https://proxy.example/amberflo/", false).unwrap();
+        assert_eq!(url.as_str(), "https://proxy.example/amberflo");
+    }
+
+    #[test]
+    fn plain_http_to_loopback_is_fine() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.3.2.1",
+            "http://localhost:1234/",
+            "http://LOCALHOST.",
+            "http://[::1]:9000",
+            "http://[::ffff:127.0.0.1]",
+        ] {
+            assert!(check_base_url("ingest_url", ok, false).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn plain_http_elsewhere_is_refused_naming_the_field() {
+        for bad in [
+            "http://ingest.amberflo.io",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://localhost.evil.example",
+            "http://0.0.0.0",
+        ] {
+            let (reason, field) = reason(check_base_url("ingest_url", bad, false));
+            assert_eq!(field, "ingest_url");
+            assert!(reason.contains("allow_insecure_http"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn explicit_opt_in_allows_plain_http() {
+        let url = check_base_url("api_url", "http://emulator.internal:8080", true).unwrap();
+        assert_eq!(url.scheme(), "http");
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        for bad in [
+            "ftp://app.amberflo.io",
+            "not a url",
+            "https://user:pw@app.amberflo.io",
+            "https://app.amberflo.io/?x=1",
+            "https://app.amberflo.io/#frag",
+            "unix:/tmp/sock",
+        ] {
+            let (_, field) = reason(check_base_url("api_url", bad, true));
+            assert_eq!(field, "api_url", "{bad}");
+        }
+    }
+}

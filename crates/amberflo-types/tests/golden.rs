@@ -1,0 +1,771 @@
+//! Golden wire-format tests: every payload built with our builders must serialise exactly like
+//! the official Python SDK (amberflo-metering-python 3.3.1) builds it, per the fixtures in
+//! `tests/fixtures/` (see its README), and the fixtures must deserialise back to our values.
+//!
+//! JSON bodies are compared as `serde_json::Value`s (exact equality). GET query-parameter types
+//! are compared as sorted `(name, value)` pairs of the URL query string, with booleans spelled
+//! `true`/`false` (the Python SDK hands Python bools to `requests`, which sends `True`; we
+//! deliberately differ, see `DESIGN.md`). Hand-written response fixtures check lenient parsing.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::path::PathBuf;
+
+use amberflo_types::{
+    AggregationType, AllInvoicesQuery, AllUsageQuery, BillingCustomerQuery, BillingPeriod,
+    BillingPeriodUnit, CreateCustomerQuery, Customer, CustomerPayload, CustomerPortalSession,
+    CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload, CustomerQuery,
+    DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, Invoice, InvoiceQuery, MeterRecord,
+    PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, Take, TimeGroupingInterval,
+    TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageReport,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const START: i64 = 1_700_000_000;
+const END: i64 = 1_700_604_800;
+
+type Pairs = Vec<(String, String)>;
+
+fn fixture(name: &str) -> Value {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
+        .iter()
+        .collect::<PathBuf>()
+        .with_extension("json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+}
+
+/// A JSON body: serialises exactly to the fixture, and the fixture parses back to `ours`.
+fn assert_json_golden<T>(name: &str, ours: &T)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let expected = fixture(name);
+    let actual = serde_json::to_value(ours).expect("serialises");
+    assert_eq!(actual, expected, "{name}: our JSON differs from Python's");
+    let parsed: T = serde_json::from_value(expected).expect("fixture deserialises");
+    assert_eq!(
+        &parsed, ours,
+        "{name}: fixture does not parse back to our value"
+    );
+}
+
+/// The pairs `requests` would send for the fixture's params dict, except that booleans are
+/// lower-cased (our deliberate difference) and numbers are written in decimal.
+fn fixture_pairs(name: &str) -> Pairs {
+    let Value::Object(params) = fixture(name) else {
+        panic!("{name}: a params fixture must be a JSON object");
+    };
+    let mut pairs: Pairs = params
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Value::String(text) => text,
+                Value::Bool(flag) => flag.to_string(),
+                Value::Number(number) => number.to_string(),
+                other => panic!("{name}.{key}: unexpected query value {other}"),
+            };
+            (key, value)
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn encode(pairs: &Pairs) -> String {
+    serde_urlencoded::to_string(pairs).expect("pairs encode")
+}
+
+/// The sorted pairs of our query string.
+fn our_pairs<T: Serialize>(ours: &T) -> Pairs {
+    let query = serde_urlencoded::to_string(ours).expect("query serialises");
+    let mut pairs: Pairs = serde_urlencoded::from_str(&query).expect("query string parses");
+    pairs.sort();
+    pairs
+}
+
+/// A GET query type: same parameters as Python's dict, and a server parsing the fixture's
+/// query string (as the emulator does) gets our value back.
+fn assert_query_golden<T>(name: &str, ours: &T)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let expected = fixture_pairs(name);
+    assert_eq!(our_pairs(ours), expected, "{name}: our query differs");
+    let parsed: T = serde_urlencoded::from_str(&encode(&expected))
+        .unwrap_or_else(|error| panic!("{name}: fixture query string does not parse: {error}"));
+    assert_eq!(&parsed, ours, "{name}: fixture query does not parse back");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingest.
+
+fn record_minimal() -> MeterRecord {
+    MeterRecord::builder("ApiCalls", 3.0, "customer-1")
+        .time_in_millis(1_700_000_000_123)
+        .unique_id("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
+        .build()
+        .expect("valid record")
+}
+
+#[test]
+fn ingest_record_minimal() {
+    assert_json_golden("ingest_record_minimal", &record_minimal());
+}
+
+#[test]
+fn ingest_record_with_dimensions_and_custom_id() {
+    let record = MeterRecord::builder("StorageGb", 2.5, "customer-2")
+        .time_in_millis(1_700_000_000_456)
+        .unique_id("order-42-line-1")
+        .dimension("tier", "premium")
+        .dimensions([("region", "us-east-1")])
+        .build()
+        .expect("valid record");
+    assert_json_golden("ingest_record_dimensions", &record);
+}
+
+#[test]
+fn ingest_batch_is_an_array_of_the_golden_records() {
+    let batch = vec![record_minimal()];
+    assert_eq!(
+        serde_json::to_value(&batch).expect("serialises"),
+        Value::Array(vec![fixture("ingest_record_minimal")])
+    );
+}
+
+/// Intentional difference: Python sends `3` for the int 3 but `3.0` for the float 3.0; our
+/// value is always an `f64`, and integral values go out as JSON integers so that the
+/// common case (counting) matches Python's int payload byte for byte.
+#[test]
+fn integral_meter_values_serialise_as_json_integers() {
+    let body = |value: f64| {
+        let record = MeterRecord::builder("m", value, "c")
+            .time_in_millis(1)
+            .unique_id("id")
+            .build()
+            .expect("valid record");
+        serde_json::to_string(&record).expect("serialises")
+    };
+    assert!(body(3.0).contains(r#""meterValue":3,"#), "{}", body(3.0));
+    assert!(body(-7.0).contains(r#""meterValue":-7,"#), "{}", body(-7.0));
+    assert!(body(0.0).contains(r#""meterValue":0,"#), "{}", body(0.0));
+    assert!(body(2.5).contains(r#""meterValue":2.5,"#), "{}", body(2.5));
+    // 2^53 and beyond are not all exact integers: they stay floats.
+    let huge = body(1e20);
+    let parsed: Value = serde_json::from_str(&huge).expect("JSON");
+    assert!(parsed["meterValue"].is_f64(), "{huge}");
+    assert_eq!(parsed["meterValue"].as_f64(), Some(1e20));
+    let limit = body(9_007_199_254_740_991.0);
+    assert!(
+        limit.contains(r#""meterValue":9007199254740991,"#),
+        "{limit}"
+    );
+}
+
+#[test]
+fn canonical_uuid_ids_round_trip_exactly_and_generated_ids_are_uuid_v4() {
+    let record = MeterRecord::builder("m", 1.0, "c").build().expect("valid");
+    let id = record.unique_id().to_string();
+    let bytes = id.as_bytes();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(bytes[14], b'4', "version nibble of {id}");
+    assert!(
+        matches!(bytes[19], b'8' | b'9' | b'a' | b'b'),
+        "variant of {id}"
+    );
+    assert!(
+        id.chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)),
+        "{id}"
+    );
+    // Python writes `str(uuid)`: lower-case hyphenated, which we parse back unchanged.
+    let from_fixture: MeterRecord =
+        serde_json::from_value(fixture("ingest_record_minimal")).expect("parses");
+    assert_eq!(
+        from_fixture.unique_id(),
+        &UniqueId::from("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
+    );
+    // A non-canonical spelling is kept verbatim, not normalised.
+    let upper = UniqueId::from("3F2B8C1E-7A4D-4E5F-9B6A-0C1D2E3F4A5B");
+    assert_eq!(
+        serde_json::to_value(&upper).expect("serialises"),
+        json!("3F2B8C1E-7A4D-4E5F-9B6A-0C1D2E3F4A5B")
+    );
+}
+
+#[test]
+fn meter_time_defaults_to_now() {
+    let before = amberflo_types::now_millis();
+    let record = MeterRecord::builder("m", 1.0, "c").build().expect("valid");
+    let after = amberflo_types::now_millis();
+    assert!((before..=after).contains(&record.meter_time_in_millis()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage.
+
+#[test]
+fn usage_query_minimal() {
+    let range = TimeRange::since(START).expect("valid range");
+    let built = UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Sum,
+        TimeGroupingInterval::Day,
+        range,
+    )
+    .build()
+    .expect("valid");
+    assert_json_golden("usage_query_minimal", &built);
+    let made = UsagePayloadFactory::create(
+        "ApiCalls",
+        AggregationType::Sum,
+        TimeGroupingInterval::Day,
+        range,
+        None,
+        None,
+        None,
+    )
+    .expect("valid");
+    assert_json_golden("usage_query_minimal", &made);
+}
+
+#[test]
+fn usage_query_with_group_by_filter_take_and_end() {
+    let range = TimeRange::new(START, Some(END)).expect("valid range");
+    let take = Take::new(10, true).expect("valid take");
+    let built = UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Max,
+        TimeGroupingInterval::Hour,
+        range,
+    )
+    .group_by(["customerId", "region"])
+    .filter("region", ["us-east-1"])
+    .filter("region", ["eu-west-1"])
+    .filter("customerId", ["customer-1"])
+    .take(take)
+    .build()
+    .expect("valid");
+    assert_json_golden("usage_query_full", &built);
+
+    let filter = BTreeMap::from([
+        (
+            "region".to_owned(),
+            vec!["us-east-1".to_owned(), "eu-west-1".to_owned()],
+        ),
+        ("customerId".to_owned(), vec!["customer-1".to_owned()]),
+    ]);
+    let made = UsagePayloadFactory::create(
+        "ApiCalls",
+        AggregationType::Max,
+        TimeGroupingInterval::Hour,
+        range,
+        Some(vec!["customerId".to_owned(), "region".to_owned()]),
+        Some(filter),
+        Some(take),
+    )
+    .expect("valid");
+    assert_json_golden("usage_query_full", &made);
+}
+
+#[test]
+fn usage_query_take_defaults_to_descending() {
+    let range = TimeRange::new(START, Some(END)).expect("valid range");
+    let query = UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Count,
+        TimeGroupingInterval::Month,
+        range,
+    )
+    .take(Take::new(5, false).expect("valid take"))
+    .build()
+    .expect("valid");
+    assert_json_golden("usage_query_take_descending", &query);
+    // Python always writes isAscending; a server omitting it means descending.
+    let take: Take = serde_json::from_value(json!({"limit": 5})).expect("parses");
+    assert!(!take.is_ascending());
+}
+
+/// Python drops a falsy (empty) filter dict; the factory must not send `"filter": {}`.
+#[test]
+fn usage_query_empty_filter_is_omitted() {
+    let query = UsagePayloadFactory::create(
+        "ApiCalls",
+        AggregationType::Min,
+        TimeGroupingInterval::Week,
+        TimeRange::since(START).expect("valid range"),
+        None,
+        Some(BTreeMap::new()),
+        None,
+    )
+    .expect("an empty filter filters nothing");
+    assert_eq!(query.filter(), None);
+    assert_json_golden("usage_query_empty_filter", &query);
+}
+
+#[test]
+fn usage_batch_is_an_array_of_queries() {
+    let range = TimeRange::since(START).expect("valid range");
+    let query = UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Sum,
+        TimeGroupingInterval::Day,
+        range,
+    )
+    .build()
+    .expect("valid");
+    assert_eq!(
+        serde_json::to_value([&query, &query]).expect("serialises"),
+        json!([
+            fixture("usage_query_minimal"),
+            fixture("usage_query_minimal")
+        ])
+    );
+}
+
+#[test]
+fn all_usage_query_minimal() {
+    let query = AllUsageQuery::new(
+        TimeGroupingInterval::Week,
+        TimeRange::since(START).expect("valid range"),
+    );
+    assert_query_golden("all_usage_query_minimal", &query);
+    // Not grouping is the same as never asking: no groupBy parameter at all.
+    assert_query_golden(
+        "all_usage_query_minimal",
+        &query.group_by_customer_id(false),
+    );
+}
+
+#[test]
+fn all_usage_query_grouped_and_filtered() {
+    let query = AllUsageQuery::new(
+        TimeGroupingInterval::Day,
+        TimeRange::new(START, Some(END)).expect("valid range"),
+    )
+    .group_by_customer_id(true)
+    .customer_id("customer-1");
+    assert!(query.validate().is_ok());
+    assert_query_golden("all_usage_query_grouped_filtered", &query);
+    assert_eq!(
+        serde_urlencoded::to_string(&query).expect("serialises"),
+        "startTimeInSeconds=1700000000&endTimeInSeconds=1700604800\
+         &timeGroupingInterval=DAY&groupBy=customerId&customerId=customer-1"
+    );
+}
+
+#[test]
+fn usage_report_response_parses_leniently() {
+    let report: UsageReport =
+        serde_json::from_value(fixture("usage_report_response")).expect("parses");
+    assert_eq!(report.metadata["meterApiName"], "ApiCalls");
+    assert_eq!(report.metadata["groupBy"], json!(["customerId"]));
+    assert_eq!(
+        report.seconds_since_epoch_intervals,
+        [1_700_006_400, 1_700_092_800, 1_700_179_200]
+    );
+    assert_eq!(report.client_meters.len(), 2);
+
+    let grouped = &report.client_meters[0];
+    let group = grouped.group.as_ref().expect("grouped meter has a group");
+    assert_eq!(
+        group.group_info,
+        BTreeMap::from([("customerId".to_owned(), "customer-1".to_owned())])
+    );
+    assert_eq!(grouped.group_value, 42.5);
+    let values: Vec<(f64, i64, f64)> = grouped
+        .values
+        .iter()
+        .map(|v| {
+            (
+                v.value,
+                v.seconds_since_epoch_utc,
+                v.percentage_from_previous,
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [
+            (10.0, 1_700_006_400, 0.0),
+            (20.5, 1_700_092_800, 105.0),
+            (12.0, 1_700_179_200, -41.46),
+        ]
+    );
+
+    let ungrouped = &report.client_meters[1];
+    assert!(ungrouped.group.is_none());
+    assert_eq!(ungrouped.group_value, 7.0);
+    assert_eq!(ungrouped.values.len(), 1);
+    // A missing percentageFromPrevious defaults to 0.
+    assert_eq!(ungrouped.values[0].percentage_from_previous, 0.0);
+
+    // Re-serialising keeps what we model and drops the unknown fields.
+    let again = serde_json::to_value(&report).expect("serialises");
+    assert!(again.get("pageToken").is_none());
+    assert!(again["clientMeters"][0].get("meterApiName").is_none());
+    assert!(again["clientMeters"][1].get("group").is_none());
+    let reparsed: UsageReport = serde_json::from_value(again).expect("parses");
+    assert_eq!(reparsed, report);
+}
+
+#[test]
+fn all_usage_response_parses_including_empty_reports() {
+    let reports: Vec<UsageReport> =
+        serde_json::from_value(fixture("usage_reports_all_response")).expect("parses");
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports[0].client_meters[0].values[0].value, 3.0);
+    assert_eq!(reports[1].metadata["aggregationType"], "MAX");
+    assert!(reports[1].client_meters.is_empty());
+    assert_eq!(reports[2], UsageReport::default());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customers.
+
+#[test]
+fn customer_payload_minimal() {
+    let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_payload_minimal", &payload);
+}
+
+#[test]
+fn customer_payload_full() {
+    let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
+        .email("billing@acme.test")
+        .enabled(false)
+        .with_trait("stripeId", "cus_123")
+        .with_trait("region", "us-east-1")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_payload_full", &payload);
+}
+
+#[test]
+fn customer_query() {
+    let query = CustomerQuery::new("customer-1").expect("valid");
+    assert_query_golden("customer_query", &query);
+}
+
+#[test]
+fn create_customer_query_in_stripe() {
+    assert_query_golden(
+        "create_customer_query_stripe",
+        &CreateCustomerQuery::new(true),
+    );
+    // Python passes `params=None` when not creating in Stripe: no query string at all.
+    assert_eq!(
+        serde_urlencoded::to_string(CreateCustomerQuery::new(false)).expect("serialises"),
+        ""
+    );
+    assert_eq!(
+        serde_urlencoded::to_string(CreateCustomerQuery::default()).expect("serialises"),
+        ""
+    );
+    let parsed: CreateCustomerQuery = serde_urlencoded::from_str("").expect("parses");
+    assert!(!parsed.create_in_stripe());
+}
+
+#[test]
+fn customer_response_parses_leniently_and_keeps_unknown_fields() {
+    let source = fixture("customer_response");
+    let customer: Customer = serde_json::from_value(source.clone()).expect("parses");
+    assert_eq!(customer.customer_id, "customer-1");
+    assert_eq!(customer.customer_name, "Acme Inc.");
+    assert_eq!(
+        customer.customer_email.as_deref(),
+        Some("billing@acme.test")
+    );
+    assert_eq!(customer.enabled, Some(true));
+    assert_eq!(customer.traits["stripeId"], "cus_123");
+    assert_eq!(customer.create_time, Some(1_718_153_645_993));
+    assert_eq!(customer.update_time, Some(1_718_153_700_000));
+    let extra_keys: Vec<&str> = customer.extra.keys().map(String::as_str).collect();
+    assert_eq!(
+        extra_keys,
+        ["address", "description", "id", "lifecycleStage", "test"]
+    );
+    assert_eq!(customer.extra["address"]["city"], "Springfield");
+    // Nothing is lost: serialising gives the server's object back.
+    assert_eq!(serde_json::to_value(&customer).expect("serialises"), source);
+}
+
+#[test]
+fn absent_customer_is_an_empty_default() {
+    let customer: Customer =
+        serde_json::from_value(fixture("customer_response_absent")).expect("parses");
+    assert_eq!(customer, Customer::default());
+    assert!(customer.customer_id.is_empty());
+}
+
+#[test]
+fn customer_from_payload_matches_the_payload_fields() {
+    let payload: CustomerPayload =
+        serde_json::from_value(fixture("customer_payload_full")).expect("parses");
+    let customer = Customer::from(payload);
+    let json = serde_json::to_value(&customer).expect("serialises");
+    assert_eq!(json, fixture("customer_payload_full"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portal sessions.
+
+#[test]
+fn customer_portal_session_request() {
+    let request = CustomerPortalSessionRequest::builder("customer-1")
+        .expiration_epoch_milliseconds(1_700_086_400_000)
+        .return_url("https://app.example.test/billing")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_portal_session_request", &request);
+}
+
+#[test]
+fn customer_portal_session_request_minimal() {
+    let request = CustomerPortalSessionRequest::builder("customer-1")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_portal_session_request_minimal", &request);
+}
+
+#[test]
+fn customer_portal_session_response_parses() {
+    let session: CustomerPortalSession =
+        serde_json::from_value(fixture("customer_portal_session_response")).expect("parses");
+    assert_eq!(
+        session,
+        CustomerPortalSession::new(
+            "https://portal.amberflo.io/session/abc123",
+            "eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.sig"
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Product plans.
+
+#[test]
+fn customer_product_plan_defaults() {
+    let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_product_plan_defaults", &payload);
+    // Intentional: product id defaults to "1", as in Python, also when parsing.
+    assert_eq!(payload.product_id(), DEFAULT_PRODUCT_ID);
+    let parsed: CustomerProductPlanPayload =
+        serde_json::from_value(json!({"customerId": "customer-1", "productPlanId": "plan-gold"}))
+            .expect("parses");
+    assert_eq!(parsed, payload);
+}
+
+#[test]
+fn customer_product_plan_with_times_and_product() {
+    let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+        .product_id("product-7")
+        .start_time_in_seconds(START)
+        .end_time_in_seconds(START + 86_400)
+        .build()
+        .expect("exactly one day is long enough");
+    assert_json_golden("customer_product_plan_full", &payload);
+    let one_second_short = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+        .start_time_in_seconds(START)
+        .end_time_in_seconds(START + 86_399)
+        .build()
+        .expect_err("less than a day");
+    assert_eq!(one_second_short.field(), "end_time_in_seconds");
+}
+
+#[test]
+fn billing_customer_query() {
+    let query = BillingCustomerQuery::new("customer-1").expect("valid");
+    assert_query_golden("billing_customer_query", &query);
+}
+
+#[test]
+fn customer_product_plan_response_parses_leniently() {
+    let source = fixture("customer_product_plan_response");
+    let plan: CustomerProductPlan = serde_json::from_value(source.clone()).expect("parses");
+    assert_eq!(plan.customer_id, "customer-1");
+    assert_eq!(plan.product_plan_id, "plan-gold");
+    assert_eq!(plan.product_id, "1");
+    assert_eq!(plan.start_time_in_seconds, Some(1_700_000_000));
+    assert_eq!(plan.end_time_in_seconds, Some(1_702_592_000));
+    assert_eq!(plan.extra["id"], "cpp-1");
+    assert_eq!(serde_json::to_value(&plan).expect("serialises"), source);
+
+    let payload: CustomerProductPlanPayload =
+        serde_json::from_value(fixture("customer_product_plan_full")).expect("parses");
+    assert_eq!(
+        serde_json::to_value(CustomerProductPlan::from(payload)).expect("serialises"),
+        fixture("customer_product_plan_full")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepaid orders.
+
+#[test]
+fn prepaid_order_defaults() {
+    let order = PrepaidOrderPayload::builder("order-1", "customer-1", START, 100.0)
+        .build()
+        .expect("valid");
+    assert_json_golden("prepaid_order_defaults", &order);
+    // Intentional: offer version -1 ("latest"), product "1", not external, as in Python.
+    assert_eq!(order.prepaid_offer_version(), DEFAULT_PREPAID_OFFER_VERSION);
+    assert_eq!(order.product_id(), DEFAULT_PRODUCT_ID);
+    assert!(!order.external_payment());
+    let parsed: PrepaidOrderPayload = serde_json::from_value(json!({
+        "id": "order-1",
+        "customerId": "customer-1",
+        "startTimeInSeconds": START,
+        "prepaidPrice": 100,
+    }))
+    .expect("parses");
+    assert_eq!(parsed, order);
+}
+
+#[test]
+fn prepaid_order_full() {
+    let order = PrepaidOrderPayload::builder("order-2", "customer-1", START, 99.5)
+        .prepaid_offer_version(3)
+        .original_worth(120.0)
+        .recurrence_frequency(BillingPeriod::new(3, BillingPeriodUnit::Month).expect("valid"))
+        .external_payment(true)
+        .product_id("product-7")
+        .build()
+        .expect("valid");
+    assert_json_golden("prepaid_order_full", &order);
+    assert_json_golden(
+        "prepaid_order_full",
+        &serde_json::from_value::<PrepaidOrderPayload>(fixture("prepaid_order_full"))
+            .expect("parses"),
+    );
+}
+
+#[test]
+fn prepaid_order_list_query() {
+    let query = PrepaidOrderListQuery::for_product("customer-1", "product-7").expect("valid");
+    assert_query_golden("prepaid_order_list_query", &query);
+    // `list_active(customer_id)` defaults the product to "1".
+    assert_eq!(
+        our_pairs(&PrepaidOrderListQuery::new("customer-1").expect("valid")),
+        [
+            ("CustomerId".to_owned(), "customer-1".to_owned()),
+            ("ProductId".to_owned(), "1".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn prepaid_orders_response_parses_leniently() {
+    let orders: Vec<PrepaidOrder> =
+        serde_json::from_value(fixture("prepaid_orders_response")).expect("parses");
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders[0].id, "order-1");
+    assert_eq!(orders[0].prepaid_price, Some(100.0));
+    assert_eq!(orders[0].start_time_in_seconds, Some(1_700_000_000));
+    assert_eq!(orders[0].extra["prepaidOfferVersion"], -1);
+    assert_eq!(
+        orders[0].extra["recurrenceFrequency"],
+        json!({"interval": "MONTH", "intervalsCount": 3})
+    );
+    assert_eq!(orders[1].prepaid_price, None);
+    assert_eq!(orders[1].start_time_in_seconds, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invoices.
+
+#[test]
+fn all_invoices_query_defaults() {
+    let query = AllInvoicesQuery::new("customer-1").expect("valid");
+    assert_query_golden("all_invoices_query_defaults", &query);
+    // Intentional difference from Python + requests (`fromCache=True`).
+    let text = serde_urlencoded::to_string(&query).expect("serialises");
+    assert!(text.contains("fromCache=true"), "{text}");
+    assert!(text.contains("withPaymentStatus=true"), "{text}");
+    // Also the JSON form of Python's dict (with real booleans) parses to our value.
+    assert_json_golden("all_invoices_query_defaults", &query);
+}
+
+#[test]
+fn all_invoices_query_custom() {
+    let query = AllInvoicesQuery::new("customer-1")
+        .expect("valid")
+        .product_id("product-7")
+        .from_cache(false)
+        .with_payment_status(false);
+    assert_query_golden("all_invoices_query_custom", &query);
+    assert_json_golden("all_invoices_query_custom", &query);
+    // Python's `product_id or "1"`: a blank product keeps the default.
+    let blank = AllInvoicesQuery::new("customer-1")
+        .expect("valid")
+        .product_id("");
+    assert_eq!(blank.product(), DEFAULT_PRODUCT_ID);
+}
+
+#[test]
+fn latest_invoice_query() {
+    let query = InvoiceQuery::latest("customer-1").expect("valid");
+    assert_query_golden("latest_invoice_query", &query);
+}
+
+#[test]
+fn invoice_query_for_start_date() {
+    let query = InvoiceQuery::for_start_date("customer-1", "plan-gold", 2024, 2, 29)
+        .expect("a leap day")
+        .product_id("product-7")
+        .from_cache(false);
+    assert_query_golden("invoice_query", &query);
+    assert_json_golden("invoice_query", &query);
+}
+
+#[test]
+fn invoice_response_parses_leniently() {
+    let source = fixture("invoice_response");
+    let invoice: Invoice = serde_json::from_value(source.clone()).expect("parses");
+    assert_eq!(invoice.invoice_start_time_in_seconds, Some(1_709_164_800));
+    assert_eq!(invoice.invoice_end_time_in_seconds, Some(1_711_843_200));
+    assert_eq!(invoice.payment_status.as_deref(), Some("settled"));
+    assert_eq!(invoice.extra["totalBill"]["totalPrice"], 123.45);
+    assert_eq!(invoice.extra["invoiceKey"]["day"], 29);
+    assert_eq!(serde_json::to_value(&invoice).expect("serialises"), source);
+    assert_eq!(
+        serde_json::from_value::<Invoice>(json!({})).expect("parses"),
+        Invoice::default()
+    );
+}
+
+/// Regression: `InvoiceQuery` flattens `AllInvoicesQuery`, and serde hands flattened query
+/// values over as strings, so its booleans once failed to parse from its own query string.
+#[test]
+fn invoice_queries_parse_back_from_their_own_query_string() {
+    for (from_cache, with_payment_status) in
+        [(true, true), (true, false), (false, true), (false, false)]
+    {
+        let latest = InvoiceQuery::latest("customer-1")
+            .expect("valid")
+            .from_cache(from_cache)
+            .with_payment_status(with_payment_status);
+        let dated = InvoiceQuery::for_start_date("customer-1", "plan-gold", 2023, 12, 31)
+            .expect("valid")
+            .from_cache(from_cache)
+            .with_payment_status(with_payment_status);
+        for query in [latest, dated] {
+            let text = serde_urlencoded::to_string(&query).expect("serialises");
+            let parsed: InvoiceQuery = serde_urlencoded::from_str(&text).expect("parses");
+            assert_eq!(parsed, query, "{text}");
+        }
+    }
+    let bad = "customerId=c&productId=1&fromCache=maybe&withPaymentStatus=true&latest=true";
+    assert!(serde_urlencoded::from_str::<InvoiceQuery>(bad).is_err());
+    let bad = "customerId=c&productId=1&fromCache=True&withPaymentStatus=true";
+    assert!(serde_urlencoded::from_str::<AllInvoicesQuery>(bad).is_err());
+}
