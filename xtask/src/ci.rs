@@ -13,11 +13,33 @@ const LIBRARY_CRATES: &[&str] = &[
     "amberflo",
 ];
 
+/// Examples run against their embedded emulator (no API key, no network).
+const EXAMPLE_RUNS: &[(&str, &[&str])] = &[
+    (
+        "simulator",
+        &[
+            "--meter-value",
+            "2",
+            "--customer-id",
+            "ci-customer",
+            "--dimensions",
+            r#"{"Name": "region", "Value": "us-east-1"}"#,
+        ],
+    ),
+    ("simulator", &["--count", "20000", "--threads", "4"]),
+    ("usage", &[]),
+    (
+        "customer",
+        &["--product-plan-id", "plan-ci", "--create-in-stripe"],
+    ),
+];
+
 /// One CI step: a name for the summary line and the cargo arguments.
 struct Step {
     name: String,
     args: Vec<&'static str>,
     env: Vec<(&'static str, &'static str)>,
+    env_removed: Vec<&'static str>,
 }
 
 impl Step {
@@ -26,6 +48,7 @@ impl Step {
             name: name.into(),
             args: args.to_vec(),
             env: Vec::new(),
+            env_removed: Vec::new(),
         }
     }
 
@@ -56,8 +79,36 @@ fn steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
-        Step::cargo("test", &["test", "--workspace", "--all-features"]),
+        // `--all-targets` also runs each criterion bench once, untimed; doctests run apart.
+        Step::cargo(
+            "test",
+            &["test", "--workspace", "--all-features", "--all-targets"],
+        ),
+        Step::cargo(
+            "doctest",
+            &["test", "--workspace", "--all-features", "--doc"],
+        ),
     ];
+    for (example, args) in EXAMPLE_RUNS {
+        let mut cargo_args = vec![
+            "run",
+            "--quiet",
+            "--package",
+            "amberflo-examples",
+            "--example",
+            example,
+            "--",
+        ];
+        cargo_args.extend_from_slice(args);
+        let mut step = Step::cargo(format!("example {example}"), &cargo_args);
+        // Against the embedded emulator only: never a real account from the caller's env.
+        step.env_removed = vec![
+            "AMBERFLO_API_KEY",
+            "AMBERFLO_API_URL",
+            "AMBERFLO_INGEST_URL",
+        ];
+        steps.push(step);
+    }
     for krate in LIBRARY_CRATES {
         steps.push(Step::cargo(
             format!("build {krate} --no-default-features"),
@@ -83,10 +134,15 @@ pub(crate) fn run() -> Result<(), String> {
     for step in steps() {
         let step_started = Instant::now();
         println!("ci: {} ...", step.name);
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
             .args(&step.args)
             .envs(step.env.iter().copied())
-            .current_dir(&root)
+            .current_dir(&root);
+        for name in &step.env_removed {
+            command.env_remove(name);
+        }
+        let status = command
             .status()
             .map_err(|error| format!("step `{}` could not start: {error}", step.name))?;
         let seconds = step_started.elapsed().as_secs_f64();

@@ -1,8 +1,11 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
 //! - `cargo xtask ci`: everything CI checks, failing fast and naming the failed step.
+//! - `cargo xtask bench`: the end-to-end ingest benchmark against the emulator (see
+//!   `cargo xtask bench --help`), optionally against the official Python SDK.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod ci;
 mod tidy;
 
@@ -12,9 +15,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("tidy") => tidy::check(&ci::workspace_root()),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy>");
+            eprintln!("usage: cargo xtask <ci|tidy|bench>");
             return ExitCode::from(2);
         }
     };

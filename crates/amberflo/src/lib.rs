@@ -1,5 +1,97 @@
 //! The Rust SDK for [Amberflo](https://www.amberflo.io) usage metering and billing.
 //!
-//! This facade composes `amberflo-types` (payload models), `amberflo-transport` (HTTP) and
-//! `amberflo-batcher` (background batching) behind feature flags; it is the crate most users
-//! depend on.
+//! `meter` validates a record and puts it on a bounded in-memory queue in well under a
+//! microsecond, from any thread, without blocking and without an async runtime. Background
+//! workers send batches (gzip JSON) to the ingest API, retry with jittered exponential backoff
+//! (honouring `Retry-After`), and hand every record that cannot be delivered to your error
+//! callback: nothing is lost silently. The API clients cover usage queries, customers,
+//! customer portal sessions, product plans, prepaid orders and invoices.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use amberflo::{Client, MeterRecord};
+//!
+//! let client = Client::builder().api_key("my-api-key").build()?; // or Client::from_env()
+//! client.meter("ApiCalls", 1.0, "customer-1")?;
+//! client.meter_record(
+//!     MeterRecord::builder("Storage", 2.5, "customer-1").dimension("region", "us-east-1").build()?,
+//! )?;
+//! client.shutdown(Duration::from_secs(10))?; // delivers what is queued, then stops
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `reqwest` | yes | the reqwest transport |
+//! | `rustls` | yes | TLS through rustls (ring) |
+//! | `hyper` | no | the hyper transport; with `reqwest` too, pick one with `use_hyper()` / `use_reqwest()` |
+//! | `native-tls` | no | TLS through the platform library (reqwest) |
+//! | `blocking` | no | synchronous API clients, [`Client::blocking`] |
+//! | `mock` | no | [`mock::MockTransport`], to swap the transport in your tests |
+//! | `emulator` | no | `amberflo::emulator`, a local Amberflo-compatible server |
+//!
+//! A build with no transport feature still compiles: [`ClientBuilder::build`] then needs a
+//! transport from [`ClientBuilder::transport`] and otherwise returns [`Error::NoTransport`].
+//!
+//! # Delivery guarantees
+//!
+//! Every record ends in exactly one place: delivered; handed to the error callback with the
+//! error (fatal 4xx at once, 408/429/5xx and network errors after the retries, or whatever is
+//! still queued at the shutdown deadline); or refused by `meter`, which gives it back inside
+//! [`MeterError`] when the queue is full or the client is shut down. [`Client::stats`] counts
+//! each bucket. `flush` waits for everything enqueued before it; `shutdown` (and dropping the
+//! last clone, or the [`ClientGuard`]) flushes and stops, bounded by a timeout.
+//!
+//! # Runtimes
+//!
+//! The client owns a small Tokio runtime for its HTTP exchanges, so `meter`, `flush`,
+//! `shutdown` and drop work with no runtime and inside any Tokio runtime (current-thread or
+//! multi-thread) without panics or deadlocks, and the async API clients can be awaited on any
+//! executor.
+
+mod api;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod client;
+mod config;
+mod error;
+mod global;
+pub mod llm;
+mod runtime;
+mod sink;
+
+pub use api::{
+    CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
+};
+pub use client::Client;
+pub use config::{ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL, FailedBatch};
+pub use error::{Error, MeterError};
+pub use global::{ClientGuard, GUARD_SHUTDOWN_TIMEOUT, client, flush, init, meter};
+
+pub use amberflo_batcher::{DeliveryError, RetryPolicy, SendError, SendErrorKind, Stats};
+pub use amberflo_transport::{ApiError, Transport, TransportError};
+pub use amberflo_types::{MeterRecord, UniqueId, ValidationError};
+
+/// The payload models (`amberflo-types`): queries, payloads and responses of every API.
+pub mod types {
+    pub use amberflo_types::*;
+}
+
+/// Transports and the HTTP exchange layer (`amberflo-transport`).
+pub mod transport {
+    pub use amberflo_transport::*;
+}
+
+/// [`MockTransport`](mock::MockTransport): a scripted, recording transport for your tests.
+#[cfg(feature = "mock")]
+pub mod mock {
+    pub use amberflo_transport::{MockReply, MockTransport, RecordedRequest};
+}
+
+/// A local, in-memory Amberflo-compatible server (`amberflo-emulator`).
+#[cfg(feature = "emulator")]
+pub mod emulator {
+    pub use amberflo_emulator::*;
+}

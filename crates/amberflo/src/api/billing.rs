@@ -1,0 +1,171 @@
+//! Billing API clients: [`ProductPlansApi`], [`PrepaidOrdersApi`] and [`InvoicesApi`].
+
+use amberflo_types::{
+    AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
+    Invoice, InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload,
+};
+
+use crate::client::Client;
+use crate::error::Error;
+
+const PRODUCT_PLAN: &str = "/payments/pricing/amberflo/customer-pricing";
+const PRODUCT_PLAN_LIST: &str = "/payments/pricing/amberflo/customer-pricing/list";
+const PREPAID: &str = "/payments/pricing/amberflo/customer-prepaid";
+const PREPAID_LIST: &str = "/payments/pricing/amberflo/customer-prepaid/list";
+const INVOICE: &str = "/payments/billing/customer-product-invoice";
+const INVOICE_ALL: &str = "/payments/billing/customer-product-invoice/all";
+
+/// Relates customers to product plans; from [`Client::product_plans`].
+///
+/// ```no_run
+/// use amberflo::types::CustomerProductPlanPayload;
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold").build()?;
+/// client.product_plans().add_or_update(&payload).await?;
+/// let latest = client.product_plans().get("customer-1").await?;
+/// assert_eq!(latest.map(|plan| plan.product_plan_id).as_deref(), Some("plan-gold"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ProductPlansApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> ProductPlansApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        ProductPlansApi { client }
+    }
+
+    /// Puts the customer on a product plan.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn add_or_update(
+        &self,
+        payload: &CustomerProductPlanPayload,
+    ) -> Result<CustomerProductPlan, Error> {
+        payload.validate()?;
+        self.client.post(PRODUCT_PLAN, (), payload.clone()).await
+    }
+
+    /// The customer's latest product plan, or `None` when it has none.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn get(&self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
+        let query = BillingCustomerQuery::new(customer_id)?;
+        // "No plan" may come back as 404, `null` or `{}`: all mean `None`.
+        match self
+            .client
+            .get::<_, Option<CustomerProductPlan>>(PRODUCT_PLAN, query)
+            .await
+        {
+            Ok(plan) => Ok(plan.filter(|plan| !plan.product_plan_id.is_empty())),
+            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The customer's whole history of product plans.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn list(&self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
+        let query = BillingCustomerQuery::new(customer_id)?;
+        self.client.get(PRODUCT_PLAN_LIST, query).await
+    }
+}
+
+/// Manages prepaid orders; from [`Client::prepaid_orders`].
+///
+/// ```no_run
+/// use amberflo::types::PrepaidOrderPayload;
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let order = PrepaidOrderPayload::builder("order-1", "customer-1", 1_700_000_000, 100.0).build()?;
+/// client.prepaid_orders().add(&order).await?;
+/// let active = client.prepaid_orders().list_active("customer-1").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct PrepaidOrdersApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> PrepaidOrdersApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        PrepaidOrdersApi { client }
+    }
+
+    /// Adds a prepaid order to a customer.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn add(&self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
+        payload.validate()?;
+        self.client.post(PREPAID, (), payload.clone()).await
+    }
+
+    /// The customer's active prepaid orders for product `"1"`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn list_active(&self, customer_id: &str) -> Result<Vec<PrepaidOrder>, Error> {
+        self.list(PrepaidOrderListQuery::new(customer_id)?).await
+    }
+
+    /// The customer's active prepaid orders for `product_id`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn list_active_for_product(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+    ) -> Result<Vec<PrepaidOrder>, Error> {
+        self.list(PrepaidOrderListQuery::for_product(customer_id, product_id)?)
+            .await
+    }
+
+    async fn list(&self, query: PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
+        self.client.get(PREPAID_LIST, query).await
+    }
+}
+
+/// Reads invoices; from [`Client::invoices`].
+///
+/// ```no_run
+/// use amberflo::types::{AllInvoicesQuery, InvoiceQuery};
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let all = client.invoices().all(&AllInvoicesQuery::new("customer-1")?).await?;
+/// let open = client.invoices().get(&InvoiceQuery::latest("customer-1")?).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct InvoicesApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> InvoicesApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        InvoicesApi { client }
+    }
+
+    /// All invoices of a customer.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn all(&self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
+        self.client.get(INVOICE_ALL, query.clone()).await
+    }
+
+    /// One invoice: the latest, or the one starting on a date.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn get(&self, query: &InvoiceQuery) -> Result<Invoice, Error> {
+        self.client.get(INVOICE, query.clone()).await
+    }
+}

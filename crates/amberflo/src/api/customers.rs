@@ -1,0 +1,97 @@
+//! [`CustomersApi`]: list, get, add, update and add-or-update customers.
+
+use amberflo_types::{CreateCustomerQuery, Customer, CustomerPayload, CustomerQuery};
+
+use crate::client::Client;
+use crate::error::Error;
+
+const CUSTOMERS: &str = "/customers/";
+
+/// Manages customers; from [`Client::customers`].
+///
+/// ```no_run
+/// use amberflo::types::CustomerPayload;
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
+///     .email("billing@acme.test")
+///     .build()?;
+/// let customer = client.customers().add_or_update(&payload, false).await?;
+/// assert_eq!(customer.customer_id, "customer-1");
+/// assert!(client.customers().get("customer-1").await?.is_some());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct CustomersApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> CustomersApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        CustomersApi { client }
+    }
+
+    /// Every customer.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn list(&self) -> Result<Vec<Customer>, Error> {
+        self.client.get(CUSTOMERS, ()).await
+    }
+
+    /// The customer with this id, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn get(&self, customer_id: &str) -> Result<Option<Customer>, Error> {
+        let query = CustomerQuery::new(customer_id)?;
+        // The API answers `{}` for an unknown id.
+        let customer: Customer = self.client.get(CUSTOMERS, query).await?;
+        Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty()))
+    }
+
+    /// Creates a customer; with `create_in_stripe`, also in Stripe (a `stripeId` trait).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn add(
+        &self,
+        payload: &CustomerPayload,
+        create_in_stripe: bool,
+    ) -> Result<Customer, Error> {
+        payload.validate()?;
+        self.client
+            .post(
+                CUSTOMERS,
+                CreateCustomerQuery::new(create_in_stripe),
+                payload.clone(),
+            )
+            .await
+    }
+
+    /// Replaces an existing customer (PUT semantics: unset fields are cleared).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn update(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
+        payload.validate()?;
+        self.client.put(CUSTOMERS, payload.clone()).await
+    }
+
+    /// Updates the customer if it exists, else creates it (`create_in_stripe` applies only
+    /// to creation).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), [`add`](Self::add) and [`update`](Self::update).
+    pub async fn add_or_update(
+        &self,
+        payload: &CustomerPayload,
+        create_in_stripe: bool,
+    ) -> Result<Customer, Error> {
+        payload.validate()?;
+        match self.get(payload.customer_id()).await? {
+            Some(_) => self.update(payload).await,
+            None => self.add(payload, create_in_stripe).await,
+        }
+    }
+}

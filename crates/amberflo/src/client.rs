@@ -1,0 +1,319 @@
+//! [`Client`]: metering (`meter`, `flush`, `shutdown`) and the entry points of the API clients.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use amberflo_batcher::{Batcher, SendError, ShutdownError, Stats};
+use amberflo_transport::ApiClient;
+use amberflo_types::MeterRecord;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{
+    CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
+};
+use crate::config::ClientBuilder;
+use crate::error::{Error, MeterError};
+use crate::llm;
+use crate::runtime::IoRuntime;
+
+/// The Amberflo client: cheap to clone, safe to share across threads.
+///
+/// `meter` validates a record and enqueues it without blocking and without an async runtime;
+/// background workers send batches to the ingest API. The API clients ([`usage`](Self::usage),
+/// [`customers`](Self::customers), ...) are async and work under any executor; with the
+/// `blocking` feature, [`blocking`](Self::blocking) has synchronous twins.
+///
+/// Dropping the last clone flushes and stops the workers, waiting at most the shutdown
+/// timeout. A process that ends with `std::process::exit` skips drops: call
+/// [`shutdown`](Self::shutdown) first.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let client = amberflo::Client::builder().api_key("my-api-key").build()?;
+/// client.meter("ApiCalls", 1.0, "customer-1")?;
+/// client.shutdown(Duration::from_secs(10))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: ApiClient,
+    records: Batcher<MeterRecord>,
+    custom: Batcher<serde_json::Value>,
+    shutdown_timeout: Duration,
+    // Declared last: dropped after the batchers have stopped using it.
+    runtime: IoRuntime,
+}
+
+impl Inner {
+    /// Shuts both batchers down within one `timeout`.
+    fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let deadline = Instant::now() + timeout;
+        let records = self.records.shutdown(timeout);
+        let custom = self
+            .custom
+            .shutdown(deadline.saturating_duration_since(Instant::now()));
+        records.and(custom)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Err(error) = self.shutdown(self.shutdown_timeout) {
+            tracing::warn!(%error, "amberflo: shutdown on drop did not finish");
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.inner.api)
+            .field("stats", &self.inner.records.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from `AMBERFLO_API_KEY`, `AMBERFLO_API_URL`, `AMBERFLO_INGEST_URL`.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::from_env`] and [`ClientBuilder::build`].
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_parts(
+        api: ApiClient,
+        records: Batcher<MeterRecord>,
+        custom: Batcher<serde_json::Value>,
+        runtime: IoRuntime,
+        shutdown_timeout: Duration,
+    ) -> Self {
+        Client {
+            inner: Arc::new(Inner {
+                api,
+                records,
+                custom,
+                shutdown_timeout,
+                runtime,
+            }),
+        }
+    }
+
+    /// Whether both handles are clones of one client.
+    pub(crate) fn same_as(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Meters `meter_value` of `meter_api_name` for `customer_id`, now, with a fresh unique id.
+    ///
+    /// Never blocks and needs no runtime.
+    ///
+    /// # Errors
+    /// [`MeterError::Invalid`] naming the bad field; [`MeterError::Rejected`] with the record
+    /// when the queue is full or the client is shut down.
+    pub fn meter(
+        &self,
+        meter_api_name: impl Into<String>,
+        meter_value: f64,
+        customer_id: impl Into<String>,
+    ) -> Result<(), MeterError> {
+        let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
+        self.inner.records.try_send(record)?;
+        Ok(())
+    }
+
+    /// Meters a full record (dimensions, time, unique id), built with [`MeterRecord::builder`].
+    ///
+    /// # Errors
+    /// As [`meter`](Self::meter); records from elsewhere (e.g. deserialised) are validated.
+    pub fn meter_record(&self, record: MeterRecord) -> Result<(), MeterError> {
+        record.validate()?;
+        self.inner.records.try_send(record)?;
+        Ok(())
+    }
+
+    /// Meters the token usage of an LLM provider response (OpenAI, Anthropic, Cohere, Vertex
+    /// AI) as `input_tokens` / `output_tokens` records; see [`crate::llm`]. Returns how many
+    /// records were enqueued (0 for an unrecognised response).
+    ///
+    /// # Errors
+    /// As [`meter`](Self::meter), for the first record that fails.
+    pub fn meter_llm(
+        &self,
+        response: &serde_json::Value,
+        customer_id: &str,
+        dimensions: &BTreeMap<String, String>,
+    ) -> Result<usize, MeterError> {
+        let records = llm::token_records(response, customer_id, dimensions)?;
+        let count = records.len();
+        for record in records {
+            self.inner.records.try_send(record)?;
+        }
+        Ok(count)
+    }
+
+    /// Enqueues a custom-schema payload (any JSON) for `POST /ingest?schemaDetection=AUTO`.
+    ///
+    /// # Errors
+    /// The payload is handed back when the queue is full or the client is shut down.
+    pub fn send_custom(
+        &self,
+        payload: serde_json::Value,
+    ) -> Result<(), SendError<serde_json::Value>> {
+        self.inner.custom.try_send(payload)
+    }
+
+    /// Waits until everything enqueued before this call is delivered or handed to the error
+    /// callback. Safe to call from any thread, including inside an async runtime (it blocks
+    /// the thread; prefer [`flush_async`](Self::flush_async) there).
+    ///
+    /// # Errors
+    /// [`Error::Flush`] when `timeout` passes first.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        self.inner.records.flush(timeout)?;
+        self.inner
+            .custom
+            .flush(deadline.saturating_duration_since(Instant::now()))?;
+        Ok(())
+    }
+
+    /// Like [`flush`](Self::flush), without blocking the executor; works under any runtime.
+    ///
+    /// # Errors
+    /// [`Error::Flush`] when `timeout` passes first.
+    pub async fn flush_async(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        self.inner.records.flush_async(timeout).await?;
+        self.inner
+            .custom
+            .flush_async(deadline.saturating_duration_since(Instant::now()))
+            .await?;
+        Ok(())
+    }
+
+    /// Flushes, then stops the workers. Idempotent; `meter` afterwards hands records back.
+    ///
+    /// # Errors
+    /// [`Error::Shutdown`] when `timeout` passes first; what was still queued went to the error
+    /// callback.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        Ok(self.inner.shutdown(timeout)?)
+    }
+
+    /// Delivery counters of meter records.
+    pub fn stats(&self) -> Stats {
+        self.inner.records.stats()
+    }
+
+    /// Delivery counters of custom-schema payloads.
+    pub fn custom_stats(&self) -> Stats {
+        self.inner.custom.stats()
+    }
+
+    /// The usage API: query aggregated meter values.
+    pub fn usage(&self) -> UsageApi<'_> {
+        UsageApi::new(self)
+    }
+
+    /// The customers API.
+    pub fn customers(&self) -> CustomersApi<'_> {
+        CustomersApi::new(self)
+    }
+
+    /// The customer portal sessions API.
+    pub fn portal_sessions(&self) -> PortalSessionsApi<'_> {
+        PortalSessionsApi::new(self)
+    }
+
+    /// The customer product plans API.
+    pub fn product_plans(&self) -> ProductPlansApi<'_> {
+        ProductPlansApi::new(self)
+    }
+
+    /// The prepaid orders API.
+    pub fn prepaid_orders(&self) -> PrepaidOrdersApi<'_> {
+        PrepaidOrdersApi::new(self)
+    }
+
+    /// The invoices API.
+    pub fn invoices(&self) -> InvoicesApi<'_> {
+        InvoicesApi::new(self)
+    }
+
+    /// Synchronous twins of the API clients.
+    #[cfg(feature = "blocking")]
+    pub fn blocking(&self) -> crate::blocking::BlockingClient<'_> {
+        crate::blocking::BlockingClient::new(self)
+    }
+
+    /// Runs an API exchange on the SDK's I/O runtime.
+    fn call<T, F>(&self, exchange: F) -> impl Future<Output = Result<T, Error>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, amberflo_transport::Error>> + Send + 'static,
+    {
+        self.inner
+            .runtime
+            .call(async move { exchange.await.map_err(Error::from) })
+    }
+
+    /// `GET {api}{path}?{query}`, decoded as `R`.
+    pub(crate) fn get<Q, R>(
+        &self,
+        path: &'static str,
+        query: Q,
+    ) -> impl Future<Output = Result<R, Error>> + use<Q, R>
+    where
+        Q: Serialize + Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let api = self.inner.api.clone();
+        self.call(async move { api.get_json(path, &query).await })
+    }
+
+    /// `POST {api}{path}?{query}` with a JSON body, decoded as `R`.
+    pub(crate) fn post<Q, B, R>(
+        &self,
+        path: &'static str,
+        query: Q,
+        body: B,
+    ) -> impl Future<Output = Result<R, Error>> + use<Q, B, R>
+    where
+        Q: Serialize + Send + Sync + 'static,
+        B: Serialize + Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let api = self.inner.api.clone();
+        self.call(async move { api.post_json(path, &query, &body).await })
+    }
+
+    /// `PUT {api}{path}` with a JSON body, decoded as `R`.
+    pub(crate) fn put<B, R>(
+        &self,
+        path: &'static str,
+        body: B,
+    ) -> impl Future<Output = Result<R, Error>> + use<B, R>
+    where
+        B: Serialize + Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let api = self.inner.api.clone();
+        self.call(async move { api.put_json(path, &(), &body).await })
+    }
+}

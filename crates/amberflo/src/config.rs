@@ -1,0 +1,552 @@
+//! [`ClientBuilder`]: API key, base URLs, transport, batching and the error callback.
+//!
+//! Defaults, in one place:
+//!
+//! | setting | default |
+//! |---|---|
+//! | API URL | `https://app.amberflo.io` (env `AMBERFLO_API_URL`) |
+//! | ingest URL | `https://ingest.amberflo.io` (env `AMBERFLO_INGEST_URL`) |
+//! | transport | reqwest when only the `reqwest` feature is on, hyper when only `hyper` is |
+//! | connect / request timeout | 10 s / 30 s |
+//! | queue capacity | 100,000 records |
+//! | batch size / linger | 100 records / 0.5 s |
+//! | workers | 2 |
+//! | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
+//! | shutdown timeout (also on drop) | see [`amberflo_batcher::defaults`] |
+//! | error callback | logs with `tracing::error!` |
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
+use amberflo_transport::{ApiClient, ApiKey, Transport};
+use amberflo_types::MeterRecord;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::runtime::IoRuntime;
+use crate::sink::{IngestKind, IngestSink};
+
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "AMBERFLO_API_KEY";
+/// Environment variable overriding the API base URL.
+pub const ENV_API_URL: &str = "AMBERFLO_API_URL";
+/// Environment variable overriding the ingest base URL.
+pub const ENV_INGEST_URL: &str = "AMBERFLO_INGEST_URL";
+
+/// A batch that could not be delivered, handed to the error callback, which owns it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FailedBatch {
+    /// Meter records (from `meter`, `meter_record`, `meter_llm`).
+    Records(Vec<MeterRecord>),
+    /// Custom-schema payloads (from `send_custom`).
+    Custom(Vec<serde_json::Value>),
+}
+
+impl FailedBatch {
+    /// How many items failed.
+    pub fn len(&self) -> usize {
+        match self {
+            FailedBatch::Records(records) => records.len(),
+            FailedBatch::Custom(payloads) => payloads.len(),
+        }
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
+
+/// How the client reaches Amberflo.
+#[derive(Clone)]
+enum TransportChoice {
+    /// The one transport feature compiled in; an error when there are none or several.
+    Default,
+    /// A transport the caller passed in.
+    Given(Arc<dyn Transport>),
+    #[cfg(feature = "reqwest")]
+    Reqwest,
+    #[cfg(feature = "hyper")]
+    Hyper,
+}
+
+/// Configures and builds a [`Client`]; see the [module docs](self) for the defaults.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let client = amberflo::Client::builder()
+///     .api_key("my-api-key")
+///     .max_batch_size(500)
+///     .linger(Duration::from_millis(200))
+///     .on_error(|error, batch| eprintln!("{} items failed: {error}", batch.len()))
+///     .build()?;
+/// # Ok::<(), amberflo::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    api_url: Option<String>,
+    ingest_url: Option<String>,
+    allow_insecure_http: bool,
+    transport: TransportChoice,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    capacity: Option<usize>,
+    max_batch_size: Option<usize>,
+    linger: Option<Duration>,
+    workers: Option<usize>,
+    retry_policy: Option<RetryPolicy>,
+    shutdown_timeout: Option<Duration>,
+    on_error: Option<ErrorCallback>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_key: None,
+            api_url: None,
+            ingest_url: None,
+            allow_insecure_http: false,
+            transport: TransportChoice::Default,
+            connect_timeout: None,
+            request_timeout: None,
+            capacity: None,
+            max_batch_size: None,
+            linger: None,
+            workers: None,
+            retry_policy: None,
+            shutdown_timeout: None,
+            on_error: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("api_url", &self.api_url)
+            .field("ingest_url", &self.ingest_url)
+            .field("capacity", &self.capacity)
+            .field("max_batch_size", &self.max_batch_size)
+            .field("linger", &self.linger)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with every default and no API key.
+    pub fn new() -> Self {
+        ClientBuilder::default()
+    }
+
+    /// A builder configured from `AMBERFLO_API_KEY` (required), `AMBERFLO_API_URL` and
+    /// `AMBERFLO_INGEST_URL`; further settings can be chained.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `AMBERFLO_API_KEY` when it is unset or blank.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut builder = ClientBuilder::new();
+        let key = lookup(ENV_API_KEY).filter(|key| !key.trim().is_empty());
+        let Some(key) = key else {
+            return Err(Error::Config {
+                field: ENV_API_KEY,
+                reason: "is not set".to_owned(),
+            });
+        };
+        builder.api_key = Some(key);
+        builder.api_url = lookup(ENV_API_URL);
+        builder.ingest_url = lookup(ENV_INGEST_URL);
+        Ok(builder)
+    }
+
+    /// The API key (required). It is never logged: `Debug` prints `***`.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The API base URL (usage, customers, billing).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// The ingest base URL.
+    pub fn ingest_url(mut self, url: impl Into<String>) -> Self {
+        self.ingest_url = Some(url.into());
+        self
+    }
+
+    /// Sends both APIs to one base URL, such as a local emulator's.
+    pub fn endpoint(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.api_url(url.clone()).ingest_url(url)
+    }
+
+    /// Allows plain `http://` to hosts other than loopback (off by default).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Sends through `transport`, such as a `MockTransport` in tests:
+    ///
+    /// ```
+    /// # #[cfg(feature = "mock")] {
+    /// use amberflo::mock::MockTransport;
+    ///
+    /// let mock = MockTransport::new();
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("test-key")
+    ///     .transport(mock.clone())
+    ///     .build()?;
+    /// client.meter("ApiCalls", 1.0, "customer-1")?;
+    /// client.flush(std::time::Duration::from_secs(5))?;
+    /// let sent = mock.requests();
+    /// assert_eq!(sent[0].path(), "/ingest/");
+    /// assert_eq!(sent[0].body_json::<serde_json::Value>()?[0]["meterApiName"], "ApiCalls");
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transport<T: Transport + 'static>(mut self, transport: T) -> Self {
+        self.transport = TransportChoice::Given(Arc::new(transport));
+        self
+    }
+
+    /// Sends through a shared transport.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = TransportChoice::Given(transport);
+        self
+    }
+
+    /// Uses the reqwest transport (needed when both `reqwest` and `hyper` are enabled).
+    #[cfg(feature = "reqwest")]
+    pub fn use_reqwest(mut self) -> Self {
+        self.transport = TransportChoice::Reqwest;
+        self
+    }
+
+    /// Uses the hyper transport (needed when both `reqwest` and `hyper` are enabled).
+    #[cfg(feature = "hyper")]
+    pub fn use_hyper(mut self) -> Self {
+        self.transport = TransportChoice::Hyper;
+        self
+    }
+
+    /// Connect timeout of the built-in transports.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Whole-request timeout of the built-in transports.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// How many records the queue holds before `meter` refuses more.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// The most records sent in one request.
+    pub fn max_batch_size(mut self, size: usize) -> Self {
+        self.max_batch_size = Some(size);
+        self
+    }
+
+    /// How long a partial batch waits for more records before it is sent.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = Some(linger);
+        self
+    }
+
+    /// How many worker threads send batches concurrently.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// The retry schedule for failed batches.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// How long dropping the client waits for queued records.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Called with every batch that could not be delivered (after retries, on a fatal error,
+    /// or at the shutdown deadline). It owns the batch: persist it, or re-send it later.
+    pub fn on_error<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(DeliveryError, FailedBatch) + Send + Sync + 'static,
+    {
+        self.on_error = Some(Arc::new(callback));
+        self
+    }
+
+    /// Builds the client: starts its I/O runtime and batching workers.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing or invalid key or URL, or an ambiguous transport;
+    /// [`Error::NoTransport`] when none is compiled in or given.
+    pub fn build(self) -> Result<Client, Error> {
+        let api_key = self.api_key.as_deref().ok_or_else(|| Error::Config {
+            field: "api_key",
+            reason: format!("is not set (pass it to the builder or set {ENV_API_KEY})"),
+        })?;
+        let api_key = ApiKey::new(api_key)?;
+        let runtime = IoRuntime::start()?;
+        let transport = self.resolve_transport(&runtime)?;
+        let mut api = ApiClient::builder(api_key)
+            .shared_transport(transport)
+            .allow_insecure_http(self.allow_insecure_http);
+        if let Some(url) = &self.api_url {
+            api = api.api_url(url.clone());
+        }
+        if let Some(url) = &self.ingest_url {
+            api = api.ingest_url(url.clone());
+        }
+        let api = api.build()?;
+
+        let records = self
+            .batcher("amberflo-meter", &runtime, FailedBatch::Records)?
+            .build(IngestSink::new(api.clone(), IngestKind::Records))?;
+        let custom = self
+            .batcher("amberflo-custom", &runtime, FailedBatch::Custom)?
+            .workers(1)
+            .build(IngestSink::new(api.clone(), IngestKind::Custom))?;
+        let shutdown_timeout = self
+            .shutdown_timeout
+            .unwrap_or(amberflo_batcher::defaults::SHUTDOWN_TIMEOUT);
+        Ok(Client::from_parts(
+            api,
+            records,
+            custom,
+            runtime,
+            shutdown_timeout,
+        ))
+    }
+
+    /// A batcher builder with this configuration, delivering failures as `wrap(batch)`.
+    fn batcher<T: Send + Sync + 'static>(
+        &self,
+        thread_name: &str,
+        runtime: &IoRuntime,
+        wrap: fn(Vec<T>) -> FailedBatch,
+    ) -> Result<BatcherBuilder<T>, Error> {
+        let executor = runtime
+            .executor()
+            .ok_or_else(|| Error::Runtime("the I/O runtime is not running".to_owned()))?;
+        let mut builder = BatcherBuilder::new()
+            .thread_name(thread_name)
+            .executor(executor);
+        if let Some(capacity) = self.capacity {
+            builder = builder.capacity(capacity);
+        }
+        if let Some(size) = self.max_batch_size {
+            builder = builder.max_batch_size(size);
+        }
+        if let Some(linger) = self.linger {
+            builder = builder.linger(linger);
+        }
+        if let Some(workers) = self.workers {
+            builder = builder.workers(workers);
+        }
+        if let Some(policy) = &self.retry_policy {
+            builder = builder.retry_policy(policy.clone());
+        }
+        if let Some(timeout) = self.shutdown_timeout {
+            builder = builder.shutdown_timeout(timeout);
+        }
+        if let Some(callback) = self.on_error.clone() {
+            builder = builder.on_error(move |error, batch| callback(error, wrap(batch)));
+        }
+        Ok(builder)
+    }
+
+    fn resolve_transport(&self, runtime: &IoRuntime) -> Result<Arc<dyn Transport>, Error> {
+        // Built-in transports are created inside the I/O runtime they will run on.
+        let _entered = runtime.handle().map(|handle| handle.enter());
+        match &self.transport {
+            TransportChoice::Given(transport) => Ok(Arc::clone(transport)),
+            #[cfg(feature = "reqwest")]
+            TransportChoice::Reqwest => self.reqwest_transport(),
+            #[cfg(feature = "hyper")]
+            TransportChoice::Hyper => self.hyper_transport(),
+            TransportChoice::Default => self.default_transport(),
+        }
+    }
+
+    #[cfg(all(feature = "reqwest", not(feature = "hyper")))]
+    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        self.reqwest_transport()
+    }
+
+    #[cfg(all(feature = "hyper", not(feature = "reqwest")))]
+    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        self.hyper_transport()
+    }
+
+    #[cfg(all(feature = "hyper", feature = "reqwest"))]
+    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        Err(Error::Config {
+            field: "transport",
+            reason: "both the `reqwest` and `hyper` features are enabled; choose one with \
+                     `use_reqwest()` or `use_hyper()`"
+                .to_owned(),
+        })
+    }
+
+    #[cfg(not(any(feature = "hyper", feature = "reqwest")))]
+    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        Err(Error::NoTransport)
+    }
+
+    #[cfg(feature = "reqwest")]
+    fn reqwest_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        let mut builder = amberflo_transport::ReqwestTransport::builder();
+        if let Some(timeout) = self.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = self.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
+        Ok(Arc::new(builder.build().map_err(Error::Transport)?))
+    }
+
+    #[cfg(feature = "hyper")]
+    fn hyper_transport(&self) -> Result<Arc<dyn Transport>, Error> {
+        let mut builder = amberflo_transport::HyperTransport::builder();
+        if let Some(timeout) = self.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = self.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
+        Ok(Arc::new(builder.build().map_err(Error::Transport)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn env_requires_the_api_key_and_reads_the_urls() {
+        let missing = ClientBuilder::from_lookup(lookup(&[])).unwrap_err();
+        assert!(matches!(
+            missing,
+            Error::Config {
+                field: ENV_API_KEY,
+                ..
+            }
+        ));
+        let blank = ClientBuilder::from_lookup(lookup(&[(ENV_API_KEY, "  ")])).unwrap_err();
+        assert!(matches!(
+            blank,
+            Error::Config {
+                field: ENV_API_KEY,
+                ..
+            }
+        ));
+
+        let builder = ClientBuilder::from_lookup(lookup(&[
+            (ENV_API_KEY, "k"),
+            (ENV_API_URL, "http://127.0.0.1:1"),
+            (ENV_INGEST_URL, "http://127.0.0.1:2"),
+        ]))
+        .unwrap();
+        assert_eq!(builder.api_key.as_deref(), Some("k"));
+        assert_eq!(builder.api_url.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(builder.ingest_url.as_deref(), Some("http://127.0.0.1:2"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_api_key() {
+        let builder = ClientBuilder::new().api_key("super-secret-key");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("super-secret-key"), "{debug}");
+        assert!(debug.contains("***"));
+    }
+
+    #[test]
+    fn a_missing_api_key_is_a_config_error() {
+        let error = ClientBuilder::new().build().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Config {
+                    field: "api_key",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[cfg(all(feature = "hyper", feature = "reqwest"))]
+    #[test]
+    fn both_transports_compiled_in_need_an_explicit_choice() {
+        let error = ClientBuilder::new().api_key("k").build().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Config {
+                    field: "transport",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(
+            ClientBuilder::new()
+                .api_key("k")
+                .use_hyper()
+                .build()
+                .is_ok()
+        );
+        assert!(
+            ClientBuilder::new()
+                .api_key("k")
+                .use_reqwest()
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[cfg(not(any(feature = "hyper", feature = "reqwest")))]
+    #[test]
+    fn no_transport_compiled_in_is_a_typed_error() {
+        let error = ClientBuilder::new().api_key("k").build().unwrap_err();
+        assert!(matches!(error, Error::NoTransport), "{error}");
+    }
+}

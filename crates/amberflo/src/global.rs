@@ -1,0 +1,108 @@
+//! The process-wide client behind [`init`], [`meter`] and [`flush`], for applications that
+//! prefer not to pass a [`Client`] around.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use amberflo_types::MeterRecord;
+
+use crate::client::Client;
+use crate::config::ClientBuilder;
+use crate::error::{Error, MeterError};
+
+static GLOBAL: RwLock<Option<Client>> = RwLock::new(None);
+
+/// How long dropping the [`ClientGuard`] waits for queued records.
+pub const GUARD_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn global() -> Option<Client> {
+    GLOBAL.read().map_or_else(
+        |poisoned| poisoned.into_inner().clone(),
+        |client| client.clone(),
+    )
+}
+
+fn replace_global(client: Option<Client>) -> Option<Client> {
+    let mut slot = GLOBAL
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::mem::replace(&mut *slot, client)
+}
+
+/// Builds a client and installs it as the process-wide one used by [`meter`] and [`flush`].
+/// Keep the returned guard alive: dropping it flushes and shuts the client down.
+///
+/// ```no_run
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _guard = amberflo::init(amberflo::Client::builder().api_key("my-api-key"))?;
+///     amberflo::meter("ApiCalls", 1.0, "customer-1")?;
+///     Ok(())
+/// } // the guard drops here: queued records are delivered first
+/// ```
+///
+/// # Errors
+/// As [`ClientBuilder::build`].
+pub fn init(builder: ClientBuilder) -> Result<ClientGuard, Error> {
+    let client = builder.build()?;
+    if let Some(previous) = replace_global(Some(client.clone())) {
+        let _ = previous.shutdown(GUARD_SHUTDOWN_TIMEOUT);
+    }
+    Ok(ClientGuard { client })
+}
+
+/// Meters through the client installed by [`init`]; see [`Client::meter`].
+///
+/// # Errors
+/// As [`Client::meter`], and [`MeterError::NotInitialized`] (with the record) before
+/// [`init`] or after its guard dropped.
+pub fn meter(
+    meter_api_name: impl Into<String>,
+    meter_value: f64,
+    customer_id: impl Into<String>,
+) -> Result<(), MeterError> {
+    let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
+    match global() {
+        Some(client) => client.meter_record(record),
+        None => Err(MeterError::NotInitialized(Box::new(record))),
+    }
+}
+
+/// Flushes the client installed by [`init`]; see [`Client::flush`]. Does nothing without one.
+///
+/// # Errors
+/// As [`Client::flush`].
+pub fn flush(timeout: Duration) -> Result<(), Error> {
+    global().map_or(Ok(()), |client| client.flush(timeout))
+}
+
+/// The process-wide client, if [`init`] installed one.
+pub fn client() -> Option<Client> {
+    global()
+}
+
+/// Returned by [`init`]: dropping it uninstalls the process-wide client, flushes it and stops
+/// its workers (waiting at most [`GUARD_SHUTDOWN_TIMEOUT`]).
+#[must_use = "dropping the guard at once shuts the client down"]
+#[derive(Debug)]
+pub struct ClientGuard {
+    client: Client,
+}
+
+impl ClientGuard {
+    /// The installed client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        let installed = global();
+        if installed.is_some_and(|installed| installed.same_as(&self.client)) {
+            replace_global(None);
+        }
+        if let Err(error) = self.client.shutdown(GUARD_SHUTDOWN_TIMEOUT) {
+            tracing::warn!(%error, "amberflo: the guard's shutdown did not finish");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The facade over `MockTransport`: what `meter` sends, how refusals and failures surface,
+//! and that every record ends in exactly one bucket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use amberflo::mock::{MockReply, MockTransport};
+use amberflo::{Client, ClientBuilder, FailedBatch, MeterError, MeterRecord, RetryPolicy};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn builder(mock: &MockTransport) -> ClientBuilder {
+    Client::builder()
+        .api_key("secret-test-key")
+        .transport(mock.clone())
+        .linger(Duration::from_millis(10))
+        .retry_policy(RetryPolicy::new([Duration::from_millis(5); 3]))
+}
+
+fn failures(builder: ClientBuilder) -> (ClientBuilder, Arc<Mutex<Vec<FailedBatch>>>) {
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failures);
+    (
+        builder.on_error(move |_, batch| sink.lock().unwrap().push(batch)),
+        failures,
+    )
+}
+
+#[test]
+fn meter_sends_gzip_json_records_with_the_api_headers() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let record = MeterRecord::builder("ApiCalls", 3.0, "customer-1")
+        .dimension("region", "us-east-1")
+        .time_in_millis(1_700_000_000_000)
+        .unique_id("id-1")
+        .build()
+        .unwrap();
+    client.meter_record(record).unwrap();
+    client.flush(WAIT).unwrap();
+
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.uri.to_string(),
+        "https://ingest.amberflo.io/ingest/"
+    );
+    assert_eq!(request.header("x-api-key"), Some("secret-test-key"));
+    assert_eq!(request.header("content-encoding"), Some("gzip"));
+    assert!(
+        request
+            .header("user-agent")
+            .unwrap()
+            .starts_with("amberflo-rs/")
+    );
+    let body: serde_json::Value = request.body_json().unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!([{"uniqueId": "id-1", "meterApiName": "ApiCalls", "meterValue": 3,
+            "customerId": "customer-1", "meterTimeInMillis": 1_700_000_000_000_i64,
+            "dimensions": {"region": "us-east-1"}}])
+    );
+}
+
+#[test]
+fn invalid_records_are_refused_naming_the_field() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let cases = [
+        (" ", 1.0, "c", "meter_api_name"),
+        ("m", f64::NAN, "c", "meter_value"),
+        ("m", 1.0, "", "customer_id"),
+    ];
+    for (name, value, customer, field) in cases {
+        match client.meter(name, value, customer).unwrap_err() {
+            MeterError::Invalid(invalid) => assert_eq!(invalid.field(), field),
+            other => panic!("expected a validation error, got {other}"),
+        }
+    }
+    client.flush(WAIT).unwrap();
+    assert_eq!(mock.request_count(), 0);
+    assert_eq!(client.stats().enqueued, 0);
+}
+
+#[test]
+fn a_full_queue_and_a_shut_down_client_hand_the_record_back() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_millis(300)));
+    let client = builder(&mock)
+        .queue_capacity(2)
+        .max_batch_size(1)
+        .workers(1)
+        .build()
+        .unwrap();
+    let mut refused = Vec::new();
+    for i in 0..10 {
+        if let Err(error) = client.meter("ApiCalls", f64::from(i), "customer-1") {
+            assert!(
+                matches!(error, MeterError::Rejected(ref e) if e.is_full()),
+                "{error}"
+            );
+            refused.push(error.into_record().unwrap().meter_value());
+        }
+    }
+    assert!(!refused.is_empty(), "a queue of 2 took 10 records at once");
+    client.shutdown(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!(stats.rejected as usize, refused.len());
+    assert_eq!(stats.enqueued + stats.rejected, 10);
+    assert_eq!(stats.delivered, stats.enqueued);
+
+    let after = client.meter("ApiCalls", 99.0, "customer-1").unwrap_err();
+    assert!(
+        matches!(after, MeterError::Rejected(ref e) if e.is_closed()),
+        "{after}"
+    );
+    assert_eq!(after.into_record().unwrap().meter_value(), 99.0);
+}
+
+#[test]
+fn retryable_failures_are_retried_and_fatal_ones_reach_the_callback() {
+    let mock = MockTransport::new();
+    mock.push_replies([
+        MockReply::status(500),
+        MockReply::status(503),
+        MockReply::ok(),
+    ]);
+    let (builder, failures) = failures(builder(&mock));
+    let client = builder.build().unwrap();
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    client.flush(WAIT).unwrap();
+    assert_eq!(mock.request_count(), 3);
+    assert_eq!(client.stats().retried, 2);
+    assert!(failures.lock().unwrap().is_empty());
+
+    mock.push_reply(MockReply::status(400).with_body("bad meter"));
+    client.meter("ApiCalls", 2.0, "customer-1").unwrap();
+    client.flush(WAIT).unwrap();
+    assert_eq!(mock.request_count(), 4, "a 400 must not be retried");
+    let failed = failures.lock().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(matches!(&failed[0], FailedBatch::Records(records) if records[0].meter_value() == 2.0));
+    let stats = client.stats();
+    assert_eq!((stats.enqueued, stats.delivered, stats.failed), (2, 1, 1));
+}
+
+#[test]
+fn exhausted_retries_hand_the_batch_over() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::status(502));
+    let (builder, failures) = failures(builder(&mock));
+    let client = builder.build().unwrap();
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    client.flush(WAIT).unwrap();
+    assert_eq!(mock.request_count(), 4, "one attempt and three retries");
+    assert_eq!(failures.lock().unwrap().len(), 1);
+    assert_eq!(client.stats().failed, 1);
+}
+
+#[test]
+fn custom_payloads_go_to_schema_detection() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    client
+        .send_custom(serde_json::json!({"event": "signup", "customer": "c-1"}))
+        .unwrap();
+    client.flush(WAIT).unwrap();
+    let request = &mock.requests()[0];
+    assert_eq!(request.path(), "/ingest");
+    assert_eq!(request.query(), Some("schemaDetection=AUTO"));
+    let body: serde_json::Value = request.body_json().unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!([{"event": "signup", "customer": "c-1"}])
+    );
+    assert_eq!(client.custom_stats().delivered, 1);
+}
+
+#[test]
+fn llm_responses_become_token_records() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let response = serde_json::json!({"object": "chat.completion", "model": "gpt-4o",
+        "usage": {"prompt_tokens": 12, "completion_tokens": 30}});
+    let dimensions = BTreeMap::from([("team".to_owned(), "search".to_owned())]);
+    assert_eq!(
+        client
+            .meter_llm(&response, "customer-1", &dimensions)
+            .unwrap(),
+        2
+    );
+    client.flush(WAIT).unwrap();
+    let body: serde_json::Value = mock.requests()[0].body_json().unwrap();
+    let names: Vec<_> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meterApiName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["input_tokens", "output_tokens"]);
+    assert_eq!(body[0]["dimensions"]["team"], "search");
+    assert_eq!(body[1]["meterValue"], 30);
+}
+
+#[test]
+fn api_errors_keep_status_and_body() {
+    let mock = MockTransport::new();
+    mock.push_reply(MockReply::status(403).with_body("forbidden key"));
+    let client = builder(&mock).build().unwrap();
+    let error = amberflo_batcher::block_on(client.customers().list()).unwrap_err();
+    match &error {
+        amberflo::Error::Api(api) => {
+            assert_eq!(api.status.as_u16(), 403);
+            assert_eq!(api.body, "forbidden key");
+        }
+        other => panic!("expected an API error, got {other}"),
+    }
+    assert_eq!(error.status(), Some(403));
+    assert!(!error.is_retryable());
+}
+
+#[test]
+fn the_client_debug_output_never_shows_the_key() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let debug = format!("{client:?} {:?}", builder(&mock));
+    assert!(!debug.contains("secret-test-key"), "{debug}");
+}

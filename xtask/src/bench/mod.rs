@@ -1,0 +1,368 @@
+//! `cargo xtask bench`: the end-to-end ingest benchmark.
+//!
+//! In one invocation, with release builds:
+//!
+//! 1. the emulator (`amberflo-emulator --port 0`) runs as its own process on 127.0.0.1, so its
+//!    CPU time is separable: `/proc/<pid>/stat` is read before and after every run;
+//! 2. our SDK runs in another process (`examples/ingest_load.rs`): T producer threads meter N
+//!    records, then `shutdown` delivers them; it prints one JSON line of results;
+//! 3. with `--peer python`, the official Python SDK runs the same workload
+//!    (`xtask/bench/peer.py`, in a virtualenv under `target/bench/venv`);
+//! 4. after each run the harness checks that the emulator holds exactly the records metered
+//!    (`GET /_emulator/stats`) and clears it (`DELETE /_emulator/records`); at the end it
+//!    prints a table and writes `target/bench/report.json` and `target/bench/report.md`.
+//!
+//! Every child is killed when its guard drops, on success, error or panic; a run that takes
+//! longer than `--timeout-s` (default 10 minutes) is killed and fails the benchmark.
+
+mod http;
+mod machine;
+mod options;
+mod peer;
+mod process;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use self::options::{Options, Parsed, Peer};
+use self::process::{Guarded, clock_ticks_per_second, collect_stdout, cpu_ticks, status_kib};
+
+/// How long the emulator may take to print its URL.
+const EMULATOR_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which side of the comparison a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Ours,
+    Peer,
+}
+
+/// One process to run against the emulator.
+struct RunSpec {
+    label: String,
+    slug: &'static str,
+    side: Side,
+    records: u64,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+/// What a run measured: the process's own JSON line plus the harness's view of the emulator.
+#[derive(Debug, Clone)]
+pub(crate) struct RunResult {
+    pub(crate) label: String,
+    pub(crate) side: Side,
+    pub(crate) command: String,
+    pub(crate) result: Value,
+    pub(crate) emulator_cpu_s: f64,
+    pub(crate) emulator_requests: u64,
+    pub(crate) emulator_records: u64,
+}
+
+/// The emulator process and where it listens.
+struct Emulator {
+    process: Guarded,
+    url: String,
+    addr: SocketAddr,
+}
+
+/// Runs `cargo xtask bench ARGS`.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let options = match Options::parse(args).map_err(|e| format!("{e}\n\n{}", options::USAGE))? {
+        Parsed::Help => {
+            print!("{}", options::USAGE);
+            return Ok(());
+        }
+        Parsed::Run(options) => options,
+    };
+    let root = crate::ci::workspace_root();
+    let out = root.join("target").join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let command_line = std::iter::once("cargo xtask bench".to_owned())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut machine = machine::describe();
+
+    let (emulator_bin, sdk_bin) = build(&root, &options)?;
+    let python = match options.peer {
+        Some(Peer::Python) => {
+            let python = peer::ensure_venv(&out.join("venv"))?;
+            machine["python"] = Value::from(peer::python_version(&python));
+            Some(python)
+        }
+        None => None,
+    };
+    let specs = plan(&root, &options, &sdk_bin, python.as_deref());
+
+    let mut emulator = start_emulator(&emulator_bin, &out)?;
+    println!(
+        "bench: emulator at {} (pid {})",
+        emulator.url,
+        emulator.process.pid()
+    );
+    let ticks = clock_ticks_per_second();
+    let mut runs = Vec::new();
+    for spec in &specs {
+        println!("bench: {} meters {} records ...", spec.label, spec.records);
+        let run = run_one(&mut emulator, spec, &options, &out, ticks)?;
+        println!(
+            "bench: {}: {:.0} records/s, meter() p50 {} ns, emulator CPU {:.2} s",
+            run.label,
+            run.result["records_per_s"].as_f64().unwrap_or(0.0),
+            run.result["meter_ns"]["p50"],
+            run.emulator_cpu_s
+        );
+        runs.push(run);
+    }
+    let emulator_peak_rss_kib = status_kib(emulator.process.pid(), "VmHWM");
+    drop(emulator);
+
+    let report = report::Report {
+        command: command_line,
+        machine,
+        options: &options,
+        runs: &runs,
+        emulator_peak_rss_kib,
+    };
+    println!();
+    println!("{}", report.table().text());
+    report.write(&out)?;
+    println!(
+        "bench: wrote {} and {}",
+        out.join("report.json").display(),
+        out.join("report.md").display()
+    );
+    Ok(())
+}
+
+/// Builds the emulator and the load process (release); returns their paths.
+fn build(root: &Path, options: &Options) -> Result<(PathBuf, PathBuf), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let release = root.join("target").join("release");
+    println!("bench: building the emulator (release)");
+    process::run_checked(
+        Command::new(&cargo).current_dir(root).args([
+            "build",
+            "--release",
+            "-p",
+            "amberflo-emulator",
+            "--features",
+            "cli",
+        ]),
+        "cargo build -p amberflo-emulator",
+    )?;
+    let sdk_bin = match &options.sdk_bin {
+        Some(path) => path.clone(),
+        None => {
+            println!("bench: building examples/ingest_load.rs (release)");
+            process::run_checked(
+                Command::new(&cargo).current_dir(root).args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "amberflo-examples",
+                    "--example",
+                    "ingest_load",
+                    "--features",
+                    "hyper",
+                ]),
+                "cargo build --example ingest_load",
+            )?;
+            release.join("examples").join("ingest_load")
+        }
+    };
+    if !sdk_bin.exists() {
+        return Err(format!("no load process at {}", sdk_bin.display()));
+    }
+    Ok((release.join("amberflo-emulator"), sdk_bin))
+}
+
+/// The runs of this invocation, in order: ours, ours at the SDK defaults (when tuned), the peer.
+fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -> Vec<RunSpec> {
+    let ours = |label: String, slug, batch_size: Option<u64>, workers: Option<u64>| {
+        let mut args = vec![
+            "--records".to_owned(),
+            options.records.to_string(),
+            "--threads".to_owned(),
+            options.threads.to_string(),
+            "--transport".to_owned(),
+            options.transport.clone(),
+            "--dimensions".to_owned(),
+            options.dimensions.to_string(),
+        ];
+        let optional = [
+            ("--batch-size", batch_size),
+            ("--workers", workers),
+            ("--queue-capacity", options.queue_capacity),
+            ("--linger-ms", options.linger_ms),
+        ];
+        for (flag, value) in optional {
+            if let Some(value) = value {
+                args.push(flag.to_owned());
+                args.push(value.to_string());
+            }
+        }
+        RunSpec {
+            label,
+            slug,
+            side: Side::Ours,
+            records: options.records,
+            program: sdk_bin.to_path_buf(),
+            args,
+        }
+    };
+    let describe = |batch: Option<u64>, workers: Option<u64>| {
+        format!(
+            "amberflo-rs (batch {}, {} workers, {})",
+            batch.unwrap_or(100),
+            workers.unwrap_or(2),
+            options.transport
+        )
+    };
+    let mut specs = vec![ours(
+        describe(options.batch_size, options.workers),
+        "ours",
+        options.batch_size,
+        options.workers,
+    )];
+    if options.is_tuned() && options.defaults_run {
+        specs.push(ours(
+            format!("{} [SDK defaults]", describe(None, None)),
+            "ours-defaults",
+            None,
+            None,
+        ));
+    }
+    if let Some(python) = python {
+        let script = root.join("xtask").join("bench").join("peer.py");
+        specs.push(RunSpec {
+            label: "python 3.3.1 (batch 100, 2 workers)".to_owned(),
+            slug: "peer-python",
+            side: Side::Peer,
+            records: options.peer_records,
+            program: python.to_path_buf(),
+            args: vec![
+                script.display().to_string(),
+                "--records".to_owned(),
+                options.peer_records.to_string(),
+                "--threads".to_owned(),
+                options.threads.to_string(),
+                "--dimensions".to_owned(),
+                options.dimensions.to_string(),
+            ],
+        });
+    }
+    specs
+}
+
+/// Starts the emulator on a free loopback port and reads its URL.
+fn start_emulator(program: &Path, out: &Path) -> Result<Emulator, String> {
+    let mut process = Guarded::spawn(
+        "amberflo-emulator",
+        Command::new(program)
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("AMBERFLO_EMULATOR_API_KEY"),
+        &out.join("emulator.stderr.log"),
+    )?;
+    let url = process::first_line(process.take_stdout()?, EMULATOR_START_TIMEOUT)
+        .map_err(|e| format!("amberflo-emulator did not start: {e}"))?;
+    let addr = http::loopback_addr(&url)?;
+    Ok(Emulator { process, url, addr })
+}
+
+/// Empties the emulator's record store.
+fn clear(emulator: &Emulator) -> Result<(), String> {
+    let (status, body) = http::request(emulator.addr, "DELETE", "/_emulator/records")?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(format!(
+            "DELETE /_emulator/records: status {status}: {body}"
+        ))
+    }
+}
+
+fn stat(stats: &Value, name: &str) -> Result<u64, String> {
+    stats[name]
+        .as_u64()
+        .ok_or_else(|| format!("/_emulator/stats has no `{name}`: {stats}"))
+}
+
+/// Runs one process against the emulator, checks what arrived, and clears the emulator.
+fn run_one(
+    emulator: &mut Emulator,
+    spec: &RunSpec,
+    options: &Options,
+    out: &Path,
+    ticks: f64,
+) -> Result<RunResult, String> {
+    if !emulator.process.is_running() {
+        return Err("the emulator is no longer running".to_owned());
+    }
+    clear(emulator)?;
+    let stats_before = http::get_json(emulator.addr, "/_emulator/stats")?;
+    let cpu_before = cpu_ticks(emulator.process.pid())?;
+
+    let log = out.join(format!("{}.stderr.log", spec.slug));
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .args(["--endpoint", &emulator.url])
+        .env_remove("AMBERFLO_API_KEY")
+        .env_remove("AMBERFLO_API_URL")
+        .env_remove("AMBERFLO_INGEST_URL");
+    let shown = std::iter::once(spec.program.display().to_string())
+        .chain(spec.args.iter().cloned())
+        .chain(["--endpoint".to_owned(), "URL".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Guarded::spawn(&spec.label, &mut command, &log)?;
+    let stdout = collect_stdout(child.take_stdout()?);
+    let status = child.wait_timeout(options.timeout)?;
+    let text = stdout
+        .join()
+        .map_err(|_| "the stdout reader panicked".to_owned())?;
+    if !status.success() {
+        return Err(format!(
+            "{} failed ({status}); see {}",
+            spec.label,
+            log.display()
+        ));
+    }
+    let line = text
+        .lines()
+        .rev()
+        .find(|line| line.trim_start().starts_with('{'))
+        .ok_or_else(|| format!("{} printed no JSON line: {text:?}", spec.label))?;
+    let result: Value = serde_json::from_str(line)
+        .map_err(|e| format!("{} printed bad JSON ({e}): {line}", spec.label))?;
+
+    let cpu_after = cpu_ticks(emulator.process.pid())?;
+    let stats = http::get_json(emulator.addr, "/_emulator/stats")?;
+    let stored = stat(&stats, "records")?;
+    if stored != spec.records {
+        return Err(format!(
+            "{}: the emulator holds {stored} records, expected exactly {}",
+            spec.label, spec.records
+        ));
+    }
+    let requests =
+        stat(&stats, "ingestBatches")?.saturating_sub(stat(&stats_before, "ingestBatches")?);
+    clear(emulator)?;
+    Ok(RunResult {
+        label: spec.label.clone(),
+        side: spec.side,
+        command: shown,
+        result,
+        emulator_cpu_s: cpu_after.saturating_sub(cpu_before) as f64 / ticks,
+        emulator_requests: requests,
+        emulator_records: stored,
+    })
+}

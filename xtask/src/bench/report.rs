@@ -1,0 +1,488 @@
+//! The benchmark's output: the comparison table (text and Markdown), the targets, and the
+//! files `target/bench/report.json` and `target/bench/report.md`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::options::Options;
+use super::{RunResult, Side};
+
+/// Which way a metric is better, for the ratio column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Better {
+    Higher,
+    Lower,
+    /// Not comparable across runs of different sizes (counts, totals).
+    None,
+}
+
+/// One row of the table: a name, how to read it from a run, and which way is better.
+struct Metric {
+    name: &'static str,
+    better: Better,
+    read: fn(&RunResult) -> Option<f64>,
+    decimals: usize,
+}
+
+fn field(run: &RunResult, path: &[&str]) -> Option<f64> {
+    let mut value = &run.result;
+    for key in path {
+        value = value.get(key)?;
+    }
+    value.as_f64()
+}
+
+fn per_record_us(total_s: Option<f64>, run: &RunResult) -> Option<f64> {
+    let records = field(run, &["records"])?;
+    Some(total_s? / records * 1e6)
+}
+
+const METRICS: &[Metric] = &[
+    Metric {
+        name: "records metered",
+        better: Better::None,
+        read: |r| field(r, &["records"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "wall time, first call to all delivered (s)",
+        better: Better::None,
+        read: |r| field(r, &["wall_s"]),
+        decimals: 2,
+    },
+    Metric {
+        name: "records/s delivered",
+        better: Better::Higher,
+        read: |r| field(r, &["records_per_s"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() p50 (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_ns", "p50"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() p99 (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_ns", "p99"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() p99.9 (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_ns", "p999"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() max (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_ns", "max"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() p50, accepted calls only (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_accepted_ns", "p50"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "meter() p99, accepted calls only (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["meter_accepted_ns", "p99"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "build record p50 (ns)",
+        better: Better::Lower,
+        read: |r| field(r, &["build_ns", "p50"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "full-queue refusals (retried)",
+        better: Better::None,
+        read: |r| field(r, &["full_rejections"]),
+        decimals: 0,
+    },
+    Metric {
+        name: "peak RSS of the SDK process (MiB)",
+        better: Better::Lower,
+        read: |r| field(r, &["peak_rss_kib"]).map(|kib| kib / 1024.0),
+        decimals: 1,
+    },
+    Metric {
+        name: "SDK process CPU (s)",
+        better: Better::None,
+        read: |r| field(r, &["cpu_s"]),
+        decimals: 2,
+    },
+    Metric {
+        name: "SDK process CPU per record (us)",
+        better: Better::Lower,
+        read: |r| per_record_us(field(r, &["cpu_s"]), r),
+        decimals: 2,
+    },
+    Metric {
+        name: "emulator CPU (s)",
+        better: Better::None,
+        read: |r| Some(r.emulator_cpu_s),
+        decimals: 2,
+    },
+    Metric {
+        name: "emulator CPU per record (us)",
+        better: Better::Lower,
+        read: |r| per_record_us(Some(r.emulator_cpu_s), r),
+        decimals: 2,
+    },
+    Metric {
+        name: "ingest requests",
+        better: Better::None,
+        read: |r| Some(r.emulator_requests as f64),
+        decimals: 0,
+    },
+    Metric {
+        name: "timer overhead per timed call (ns)",
+        better: Better::None,
+        read: |r| field(r, &["timer_overhead_ns"]),
+        decimals: 0,
+    },
+];
+
+/// A rendered table: a header row and data rows of cells.
+pub(crate) struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Aligned plain text, for the terminal.
+    pub(crate) fn text(&self) -> String {
+        let columns = self.header.len();
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                std::iter::once(&self.header)
+                    .chain(&self.rows)
+                    .map(|row| row.get(c).map_or(0, |cell| cell.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        let mut line = |row: &[String]| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    if c == 0 {
+                        format!("{cell:<width$}", width = widths[c])
+                    } else {
+                        format!("{cell:>width$}", width = widths[c])
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        };
+        line(&self.header);
+        line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+        for row in &self.rows {
+            line(row);
+        }
+        out
+    }
+
+    /// A GitHub Markdown table.
+    pub(crate) fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "| {} |", self.header.join(" | "));
+        let align: Vec<&str> = (0..self.header.len())
+            .map(|c| if c == 0 { "---" } else { "---:" })
+            .collect();
+        let _ = writeln!(out, "| {} |", align.join(" | "));
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+}
+
+fn format_number(value: Option<f64>, decimals: usize) -> String {
+    let Some(value) = value else {
+        return "-".to_owned();
+    };
+    let text = format!("{value:.decimals$}");
+    // Thousands separators on the integer part.
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |d| ("-", d));
+    let (integer, fraction) = digits
+        .split_once('.')
+        .map_or((digits, None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, digit) in integer.chars().enumerate() {
+        if i > 0 && (integer.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    match fraction {
+        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// How many times better `ours` is than `peer` on a metric.
+fn ratio(better: Better, ours: Option<f64>, peer: Option<f64>) -> Option<f64> {
+    let (ours, peer) = (ours?, peer?);
+    match better {
+        Better::Higher if peer > 0.0 => Some(ours / peer),
+        Better::Lower if ours > 0.0 => Some(peer / ours),
+        _ => None,
+    }
+}
+
+/// Everything the report shows.
+pub(crate) struct Report<'a> {
+    pub(crate) command: String,
+    pub(crate) machine: Value,
+    pub(crate) options: &'a Options,
+    pub(crate) runs: &'a [RunResult],
+    pub(crate) emulator_peak_rss_kib: Option<u64>,
+}
+
+impl Report<'_> {
+    fn peer(&self) -> Option<&RunResult> {
+        self.runs.iter().find(|run| run.side == Side::Peer)
+    }
+
+    fn ours(&self) -> impl Iterator<Item = &RunResult> {
+        self.runs.iter().filter(|run| run.side == Side::Ours)
+    }
+
+    /// One column per run, then one ratio column per run of ours against the peer.
+    pub(crate) fn table(&self) -> Table {
+        let peer = self.peer();
+        let mut header = vec!["metric".to_owned()];
+        header.extend(self.runs.iter().map(|run| run.label.clone()));
+        if peer.is_some() {
+            let ours = self.ours().count();
+            header.extend(self.ours().enumerate().map(|(i, _)| {
+                if ours == 1 {
+                    "ratio (x better)".to_owned()
+                } else {
+                    format!("ratio #{} (x better)", i + 1)
+                }
+            }));
+        }
+        let rows = METRICS
+            .iter()
+            .map(|metric| {
+                let mut row = vec![metric.name.to_owned()];
+                row.extend(
+                    self.runs
+                        .iter()
+                        .map(|run| format_number((metric.read)(run), metric.decimals)),
+                );
+                if let Some(peer) = peer {
+                    for run in self.ours() {
+                        row.push(
+                            ratio(metric.better, (metric.read)(run), (metric.read)(peer))
+                                .map_or_else(|| "".to_owned(), |r| format!("{r:.1}x")),
+                        );
+                    }
+                }
+                row
+            })
+            .collect();
+        Table { header, rows }
+    }
+
+    /// The targets of the issue, checked against the first run of ours.
+    fn targets(&self) -> Vec<(String, String, bool)> {
+        let Some(ours) = self.ours().next() else {
+            return Vec::new();
+        };
+        let get = |path: &[&str]| field(ours, path).unwrap_or(f64::NAN);
+        let mut targets = Vec::new();
+        if let Some(peer) = self.peer() {
+            let times = ratio(
+                Better::Higher,
+                field(ours, &["records_per_s"]),
+                field(peer, &["records_per_s"]),
+            )
+            .unwrap_or(0.0);
+            targets.push((
+                "records/s >= 100x the Python SDK's".to_owned(),
+                format!("{times:.1}x"),
+                times >= 100.0,
+            ));
+        }
+        let rate = get(&["records_per_s"]);
+        targets.push((
+            "records/s >= 1,000,000".to_owned(),
+            format_number(Some(rate), 0),
+            rate >= 1e6,
+        ));
+        let p50 = get(&["meter_ns", "p50"]);
+        targets.push((
+            "meter() p50 <= 150 ns".to_owned(),
+            format!("{p50:.0} ns"),
+            p50 <= 150.0,
+        ));
+        let p99 = get(&["meter_ns", "p99"]);
+        targets.push((
+            "meter() p99 <= 1 us".to_owned(),
+            format!("{p99:.0} ns"),
+            p99 <= 1000.0,
+        ));
+        let rss = get(&["peak_rss_kib"]) / 1024.0;
+        targets.push((
+            "peak RSS <= 64 MiB".to_owned(),
+            format!("{rss:.1} MiB"),
+            rss <= 64.0,
+        ));
+        targets
+    }
+
+    fn json(&self) -> Value {
+        let runs: Vec<Value> = self
+            .runs
+            .iter()
+            .map(|run| {
+                json!({
+                    "label": run.label,
+                    "side": match run.side { Side::Ours => "ours", Side::Peer => "peer" },
+                    "command": run.command,
+                    "result": run.result,
+                    "emulator": {
+                        "cpu_s": run.emulator_cpu_s,
+                        "ingest_requests": run.emulator_requests,
+                        "records_checked": run.emulator_records,
+                    },
+                })
+            })
+            .collect();
+        let targets: Vec<Value> = self
+            .targets()
+            .into_iter()
+            .map(|(target, measured, met)| json!({"target": target, "measured": measured, "met": met}))
+            .collect();
+        json!({
+            "command": self.command,
+            "machine": self.machine,
+            "options": {
+                "records": self.options.records,
+                "threads": self.options.threads,
+                "batch_size": self.options.batch_size,
+                "workers": self.options.workers,
+                "queue_capacity": self.options.queue_capacity,
+                "linger_ms": self.options.linger_ms,
+                "transport": self.options.transport,
+                "dimensions": self.options.dimensions,
+                "peer_records": self.options.peer_records,
+                "quick": self.options.quick,
+            },
+            "runs": runs,
+            "targets": targets,
+            "emulator_peak_rss_kib": self.emulator_peak_rss_kib,
+        })
+    }
+
+    fn markdown(&self) -> String {
+        let machine = &self.machine;
+        let text = |key: &str| {
+            machine[key]
+                .as_str()
+                .map_or_else(|| machine[key].to_string(), str::to_owned)
+        };
+        let mut out = String::new();
+        let _ = writeln!(out, "# amberflo-rs end-to-end ingest benchmark\n");
+        let _ = writeln!(out, "- command: `{}`", self.command);
+        let _ = writeln!(out, "- date: {}", text("date"));
+        let _ = writeln!(
+            out,
+            "- machine: {} cores (`nproc`), {}, {} GiB memory, {}",
+            text("nproc"),
+            text("cpu_model"),
+            text("memory_gib"),
+            text("kernel")
+        );
+        let _ = writeln!(out, "- toolchain: {}", text("rustc"));
+        if machine.get("python").is_some() {
+            let _ = writeln!(
+                out,
+                "- peer: amberflo-metering-python 3.3.1 on Python {}",
+                text("python")
+            );
+        }
+        let _ = writeln!(out, "\n## Results\n");
+        let _ = writeln!(out, "{}", self.table().markdown());
+        let _ = writeln!(
+            out,
+            "Ratios say how many times better the Rust SDK is than the peer (records/s: ours ÷ \
+             peer; latencies, memory and CPU per record: peer ÷ ours). Runs of different sizes \
+             are compared on rates and per-record figures only."
+        );
+        let targets = self.targets();
+        if !targets.is_empty() {
+            let _ = writeln!(out, "\n## Targets (first amberflo-rs column)\n");
+            let _ = writeln!(out, "| target | measured | met |\n| --- | ---: | --- |");
+            for (target, measured, met) in targets {
+                let _ = writeln!(
+                    out,
+                    "| {target} | {measured} | {} |",
+                    if met { "yes" } else { "**no**" }
+                );
+            }
+        }
+        let _ = writeln!(out, "\n## Runs\n");
+        for run in self.runs {
+            let _ = writeln!(out, "- **{}**: `{}`", run.label, run.command);
+        }
+        if let Some(kib) = self.emulator_peak_rss_kib {
+            let _ = writeln!(
+                out,
+                "\nEmulator peak RSS over the whole invocation: {:.0} MiB.",
+                kib as f64 / 1024.0
+            );
+        }
+        let _ = writeln!(out, "\n## Method\n");
+        let _ = writeln!(out, "{METHOD}");
+        out
+    }
+
+    /// Writes `report.json` and `report.md` into `dir`.
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), String> {
+        let json = serde_json::to_string_pretty(&self.json()).map_err(|e| e.to_string())?;
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        write("report.json", &(json + "\n"))?;
+        write("report.md", &self.markdown())
+    }
+}
+
+const METHOD: &str = "\
+- The emulator (`amberflo-emulator --port 0`, release) runs as its own process on 127.0.0.1; its \
+CPU per run is the change of utime + stime in `/proc/<pid>/stat` around the run. Both SDKs share \
+the machine's cores with it.
+- Each run is a fresh process. T producer threads start together on a barrier; each builds its \
+records (meter `ApiCalls`, value 1, one of 100 customers, dimensions `region`, `service`, `tier`, \
+the time now, a fresh UUID v4) and meters them; then `shutdown` delivers everything. Wall time \
+runs from the first call to `shutdown` returning; records/s = records delivered ÷ wall time. \
+After each run the harness checks that the emulator holds exactly the records metered, then \
+clears it.
+- `meter()` latency: `Instant::now()` (Rust) or `time.perf_counter_ns()` (Python) on each side of \
+every enqueue call: `Client::meter_record` (validation + enqueue) and `ThreadedProducer.send`. \
+Refused calls (queue full) are included; the \"accepted calls only\" rows leave them out. \
+Building the record (`MeterRecord::builder(..).build()`, `create_ingest_payload(..)`) is timed \
+apart. Figures include the timer's own overhead (the \"timer overhead\" row: the median of an \
+empty timed region). Rust percentiles come from an HDR histogram (3 significant digits, exact \
+max); Python's are exact (nearest rank).
+- Full queue: both SDKs refuse a record when their 100,000-record queue is full \
+(`MeterError::Rejected` / `send` returning False). The load processes retry the same record \
+(yield for the first 4 refusals in a row, then sleep 200 µs between tries) and count every \
+refusal, so exactly N records are delivered.
+- Peak RSS: `VmHWM` of `/proc/self/status` (Rust), `ru_maxrss` (Python).";
