@@ -1,0 +1,150 @@
+//! Product plans, prepaid orders and invoices (`/payments/...`).
+//!
+//! `GET .../customer-pricing?CustomerId=` returns the latest plan, or 404 when the customer
+//! has none; the list endpoints return `[]` then. Prepaid order ids are unique per customer
+//! (409 otherwise). Invoices are emulated (see [`crate::invoice`]); a single-invoice query
+//! that matches none gets 404.
+
+use amberflo_types::{
+    AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlanPayload, DEFAULT_PRODUCT_ID,
+    InvoiceQuery, PrepaidOrderListQuery, PrepaidOrderPayload,
+};
+use http::StatusCode;
+
+use super::{Handled, store_error};
+use crate::Store;
+use crate::server::respond::{self, Failure};
+use crate::server::{ApiRequest, Shared};
+
+fn invalid(error: &amberflo_types::ValidationError) -> Failure {
+    Failure::bad_request(error.to_string())
+}
+
+fn billing_customer(request: &ApiRequest) -> Result<BillingCustomerQuery, Failure> {
+    BillingCustomerQuery::new(request.param("CustomerId").unwrap_or_default())
+        .map_err(|error| invalid(&error))
+}
+
+pub(super) fn add_plan(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: CustomerProductPlanPayload =
+        request.json("product plan", shared.config.max_decoded_bytes)?;
+    let plan = shared
+        .store
+        .add_product_plan(payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &plan))
+}
+
+pub(super) fn latest_plan(shared: &Shared, request: &ApiRequest) -> Handled {
+    let query = billing_customer(request)?;
+    shared
+        .store
+        .product_plan(query.customer_id())
+        .map(|plan| respond::json(StatusCode::OK, &plan))
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                format!("customer {} has no product plan", query.customer_id()),
+            )
+        })
+}
+
+pub(super) fn plans(shared: &Shared, request: &ApiRequest) -> Handled {
+    let query = billing_customer(request)?;
+    let plans = shared.store.product_plans(query.customer_id());
+    Ok(respond::json(StatusCode::OK, &plans))
+}
+
+pub(super) fn add_order(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: PrepaidOrderPayload =
+        request.json("prepaid order", shared.config.max_decoded_bytes)?;
+    let order = shared
+        .store
+        .add_prepaid_order(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &order))
+}
+
+pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
+    let product = request
+        .param("ProductId")
+        .unwrap_or_else(|| DEFAULT_PRODUCT_ID.to_owned());
+    let query = PrepaidOrderListQuery::for_product(
+        request.param("CustomerId").unwrap_or_default(),
+        product,
+    )
+    .map_err(|error| invalid(&error))?;
+    let orders = shared
+        .store
+        .prepaid_orders(query.customer_id(), query.product_id());
+    Ok(respond::json(StatusCode::OK, &orders))
+}
+
+/// The parameters both invoice endpoints share.
+struct InvoiceParams {
+    query: AllInvoicesQuery,
+    with_payment_status: bool,
+}
+
+fn invoice_params(request: &ApiRequest) -> Result<InvoiceParams, Failure> {
+    let query = AllInvoicesQuery::new(request.param("customerId").unwrap_or_default())
+        .map_err(|error| invalid(&error))?;
+    let query = match request.param("productId") {
+        Some(product) => query.product_id(product),
+        None => query,
+    };
+    // Accepted for compatibility; the emulator has no cache.
+    request.flag("fromCache", true)?;
+    let with_payment_status = request.flag("withPaymentStatus", true)?;
+    Ok(InvoiceParams {
+        query,
+        with_payment_status,
+    })
+}
+
+pub(super) fn invoices(shared: &Shared, request: &ApiRequest) -> Handled {
+    let params = invoice_params(request)?;
+    let invoices = shared.store.invoices_for(
+        params.query.customer_id(),
+        params.query.product(),
+        params.with_payment_status,
+    );
+    Ok(respond::json(StatusCode::OK, &invoices))
+}
+
+fn number<T: std::str::FromStr>(request: &ApiRequest, name: &str) -> Result<T, Failure> {
+    let value = request
+        .param(name)
+        .ok_or_else(|| Failure::bad_request(format!("{name} is required without latest=true")))?;
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Failure::bad_request(format!("{name} must be a number, not {value:?}")))
+}
+
+pub(super) fn invoice(shared: &Shared, request: &ApiRequest) -> Handled {
+    let params = invoice_params(request)?;
+    let customer = params.query.customer_id();
+    let query = if request.flag("latest", false)? {
+        InvoiceQuery::latest(customer)
+    } else {
+        let plan = request.param("productPlanId").ok_or_else(|| {
+            Failure::bad_request("either latest=true or productPlanId, year, month and day")
+        })?;
+        InvoiceQuery::for_start_date(
+            customer,
+            plan,
+            number(request, "year")?,
+            number(request, "month")?,
+            number(request, "day")?,
+        )
+    }
+    .map_err(|error| invalid(&error))?;
+    let invoices =
+        shared
+            .store
+            .invoices_for(customer, params.query.product(), params.with_payment_status);
+    Store::select_invoice(&query, invoices)
+        .map(|invoice| respond::json(StatusCode::OK, &invoice))
+        .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "no such invoice"))
+}

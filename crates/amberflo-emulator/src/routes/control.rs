@@ -1,0 +1,73 @@
+//! The emulator's own routes under `/_emulator/`: faults, stored records, stats, and the
+//! per-customer summary the live page polls. They need no API key and ignore faults.
+
+use http::StatusCode;
+
+use super::Handled;
+use crate::FaultSettings;
+use crate::server::respond::{self, Failure};
+use crate::server::{ApiRequest, Shared};
+
+/// How many of the latest records the summary carries.
+const SUMMARY_LATEST: usize = 25;
+
+/// `GET` the current faults, `POST` a [`FaultSettings`] to apply, `DELETE` to clear them.
+pub(super) fn faults(shared: &Shared, request: &ApiRequest) -> Handled {
+    match request.method.as_str() {
+        "POST" => {
+            let settings: FaultSettings =
+                request.json("fault settings", shared.config.max_decoded_bytes)?;
+            shared
+                .faults
+                .apply(settings)
+                .map_err(|error| Failure::bad_request(error.to_string()))?;
+        }
+        "DELETE" => shared.faults.clear(),
+        _ => {}
+    }
+    Ok(respond::json(StatusCode::OK, &shared.faults.settings()))
+}
+
+/// The stored records, optionally filtered by `customerId` and `meterApiName`, and cut to the
+/// last `limit`.
+pub(super) fn records(shared: &Shared, request: &ApiRequest) -> Handled {
+    let customer = request.param("customerId");
+    let meter = request.param("meterApiName");
+    let limit = match request.param("limit") {
+        None => usize::MAX,
+        Some(value) => value
+            .parse()
+            .map_err(|_| Failure::bad_request(format!("limit must be a number, not {value:?}")))?,
+    };
+    let records = shared
+        .store
+        .latest_records(customer.as_deref(), meter.as_deref(), limit);
+    Ok(respond::json(StatusCode::OK, &records))
+}
+
+pub(super) fn clear_records(shared: &Shared) -> Handled {
+    let cleared = shared.store.record_count() + shared.store.custom_record_count();
+    shared.store.clear_records();
+    Ok(respond::json(
+        StatusCode::OK,
+        &serde_json::json!({ "cleared": cleared }),
+    ))
+}
+
+pub(super) fn custom_records(shared: &Shared) -> Handled {
+    Ok(respond::json(
+        StatusCode::OK,
+        &shared.store.custom_records(),
+    ))
+}
+
+pub(super) fn stats(shared: &Shared) -> Handled {
+    Ok(respond::json(StatusCode::OK, &shared.stats()))
+}
+
+pub(super) fn summary(shared: &Shared) -> Handled {
+    Ok(respond::json(
+        StatusCode::OK,
+        &shared.store.summary(SUMMARY_LATEST),
+    ))
+}

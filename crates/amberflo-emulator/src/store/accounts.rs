@@ -1,0 +1,164 @@
+//! Customers, portal sessions, product plans and prepaid orders, kept in memory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use amberflo_types::{
+    Customer, CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlan,
+    CustomerProductPlanPayload, PrepaidOrder, PrepaidOrderPayload,
+};
+
+use super::StoreError;
+
+/// How long a portal session lives when the request sets no expiry: one hour.
+const DEFAULT_SESSION_MILLIS: i64 = 3_600_000;
+
+/// A portal session handed out by `POST /session`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PortalSession {
+    pub(crate) customer_id: String,
+    pub(crate) expires_at_millis: i64,
+    pub(crate) return_url: Option<String>,
+}
+
+/// Everything account-related the emulator holds.
+#[derive(Debug, Default)]
+pub(crate) struct Accounts {
+    customers: BTreeMap<String, Customer>,
+    sessions: HashMap<String, PortalSession>,
+    plans: BTreeMap<String, Vec<CustomerProductPlan>>,
+    orders: BTreeMap<String, Vec<PrepaidOrder>>,
+}
+
+impl Accounts {
+    pub(crate) fn customers(&self) -> impl Iterator<Item = &Customer> {
+        self.customers.values()
+    }
+
+    pub(crate) fn customer_count(&self) -> usize {
+        self.customers.len()
+    }
+
+    pub(crate) fn customer(&self, customer_id: &str) -> Option<&Customer> {
+        self.customers.get(customer_id)
+    }
+
+    pub(crate) fn create_customer(
+        &mut self,
+        payload: CustomerPayload,
+        create_in_stripe: bool,
+        now_millis: i64,
+    ) -> Result<Customer, StoreError> {
+        if self.customers.contains_key(payload.customer_id()) {
+            return Err(StoreError::CustomerExists(payload.customer_id().to_owned()));
+        }
+        let mut customer = Customer::from(payload);
+        if create_in_stripe {
+            let stripe_id = format!("cus_emulated_{}", customer.customer_id);
+            customer.traits.insert("stripeId".to_owned(), stripe_id);
+        }
+        customer.create_time = Some(now_millis);
+        customer.update_time = Some(now_millis);
+        self.customers
+            .insert(customer.customer_id.clone(), customer.clone());
+        Ok(customer)
+    }
+
+    pub(crate) fn replace_customer(
+        &mut self,
+        payload: CustomerPayload,
+        now_millis: i64,
+    ) -> Result<Customer, StoreError> {
+        let Some(existing) = self.customers.get_mut(payload.customer_id()) else {
+            return Err(StoreError::CustomerNotFound(
+                payload.customer_id().to_owned(),
+            ));
+        };
+        let create_time = existing.create_time;
+        let mut customer = Customer::from(payload);
+        customer.create_time = create_time;
+        customer.update_time = Some(now_millis);
+        *existing = customer.clone();
+        Ok(customer)
+    }
+
+    pub(crate) fn delete_customer(&mut self, customer_id: &str) -> Result<Customer, StoreError> {
+        self.customers
+            .remove(customer_id)
+            .ok_or_else(|| StoreError::CustomerNotFound(customer_id.to_owned()))
+    }
+
+    pub(crate) fn create_session(
+        &mut self,
+        request: &CustomerPortalSessionRequest,
+        token: String,
+        now_millis: i64,
+    ) {
+        let session = PortalSession {
+            customer_id: request.customer_id().to_owned(),
+            expires_at_millis: request
+                .expiration_epoch_milliseconds()
+                .unwrap_or(now_millis.saturating_add(DEFAULT_SESSION_MILLIS)),
+            return_url: request.return_url().map(str::to_owned),
+        };
+        self.sessions.insert(token, session);
+    }
+
+    pub(crate) fn session(&self, token: &str) -> Option<&PortalSession> {
+        self.sessions.get(token)
+    }
+
+    pub(crate) fn add_plan(
+        &mut self,
+        payload: CustomerProductPlanPayload,
+        now_seconds: i64,
+    ) -> CustomerProductPlan {
+        let mut plan = CustomerProductPlan::from(payload);
+        plan.start_time_in_seconds.get_or_insert(now_seconds);
+        self.plans
+            .entry(plan.customer_id.clone())
+            .or_default()
+            .push(plan.clone());
+        plan
+    }
+
+    /// Every plan of a customer, oldest first.
+    pub(crate) fn plans(&self, customer_id: &str) -> &[CustomerProductPlan] {
+        self.plans.get(customer_id).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn add_order(
+        &mut self,
+        payload: &PrepaidOrderPayload,
+    ) -> Result<PrepaidOrder, StoreError> {
+        let orders = self
+            .orders
+            .entry(payload.customer_id().to_owned())
+            .or_default();
+        if orders.iter().any(|order| order.id == payload.id()) {
+            return Err(StoreError::OrderExists(payload.id().to_owned()));
+        }
+        // The stored order is the payload as sent, read back leniently.
+        let order: PrepaidOrder = serde_json::to_value(payload)
+            .and_then(serde_json::from_value)
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
+        orders.push(order.clone());
+        Ok(order)
+    }
+
+    pub(crate) fn orders(&self, customer_id: &str, product_id: &str) -> Vec<PrepaidOrder> {
+        self.orders
+            .get(customer_id)
+            .map(|orders| {
+                orders
+                    .iter()
+                    .filter(|order| order.product_id == product_id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Accounts::default();
+    }
+}
