@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use amberflo_batcher::{Batcher, SendError, ShutdownError, Stats};
+use amberflo_batcher::{Batcher, ShutdownError, Stats};
 use amberflo_transport::ApiClient;
 use amberflo_types::MeterRecord;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use crate::api::{
     CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
 };
 use crate::config::ClientBuilder;
-use crate::error::{Error, MeterError};
+use crate::error::{CustomPayloadError, Error, MeterError};
 use crate::llm;
 use crate::runtime::IoRuntime;
 
@@ -54,14 +54,14 @@ struct Inner {
 }
 
 impl Inner {
-    /// Shuts both batchers down within one `timeout`.
+    /// Shuts both batchers down at once, each within `timeout`, so neither starves the other.
     fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let deadline = Instant::now() + timeout;
-        let records = self.records.shutdown(timeout);
-        let custom = self
-            .custom
-            .shutdown(deadline.saturating_duration_since(Instant::now()));
-        records.and(custom)
+        std::thread::scope(|scope| {
+            let custom = scope.spawn(|| self.custom.shutdown(timeout));
+            let records = self.records.shutdown(timeout);
+            // The custom shutdown is bounded by `timeout` and never panics.
+            records.and(custom.join().unwrap_or(Ok(())))
+        })
     }
 }
 
@@ -152,7 +152,9 @@ impl Client {
     /// records were enqueued (0 for an unrecognised response).
     ///
     /// # Errors
-    /// As [`meter`](Self::meter), for the first record that fails.
+    /// As [`meter`](Self::meter). Records are built first (a validation error enqueues
+    /// nothing), then enqueued in order, `input_tokens` first: when the queue refuses one,
+    /// the records before it were enqueued and the error holds the refused one.
     pub fn meter_llm(
         &self,
         response: &serde_json::Value,
@@ -167,15 +169,17 @@ impl Client {
         Ok(count)
     }
 
-    /// Enqueues a custom-schema payload (any JSON) for `POST /ingest?schemaDetection=AUTO`.
+    /// Enqueues a custom-schema payload (a JSON object, parsed by the account's custom
+    /// schemas) for `POST /ingest?schemaDetection=AUTO`.
     ///
     /// # Errors
-    /// The payload is handed back when the queue is full or the client is shut down.
-    pub fn send_custom(
-        &self,
-        payload: serde_json::Value,
-    ) -> Result<(), SendError<serde_json::Value>> {
-        self.inner.custom.try_send(payload)
+    /// The payload is handed back when it is not an object, when the queue is full, or when
+    /// the client is shut down.
+    pub fn send_custom(&self, payload: serde_json::Value) -> Result<(), CustomPayloadError> {
+        if !payload.is_object() {
+            return Err(CustomPayloadError::NotAnObject(payload));
+        }
+        Ok(self.inner.custom.try_send(payload)?)
     }
 
     /// Waits until everything enqueued before this call is delivered or handed to the error
@@ -185,35 +189,41 @@ impl Client {
     /// # Errors
     /// [`Error::Flush`] when `timeout` passes first.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
-        self.inner.records.flush(timeout)?;
-        self.inner
-            .custom
-            .flush(deadline.saturating_duration_since(Instant::now()))?;
-        Ok(())
+        amberflo_batcher::block_on(self.flush_async(timeout))
     }
 
     /// Like [`flush`](Self::flush), without blocking the executor; works under any runtime.
+    /// What it waits for is fixed when it is called, not when it is first polled, and the
+    /// timeout starts then too.
     ///
     /// # Errors
     /// [`Error::Flush`] when `timeout` passes first.
-    pub async fn flush_async(&self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
-        self.inner.records.flush_async(timeout).await?;
-        self.inner
-            .custom
-            .flush_async(deadline.saturating_duration_since(Instant::now()))
-            .await?;
-        Ok(())
+    pub fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let records = self.inner.records.flush_async(timeout);
+        let custom = self.inner.custom.flush_async(timeout);
+        async move {
+            records.await?;
+            custom.await?;
+            Ok(())
+        }
     }
 
-    /// Flushes, then stops the workers. Idempotent; `meter` afterwards hands records back.
+    /// Flushes, then stops the workers, waiting at most `timeout`. Idempotent; `meter`
+    /// afterwards hands records back. API calls keep working.
     ///
     /// # Errors
     /// [`Error::Shutdown`] when `timeout` passes first; what was still queued went to the error
     /// callback.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         Ok(self.inner.shutdown(timeout)?)
+    }
+
+    /// The shutdown timeout this client was built with (used on drop).
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
     }
 
     /// Delivery counters of meter records.

@@ -1,19 +1,4 @@
 //! [`ClientBuilder`]: API key, base URLs, transport, batching and the error callback.
-//!
-//! Defaults, in one place:
-//!
-//! | setting | default |
-//! |---|---|
-//! | API URL | `https://app.amberflo.io` (env `AMBERFLO_API_URL`) |
-//! | ingest URL | `https://ingest.amberflo.io` (env `AMBERFLO_INGEST_URL`) |
-//! | transport | reqwest when only the `reqwest` feature is on, hyper when only `hyper` is |
-//! | connect / request timeout | 10 s / 30 s |
-//! | queue capacity | 100,000 records |
-//! | batch size / linger | 100 records / 0.5 s |
-//! | workers | 2 |
-//! | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
-//! | shutdown timeout (also on drop) | see [`amberflo_batcher::defaults`] |
-//! | error callback | logs with `tracing::error!` |
 
 use std::fmt;
 use std::sync::Arc;
@@ -75,7 +60,22 @@ enum TransportChoice {
     Hyper,
 }
 
-/// Configures and builds a [`Client`]; see the [module docs](self) for the defaults.
+/// Configures and builds a [`Client`].
+///
+/// Defaults, in one place:
+///
+/// | setting | default |
+/// |---|---|
+/// | API URL | `https://app.amberflo.io` (env `AMBERFLO_API_URL`) |
+/// | ingest URL | `https://ingest.amberflo.io` (env `AMBERFLO_INGEST_URL`) |
+/// | transport | reqwest when only the `reqwest` feature is on, hyper when only `hyper` is |
+/// | connect / request timeout | 10 s / 30 s |
+/// | queue capacity | 100,000 records |
+/// | batch size / linger | 100 records / 0.5 s |
+/// | workers | 2 |
+/// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
+/// | shutdown timeout (also on drop) | 10 s |
+/// | error callback | logs with `tracing::error!` |
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -168,8 +168,8 @@ impl ClientBuilder {
             });
         };
         builder.api_key = Some(key);
-        builder.api_url = lookup(ENV_API_URL);
-        builder.ingest_url = lookup(ENV_INGEST_URL);
+        builder.api_url = lookup(ENV_API_URL).filter(|url| !url.trim().is_empty());
+        builder.ingest_url = lookup(ENV_INGEST_URL).filter(|url| !url.trim().is_empty());
         Ok(builder)
     }
 
@@ -330,10 +330,10 @@ impl ClientBuilder {
         let api = api.build()?;
 
         let records = self
-            .batcher("amberflo-meter", &runtime, FailedBatch::Records)?
+            .batcher("amberflo-meter", &runtime, FailedBatch::Records)
             .build(IngestSink::new(api.clone(), IngestKind::Records))?;
         let custom = self
-            .batcher("amberflo-custom", &runtime, FailedBatch::Custom)?
+            .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
             .workers(1)
             .build(IngestSink::new(api.clone(), IngestKind::Custom))?;
         let shutdown_timeout = self
@@ -354,13 +354,10 @@ impl ClientBuilder {
         thread_name: &str,
         runtime: &IoRuntime,
         wrap: fn(Vec<T>) -> FailedBatch,
-    ) -> Result<BatcherBuilder<T>, Error> {
-        let executor = runtime
-            .executor()
-            .ok_or_else(|| Error::Runtime("the I/O runtime is not running".to_owned()))?;
+    ) -> BatcherBuilder<T> {
         let mut builder = BatcherBuilder::new()
             .thread_name(thread_name)
-            .executor(executor);
+            .executor(runtime.executor());
         if let Some(capacity) = self.capacity {
             builder = builder.capacity(capacity);
         }
@@ -382,12 +379,12 @@ impl ClientBuilder {
         if let Some(callback) = self.on_error.clone() {
             builder = builder.on_error(move |error, batch| callback(error, wrap(batch)));
         }
-        Ok(builder)
+        builder
     }
 
     fn resolve_transport(&self, runtime: &IoRuntime) -> Result<Arc<dyn Transport>, Error> {
         // Built-in transports are created inside the I/O runtime they will run on.
-        let _entered = runtime.handle().map(|handle| handle.enter());
+        let _entered = runtime.handle().enter();
         match &self.transport {
             TransportChoice::Given(transport) => Ok(Arc::clone(transport)),
             #[cfg(feature = "reqwest")]

@@ -139,6 +139,28 @@ pub enum MeterError {
     NotInitialized(Box<MeterRecord>),
 }
 
+/// Why `send_custom` did not enqueue a payload; the payload is handed back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustomPayloadError {
+    /// Custom-schema payloads must be JSON objects.
+    #[error("a custom-schema payload must be a JSON object")]
+    NotAnObject(serde_json::Value),
+    /// The queue was full or the client shut down.
+    #[error("payload not enqueued: {0}")]
+    Rejected(#[from] SendError<serde_json::Value>),
+}
+
+impl CustomPayloadError {
+    /// The refused payload.
+    pub fn into_payload(self) -> serde_json::Value {
+        match self {
+            CustomPayloadError::NotAnObject(payload) => payload,
+            CustomPayloadError::Rejected(refused) => refused.into_inner(),
+        }
+    }
+}
+
 impl From<SendError<MeterRecord>> for MeterError {
     fn from(refused: SendError<MeterRecord>) -> Self {
         MeterError::Rejected(Box::new(refused))

@@ -1,7 +1,7 @@
 //! The process-wide client behind [`init`], [`meter`] and [`flush`], for applications that
 //! prefer not to pass a [`Client`] around.
 
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use amberflo_types::MeterRecord;
@@ -12,21 +12,22 @@ use crate::error::{Error, MeterError};
 
 static GLOBAL: RwLock<Option<Client>> = RwLock::new(None);
 
-/// How long dropping the [`ClientGuard`] waits for queued records.
-pub const GUARD_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
 fn global() -> Option<Client> {
-    GLOBAL.read().map_or_else(
-        |poisoned| poisoned.into_inner().clone(),
-        |client| client.clone(),
-    )
+    GLOBAL
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 fn replace_global(client: Option<Client>) -> Option<Client> {
-    let mut slot = GLOBAL
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut slot = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
     std::mem::replace(&mut *slot, client)
+}
+
+/// Uninstalls `client` if it is still the installed one (checked and taken under one lock).
+fn uninstall(client: &Client) -> Option<Client> {
+    let mut slot = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
+    slot.take_if(|installed| installed.same_as(client))
 }
 
 /// Builds a client and installs it as the process-wide one used by [`meter`] and [`flush`].
@@ -45,7 +46,10 @@ fn replace_global(client: Option<Client>) -> Option<Client> {
 pub fn init(builder: ClientBuilder) -> Result<ClientGuard, Error> {
     let client = builder.build()?;
     if let Some(previous) = replace_global(Some(client.clone())) {
-        let _ = previous.shutdown(GUARD_SHUTDOWN_TIMEOUT);
+        // Its own guard, when dropped later, finds it uninstalled and only shuts it down.
+        if let Err(error) = previous.shutdown(previous.shutdown_timeout()) {
+            tracing::warn!(%error, "amberflo: the replaced client's shutdown did not finish");
+        }
     }
     Ok(ClientGuard { client })
 }
@@ -75,13 +79,22 @@ pub fn flush(timeout: Duration) -> Result<(), Error> {
     global().map_or(Ok(()), |client| client.flush(timeout))
 }
 
+/// Flushes and stops the client installed by [`init`], like dropping its guard; use it before
+/// `std::process::exit`, which skips destructors. Does nothing without one.
+///
+/// # Errors
+/// As [`Client::shutdown`].
+pub fn shutdown(timeout: Duration) -> Result<(), Error> {
+    global().map_or(Ok(()), |client| client.shutdown(timeout))
+}
+
 /// The process-wide client, if [`init`] installed one.
 pub fn client() -> Option<Client> {
     global()
 }
 
 /// Returned by [`init`]: dropping it uninstalls the process-wide client, flushes it and stops
-/// its workers (waiting at most [`GUARD_SHUTDOWN_TIMEOUT`]).
+/// its workers (waiting at most the client's shutdown timeout).
 #[must_use = "dropping the guard at once shuts the client down"]
 #[derive(Debug)]
 pub struct ClientGuard {
@@ -97,11 +110,9 @@ impl ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        let installed = global();
-        if installed.is_some_and(|installed| installed.same_as(&self.client)) {
-            replace_global(None);
-        }
-        if let Err(error) = self.client.shutdown(GUARD_SHUTDOWN_TIMEOUT) {
+        // Dropped outside the lock, after the shutdown below.
+        let _uninstalled = uninstall(&self.client);
+        if let Err(error) = self.client.shutdown(self.client.shutdown_timeout()) {
             tracing::warn!(%error, "amberflo: the guard's shutdown did not finish");
         }
     }

@@ -67,8 +67,8 @@ pub use api::{
 };
 pub use client::Client;
 pub use config::{ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL, FailedBatch};
-pub use error::{Error, MeterError};
-pub use global::{ClientGuard, GUARD_SHUTDOWN_TIMEOUT, client, flush, init, meter};
+pub use error::{CustomPayloadError, Error, MeterError};
+pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
 pub use amberflo_batcher::{DeliveryError, RetryPolicy, SendError, SendErrorKind, Stats};
 pub use amberflo_transport::{ApiError, Transport, TransportError};

@@ -77,7 +77,10 @@ const UNKNOWN_MODEL: &str = "unknown model";
 pub fn token_usage(response: &Value) -> Option<TokenUsage> {
     let number = |value: &Value, key: &str| value.get(key).and_then(Value::as_f64);
     let text = |key: &str| response.get(key).and_then(Value::as_str);
-    let model = || text("model").unwrap_or(UNKNOWN_MODEL).to_owned();
+    let model = || {
+        let model = text("model").filter(|model| !model.trim().is_empty());
+        model.unwrap_or(UNKNOWN_MODEL).to_owned()
+    };
     let usage = |provider, model: String, object: &str, input, output| {
         Some(TokenUsage {
             provider,
@@ -279,6 +282,12 @@ mod tests {
         );
         assert_eq!(vertex[0].2["provider"], "vertexai");
         assert_eq!(vertex[0].2["object"], "vertexCompletion");
+    }
+
+    #[test]
+    fn a_blank_model_falls_back_to_unknown_model() {
+        let got = records(&json!({"type": "message", "model": " ", "usage": {"input_tokens": 1}}));
+        assert_eq!(got[0].2["model"], "unknown model");
     }
 
     #[test]

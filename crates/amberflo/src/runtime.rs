@@ -6,15 +6,22 @@
 //!
 //! - batcher workers (plain threads) drive each batch's future with [`Handle::block_on`];
 //! - async API calls are spawned onto it and awaited through their join handle, which any
-//!   executor can poll;
+//!   executor can poll (dropping the future aborts the call);
 //! - blocking API calls wait on the same join handle with a runtime-free park.
 //!
-//! Dropping it never blocks: the runtime is shut down in the background.
+//! The runtime is shared by the client and its batcher workers and shut down in the
+//! background when the last of them lets go, so a worker still sending at the shutdown
+//! deadline keeps its runtime, and dropping never blocks or panics, even inside another
+//! runtime.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use amberflo_batcher::{BoxFuture, Executor};
 use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::task::JoinHandle;
 
 use crate::error::Error;
 
@@ -22,9 +29,23 @@ use crate::error::Error;
 const IO_THREADS: usize = 2;
 
 /// Owns the runtime; see the module docs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct IoRuntime {
-    runtime: Option<Runtime>,
+    /// Held only to keep the runtime alive; the last clone shuts it down.
+    _owner: Arc<RuntimeOwner>,
+    handle: Handle,
+}
+
+/// Shuts the runtime down in the background when dropped, wherever that happens.
+#[derive(Debug)]
+struct RuntimeOwner(Option<Runtime>);
+
+impl Drop for RuntimeOwner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl IoRuntime {
@@ -35,54 +56,59 @@ impl IoRuntime {
             .enable_all()
             .build()
             .map_err(|error| Error::Runtime(format!("could not start the I/O runtime: {error}")))?;
+        let handle = runtime.handle().clone();
         Ok(IoRuntime {
-            runtime: Some(runtime),
+            _owner: Arc::new(RuntimeOwner(Some(runtime))),
+            handle,
         })
     }
 
-    pub(crate) fn handle(&self) -> Option<&Handle> {
-        self.runtime.as_ref().map(Runtime::handle)
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
     }
 
-    /// Runs `future` on the runtime and resolves, on any executor, to its output.
+    /// Runs `future` on the runtime and resolves, on any executor, to its output. Dropping
+    /// the returned future aborts the call.
     pub(crate) fn call<T, F>(&self, future: F) -> impl Future<Output = Result<T, Error>> + use<T, F>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
-        let task = self.handle().map(|handle| handle.spawn(future));
-        async move {
-            match task {
-                Some(task) => task
-                    .await
-                    .map_err(|error| Error::Runtime(error.to_string()))?,
-                None => Err(Error::Runtime("the client has been shut down".to_owned())),
-            }
-        }
+        AbortOnDrop(self.handle.spawn(future))
     }
 
     /// The executor batcher workers use to drive sink futures on this runtime.
-    pub(crate) fn executor(&self) -> Option<TokioExecutor> {
-        self.handle().cloned().map(TokioExecutor)
+    pub(crate) fn executor(&self) -> TokioExecutor {
+        TokioExecutor(self.clone())
     }
 }
 
-impl Drop for IoRuntime {
+/// A spawned call that is aborted when its caller stops waiting for it.
+struct AbortOnDrop<T>(JoinHandle<Result<T, Error>>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| joined.map_err(|error| Error::Runtime(error.to_string()))?)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            // Never blocks and never panics, even when dropped inside another runtime.
-            runtime.shutdown_background();
-        }
+        self.0.abort();
     }
 }
 
 /// Drives a batcher worker's sink future on the I/O runtime ([`Handle::block_on`] on the
-/// worker's own thread, which is never inside a runtime).
+/// worker's own thread, which is never inside a runtime). It keeps the runtime alive.
 #[derive(Debug, Clone)]
-pub(crate) struct TokioExecutor(Handle);
+pub(crate) struct TokioExecutor(IoRuntime);
 
 impl Executor for TokioExecutor {
     fn block_on(&self, future: BoxFuture<'_>) {
-        self.0.block_on(future);
+        self.0.handle.block_on(future);
     }
 }

@@ -1,4 +1,4 @@
-//! The batcher's sinks: encode a batch once (JSON, gzip) and post it to the ingest API.
+//! The batcher's sinks: encode a batch (JSON, gzip) and post it to the ingest API.
 
 use std::marker::PhantomData;
 

@@ -121,6 +121,8 @@ async fn inside_a_runtime(client: fn(&Emulator) -> (Client, Failures)) {
     client.flush(WAIT).unwrap();
     assert_eq!(emulator.record_count(), 2);
     assert!(client.customers().list().await.unwrap().is_empty());
+    #[cfg(feature = "blocking")]
+    assert!(client.blocking().customers().list().unwrap().is_empty());
     client.meter("ApiCalls", 3.0, "customer-1").unwrap();
     drop(client);
     assert_eq!(emulator.record_count(), 3);
@@ -245,8 +247,15 @@ macro_rules! e2e_suite {
                             .path_prefix("/ingest"),
                     )
                     .unwrap();
+                let started = std::time::Instant::now();
                 let second = meter_from_threads(&client, 2, 100);
                 client.shutdown(WAIT).unwrap();
+                // Retries wait 10 ms, unless the server's `Retry-After: 1` says otherwise.
+                let waited = started.elapsed();
+                assert!(
+                    waited >= Duration::from_millis(950),
+                    "Retry-After was not honoured: {waited:?}"
+                );
 
                 let sent: Vec<_> = first.into_iter().chain(second).collect();
                 assert_holds_exactly(&emulator, &sent);

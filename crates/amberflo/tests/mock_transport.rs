@@ -194,16 +194,25 @@ fn llm_responses_become_token_records() {
         2
     );
     client.flush(WAIT).unwrap();
-    let body: serde_json::Value = mock.requests()[0].body_json().unwrap();
-    let names: Vec<_> = body
-        .as_array()
-        .unwrap()
+    // The two records may travel in one batch or two.
+    let mut records: Vec<serde_json::Value> = mock
+        .requests()
         .iter()
-        .map(|r| r["meterApiName"].as_str().unwrap().to_owned())
+        .flat_map(|request| request.body_json::<Vec<serde_json::Value>>().unwrap())
+        .collect();
+    records.sort_by_key(|record| {
+        record["meterApiName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let names: Vec<_> = records
+        .iter()
+        .map(|r| r["meterApiName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["input_tokens", "output_tokens"]);
-    assert_eq!(body[0]["dimensions"]["team"], "search");
-    assert_eq!(body[1]["meterValue"], 30);
+    assert_eq!(records[0]["dimensions"]["team"], "search");
+    assert_eq!(records[1]["meterValue"], 30);
 }
 
 #[test]
@@ -229,4 +238,121 @@ fn the_client_debug_output_never_shows_the_key() {
     let client = builder(&mock).build().unwrap();
     let debug = format!("{client:?} {:?}", builder(&mock));
     assert!(!debug.contains("secret-test-key"), "{debug}");
+}
+
+#[test]
+fn unbounded_timeouts_do_not_overflow() {
+    let mock = MockTransport::new();
+    let client = builder(&mock)
+        .shutdown_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    client.flush(Duration::MAX).unwrap();
+    amberflo_batcher::block_on(client.flush_async(Duration::MAX)).unwrap();
+    client.shutdown(Duration::MAX).unwrap();
+    drop(client); // drop uses the configured Duration::MAX
+    assert_eq!(mock.request_count(), 1);
+}
+
+#[test]
+fn flush_async_waits_only_for_what_was_enqueued_before_the_call() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_millis(500)));
+    let client = builder(&mock).build().unwrap();
+    let flushed = client.flush_async(WAIT); // nothing pending yet
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    amberflo_batcher::block_on(flushed).unwrap();
+    assert_eq!(
+        client.stats().delivered,
+        0,
+        "the flush waited for a later record"
+    );
+    client.flush(WAIT).unwrap();
+    assert_eq!(client.stats().delivered, 1);
+}
+
+#[test]
+fn custom_payloads_must_be_objects_and_their_failures_reach_the_callback() {
+    let mock = MockTransport::new();
+    mock.push_reply(MockReply::status(400).with_body("no schema matched"));
+    let (builder, failures) = failures(builder(&mock));
+    let client = builder.build().unwrap();
+    let refused = client.send_custom(serde_json::json!([1, 2])).unwrap_err();
+    assert!(
+        matches!(refused, amberflo::CustomPayloadError::NotAnObject(_)),
+        "{refused}"
+    );
+    assert_eq!(refused.into_payload(), serde_json::json!([1, 2]));
+
+    client
+        .send_custom(serde_json::json!({"event": "signup"}))
+        .unwrap();
+    client.flush(WAIT).unwrap();
+    let failed = failures.lock().unwrap();
+    assert_eq!(
+        *failed,
+        vec![FailedBatch::Custom(vec![
+            serde_json::json!({"event": "signup"})
+        ])]
+    );
+    assert_eq!(client.custom_stats().failed, 1);
+}
+
+#[test]
+fn a_stuck_server_hands_queued_records_to_the_callback_at_the_shutdown_deadline() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_secs(3)));
+    let (builder, failures) = failures(builder(&mock).max_batch_size(1).workers(1));
+    let client = builder.build().unwrap();
+    for i in 0..3 {
+        client
+            .meter("ApiCalls", f64::from(i), "customer-1")
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100)); // the first batch is now in flight
+    let started = std::time::Instant::now();
+    let error = client.shutdown(Duration::from_millis(200)).unwrap_err();
+    assert!(matches!(error, amberflo::Error::Shutdown(_)), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown overran its timeout"
+    );
+    let abandoned: usize = failures.lock().unwrap().iter().map(FailedBatch::len).sum();
+    assert_eq!(abandoned, 2, "the two queued records go to the callback");
+    let stats = client.stats();
+    assert_eq!(stats.enqueued, 3);
+    assert_eq!(stats.in_flight, 1);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let mock = MockTransport::new();
+    let error = builder(&mock)
+        .endpoint("http://metering.example.com")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            amberflo::Error::Config {
+                field: "api_url",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        builder(&mock)
+            .endpoint("http://127.0.0.1:9")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        builder(&mock)
+            .endpoint("http://metering.example.com")
+            .allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
 }

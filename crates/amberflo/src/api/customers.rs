@@ -45,9 +45,12 @@ impl<'a> CustomersApi<'a> {
     /// [`Error::Validation`] for a blank id, else as any API call.
     pub async fn get(&self, customer_id: &str) -> Result<Option<Customer>, Error> {
         let query = CustomerQuery::new(customer_id)?;
-        // The API answers `{}` for an unknown id.
-        let customer: Customer = self.client.get(CUSTOMERS, query).await?;
-        Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty()))
+        // The API answers `{}` for an unknown id; a 404 means the same.
+        match self.client.get::<_, Customer>(CUSTOMERS, query).await {
+            Ok(customer) => Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty())),
+            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Creates a customer; with `create_in_stripe`, also in Stripe (a `stripeId` trait).
@@ -69,7 +72,8 @@ impl<'a> CustomersApi<'a> {
             .await
     }
 
-    /// Replaces an existing customer (PUT semantics: unset fields are cleared).
+    /// Replaces an existing customer. PUT semantics: fields not set in `payload` (email,
+    /// traits such as `stripeId`) are cleared; merge the current customer in first to keep them.
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
@@ -78,8 +82,8 @@ impl<'a> CustomersApi<'a> {
         self.client.put(CUSTOMERS, payload.clone()).await
     }
 
-    /// Updates the customer if it exists, else creates it (`create_in_stripe` applies only
-    /// to creation).
+    /// Updates the customer if it exists (with [`update`](Self::update)'s PUT semantics),
+    /// else creates it (`create_in_stripe` applies only to creation).
     ///
     /// # Errors
     /// As [`get`](Self::get), [`add`](Self::add) and [`update`](Self::update).
