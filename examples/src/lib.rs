@@ -1,2 +1,161 @@
-//! Runnable examples for the `amberflo` SDK, each an `[[example]]` of this crate so that
-//! `cargo run --example NAME` works from the workspace root.
+//! Helpers shared by the runnable examples of the `amberflo` SDK. Each example is an
+//! `[[example]]` of this crate, so `cargo run --example NAME` works from the workspace root.
+
+use std::collections::BTreeMap;
+
+use amberflo::ClientBuilder;
+use amberflo_emulator::{Emulator, EmulatorError};
+use serde_json::Value;
+
+/// Where an example sends its traffic.
+#[derive(Debug)]
+pub struct Target {
+    /// A client builder pointed at the target.
+    pub builder: ClientBuilder,
+    /// The embedded emulator, when the example started one (keep it alive while you use it).
+    pub emulator: Option<Emulator>,
+}
+
+/// Picks the target the way every example does:
+///
+/// - `--endpoint URL`: that server (an emulator elsewhere, a proxy, ...), with `--api-key` or
+///   a placeholder key;
+/// - `--api-key KEY` alone (or `AMBERFLO_API_KEY`): Amberflo itself;
+/// - neither: an embedded emulator started in this process, so the example runs offline.
+///
+/// The builder uses the reqwest transport explicitly, so the examples also build when this
+/// crate's `hyper` feature compiles the hyper transport in as well.
+///
+/// # Errors
+/// When the embedded emulator cannot start.
+pub fn target(api_key: Option<String>, endpoint: Option<String>) -> Result<Target, EmulatorError> {
+    let builder = amberflo::Client::builder().use_reqwest();
+    match (api_key, endpoint) {
+        (key, Some(endpoint)) => Ok(Target {
+            builder: builder
+                .api_key(key.unwrap_or_else(|| "local-key".to_owned()))
+                .endpoint(endpoint),
+            emulator: None,
+        }),
+        (Some(key), None) => Ok(Target {
+            builder: builder.api_key(key),
+            emulator: None,
+        }),
+        (None, None) => {
+            let emulator = Emulator::start()?;
+            let builder = builder.api_key("local-key").endpoint(emulator.url());
+            Ok(Target {
+                builder,
+                emulator: Some(emulator),
+            })
+        }
+    }
+}
+
+/// Installs a `tracing` subscriber that honours `RUST_LOG` (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Parses the simulator's `--dimensions` argument. Three forms are accepted:
+///
+/// - one `{"Name": "region", "Value": "us-east-1"}` pair (the seed README's form),
+/// - a list of such pairs,
+/// - a plain map, `{"region": "us-east-1"}`.
+///
+/// ```
+/// let one = amberflo_examples::parse_dimensions(r#"{"Name": "region", "Value": "us-east-1"}"#)?;
+/// let map = amberflo_examples::parse_dimensions(r#"{"region": "us-east-1"}"#)?;
+/// assert_eq!(one, map);
+/// # Ok::<(), String>(())
+/// ```
+pub fn parse_dimensions(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("--dimensions is not JSON: {e}"))?;
+    let mut dimensions = BTreeMap::new();
+    match value {
+        Value::Array(pairs) => {
+            for pair in &pairs {
+                insert_name_value(pair, &mut dimensions)?;
+            }
+        }
+        Value::Object(ref map) if map.contains_key("Name") && map.contains_key("Value") => {
+            insert_name_value(&value, &mut dimensions)?;
+        }
+        Value::Object(map) => {
+            for (key, value) in map {
+                dimensions.insert(key, scalar(&value)?);
+            }
+        }
+        other => {
+            return Err(format!(
+                "--dimensions must be an object or a list, not {other}"
+            ));
+        }
+    }
+    Ok(dimensions)
+}
+
+fn insert_name_value(
+    pair: &Value,
+    dimensions: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let field = |name: &str| {
+        pair.get(name)
+            .ok_or_else(|| format!("--dimensions entry {pair} lacks \"{name}\""))
+            .and_then(scalar)
+    };
+    dimensions.insert(field("Name")?, field("Value")?);
+    Ok(())
+}
+
+fn scalar(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        other => Err(format!("--dimensions values must be strings, not {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_dimensions;
+
+    #[test]
+    fn accepts_the_three_forms() {
+        let list = parse_dimensions(r#"[{"Name": "a", "Value": "1"}, {"Name": "b", "Value": 2}]"#)
+            .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list["b"], "2");
+        assert_eq!(
+            parse_dimensions(r#"{"Name": "a", "Value": "1"}"#).unwrap()["a"],
+            "1"
+        );
+        assert_eq!(
+            parse_dimensions(r#"{"a": "1", "b": "2"}"#).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_message() {
+        assert!(
+            parse_dimensions("not json")
+                .unwrap_err()
+                .contains("not JSON")
+        );
+        assert!(
+            parse_dimensions(r#"[{"Name": "a"}]"#)
+                .unwrap_err()
+                .contains("Value")
+        );
+        assert!(parse_dimensions("3").is_err());
+        assert!(parse_dimensions(r#"{"a": {"nested": 1}}"#).is_err());
+    }
+}

@@ -10,8 +10,8 @@ The SDK is used as shipped: `create_ingest_client` returns its `ThreadedProducer
 the emulator by setting the `root_url` class attributes of `metering.session.ApiSession` and
 `metering.session.IngestSession`. T producer threads each build their records with
 `create_ingest_payload` (meter `ApiCalls`, value 1, one of 100 customers, dimensions `region`,
-`service`, `tier` (`--dimensions` keeps the first 0 to 3), the time now, a fresh uuid4) and enqueue them with `send`; then `shutdown()`
-waits for the queue to drain and stops the consumers.
+`service`, `tier` (`--dimensions` keeps the first 0 to 3), the time now, a fresh uuid4) and
+enqueue them with `send`; then `shutdown()` waits for the queue to drain and stops the consumers.
 
 `send` returns False when the queue is full: the same payload is retried (`time.sleep(0)` for the
 first few refusals in a row, then `--full-sleep-us`), and every refusal is counted and timed,
@@ -19,17 +19,20 @@ exactly as the Rust load process does. The SDK's "Queue is full!" warning, logge
 refusal, is silenced (logger level ERROR) so that stderr stays readable.
 
 Prints one JSON line with the same keys as the Rust load process. Latencies come from
-`time.perf_counter_ns` around each call (exact percentiles, nearest rank); `timer_overhead_ns`
-is the median of an empty timed region.
+`time.perf_counter_ns` around each call (exact percentiles, nearest rank, kept in int64 arrays);
+`timer_overhead_ns` is the median of an empty timed region. Peak RSS (`ru_maxrss`) and CPU are
+read right after `shutdown()`, before the percentiles are computed.
 """
 
 import argparse
+import itertools
 import json
 import logging
 import resource
 import sys
 import threading
 import time
+from array import array
 from urllib.parse import urlparse
 
 METER_API_NAME = "ApiCalls"
@@ -54,9 +57,9 @@ def parse_args():
     return parser.parse_args()
 
 
-def percentiles(values, exact_max):
-    """p50, p99, p99.9 (nearest rank), max and mean of a list of nanosecond figures."""
-    values.sort()
+def percentiles(samples, exact_max):
+    """p50, p99, p99.9 (nearest rank), max and mean of nanosecond figures."""
+    values = sorted(samples)
     count = len(values)
     if count == 0:
         return {"p50": 0, "p99": 0, "p999": 0, "max": 0, "mean": 0.0, "count": 0}
@@ -69,7 +72,7 @@ def percentiles(values, exact_max):
         "p50": rank(0.50),
         "p99": rank(0.99),
         "p999": rank(0.999),
-        "max": exact_max,
+        "max": values[-1] if exact_max is None else exact_max,
         "mean": sum(values) / count,
         "count": count,
     }
@@ -121,7 +124,8 @@ def main():
 
     def produce(index, share):
         clock = time.perf_counter_ns
-        meter, accepted, build = [], [], []
+        # Compact int64 arrays (8 bytes a sample) keep the instrumentation's memory small.
+        meter, accepted, build = array("q"), array("q"), array("q")
         meter_max, full = 0, 0
         offset = index * 7
         barrier.wait()
@@ -174,15 +178,13 @@ def main():
     client.shutdown()
     wall = time.perf_counter() - started
 
-    meter, accepted, build = [], [], []
-    meter_max, full = 0, 0
-    for result in results:
-        meter.extend(result[0])
-        accepted.extend(result[1])
-        build.extend(result[2])
-        meter_max = max(meter_max, result[3])
-        full += result[4]
+    # Peak RSS and CPU before the percentiles are computed (sorting allocates).
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    meter = itertools.chain.from_iterable(result[0] for result in results)
+    accepted = itertools.chain.from_iterable(result[1] for result in results)
+    build = itertools.chain.from_iterable(result[2] for result in results)
+    meter_max = max(result[3] for result in results)
+    full = sum(result[4] for result in results)
     delivered = args.records - failed[0]
     report = {
         "impl": "amberflo-metering-python",
@@ -200,8 +202,8 @@ def main():
         "produce_s": produced,
         "records_per_s": delivered / max(wall, 1e-9),
         "meter_ns": percentiles(meter, meter_max),
-        "meter_accepted_ns": percentiles(accepted, max(accepted, default=0)),
-        "build_ns": percentiles(build, max(build, default=0)),
+        "meter_accepted_ns": percentiles(accepted, None),
+        "build_ns": percentiles(build, None),
         "full_rejections": full,
         "timer_overhead_ns": overhead,
         "peak_rss_kib": usage.ru_maxrss,

@@ -28,5 +28,19 @@ pub(crate) fn describe() -> Value {
         "kernel": output_of("uname", &["-sr"]).unwrap_or_default(),
         "rustc": output_of("rustc", &["--version"]).unwrap_or_default(),
         "date": output_of("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default(),
+        "load_average_at_start": load_average(),
     })
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`): other work on a shared machine
+/// shows here.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }

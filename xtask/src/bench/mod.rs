@@ -62,6 +62,23 @@ pub(crate) struct RunResult {
     pub(crate) emulator_cpu_s: f64,
     pub(crate) emulator_requests: u64,
     pub(crate) emulator_records: u64,
+    /// records/s of every repetition of this configuration, in run order.
+    pub(crate) repeat_rates: Vec<f64>,
+}
+
+fn rate(run: &RunResult) -> f64 {
+    run.result["records_per_s"].as_f64().unwrap_or(0.0)
+}
+
+/// The repetition with the median records/s (the lower middle one for an even count), which
+/// keeps the rates of all of them.
+fn median(mut repeats: Vec<RunResult>) -> Result<RunResult, String> {
+    let rates: Vec<f64> = repeats.iter().map(rate).collect();
+    repeats.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    let index = (repeats.len().saturating_sub(1)) / 2;
+    let mut chosen = repeats.into_iter().nth(index).ok_or("no run to report")?;
+    chosen.repeat_rates = rates;
+    Ok(chosen)
 }
 
 /// The emulator process and where it listens.
@@ -109,16 +126,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let ticks = clock_ticks_per_second();
     let mut runs = Vec::new();
     for spec in &specs {
-        println!("bench: {} meters {} records ...", spec.label, spec.records);
-        let run = run_one(&mut emulator, spec, &options, &out, ticks)?;
-        println!(
-            "bench: {}: {:.0} records/s, meter() p50 {} ns, emulator CPU {:.2} s",
-            run.label,
-            run.result["records_per_s"].as_f64().unwrap_or(0.0),
-            run.result["meter_ns"]["p50"],
-            run.emulator_cpu_s
-        );
-        runs.push(run);
+        let mut repeats = Vec::new();
+        for attempt in 1..=options.repeat {
+            println!(
+                "bench: {} meters {} records (run {attempt} of {}, load average {}) ...",
+                spec.label,
+                spec.records,
+                options.repeat,
+                machine::load_average()
+            );
+            let run = run_one(&mut emulator, spec, &options, &out, ticks)?;
+            println!(
+                "bench: {}: {:.0} records/s, meter() p50 {} ns, emulator CPU {:.2} s",
+                run.label,
+                rate(&run),
+                run.result["meter_ns"]["p50"],
+                run.emulator_cpu_s
+            );
+            repeats.push(run);
+        }
+        runs.push(median(repeats)?);
     }
     let emulator_peak_rss_kib = status_kib(emulator.process.pid(), "VmHWM");
     drop(emulator);
@@ -145,18 +172,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 fn build(root: &Path, options: &Options) -> Result<(PathBuf, PathBuf), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let release = root.join("target").join("release");
-    println!("bench: building the emulator (release)");
-    process::run_checked(
-        Command::new(&cargo).current_dir(root).args([
-            "build",
-            "--release",
-            "-p",
-            "amberflo-emulator",
-            "--features",
-            "cli",
-        ]),
-        "cargo build -p amberflo-emulator",
-    )?;
+    let emulator_bin = match &options.emulator_bin {
+        Some(path) => path.clone(),
+        None => {
+            println!("bench: building the emulator (release)");
+            process::run_checked(
+                Command::new(&cargo).current_dir(root).args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "amberflo-emulator",
+                    "--features",
+                    "cli",
+                ]),
+                "cargo build -p amberflo-emulator",
+            )?;
+            release.join("amberflo-emulator")
+        }
+    };
     let sdk_bin = match &options.sdk_bin {
         Some(path) => path.clone(),
         None => {
@@ -177,10 +210,12 @@ fn build(root: &Path, options: &Options) -> Result<(PathBuf, PathBuf), String> {
             release.join("examples").join("ingest_load")
         }
     };
-    if !sdk_bin.exists() {
-        return Err(format!("no load process at {}", sdk_bin.display()));
+    for path in [&emulator_bin, &sdk_bin] {
+        if !path.exists() {
+            return Err(format!("no such program: {}", path.display()));
+        }
     }
-    Ok((release.join("amberflo-emulator"), sdk_bin))
+    Ok((emulator_bin, sdk_bin))
 }
 
 /// The runs of this invocation, in order: ours, ours at the SDK defaults (when tuned), the peer.
@@ -195,6 +230,8 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
             options.transport.clone(),
             "--dimensions".to_owned(),
             options.dimensions.to_string(),
+            "--full-sleep-us".to_owned(),
+            options.full_sleep_us.to_string(),
         ];
         let optional = [
             ("--batch-size", batch_size),
@@ -255,6 +292,8 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
                 options.threads.to_string(),
                 "--dimensions".to_owned(),
                 options.dimensions.to_string(),
+                "--full-sleep-us".to_owned(),
+                options.full_sleep_us.to_string(),
             ],
         });
     }
@@ -364,5 +403,6 @@ fn run_one(
         emulator_cpu_s: cpu_after.saturating_sub(cpu_before) as f64 / ticks,
         emulator_requests: requests,
         emulator_records: stored,
+        repeat_rates: Vec::new(),
     })
 }

@@ -22,10 +22,15 @@ options:
   --dimensions N       dimensions per record, 0 to 3 (default 3)
   --peer python        also run amberflo-metering-python 3.3.1 (in target/bench/venv)
   --peer-records N     records the peer meters (default 200000; it is ~100x slower)
+  --full-sleep-us N    when a record is refused (queue full), both load processes retry it,
+                       yielding for the first 4 refusals in a row, then sleeping N us (default 200)
   --quick              smoke test: 50000 records, no peer (explicit options still apply)
   --no-defaults-run    when batch size or workers differ from the SDK defaults, skip the extra
                        run at the SDK defaults that is otherwise added for comparison
   --sdk-bin PATH       run this ingest_load binary instead of building it (A/B a patched SDK)
+  --emulator-bin PATH  run this amberflo-emulator binary instead of building it
+  --repeat N           run each configuration N times and keep the median run by records/s
+                       (default 1; the machine may be shared, and the report shows the spread)
   --timeout-s N        fail a run whose process takes longer (default 600)
 ";
 
@@ -46,11 +51,14 @@ pub(crate) struct Options {
     pub(crate) linger_ms: Option<u64>,
     pub(crate) transport: String,
     pub(crate) dimensions: u64,
+    pub(crate) full_sleep_us: u64,
     pub(crate) peer: Option<Peer>,
     pub(crate) peer_records: u64,
     pub(crate) quick: bool,
     pub(crate) defaults_run: bool,
     pub(crate) sdk_bin: Option<PathBuf>,
+    pub(crate) emulator_bin: Option<PathBuf>,
+    pub(crate) repeat: u64,
     pub(crate) timeout: Duration,
 }
 
@@ -65,11 +73,14 @@ impl Default for Options {
             linger_ms: None,
             transport: "reqwest".to_owned(),
             dimensions: 3,
+            full_sleep_us: 200,
             peer: None,
             peer_records: 200_000,
             quick: false,
             defaults_run: true,
             sdk_bin: None,
+            emulator_bin: None,
+            repeat: 1,
             timeout: Duration::from_secs(600),
         }
     }
@@ -77,7 +88,7 @@ impl Default for Options {
 
 /// What `parse` found: options to run with, or a request for the usage text.
 pub(crate) enum Parsed {
-    Run(Options),
+    Run(Box<Options>),
     Help,
 }
 
@@ -132,10 +143,13 @@ impl Options {
                     }
                     options.peer = Some(Peer::Python);
                 }
+                "--full-sleep-us" => options.full_sleep_us = number(flag, &value()?)?,
                 "--peer-records" => options.peer_records = number(flag, &value()?)?,
                 "--quick" => options.quick = true,
                 "--no-defaults-run" => options.defaults_run = false,
                 "--sdk-bin" => options.sdk_bin = Some(PathBuf::from(value()?)),
+                "--emulator-bin" => options.emulator_bin = Some(PathBuf::from(value()?)),
+                "--repeat" => options.repeat = number(flag, &value()?)?.clamp(1, 99),
                 "--timeout-s" => {
                     options.timeout = Duration::from_secs(number(flag, &value()?)?.max(1));
                 }
@@ -152,7 +166,7 @@ impl Options {
         if options.records == 0 {
             return Err("--records must be at least 1".to_owned());
         }
-        Ok(Parsed::Run(options))
+        Ok(Parsed::Run(Box::new(options)))
     }
 
     /// Whether the configuration differs from the SDK defaults in batch size or workers.
@@ -174,7 +188,7 @@ mod tests {
     fn parse(args: &[&str]) -> Options {
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
         match Options::parse(&args) {
-            Ok(Parsed::Run(options)) => options,
+            Ok(Parsed::Run(options)) => *options,
             Ok(Parsed::Help) => panic!("help"),
             Err(error) => panic!("{error}"),
         }

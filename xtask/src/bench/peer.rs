@@ -4,8 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use super::process::run_checked;
+use super::process::run_checked_timeout;
+
+/// How long creating the venv, or installing the SDK into it, may take.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The pinned peer SDK.
 pub(crate) const PYTHON_SDK: &str = "amberflo-metering-python==3.3.1";
@@ -34,12 +38,13 @@ pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
     }
     println!("bench: creating {} with {PYTHON_SDK}", venv.display());
     if !python(venv).exists() {
-        run_checked(
+        run_checked_timeout(
             Command::new("python3").arg("-m").arg("venv").arg(venv),
             "python3 -m venv",
+            SETUP_TIMEOUT,
         )?;
     }
-    run_checked(
+    run_checked_timeout(
         Command::new(python(venv)).args([
             "-m",
             "pip",
@@ -49,6 +54,7 @@ pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
             PYTHON_SDK,
         ]),
         "pip install",
+        SETUP_TIMEOUT,
     )?;
     if ready(venv) {
         Ok(python(venv))

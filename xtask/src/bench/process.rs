@@ -131,6 +131,39 @@ pub(crate) fn run_checked(command: &mut Command, what: &str) -> Result<(), Strin
     }
 }
 
+/// Runs a command to completion (inheriting stdout and stderr), killing it after `timeout`.
+pub(crate) fn run_checked_timeout(
+    command: &mut Command,
+    what: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("{what} failed ({status})")),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{what} did not finish within {} s and was killed",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(POLL),
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("waiting for {what}: {error}"));
+            }
+        }
+    }
+}
+
 /// Runs a command and returns its trimmed stdout, or `None` if it cannot run or fails.
 pub(crate) fn output_of(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).output().ok()?;

@@ -288,7 +288,13 @@ impl Report<'_> {
                     for run in self.ours() {
                         row.push(
                             ratio(metric.better, (metric.read)(run), (metric.read)(peer))
-                                .map_or_else(|| "".to_owned(), |r| format!("{r:.1}x")),
+                                .map_or_else(String::new, |r| {
+                                    if r < 1.0 {
+                                        format!("{r:.2}x")
+                                    } else {
+                                        format!("{r:.1}x")
+                                    }
+                                }),
                         );
                     }
                 }
@@ -355,6 +361,7 @@ impl Report<'_> {
                     "side": match run.side { Side::Ours => "ours", Side::Peer => "peer" },
                     "command": run.command,
                     "result": run.result,
+                    "records_per_s_of_each_repeat": run.repeat_rates,
                     "emulator": {
                         "cpu_s": run.emulator_cpu_s,
                         "ingest_requests": run.emulator_requests,
@@ -366,7 +373,9 @@ impl Report<'_> {
         let targets: Vec<Value> = self
             .targets()
             .into_iter()
-            .map(|(target, measured, met)| json!({"target": target, "measured": measured, "met": met}))
+            .map(|(target, measured, met)| {
+                json!({"target": target, "measured": measured, "met": met})
+            })
             .collect();
         json!({
             "command": self.command,
@@ -380,6 +389,7 @@ impl Report<'_> {
                 "linger_ms": self.options.linger_ms,
                 "transport": self.options.transport,
                 "dimensions": self.options.dimensions,
+                "full_sleep_us": self.options.full_sleep_us,
                 "peer_records": self.options.peer_records,
                 "quick": self.options.quick,
             },
@@ -409,6 +419,11 @@ impl Report<'_> {
             text("kernel")
         );
         let _ = writeln!(out, "- toolchain: {}", text("rustc"));
+        let _ = writeln!(
+            out,
+            "- load average at start (1, 5, 15 min): {}",
+            text("load_average_at_start")
+        );
         if machine.get("python").is_some() {
             let _ = writeln!(
                 out,
@@ -439,6 +454,19 @@ impl Report<'_> {
         let _ = writeln!(out, "\n## Runs\n");
         for run in self.runs {
             let _ = writeln!(out, "- **{}**: `{}`", run.label, run.command);
+            if run.repeat_rates.len() > 1 {
+                let rates: Vec<String> = run
+                    .repeat_rates
+                    .iter()
+                    .map(|rate| format_number(Some(*rate), 0))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  - records/s of the {} repetitions (the median one is reported): {}",
+                    rates.len(),
+                    rates.join(", ")
+                );
+            }
         }
         if let Some(kib) = self.emulator_peak_rss_kib {
             let _ = writeln!(
@@ -483,6 +511,14 @@ empty timed region). Rust percentiles come from an HDR histogram (3 significant 
 max); Python's are exact (nearest rank).
 - Full queue: both SDKs refuse a record when their 100,000-record queue is full \
 (`MeterError::Rejected` / `send` returning False). The load processes retry the same record \
-(yield for the first 4 refusals in a row, then sleep 200 µs between tries) and count every \
+(yield for the first 4 refusals in a row, then sleep `--full-sleep-us`, default 200 µs, between \
+tries) and count every \
 refusal, so exactly N records are delivered.
-- Peak RSS: `VmHWM` of `/proc/self/status` (Rust), `ru_maxrss` (Python).";
+- `meter()` max is dominated by preemption: T producers, the SDK's workers and I/O threads and \
+the emulator share few cores, and a thread descheduled between its two clock reads reports the \
+whole time slice it waited.
+- Peak RSS: `VmHWM` of `/proc/self/status` (Rust), `ru_maxrss` (Python), read right after \
+`shutdown`. It includes the instrumentation: 24 HDR histograms of `u32` counts (~2.5 MiB) in \
+Rust, int64 arrays of every latency sample (8 bytes a sample) in Python.
+- The machine may be shared: the load average at the start of each run is printed, and \
+`--repeat N` reports the median of N runs with the spread in the \"Runs\" section.";

@@ -1,0 +1,385 @@
+//! The SDK side of `cargo xtask bench`: meters N records from T producer threads into an
+//! Amberflo-compatible server (the emulator), shuts the client down (which delivers everything),
+//! and prints one JSON line of results on stdout.
+//!
+//! ```text
+//! cargo build --release -p amberflo-examples --example ingest_load --features hyper
+//! target/release/examples/ingest_load --endpoint http://127.0.0.1:PORT \
+//!     [--records 1000000] [--threads 8] [--batch-size N] [--workers N] \
+//!     [--queue-capacity N] [--linger-ms N] [--transport reqwest|hyper]
+//! ```
+//!
+//! # The workload
+//!
+//! Each producer thread builds its share of the records with [`MeterRecord::builder`] (meter
+//! `ApiCalls`, value 1, one of 100 customers, the dimensions `region`, `service`, `tier`
+//! (`--dimensions` keeps the first 0 to 3 of them), the time now and a fresh UUID v4), then
+//! hands each to [`Client::meter_record`].
+//!
+//! # What is measured
+//!
+//! * `meter_ns`: the latency of every `meter_record` call (validation + enqueue), measured with
+//!   an [`Instant`] on each side, into an HDR histogram (3 significant digits, `u32` counts to
+//!   keep the instrumentation's memory small; `max` is exact).
+//!   Every call counts, including those refused because the queue was full.
+//!   `meter_accepted_ns` keeps only the calls that enqueued, and `build_ns` is the cost of
+//!   building the record (the part of the Python SDK's `meter()` that is `create_ingest_payload`).
+//!   Each figure includes the timer's own overhead, `timer_overhead_ns` (the median of an empty
+//!   timed region on this machine, typically 20-25 ns).
+//! * `wall_s`: from the first call (all producers start together on a barrier) to `shutdown`
+//!   returning, i.e. until every record was delivered; `records_per_s` = delivered / `wall_s`.
+//! * `peak_rss_kib`: `VmHWM` from `/proc/self/status` at the end; `cpu_s`: this process's user +
+//!   system CPU time.
+//!
+//! # A full queue
+//!
+//! Producers are much faster than delivery, so the bounded queue (100,000 records by default)
+//! fills up and `meter_record` returns [`MeterError::Rejected`] with the record inside. The load
+//! process then retries the *same* record (same unique id) until it is accepted, so exactly N
+//! records are delivered: it yields the CPU for the first few refusals in a row and then sleeps
+//! `--full-sleep-us` (default 200 µs) between tries, so that eight refused producers do not
+//! starve the SDK's workers and the emulator of the two cores they share. Every refusal is
+//! counted (`full_rejections`) and timed in `meter_ns`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use amberflo::{Client, MeterError, MeterRecord};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+
+const METER_API_NAME: &str = "ApiCalls";
+const CUSTOMERS: usize = 100;
+const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"];
+const SERVICES: [&str; 8] = [
+    "search", "checkout", "auth", "catalog", "billing", "reports", "export", "import",
+];
+const TIERS: [&str; 2] = ["free", "pro"];
+/// Highest latency the histograms hold: one minute, in nanoseconds.
+const HISTOGRAM_MAX_NS: u64 = 60_000_000_000;
+/// Refusals in a row that only yield before the producer starts sleeping.
+const FULL_YIELDS: u32 = 4;
+
+/// Which built-in transport the client sends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TransportArg {
+    Reqwest,
+    Hyper,
+}
+
+impl TransportArg {
+    fn name(self) -> &'static str {
+        match self {
+            TransportArg::Reqwest => "reqwest",
+            TransportArg::Hyper => "hyper",
+        }
+    }
+}
+
+/// Meters records into an Amberflo-compatible server and reports latency and throughput as JSON.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server (API and ingest), e.g. a running `amberflo-emulator`.
+    #[arg(long)]
+    endpoint: String,
+    /// API key sent with every request.
+    #[arg(long, default_value = "local-key")]
+    api_key: String,
+    /// Records to meter, in total.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: u64,
+    /// Producer threads.
+    #[arg(long, default_value_t = 8)]
+    threads: u64,
+    /// Records per request (SDK default when unset).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Worker threads sending batches (SDK default when unset).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Queue capacity in records (SDK default when unset).
+    #[arg(long)]
+    queue_capacity: Option<usize>,
+    /// Linger of a partial batch, in milliseconds (SDK default when unset).
+    #[arg(long)]
+    linger_ms: Option<u64>,
+    /// The HTTP transport (hyper needs the `hyper` feature of this crate).
+    #[arg(long, value_enum, default_value_t = TransportArg::Reqwest)]
+    transport: TransportArg,
+    /// Sleep between retries of a refused record, after the first few yields, in microseconds.
+    #[arg(long, default_value_t = 200)]
+    full_sleep_us: u64,
+    /// Dimensions per record, 0 to 3 (`region`, `service`, `tier`).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+    dimensions: u8,
+    /// How long `shutdown` may take to deliver what is queued, in seconds.
+    #[arg(long, default_value_t = 300)]
+    shutdown_timeout_s: u64,
+}
+
+/// One producer thread's measurements.
+struct ThreadResult {
+    meter: Histogram<u32>,
+    accepted: Histogram<u32>,
+    build: Histogram<u32>,
+    meter_max_ns: u64,
+    full_rejections: u64,
+}
+
+fn histogram() -> Result<Histogram<u32>, String> {
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).map_err(|e| format!("histogram: {e}"))
+}
+
+fn nanos(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn main() {
+    amberflo_examples::init_logging();
+    let args = Args::parse();
+    match run(&args) {
+        Ok(report) => println!("{report}"),
+        Err(message) => {
+            eprintln!("ingest_load: {message}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn build_client(args: &Args) -> Result<Client, String> {
+    let mut builder = Client::builder()
+        .api_key(&args.api_key)
+        .endpoint(&args.endpoint)
+        .shutdown_timeout(Duration::from_secs(args.shutdown_timeout_s));
+    builder = match args.transport {
+        TransportArg::Reqwest => builder.use_reqwest(),
+        #[cfg(feature = "hyper")]
+        TransportArg::Hyper => builder.use_hyper(),
+        #[cfg(not(feature = "hyper"))]
+        TransportArg::Hyper => {
+            return Err("--transport hyper needs `--features hyper` at build time".to_owned());
+        }
+    };
+    if let Some(size) = args.batch_size {
+        builder = builder.max_batch_size(size);
+    }
+    if let Some(workers) = args.workers {
+        builder = builder.workers(workers);
+    }
+    if let Some(capacity) = args.queue_capacity {
+        builder = builder.queue_capacity(capacity);
+    }
+    if let Some(linger) = args.linger_ms {
+        builder = builder.linger(Duration::from_millis(linger));
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the client: {e}"))
+}
+
+fn run(args: &Args) -> Result<Value, String> {
+    let threads = args.threads.max(1);
+    let timer_overhead_ns = timer_overhead_ns()?;
+    let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("customer-{i}")).collect();
+    let client = build_client(args)?;
+    let rss_start_kib = proc_status_kib("VmRSS");
+    let barrier = Barrier::new(
+        usize::try_from(threads)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    );
+
+    let (started, produced, results) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let share = args.records / threads + u64::from(thread < args.records % threads);
+                let (client, barrier, customers) = (&client, &barrier, &customers);
+                scope.spawn(move || produce(client, barrier, customers, thread, share, args))
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let results: Vec<Result<ThreadResult, String>> = handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("a producer thread panicked".to_owned()))
+            })
+            .collect();
+        (started, started.elapsed(), results)
+    });
+
+    client
+        .shutdown(Duration::from_secs(args.shutdown_timeout_s))
+        .map_err(|e| format!("shutdown: {e}"))?;
+    let wall = started.elapsed();
+
+    let mut meter = histogram()?;
+    let mut accepted = histogram()?;
+    let mut build = histogram()?;
+    let (mut meter_max_ns, mut full_rejections) = (0, 0);
+    for result in results {
+        let result = result?;
+        meter.add(&result.meter).map_err(|e| e.to_string())?;
+        accepted.add(&result.accepted).map_err(|e| e.to_string())?;
+        build.add(&result.build).map_err(|e| e.to_string())?;
+        meter_max_ns = meter_max_ns.max(result.meter_max_ns);
+        full_rejections += result.full_rejections;
+    }
+    let stats = client.stats();
+    if stats.delivered != args.records || stats.failed != 0 {
+        return Err(format!(
+            "expected {} records delivered, got {stats:?}",
+            args.records
+        ));
+    }
+    let wall_s = wall.as_secs_f64();
+    Ok(json!({
+        "impl": "amberflo-rs",
+        "transport": args.transport.name(),
+        "records": args.records,
+        "threads": threads,
+        "batch_size": args.batch_size.unwrap_or(amberflo_batcher::defaults::MAX_BATCH_SIZE),
+        "workers": args.workers.unwrap_or(amberflo_batcher::defaults::WORKERS),
+        "queue_capacity": args.queue_capacity.unwrap_or(amberflo_batcher::defaults::CAPACITY),
+        "linger_ms": args.linger_ms.unwrap_or_else(|| {
+            u64::try_from(amberflo_batcher::defaults::LINGER.as_millis()).unwrap_or(u64::MAX)
+        }),
+        "full_sleep_us": args.full_sleep_us,
+        "dimensions": args.dimensions,
+        "wall_s": wall_s,
+        "produce_s": produced.as_secs_f64(),
+        "records_per_s": stats.delivered as f64 / wall_s.max(f64::EPSILON),
+        "meter_ns": percentiles(&meter, Some(meter_max_ns)),
+        "meter_accepted_ns": percentiles(&accepted, None),
+        "build_ns": percentiles(&build, None),
+        "full_rejections": full_rejections,
+        "timer_overhead_ns": timer_overhead_ns,
+        "peak_rss_kib": proc_status_kib("VmHWM"),
+        "rss_start_kib": rss_start_kib,
+        "cpu_s": process_cpu_seconds(),
+        "delivered": stats.delivered,
+        "failed": stats.failed,
+        "rejected": stats.rejected,
+        "retried": stats.retried,
+    }))
+}
+
+/// One producer: build `share` records and meter each, retrying refused ones.
+fn produce(
+    client: &Client,
+    barrier: &Barrier,
+    customers: &[String],
+    thread: u64,
+    share: u64,
+    args: &Args,
+) -> Result<ThreadResult, String> {
+    let mut result = ThreadResult {
+        meter: histogram()?,
+        accepted: histogram()?,
+        build: histogram()?,
+        meter_max_ns: 0,
+        full_rejections: 0,
+    };
+    let full_sleep = Duration::from_micros(args.full_sleep_us);
+    // Spread the threads over the value tables so that they do not all send the same record.
+    let offset = usize::try_from(thread).unwrap_or(0).wrapping_mul(7);
+    barrier.wait();
+    for i in 0..share {
+        let n = usize::try_from(i).unwrap_or(0).wrapping_add(offset);
+        let before_build = Instant::now();
+        let mut builder =
+            MeterRecord::builder(METER_API_NAME, 1.0, customers[n % customers.len()].as_str());
+        if args.dimensions >= 1 {
+            builder = builder.dimension("region", REGIONS[n % REGIONS.len()]);
+        }
+        if args.dimensions >= 2 {
+            builder = builder.dimension("service", SERVICES[n % SERVICES.len()]);
+        }
+        if args.dimensions >= 3 {
+            builder = builder.dimension("tier", TIERS[n % TIERS.len()]);
+        }
+        let record = builder
+            .build()
+            .map_err(|e| format!("invalid record: {e}"))?;
+        let mut before = Instant::now();
+        result.build.saturating_record(nanos(before - before_build));
+        let mut record = Some(record);
+        let mut refused_in_a_row = 0u32;
+        while let Some(next) = record.take() {
+            let outcome = client.meter_record(next);
+            let ns = nanos(before.elapsed());
+            result.meter.saturating_record(ns);
+            result.meter_max_ns = result.meter_max_ns.max(ns);
+            match outcome {
+                Ok(()) => result.accepted.saturating_record(ns),
+                Err(MeterError::Rejected(refused)) if refused.is_full() => {
+                    result.full_rejections += 1;
+                    record = Some(refused.into_inner());
+                    refused_in_a_row += 1;
+                    if refused_in_a_row <= FULL_YIELDS || full_sleep.is_zero() {
+                        std::thread::yield_now();
+                    } else {
+                        std::thread::sleep(full_sleep);
+                    }
+                    before = Instant::now();
+                }
+                Err(other) => return Err(format!("meter_record failed: {other}")),
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// `{p50, p99, p999, max, mean, count}` of a histogram, in nanoseconds.
+fn percentiles(histogram: &Histogram<u32>, exact_max: Option<u64>) -> Value {
+    json!({
+        "p50": histogram.value_at_quantile(0.50),
+        "p99": histogram.value_at_quantile(0.99),
+        "p999": histogram.value_at_quantile(0.999),
+        "max": exact_max.unwrap_or_else(|| histogram.max()),
+        "mean": histogram.mean(),
+        "count": histogram.len(),
+    })
+}
+
+/// The median duration of an empty region timed like the `meter_record` calls.
+fn timer_overhead_ns() -> Result<u64, String> {
+    let mut empty = histogram()?;
+    for _ in 0..200_000 {
+        let before = Instant::now();
+        empty.saturating_record(nanos(before.elapsed()));
+    }
+    Ok(empty.value_at_quantile(0.5))
+}
+
+/// A `kB` field of `/proc/self/status` (`VmHWM`, `VmRSS`), in KiB; 0 when unavailable.
+fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of this process (`/proc/self/stat`, in `USER_HZ` = 100 ticks/s).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // `fields[0]` is field 3 (state), so field N is `fields[N - 3]`.
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
