@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the steps CI runs, in order, failing fast.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Library crates that must also build with `--no-default-features`.
@@ -131,6 +132,7 @@ pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
     crate::tidy::check(&root)?;
     println!("ci: tidy ok");
+    let mut tally = TestTally::default();
     for step in steps() {
         let step_started = Instant::now();
         println!("ci: {} ...", step.name);
@@ -142,8 +144,7 @@ pub(crate) fn run() -> Result<(), String> {
         for name in &step.env_removed {
             command.env_remove(name);
         }
-        let status = command
-            .status()
+        let status = run_counting_tests(&mut command, &mut tally)
             .map_err(|error| format!("step `{}` could not start: {error}", step.name))?;
         let seconds = step_started.elapsed().as_secs_f64();
         if !status.success() {
@@ -158,5 +159,65 @@ pub(crate) fn run() -> Result<(), String> {
         "ci: all steps passed in {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    // The plain closing line CI reads: the sum of every `test result:` line above.
+    println!("ci: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
+}
+
+/// Tests counted from cargo's `test result: ok. N passed; M failed; ...` lines.
+#[derive(Debug, Default)]
+struct TestTally {
+    passed: u64,
+    failed: u64,
+}
+
+impl TestTally {
+    fn add_line(&mut self, line: &str) {
+        let Some(summary) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in summary.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            match (
+                words.next().and_then(|n| n.parse::<u64>().ok()),
+                words.next(),
+            ) {
+                (Some(count), Some("passed")) => self.passed += count,
+                (Some(count), Some("failed")) => self.failed += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `command`, echoing its stdout line by line and counting test results in it.
+fn run_counting_tests(
+    command: &mut Command,
+    tally: &mut TestTally,
+) -> std::io::Result<std::process::ExitStatus> {
+    let mut child = command.stdout(Stdio::piped()).spawn()?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    child.wait()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTally;
+
+    #[test]
+    fn counts_passed_and_failed_from_cargo_summaries() {
+        let mut tally = TestTally::default();
+        tally.add_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        tally.add_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        tally.add_line("running 5 tests");
+        assert_eq!((tally.passed, tally.failed), (15, 2));
+    }
 }
