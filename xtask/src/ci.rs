@@ -14,6 +14,15 @@ const LIBRARY_CRATES: &[&str] = &[
     "amberflo",
 ];
 
+/// Transport features built alone, so none of them leans on another by accident.
+const SINGLE_FEATURE_BUILDS: &[(&str, &str)] = &[
+    ("amberflo-transport", "reqwest"),
+    ("amberflo-transport", "hyper"),
+    ("amberflo-transport", "mock"),
+    ("amberflo", "hyper,rustls"),
+    ("amberflo", "mock"),
+];
+
 /// Examples run against their embedded emulator (no API key, no network).
 const EXAMPLE_RUNS: &[(&str, &[&str])] = &[
     (
@@ -114,6 +123,19 @@ fn steps() -> Vec<Step> {
         steps.push(Step::cargo(
             format!("build {krate} --no-default-features"),
             &["build", "--package", krate, "--no-default-features"],
+        ));
+    }
+    for (krate, features) in SINGLE_FEATURE_BUILDS {
+        steps.push(Step::cargo(
+            format!("build {krate} --features {features}"),
+            &[
+                "build",
+                "--package",
+                krate,
+                "--no-default-features",
+                "--features",
+                features,
+            ],
         ));
     }
     steps.push(
