@@ -122,7 +122,7 @@ fn produce(
     };
     // Validate once, up front, so a bad argument fails fast with the field named.
     MeterRecord::builder(&args.meter_api_name, args.meter_value, &args.customer_id)
-        .dimensions(dimensions.clone())
+        .dimensions(dimensions)
         .build()
         .map_err(|error| error.to_string())?;
 
@@ -142,7 +142,7 @@ fn produce(
                         args.meter_value,
                         &args.customer_id,
                     )
-                    .dimensions(dimensions.clone())
+                    .dimensions(dimensions)
                     .build();
                     if let Ok(record) = record
                         && client.meter_record(record).is_ok()

@@ -267,9 +267,7 @@ impl<'a> Incoming<'a> {
             dimensions: record.dimensions().map(|dimensions| {
                 dimensions
                     .iter()
-                    .map(|(key, value)| {
-                        (Cow::Borrowed(key.as_str()), Cow::Borrowed(value.as_str()))
-                    })
+                    .map(|(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value)))
                     .collect()
             }),
         }

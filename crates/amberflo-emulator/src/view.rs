@@ -47,6 +47,5 @@ impl<'a> RecordView<'a> for &'a MeterRecord {
     fn dimension(self, name: &str) -> Option<&'a str> {
         self.dimensions()
             .and_then(|dimensions| dimensions.get(name))
-            .map(String::as_str)
     }
 }

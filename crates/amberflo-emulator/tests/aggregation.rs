@@ -172,7 +172,7 @@ fn attribute<'r>(record: &'r MeterRecord, name: &str) -> Option<&'r str> {
     if name == "customerId" {
         Some(record.customer_id())
     } else {
-        record.dimensions()?.get(name).map(String::as_str)
+        record.dimensions()?.get(name)
     }
 }
 

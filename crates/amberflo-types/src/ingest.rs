@@ -1,14 +1,15 @@
-//! Ingest payloads: [`MeterRecord`] (one meter event) and its [`UniqueId`].
+//! Ingest payloads: [`MeterRecord`] (one meter event), its [`UniqueId`] and [`Dimensions`].
 //!
 //! The ingest endpoint takes a JSON array of records. Custom-schema ingest takes arbitrary JSON
 //! objects, which are plain [`serde_json::Value`]s and need no type here.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::dimensions::Dimensions;
 use crate::error::ValidationError;
 use crate::{number, time, validate};
 
@@ -110,6 +111,10 @@ impl<'de> Deserialize<'de> for UniqueId {
 /// customer id must not be blank, the value must be finite, the time positive, and dimension
 /// keys and values non-blank. The time defaults to now and the unique id to a fresh UUID v4.
 ///
+/// A record is compact, as a full queue holds many of them: strings of up to 24 bytes (the
+/// meter API name, customer id, dimension keys and values) are stored inline, and the
+/// dimensions are one sorted list (see [`Dimensions`]).
+///
 /// ```
 /// use amberflo_types::MeterRecord;
 ///
@@ -127,26 +132,26 @@ impl<'de> Deserialize<'de> for UniqueId {
 #[serde(rename_all = "camelCase")]
 pub struct MeterRecord {
     unique_id: UniqueId,
-    meter_api_name: String,
+    meter_api_name: CompactString,
     #[serde(serialize_with = "number::serialize")]
     meter_value: f64,
-    customer_id: String,
+    customer_id: CompactString,
     meter_time_in_millis: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    dimensions: Option<BTreeMap<String, String>>,
+    dimensions: Option<Dimensions>,
 }
 
 impl MeterRecord {
     /// Starts a record for `meter_api_name` with `meter_value` for `customer_id`.
     pub fn builder(
-        meter_api_name: impl Into<String>,
+        meter_api_name: impl AsRef<str>,
         meter_value: f64,
-        customer_id: impl Into<String>,
+        customer_id: impl AsRef<str>,
     ) -> MeterRecordBuilder {
         MeterRecordBuilder {
-            meter_api_name: meter_api_name.into(),
+            meter_api_name: CompactString::new(meter_api_name.as_ref()),
             meter_value,
-            customer_id: customer_id.into(),
+            customer_id: CompactString::new(customer_id.as_ref()),
             meter_time_in_millis: None,
             unique_id: None,
             dimensions: None,
@@ -164,7 +169,7 @@ impl MeterRecord {
             validate::non_blank("unique_id", custom)?;
         }
         if let Some(dimensions) = &self.dimensions {
-            validate::string_map("dimensions", dimensions)?;
+            validate::string_map("dimensions", dimensions.iter())?;
         }
         Ok(())
     }
@@ -194,8 +199,9 @@ impl MeterRecord {
         self.meter_time_in_millis
     }
 
-    /// The record's dimensions, if any were set.
-    pub fn dimensions(&self) -> Option<&BTreeMap<String, String>> {
+    /// The record's dimensions, if they were set (`Some` but empty for an empty `dimensions`
+    /// object).
+    pub fn dimensions(&self) -> Option<&Dimensions> {
         self.dimensions.as_ref()
     }
 }
@@ -204,12 +210,12 @@ impl MeterRecord {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct MeterRecordBuilder {
-    meter_api_name: String,
+    meter_api_name: CompactString,
     meter_value: f64,
-    customer_id: String,
+    customer_id: CompactString,
     meter_time_in_millis: Option<i64>,
     unique_id: Option<UniqueId>,
-    dimensions: Option<BTreeMap<String, String>>,
+    dimensions: Option<Dimensions>,
 }
 
 impl MeterRecordBuilder {
@@ -225,31 +231,32 @@ impl MeterRecordBuilder {
         self
     }
 
-    /// Adds one dimension.
-    pub fn dimension(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    /// Adds one dimension; setting a key again replaces its value.
+    pub fn dimension(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.dimensions
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+            .get_or_insert_with(|| Dimensions::with_capacity(1))
+            .insert(key.as_ref(), value.as_ref());
         self
     }
 
-    /// Adds several dimensions.
+    /// Adds several dimensions, in order: a key given again (here or before) keeps its last
+    /// value. Even an empty iterator gives the record an (empty) `dimensions` object.
     pub fn dimensions<K, V>(mut self, dimensions: impl IntoIterator<Item = (K, V)>) -> Self
     where
-        K: Into<String>,
-        V: Into<String>,
+        K: AsRef<str>,
+        V: AsRef<str>,
     {
-        let map = self.dimensions.get_or_insert_with(BTreeMap::new);
-        map.extend(
-            dimensions
-                .into_iter()
-                .map(|(key, value)| (key.into(), value.into())),
-        );
+        self.dimensions
+            .get_or_insert_with(Dimensions::default)
+            .extend(dimensions);
         self
     }
 
     /// Validates and returns the record, or the first rule broken.
-    pub fn build(self) -> Result<MeterRecord, ValidationError> {
+    pub fn build(mut self) -> Result<MeterRecord, ValidationError> {
+        if let Some(dimensions) = &mut self.dimensions {
+            dimensions.shrink_to_fit();
+        }
         let record = MeterRecord {
             unique_id: self.unique_id.unwrap_or_else(UniqueId::new_v4),
             meter_api_name: self.meter_api_name,

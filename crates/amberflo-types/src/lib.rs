@@ -28,7 +28,7 @@
 //!
 //! | API | request types | response types |
 //! |---|---|---|
-//! | ingest | [`MeterRecord`], custom JSON (`serde_json::Value`) | text |
+//! | ingest | [`MeterRecord`] (with [`Dimensions`]), custom JSON (`serde_json::Value`) | text |
 //! | usage | [`UsageQuery`], [`AllUsageQuery`] | [`UsageReport`] |
 //! | customers | [`CustomerPayload`], [`CustomerQuery`], [`CreateCustomerQuery`] | [`Customer`] |
 //! | portal sessions | [`CustomerPortalSessionRequest`] | [`CustomerPortalSession`] |
@@ -38,6 +38,7 @@
 
 mod billing;
 mod customer;
+mod dimensions;
 mod error;
 mod ingest;
 mod invoice;
@@ -56,6 +57,7 @@ pub use billing::{
 pub use customer::{
     CreateCustomerQuery, Customer, CustomerPayload, CustomerPayloadBuilder, CustomerQuery,
 };
+pub use dimensions::Dimensions;
 pub use error::{Rule, ValidationError};
 pub use ingest::{MeterRecord, MeterRecordBuilder, UniqueId};
 pub use invoice::{AllInvoicesQuery, Invoice, InvoiceQuery};

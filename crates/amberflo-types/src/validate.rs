@@ -48,13 +48,19 @@ pub(crate) fn positive_number(field: &'static str, value: f64) -> Result<(), Val
     Ok(())
 }
 
-/// Keys and values must be non-blank; a bad value is reported as `field.key`.
-pub(crate) fn string_map(
+/// Keys and values must be non-blank; a bad value is reported as `field.key`, a bad key as
+/// `field.<key>`. Checked in the order given.
+pub(crate) fn string_map<K, V>(
     field: &'static str,
-    map: &BTreeMap<String, String>,
-) -> Result<(), ValidationError> {
+    entries: impl IntoIterator<Item = (K, V)>,
+) -> Result<(), ValidationError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     // Field names are formatted only on failure: this runs for every ingested record.
-    for (key, value) in map {
+    for (key, value) in entries {
+        let (key, value) = (key.as_ref(), value.as_ref());
         if key.trim().is_empty() {
             return Err(ValidationError::new(format!("{field}.<key>"), Rule::Blank));
         }

@@ -15,9 +15,9 @@ use amberflo_types::{
     BillingPeriodUnit, ClientMeter, CreateCustomerQuery, Customer, CustomerPayload,
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    Invoice, InvoiceQuery, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, PrepaidOrder,
-    PrepaidOrderListQuery, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange,
-    UniqueId, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
+    Dimensions, Invoice, InvoiceQuery, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord,
+    PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval,
+    TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -330,7 +330,7 @@ proptest! {
             prop_assert!(!is_blank(record.meter_api_name()) && !is_blank(record.customer_id()));
             prop_assert!(record.meter_value().is_finite());
             prop_assert!(record.meter_time_in_millis() > 0);
-            prop_assert_eq!(record.dimensions(), dimensions.as_ref());
+            prop_assert_eq!(record.dimensions().map(Dimensions::to_map), dimensions);
             if let Some(id) = &id {
                 prop_assert_eq!(&record.unique_id().to_string(), id);
             }
@@ -345,6 +345,71 @@ proptest! {
             prop_assert_eq!(json["meterApiName"].as_str(), Some(name.as_str()));
             prop_assert_eq!(json["customerId"].as_str(), Some(customer.as_str()));
         }
+    }
+
+    #[test]
+    fn dimensions_behave_like_a_map(
+        first in vec((text(), text()), 0..4),
+        more in vec((text(), text()), 0..6),
+        single in option::of((text(), text())),
+    ) {
+        // The map the dimensions must equal: later pairs win, as with `BTreeMap::insert`.
+        let mut expected: BTreeMap<String, String> = first.iter().cloned().collect();
+        let mut builder = MeterRecord::builder("m", 1.0, "c").dimensions(first);
+        if let Some((key, value)) = &single {
+            expected.insert(key.clone(), value.clone());
+            builder = builder.dimension(key, value);
+        }
+        expected.extend(more.iter().cloned());
+        let builder = builder.dimensions(more.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let broken = expected.iter().any(|(k, v)| is_blank(k) || is_blank(v));
+        match builder.build() {
+            Ok(record) => {
+                prop_assert!(!broken);
+                let dimensions = record.dimensions().expect("dimensions were set");
+                prop_assert_eq!(&dimensions.to_map(), &expected);
+                prop_assert_eq!(dimensions.len(), expected.len());
+                prop_assert_eq!(dimensions.is_empty(), expected.is_empty());
+                prop_assert!(
+                    dimensions.iter().eq(expected.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                );
+                for (key, value) in &expected {
+                    prop_assert_eq!(dimensions.get(key), Some(value.as_str()));
+                    prop_assert_eq!(&dimensions[key.as_str()], value.as_str());
+                    prop_assert!(dimensions.contains_key(key));
+                }
+                prop_assert_eq!(format!("{dimensions:?}"), format!("{expected:?}"));
+                // Same JSON as the map, and back.
+                let json = serde_json::to_string(dimensions).expect("serialises");
+                prop_assert_eq!(&json, &serde_json::to_string(&expected).expect("serialises"));
+                assert_json_round_trip(dimensions);
+                assert_json_round_trip(&record);
+            }
+            Err(error) => {
+                prop_assert!(broken, "{error}");
+                prop_assert!(error.field().starts_with("dimensions."), "{error}");
+            }
+        }
+    }
+
+    #[test]
+    fn dimensions_parse_repeated_keys_like_a_map(
+        pairs in vec((text(), text()), 0..8),
+        missing in text(),
+    ) {
+        // A JSON object written by hand, keys in the order given and possibly repeated.
+        let body = pairs
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json!(k), json!(v)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let text = format!("{{{body}}}");
+        let dimensions: Dimensions = serde_json::from_str(&text).expect("an object parses");
+        let expected: BTreeMap<String, String> =
+            serde_json::from_str(&text).expect("an object parses");
+        prop_assert_eq!(&dimensions.to_map(), &expected);
+        prop_assert_eq!(dimensions.contains_key(&missing), expected.contains_key(&missing));
+        prop_assert_eq!(dimensions.get(&missing), expected.get(&missing).map(String::as_str));
     }
 
     #[test]

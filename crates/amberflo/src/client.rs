@@ -128,9 +128,9 @@ impl Client {
     /// when the queue is full or the client is shut down.
     pub fn meter(
         &self,
-        meter_api_name: impl Into<String>,
+        meter_api_name: impl AsRef<str>,
         meter_value: f64,
-        customer_id: impl Into<String>,
+        customer_id: impl AsRef<str>,
     ) -> Result<(), MeterError> {
         let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
         self.inner.records.try_send(record)?;

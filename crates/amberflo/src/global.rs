@@ -60,9 +60,9 @@ pub fn init(builder: ClientBuilder) -> Result<ClientGuard, Error> {
 /// As [`Client::meter`], and [`MeterError::NotInitialized`] (with the record) before
 /// [`init`] or after its guard dropped.
 pub fn meter(
-    meter_api_name: impl Into<String>,
+    meter_api_name: impl AsRef<str>,
     meter_value: f64,
-    customer_id: impl Into<String>,
+    customer_id: impl AsRef<str>,
 ) -> Result<(), MeterError> {
     let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
     match global() {

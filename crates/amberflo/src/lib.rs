@@ -72,7 +72,7 @@ pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
 pub use amberflo_batcher::{DeliveryError, RetryPolicy, SendError, SendErrorKind, Stats};
 pub use amberflo_transport::{ApiError, Transport, TransportError};
-pub use amberflo_types::{MeterRecord, UniqueId, ValidationError};
+pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};
 
 /// The payload models (`amberflo-types`): queries, payloads and responses of every API.
 pub mod types {

@@ -184,7 +184,7 @@ fn cohere(billed: &Value) -> Option<TokenUsage> {
 /// assert_eq!(records.len(), 2);
 /// assert_eq!(records[1].meter_api_name(), "output_tokens");
 /// assert_eq!(records[1].meter_value(), 25.0);
-/// assert_eq!(records[0].dimensions().unwrap()["provider"], "anthropic");
+/// assert_eq!(&records[0].dimensions().unwrap()["provider"], "anthropic");
 /// # Ok::<(), amberflo::ValidationError>(())
 /// ```
 pub fn token_records(
@@ -196,16 +196,19 @@ pub fn token_records(
         tracing::debug!("no known LLM token usage shape in the response");
         return Ok(Vec::new());
     };
-    let mut merged = BTreeMap::from([
-        ("model".to_owned(), usage.model),
-        ("object".to_owned(), usage.object),
-        ("provider".to_owned(), usage.provider.as_str().to_owned()),
-    ]);
-    merged.extend(
-        dimensions
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone())),
-    );
+    // The caller's dimensions come last, so they win.
+    let defaults = [
+        ("model", usage.model.as_str()),
+        ("object", usage.object.as_str()),
+        ("provider", usage.provider.as_str()),
+    ];
+    let merged = || {
+        defaults.into_iter().chain(
+            dimensions
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        )
+    };
     let counts = [
         (INPUT_TOKENS_METER, Some(usage.input_tokens)),
         (OUTPUT_TOKENS_METER, usage.output_tokens),
@@ -215,7 +218,7 @@ pub fn token_records(
         .filter_map(|(meter, count)| count.map(|count| (meter, count)))
         .map(|(meter, count)| {
             MeterRecord::builder(meter, count, customer_id)
-                .dimensions(merged.clone())
+                .dimensions(merged())
                 .build()
         })
         .collect()
@@ -224,6 +227,7 @@ pub fn token_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use amberflo_types::Dimensions;
     use serde_json::json;
 
     fn records(response: &Value) -> Vec<(String, f64, BTreeMap<String, String>)> {
@@ -235,7 +239,7 @@ mod tests {
                 (
                     r.meter_api_name().to_owned(),
                     r.meter_value(),
-                    r.dimensions().cloned().unwrap_or_default(),
+                    r.dimensions().map(Dimensions::to_map).unwrap_or_default(),
                 )
             })
             .collect()
@@ -295,7 +299,7 @@ mod tests {
         let extra = BTreeMap::from([("model".to_owned(), "pinned".to_owned())]);
         let response = json!({"type": "message", "model": "m", "usage": {"input_tokens": 1, "output_tokens": 1}});
         let got = token_records(&response, "c-1", &extra).unwrap();
-        assert_eq!(got[0].dimensions().unwrap()["model"], "pinned");
+        assert_eq!(&got[0].dimensions().unwrap()["model"], "pinned");
     }
 
     #[test]

@@ -214,7 +214,7 @@ macro_rules! e2e_suite {
                 let reports = run(client.usage().batch(&[count])).unwrap();
                 let us_east = sent
                     .iter()
-                    .filter(|r| r.dimensions().unwrap()["region"] == "us-east-1")
+                    .filter(|r| &r.dimensions().unwrap()["region"] == "us-east-1")
                     .count();
                 assert_eq!(reports[0].client_meters[0].group_value, us_east as f64);
 
