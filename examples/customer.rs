@@ -13,12 +13,8 @@ use clap::Parser;
 /// Create or update a customer in Amberflo (or an embedded emulator).
 #[derive(Debug, Parser)]
 struct Args {
-    /// Amberflo API key; without it an embedded emulator is used.
-    #[arg(long, env = "AMBERFLO_API_KEY")]
-    api_key: Option<String>,
-    /// Send to this server instead.
-    #[arg(long)]
-    endpoint: Option<String>,
+    #[command(flatten)]
+    target: amberflo_examples::TargetArgs,
     /// The customer's id.
     #[arg(long, default_value = "customer-1")]
     customer_id: String,
@@ -39,7 +35,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     amberflo_examples::init_logging();
     let args = Args::parse();
-    let target = amberflo_examples::target(args.api_key.clone(), args.endpoint.clone())?;
+    let target = args.target.target()?;
     let client = target.builder.build()?;
     let api = client.blocking();
 

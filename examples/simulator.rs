@@ -22,12 +22,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Meter usage records into Amberflo (or an embedded emulator when no API key is given).
 #[derive(Debug, Parser)]
 struct Args {
-    /// Amberflo API key; without it (and without --endpoint) an embedded emulator is used.
-    #[arg(long, env = "AMBERFLO_API_KEY")]
-    api_key: Option<String>,
-    /// Send to this server instead (API and ingest), e.g. a running `amberflo-emulator`.
-    #[arg(long)]
-    endpoint: Option<String>,
+    #[command(flatten)]
+    target: amberflo_examples::TargetArgs,
     /// The meter's API name.
     #[arg(long, default_value = "ApiCalls")]
     meter_api_name: String,
@@ -64,16 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(text) => amberflo_examples::parse_dimensions(text)?,
         None => BTreeMap::new(),
     };
-    let target = amberflo_examples::target(args.api_key.clone(), args.endpoint.clone())?;
+    let target = args.target.target()?;
     match &target.emulator {
         Some(emulator) => println!(
             "no API key: metering into the embedded emulator at {}",
             emulator.url()
         ),
-        None => println!(
-            "metering into {}",
-            args.endpoint.as_deref().unwrap_or("Amberflo")
-        ),
+        None => println!("metering into {}", args.target.describe()),
     }
     let mut builder = target.builder;
     if let Some(size) = args.batch_size {

@@ -17,12 +17,8 @@ use clap::Parser;
 /// Query usage from Amberflo (or an embedded emulator with sample data).
 #[derive(Debug, Parser)]
 struct Args {
-    /// Amberflo API key; without it an embedded emulator with sample data is used.
-    #[arg(long, env = "AMBERFLO_API_KEY")]
-    api_key: Option<String>,
-    /// Send to this server instead.
-    #[arg(long)]
-    endpoint: Option<String>,
+    #[command(flatten)]
+    target: amberflo_examples::TargetArgs,
     /// The meter to query.
     #[arg(long, default_value = "ApiCalls")]
     meter_api_name: String,
@@ -31,7 +27,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     amberflo_examples::init_logging();
     let args = Args::parse();
-    let target = amberflo_examples::target(args.api_key, args.endpoint)?;
+    let target = args.target.target()?;
     let client = target.builder.build()?;
     let now = amberflo::types::now_seconds();
 

@@ -16,38 +16,60 @@ pub struct Target {
     pub emulator: Option<Emulator>,
 }
 
-/// Picks the target the way every example does:
-///
-/// - `--endpoint URL`: that server (an emulator elsewhere, a proxy, ...), with `--api-key` or
-///   a placeholder key;
-/// - `--api-key KEY` alone (or `AMBERFLO_API_KEY`): Amberflo itself;
-/// - neither: an embedded emulator started in this process, so the example runs offline.
-///
-/// The builder uses the reqwest transport explicitly, so the examples also build when this
-/// crate's `hyper` feature compiles the hyper transport in as well.
-///
-/// # Errors
-/// When the embedded emulator cannot start.
-pub fn target(api_key: Option<String>, endpoint: Option<String>) -> Result<Target, EmulatorError> {
-    let builder = amberflo::Client::builder().use_reqwest();
-    match (api_key, endpoint) {
-        (key, Some(endpoint)) => Ok(Target {
-            builder: builder
-                .api_key(key.unwrap_or_else(|| "local-key".to_owned()))
-                .endpoint(endpoint),
-            emulator: None,
-        }),
-        (Some(key), None) => Ok(Target {
-            builder: builder.api_key(key),
-            emulator: None,
-        }),
-        (None, None) => {
-            let emulator = Emulator::start()?;
-            let builder = builder.api_key("local-key").endpoint(emulator.url());
-            Ok(Target {
-                builder,
-                emulator: Some(emulator),
-            })
+/// The command-line options every example shares: where its traffic goes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// Amberflo API key; without it (and without --endpoint) an embedded emulator is used.
+    #[arg(long, env = "AMBERFLO_API_KEY")]
+    pub api_key: Option<String>,
+    /// Send to this server instead (API and ingest), e.g. a running `amberflo-emulator`.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+impl TargetArgs {
+    /// Picks the target the way every example does:
+    ///
+    /// - `--endpoint URL`: that server (an emulator elsewhere, a proxy, ...), with `--api-key`
+    ///   or a placeholder key;
+    /// - `--api-key KEY` alone (or `AMBERFLO_API_KEY`): Amberflo itself;
+    /// - neither: an embedded emulator started in this process, so the example runs offline.
+    ///
+    /// The builder uses the reqwest transport explicitly, so the examples also build when this
+    /// crate's `hyper` feature compiles the hyper transport in as well.
+    ///
+    /// # Errors
+    /// When the embedded emulator cannot start.
+    pub fn target(&self) -> Result<Target, EmulatorError> {
+        let builder = amberflo::Client::builder().use_reqwest();
+        match (&self.api_key, &self.endpoint) {
+            (key, Some(endpoint)) => Ok(Target {
+                builder: builder
+                    .api_key(key.as_deref().unwrap_or("local-key"))
+                    .endpoint(endpoint),
+                emulator: None,
+            }),
+            (Some(key), None) => Ok(Target {
+                builder: builder.api_key(key),
+                emulator: None,
+            }),
+            (None, None) => {
+                let emulator = Emulator::start()?;
+                let builder = builder.api_key("local-key").endpoint(emulator.url());
+                Ok(Target {
+                    builder,
+                    emulator: Some(emulator),
+                })
+            }
+        }
+    }
+
+    /// Where the traffic goes, for a person to read.
+    pub fn describe(&self) -> &str {
+        match (&self.endpoint, &self.api_key) {
+            (Some(endpoint), _) => endpoint,
+            (None, Some(_)) => "Amberflo",
+            (None, None) => "the embedded emulator",
         }
     }
 }

@@ -147,6 +147,23 @@ impl Client {
         Ok(())
     }
 
+    /// Like [`meter_record`](Self::meter_record), but when the queue is full it waits up to
+    /// `timeout` for room instead of refusing at once: back-pressure for producers that would
+    /// rather slow down than handle refusals. It blocks the calling thread (no runtime needed).
+    ///
+    /// # Errors
+    /// As [`meter_record`](Self::meter_record); `Rejected` once `timeout` passes with the
+    /// queue still full.
+    pub fn meter_record_timeout(
+        &self,
+        record: MeterRecord,
+        timeout: Duration,
+    ) -> Result<(), MeterError> {
+        record.validate()?;
+        self.inner.records.send_timeout(record, timeout)?;
+        Ok(())
+    }
+
     /// Meters the token usage of an LLM provider response (OpenAI, Anthropic, Cohere, Vertex
     /// AI) as `input_tokens` / `output_tokens` records; see [`crate::llm`]. Returns how many
     /// records were enqueued (0 for an unrecognised response).

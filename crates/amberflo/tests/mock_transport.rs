@@ -356,3 +356,50 @@ fn plain_http_to_a_remote_host_is_refused() {
             .is_ok()
     );
 }
+
+#[test]
+fn meter_record_timeout_waits_for_room_instead_of_refusing() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_millis(50)));
+    let client = builder(&mock)
+        .queue_capacity(1)
+        .max_batch_size(1)
+        .workers(1)
+        .build()
+        .unwrap();
+    for i in 0..4 {
+        let record = MeterRecord::builder("ApiCalls", f64::from(i), "customer-1")
+            .build()
+            .unwrap();
+        client.meter_record_timeout(record, WAIT).unwrap();
+    }
+    client.shutdown(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.enqueued, stats.rejected, stats.delivered), (4, 0, 4));
+
+    // With no room and no time, the record comes back.
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_secs(2)));
+    let slow = builder(&mock)
+        .queue_capacity(1)
+        .max_batch_size(1)
+        .workers(1)
+        .shutdown_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let record = || {
+        MeterRecord::builder("ApiCalls", 9.0, "customer-1")
+            .build()
+            .unwrap()
+    };
+    slow.meter_record(record()).unwrap(); // taken by the worker, stuck in the reply delay
+    std::thread::sleep(Duration::from_millis(100));
+    slow.meter_record(record()).unwrap(); // fills the queue
+    let refused = slow
+        .meter_record_timeout(record(), Duration::from_millis(50))
+        .unwrap_err();
+    assert!(
+        matches!(refused, MeterError::Rejected(ref e) if e.is_full()),
+        "{refused}"
+    );
+    assert_eq!(refused.into_record().unwrap().meter_value(), 9.0);
+}
