@@ -69,6 +69,20 @@ impl Interner {
         sym
     }
 
+    /// Like [`intern`](Self::intern), but first tries `hint`, the number this call site got
+    /// last time, which it then updates. Consecutive records mostly repeat their meter name
+    /// and dimension keys, and comparing a short string costs less than hashing it.
+    pub(crate) fn intern_hinted(&mut self, text: &str, hint: &mut Option<Sym>) -> Sym {
+        if let Some(sym) = *hint
+            && self.resolve(sym) == text
+        {
+            return sym;
+        }
+        let sym = self.intern(text);
+        *hint = Some(sym);
+        sym
+    }
+
     /// The string numbered `sym` ("" for a number never handed out).
     pub(crate) fn resolve(&self, sym: Sym) -> &str {
         self.strings.get(sym as usize).map_or("", |text| text)
@@ -88,5 +102,11 @@ mod tests {
         assert_eq!(interner.intern("alpha"), a);
         assert_eq!(interner.resolve(b), "a much longer string than eight bytes");
         assert_eq!(interner.resolve(99), "");
+        let mut hint = None;
+        assert_eq!(interner.intern_hinted("alpha", &mut hint), a);
+        assert_eq!(hint, Some(a));
+        assert_eq!(interner.intern_hinted("alpha", &mut hint), a);
+        let c = interner.intern_hinted("gamma", &mut hint);
+        assert_eq!((interner.resolve(c), hint), ("gamma", Some(c)));
     }
 }

@@ -44,27 +44,15 @@ impl Hasher for PassThroughHasher {
     }
 }
 
-/// Where the records with one id hash are.
-#[derive(Debug)]
-enum Slot {
-    One(usize),
-    Many(Vec<usize>),
-}
+/// A record's position in [`RecordLog::records`], as the dedup index keeps it: 4 bytes, so an
+/// index entry (hash and position) takes 16 bytes and the index for a million records stays
+/// small enough to probe without a cache miss on every other access. Past `u32::MAX` records
+/// (far more than fit in memory) positions saturate and those records are not deduplicated.
+type Position = u32;
 
-impl Slot {
-    fn positions(&self) -> &[usize] {
-        match self {
-            Slot::One(position) => std::slice::from_ref(position),
-            Slot::Many(positions) => positions,
-        }
-    }
-
-    fn push(&mut self, position: usize) {
-        match self {
-            Slot::One(first) => *self = Slot::Many(vec![*first, position]),
-            Slot::Many(positions) => positions.push(position),
-        }
-    }
+/// `position` as a [`Position`].
+fn position_of(position: usize) -> Position {
+    Position::try_from(position).unwrap_or(Position::MAX)
 }
 
 /// `dimensions_len` of a record that has no `dimensions` field at all.
@@ -170,7 +158,11 @@ pub(crate) struct RecordLog {
     records: Vec<Stored>,
     dimensions: Vec<(Sym, Sym)>,
     strings: Interner,
-    index: HashMap<u64, Slot, BuildHasherDefault<PassThroughHasher>>,
+    /// Id hash to the position of the first record stored with it.
+    index: HashMap<u64, Position, BuildHasherDefault<PassThroughHasher>>,
+    /// Id hash to the positions of the later records stored with it: ids reused with other
+    /// content (or 64-bit hash collisions), which are rare.
+    index_more: HashMap<u64, Vec<Position>, BuildHasherDefault<PassThroughHasher>>,
     custom: Vec<Value>,
     summary_cursor: usize,
     summary: HashMap<(Sym, Sym), MeterTotals, BuildHasherDefault<FxHasher>>,
@@ -181,13 +173,20 @@ impl RecordLog {
     pub(crate) fn insert(&mut self, records: Vec<Incoming<'_>>, hashes: &[u64]) -> usize {
         let mut duplicates = 0;
         self.records.reserve(records.len());
+        // What the previous record's meter name and i-th dimension key interned to.
+        let mut meter_hint = None;
+        let mut key_hints = [None; 8];
         for (incoming, hash) in records.into_iter().zip(hashes) {
             let dimensions_start = u32::try_from(self.dimensions.len()).unwrap_or(u32::MAX);
             let dimensions_len = match &incoming.dimensions {
                 None => NO_DIMENSIONS,
                 Some(pairs) => {
-                    for (key, value) in pairs {
-                        let pair = (self.strings.intern(key), self.strings.intern(value));
+                    for (at, (key, value)) in pairs.iter().enumerate() {
+                        let key = match key_hints.get_mut(at) {
+                            Some(hint) => self.strings.intern_hinted(key, hint),
+                            None => self.strings.intern(key),
+                        };
+                        let pair = (key, self.strings.intern(value));
                         self.dimensions.push(pair);
                     }
                     u32::try_from(pairs.len()).unwrap_or(NO_DIMENSIONS - 1)
@@ -195,24 +194,27 @@ impl RecordLog {
             };
             let record = Stored {
                 unique_id: incoming.unique_id,
-                meter: self.strings.intern(&incoming.meter_api_name),
+                meter: self
+                    .strings
+                    .intern_hinted(&incoming.meter_api_name, &mut meter_hint),
                 customer: self.strings.intern(&incoming.customer_id),
                 dimensions_start,
                 dimensions_len,
                 value: incoming.meter_value,
                 time: incoming.meter_time_in_millis,
             };
-            let position = self.records.len();
+            let position = position_of(self.records.len());
             match self.index.entry(*hash) {
                 Entry::Vacant(entry) => {
-                    entry.insert(Slot::One(position));
+                    entry.insert(position);
                     self.records.push(record);
                 }
-                Entry::Occupied(mut entry) => {
+                Entry::Occupied(entry) => {
                     let (records, dimensions) = (&self.records, &self.dimensions);
-                    let seen = entry.get().positions().iter().any(|at| {
+                    let more = self.index_more.get(hash).map_or(&[][..], Vec::as_slice);
+                    let seen = std::iter::once(entry.get()).chain(more).any(|at| {
                         records
-                            .get(*at)
+                            .get(*at as usize)
                             .is_some_and(|stored| same(stored, &record, dimensions))
                     });
                     if seen {
@@ -220,7 +222,7 @@ impl RecordLog {
                         // Give back the dimension slots the duplicate took.
                         self.dimensions.truncate(dimensions_start as usize);
                     } else {
-                        entry.get_mut().push(position);
+                        self.index_more.entry(*hash).or_default().push(position);
                         self.records.push(record);
                     }
                 }
