@@ -11,8 +11,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::connection::{ConnectionSettings, connection_setters};
 use crate::runtime::{ensure_tokio, error_chain};
-use crate::{Transport, TransportError, defaults};
+use crate::{Transport, TransportError};
 
 #[cfg(feature = "rustls")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -159,58 +160,14 @@ fn chain_has_timeout(error: &(dyn StdError + 'static)) -> bool {
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | 8 |
 /// | [`tcp_keepalive`](Self::tcp_keepalive) | 60 s |
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct HyperTransportBuilder {
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    pool_idle_timeout: Duration,
-    pool_max_idle_per_host: usize,
-    tcp_keepalive: Duration,
-}
-
-impl Default for HyperTransportBuilder {
-    fn default() -> Self {
-        Self {
-            connect_timeout: defaults::CONNECT_TIMEOUT,
-            request_timeout: defaults::REQUEST_TIMEOUT,
-            pool_idle_timeout: defaults::POOL_IDLE_TIMEOUT,
-            pool_max_idle_per_host: defaults::POOL_MAX_IDLE_PER_HOST,
-            tcp_keepalive: defaults::TCP_KEEPALIVE,
-        }
-    }
+    settings: ConnectionSettings,
 }
 
 impl HyperTransportBuilder {
-    /// How long to wait for the TCP connection.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long the whole exchange may take, from connecting to the last body byte.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long an idle pooled connection is kept.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// How many idle connections per host the pool keeps (0 disables reuse).
-    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
-        self.pool_max_idle_per_host = max;
-        self
-    }
-
-    /// The TCP keep-alive interval on open connections.
-    pub fn tcp_keepalive(mut self, interval: Duration) -> Self {
-        self.tcp_keepalive = interval;
-        self
-    }
+    connection_setters!();
 
     /// Builds the transport. Needs no runtime; sending does.
     ///
@@ -219,18 +176,18 @@ impl HyperTransportBuilder {
     /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
     pub fn build(self) -> Result<HyperTransport, TransportError> {
         let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(self.connect_timeout));
-        http.set_keepalive(Some(self.tcp_keepalive));
+        http.set_connect_timeout(Some(self.settings.connect_timeout));
+        http.set_keepalive(Some(self.settings.tcp_keepalive));
         http.set_nodelay(true);
         let connector = wrap_tls(http)?;
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .pool_idle_timeout(self.settings.pool_idle_timeout)
+            .pool_max_idle_per_host(self.settings.pool_max_idle_per_host)
             .pool_timer(TokioTimer::new())
             .build(connector);
         Ok(HyperTransport {
             client,
-            request_timeout: self.request_timeout,
+            request_timeout: self.settings.request_timeout,
         })
     }
 }

@@ -66,6 +66,8 @@ mod transport_error;
 mod url_policy;
 
 #[cfg(any(feature = "reqwest", feature = "hyper"))]
+mod connection;
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 mod runtime;
 #[cfg(all(feature = "rustls", any(feature = "reqwest", feature = "hyper")))]
 mod tls;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::connection::{ConnectionSettings, connection_setters};
 use crate::runtime::{ensure_tokio, error_chain};
-use crate::{Transport, TransportError, defaults};
+use crate::{Transport, TransportError};
 
 /// A [`Transport`] on [`reqwest`]: a pooled HTTP/1.1 client with keep-alive, connect and
 /// request timeouts, and TLS through rustls (ring provider, platform verifier) or, with the
@@ -150,23 +151,17 @@ impl Transport for ReqwestTransport {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ReqwestTransportBuilder {
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    pool_idle_timeout: Duration,
-    pool_max_idle_per_host: usize,
-    tcp_keepalive: Duration,
+    settings: ConnectionSettings,
     #[cfg(feature = "native-tls")]
     native_tls: bool,
 }
 
+// Not derivable with `native-tls`, whose default depends on whether `rustls` is on too.
+#[allow(clippy::derivable_impls)]
 impl Default for ReqwestTransportBuilder {
     fn default() -> Self {
         Self {
-            connect_timeout: defaults::CONNECT_TIMEOUT,
-            request_timeout: defaults::REQUEST_TIMEOUT,
-            pool_idle_timeout: defaults::POOL_IDLE_TIMEOUT,
-            pool_max_idle_per_host: defaults::POOL_MAX_IDLE_PER_HOST,
-            tcp_keepalive: defaults::TCP_KEEPALIVE,
+            settings: ConnectionSettings::default(),
             #[cfg(feature = "native-tls")]
             native_tls: !cfg!(feature = "rustls"),
         }
@@ -174,35 +169,7 @@ impl Default for ReqwestTransportBuilder {
 }
 
 impl ReqwestTransportBuilder {
-    /// How long to wait for a connection (TCP and TLS).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long the whole exchange may take, from connecting to the last body byte.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long an idle pooled connection is kept.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// How many idle connections per host the pool keeps (0 disables reuse).
-    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
-        self.pool_max_idle_per_host = max;
-        self
-    }
-
-    /// The TCP keep-alive interval on open connections.
-    pub fn tcp_keepalive(mut self, interval: Duration) -> Self {
-        self.tcp_keepalive = interval;
-        self
-    }
+    connection_setters!();
 
     /// Uses the platform's TLS library (OpenSSL on Linux) instead of rustls.
     #[cfg(feature = "native-tls")]
@@ -217,7 +184,7 @@ impl ReqwestTransportBuilder {
     ///
     /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
     pub fn build(self) -> Result<ReqwestTransport, TransportError> {
-        let request_timeout = self.request_timeout;
+        let request_timeout = self.settings.request_timeout;
         let client = self
             .into_client_builder()?
             .build()
@@ -240,11 +207,11 @@ impl ReqwestTransportBuilder {
     /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
     pub fn into_client_builder(self) -> Result<reqwest::ClientBuilder, TransportError> {
         let builder = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .tcp_keepalive(self.tcp_keepalive)
+            .connect_timeout(self.settings.connect_timeout)
+            .timeout(self.settings.request_timeout)
+            .pool_idle_timeout(self.settings.pool_idle_timeout)
+            .pool_max_idle_per_host(self.settings.pool_max_idle_per_host)
+            .tcp_keepalive(self.settings.tcp_keepalive)
             .tcp_nodelay(true)
             .http1_only()
             .redirect(reqwest::redirect::Policy::none());
