@@ -274,16 +274,20 @@ impl<'a> Incoming<'a> {
     }
 }
 
+/// Parses one record (a JSON object) or many (an array), borrowing strings from `json`.
+fn parse_raw(json: &[u8]) -> Result<Vec<RawRecord<'_>>, IngestError> {
+    if first_token(json) == Some(b'{') {
+        let one = serde_json::from_slice(json)
+            .map_err(|source| IngestError::Malformed { index: 0, source })?;
+        Ok(vec![one])
+    } else {
+        serde_json::from_slice(json).map_err(|error| locate_malformed(json, error))
+    }
+}
+
 /// Parses and validates a body into records ready for the store.
 pub(crate) fn parse_incoming(json: &[u8]) -> Result<Vec<Incoming<'_>>, IngestError> {
-    let raw: Vec<RawRecord<'_>> = if first_token(json) == Some(b'{') {
-        vec![
-            serde_json::from_slice(json)
-                .map_err(|source| IngestError::Malformed { index: 0, source })?,
-        ]
-    } else {
-        serde_json::from_slice(json).map_err(|error| locate_malformed(json, error))?
-    };
+    let raw = parse_raw(json)?;
     let mut incoming = Vec::with_capacity(raw.len());
     for (index, raw) in raw.into_iter().enumerate() {
         if !raw.is_valid() {
@@ -321,14 +325,7 @@ pub(crate) fn parse_incoming(json: &[u8]) -> Result<Vec<Incoming<'_>>, IngestErr
 /// # Ok::<(), amberflo_emulator::ingest::IngestError>(())
 /// ```
 pub fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, IngestError> {
-    let raw: Vec<RawRecord<'_>> = if first_token(json) == Some(b'{') {
-        vec![
-            serde_json::from_slice(json)
-                .map_err(|source| IngestError::Malformed { index: 0, source })?,
-        ]
-    } else {
-        serde_json::from_slice(json).map_err(|error| locate_malformed(json, error))?
-    };
+    let raw = parse_raw(json)?;
     raw.iter()
         .enumerate()
         .map(|(index, raw)| {

@@ -204,16 +204,7 @@ impl ApiClient {
     ///
     /// [`Error::Transport`] when no response came, [`Error::Api`] for a non-2xx status.
     pub async fn ingest_body(&self, gzipped: Bytes) -> Result<String, Error> {
-        let reply = self
-            .call(
-                Method::POST,
-                Endpoint::Ingest,
-                INGEST_PATH,
-                &(),
-                Body::GzipJson(gzipped),
-            )
-            .await?;
-        Ok(response::ingest_reply(&reply))
+        self.post_ingest(INGEST_PATH, gzipped).await
     }
 
     /// Ingests records of a custom schema: `POST {ingest}/ingest?schemaDetection=AUTO` with
@@ -233,14 +224,14 @@ impl ApiClient {
     ///
     /// As [`ingest_body`](Self::ingest_body).
     pub async fn ingest_custom_body(&self, gzipped: Bytes) -> Result<String, Error> {
+        self.post_ingest(INGEST_CUSTOM_PATH, gzipped).await
+    }
+
+    /// `POST {ingest}{path}` with a gzipped JSON body; returns the reply text.
+    async fn post_ingest(&self, path: &str, gzipped: Bytes) -> Result<String, Error> {
+        let body = Body::GzipJson(gzipped);
         let reply = self
-            .call(
-                Method::POST,
-                Endpoint::Ingest,
-                INGEST_CUSTOM_PATH,
-                &(),
-                Body::GzipJson(gzipped),
-            )
+            .call(Method::POST, Endpoint::Ingest, path, &(), body)
             .await?;
         Ok(response::ingest_reply(&reply))
     }
