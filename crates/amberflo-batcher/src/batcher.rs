@@ -117,7 +117,8 @@ impl<T> Batcher<T> {
     /// # Errors
     ///
     /// Returns the item inside a [`SendError`] when the queue is
-    /// [full](crate::SendErrorKind::Full) or the engine is
+    /// [full](crate::SendErrorKind::Full) (after filling up, until workers take out a batch's
+    /// worth) or the engine is
     /// [shut down](crate::SendErrorKind::Closed); it is counted in
     /// [`Stats::rejected`]. The first refusal of an overflow episode is logged with
     /// `tracing::warn!`; an episode ends when the queue drains below half its capacity.

@@ -127,6 +127,9 @@ pub(crate) struct RetryGate {
 pub(crate) struct Core {
     /// Epoch (`/ EPOCH_ONE`) plus the `CLOSED` and `DRAINING` bits.
     pub(crate) state: AtomicU64,
+    /// The queue filled up and has not yet drained by the refill room: refuse at once
+    /// (read-mostly, beside `state`; see `Shared::enqueue`).
+    pub(crate) refilling: AtomicBool,
     shards: Box<[Padded<Shard>]>,
     /// Items completed (delivered or failed) per epoch slot.
     pub(crate) completed: Padded<[AtomicU64; RING]>,
@@ -159,6 +162,7 @@ impl Core {
         Core {
             // Epoch 1; epoch 0 never holds items.
             state: AtomicU64::new(EPOCH_ONE),
+            refilling: AtomicBool::new(false),
             shards: (0..SHARDS).map(|_| Padded(Shard::default())).collect(),
             completed: Padded(Default::default()),
             popped: Padded(AtomicU64::new(0)),

@@ -13,6 +13,10 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SendErrorKind {
     /// The queue is at capacity (for `send_timeout`: it stayed full until the timeout).
+    ///
+    /// Once full, the queue keeps refusing until the workers have taken out a batch's worth of
+    /// items (`max_batch_size`, or half the capacity if smaller), so that producers retrying
+    /// refused items do not fight the workers for every slot they free.
     Full,
     /// The engine is shut down (or shutting down) and accepts no more items.
     Closed,

@@ -3,8 +3,9 @@
 //!
 //! # Hot path
 //!
-//! [`Shared::enqueue`] costs one load of the (read-mostly) state word, one atomic add on the
-//! calling thread's own counter shard, a second load of the state word, one push into a
+//! [`Shared::enqueue`] costs one load of the (read-mostly) state word and of the refill flag,
+//! a length check of the queue (three loads), one atomic add on the calling thread's own
+//! counter shard, a second load of the state word, one push into a
 //! `crossbeam_queue::ArrayQueue`, a fence and one load of the sleeper count. It makes no
 //! syscall unless a worker is asleep and actually needs the item:
 //!
@@ -12,6 +13,16 @@
 //!   by a token so that concurrent producers do not repeat it);
 //! * a *lingering* worker (partial batch, waiting up to `linger` for more) is woken only when the
 //!   queue holds enough items to fill its batch; otherwise its linger deadline wakes it.
+//!
+//! # A full queue
+//!
+//! Once an enqueue finds the queue full, the engine is *refilling*: every enqueue is refused after
+//! one relaxed load, without touching the queue, until the workers have taken out a batch's worth
+//! of items ([`Shared::refill_room`]). Without this gate, and the capacity check before the
+//! push (see [`PUSH_HEADROOM`]), producers retrying refused items chased the workers slot by
+//! slot, spinning inside the queue while a worker finished reading each one out: under
+//! sustained overload that spin took a sixth of the process's CPU, which the workers needed
+//! to drain the queue.
 
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
@@ -24,6 +35,13 @@ use crate::config::{Config, ErrorCallback};
 use crate::core::wait_timeout;
 use crate::core::{CLOSED, Core, LINGER_SHIFT, deadline_after, epoch_of, lock, slot_of};
 use crate::error::SendErrorKind;
+
+/// Slots the array queue has beyond the configured capacity. Producers refuse at the
+/// capacity (checked before pushing), so the array never fills up and a push never lands on a
+/// slot a worker is still reading out: that wait is a spin inside the queue. Racing producers
+/// can overshoot the capacity check by one item each; past the headroom the push itself
+/// refuses.
+const PUSH_HEADROOM: usize = 64;
 
 /// A queued item with the epoch slot it was counted in.
 pub(crate) struct Entry<T> {
@@ -43,7 +61,7 @@ impl<T> Shared<T> {
     pub(crate) fn new(config: Config, on_error: ErrorCallback<T>) -> Self {
         Shared {
             core: Arc::new(Core::new()),
-            queue: ArrayQueue::new(config.capacity),
+            queue: ArrayQueue::new(config.capacity + PUSH_HEADROOM),
             config,
             on_error,
         }
@@ -56,6 +74,13 @@ impl<T> Shared<T> {
         let mut state = core.state.load(Ordering::SeqCst);
         if state & CLOSED != 0 {
             return Err((SendErrorKind::Closed, item));
+        }
+        if core.refilling.load(Ordering::Relaxed) {
+            return Err((SendErrorKind::Full, item));
+        }
+        if self.queue.len() >= self.config.capacity {
+            self.start_refilling();
+            return Err((SendErrorKind::Full, item));
         }
         let shard = core.shard();
         let mut slot;
@@ -96,8 +121,46 @@ impl<T> Shared<T> {
             Err(entry) => {
                 shard.added[slot].fetch_sub(1, Ordering::SeqCst);
                 core.after_undo();
+                self.start_refilling();
                 Err((SendErrorKind::Full, entry.item))
             }
+        }
+    }
+
+    /// Free slots the workers must make before a full queue accepts items again: a batch, or
+    /// half the queue when that is smaller (and at least one).
+    pub(crate) fn refill_room(&self) -> usize {
+        self.config
+            .max_batch_size
+            .min(self.config.capacity / 2)
+            .max(1)
+    }
+
+    /// Whether the queue has drained by [`refill_room`](Self::refill_room).
+    fn has_refill_room(&self) -> bool {
+        self.queue.len() + self.refill_room() <= self.config.capacity
+    }
+
+    /// Refuses items at once until the workers make room (see the module docs).
+    #[cold]
+    fn start_refilling(&self) {
+        let core = &*self.core;
+        core.refilling.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `after_pop`: either that worker sees the flag, or this check
+        // sees the room it made (so the flag cannot outlive an empty queue).
+        fence(Ordering::SeqCst);
+        if self.has_refill_room() {
+            self.stop_refilling();
+        }
+    }
+
+    /// Accepts items again and wakes the `send_timeout` callers waiting for room.
+    fn stop_refilling(&self) {
+        let core = &*self.core;
+        if core.refilling.swap(false, Ordering::SeqCst)
+            && core.space.waiters.load(Ordering::SeqCst) > 0
+        {
+            core.space.notify_all();
         }
     }
 
@@ -140,8 +203,8 @@ impl<T> Shared<T> {
             tracing::warn!(
                 capacity = self.config.capacity,
                 "amberflo-batcher queue is full: records are refused and returned to the caller \
-                 until it drains below half its capacity (further refusals are counted in stats, \
-                 not logged)"
+                 until the workers make room (further refusals are counted in stats, not logged \
+                 until the queue has drained below half its capacity)"
             );
         }
     }
@@ -166,10 +229,10 @@ impl<T> Shared<T> {
             }
             let guard = lock(&space.lock);
             space.waiters.fetch_add(1, Ordering::SeqCst);
-            // Pairs with the fence after a worker pops: either it sees this waiter, or this
-            // check sees the room it made.
+            // Pairs with `stop_refilling`: either it sees this waiter, or this check sees the
+            // flag cleared.
             fence(Ordering::SeqCst);
-            let guard = if self.queue.is_full() && !self.core.is_closed() {
+            let guard = if self.core.refilling.load(Ordering::SeqCst) && !self.core.is_closed() {
                 wait_timeout(&space.cv, guard, deadline - now)
             } else {
                 guard
@@ -201,8 +264,9 @@ impl<T> Shared<T> {
         let core = &*self.core;
         core.popped.0.fetch_add(taken as u64, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if core.space.waiters.load(Ordering::Relaxed) > 0 {
-            core.space.notify_all();
+        // `send_timeout` callers wait only while refilling, and stopping wakes them.
+        if core.refilling.load(Ordering::Relaxed) && self.has_refill_room() {
+            self.stop_refilling();
         }
         if core.overflow.load(Ordering::Relaxed)
             && self.queue.len() <= self.config.capacity / 2
@@ -216,5 +280,74 @@ impl<T> Shared<T> {
                 "amberflo-batcher queue drained below half its capacity; overflow episode over"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::retry::RetryPolicy;
+
+    /// A queue of `capacity` without workers, so the test decides when items leave it.
+    fn shared(capacity: usize, max_batch_size: usize) -> Shared<u32> {
+        let config = Config {
+            capacity,
+            max_batch_size,
+            linger: Duration::ZERO,
+            workers: 1,
+            retry: RetryPolicy::default(),
+            shutdown_timeout: Duration::ZERO,
+        };
+        Shared::new(config, Arc::new(|_, _| {}))
+    }
+
+    fn is_full(result: Result<(), (SendErrorKind, u32)>) -> bool {
+        matches!(result, Err((SendErrorKind::Full, _)))
+    }
+
+    #[test]
+    fn a_full_queue_refuses_until_a_batch_is_taken_out() {
+        let shared = shared(8, 3);
+        assert_eq!(shared.refill_room(), 3);
+        for i in 0..8 {
+            assert!(shared.enqueue(i).is_ok());
+        }
+        assert!(is_full(shared.enqueue(8)));
+        // One slot free is not enough: producers keep getting refused without a push.
+        let mut batch = Batch::with_capacity(3);
+        batch.push(Entry { slot: 1, item: 0 });
+        batch.push(Entry { slot: 1, item: 0 });
+        assert_eq!(shared.pop_into(&mut batch), 1);
+        assert!(is_full(shared.enqueue(9)));
+        assert_eq!(shared.queue.len(), 7);
+        // Two more out: three free, the queue accepts again.
+        let mut batch = Batch::with_capacity(3);
+        batch.push(Entry { slot: 1, item: 0 });
+        assert_eq!(shared.pop_into(&mut batch), 2);
+        assert!(shared.enqueue(10).is_ok());
+        assert_eq!(shared.queue.len(), 6);
+    }
+
+    #[test]
+    fn refill_room_is_at_least_one_and_at_most_half_the_queue() {
+        assert_eq!(shared(1, 1).refill_room(), 1);
+        assert_eq!(shared(10, 100).refill_room(), 5);
+        assert_eq!(shared(100_000, 100).refill_room(), 100);
+    }
+
+    #[test]
+    fn a_refused_push_with_room_already_made_does_not_stay_refusing() {
+        let shared = shared(2, 1);
+        assert!(shared.enqueue(0).is_ok());
+        assert!(shared.enqueue(1).is_ok());
+        // The queue drains between the failed push and setting the flag: the producer's own
+        // check clears it.
+        while shared.queue.pop().is_some() {}
+        shared.start_refilling();
+        assert!(!shared.core.refilling.load(Ordering::SeqCst));
+        assert!(shared.enqueue(2).is_ok());
     }
 }
