@@ -30,13 +30,30 @@ use crate::Error;
 /// # Ok::<(), amberflo_transport::Error>(())
 /// ```
 pub fn encode_ingest_body<T: Serialize + ?Sized>(records: &T) -> Result<Bytes, Error> {
-    // Serialize first, then compress in one write: feeding the encoder serde's many small
-    // writes makes flate2 re-zero its output buffer each time, which cost over half the CPU.
     let json =
         serde_json::to_vec(records).map_err(|e| Error::encode("ingest records as JSON", e))?;
+    gzip_ingest_body(&json)
+}
+
+/// Gzips an already serialized JSON ingest body (for example one written by
+/// `amberflo_types::write_records_json`).
+///
+/// Compresses in one write: feeding the encoder serde's many small writes made flate2 re-zero
+/// its output buffer each time, which cost over half the CPU.
+///
+/// # Errors
+///
+/// [`Error::Encode`] if compression fails (it does not when writing to memory).
+///
+/// ```
+/// let body = amberflo_transport::gzip_ingest_body(br#"[{"meterValue":1}]"#)?;
+/// assert_eq!(&body[..2], &[0x1f, 0x8b]); // the gzip magic number
+/// # Ok::<(), amberflo_transport::Error>(())
+/// ```
+pub fn gzip_ingest_body(json: &[u8]) -> Result<Bytes, Error> {
     let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::fast());
     let out = encoder
-        .write_all(&json)
+        .write_all(json)
         .and_then(|()| encoder.finish())
         .map_err(|e| Error::encode("gzip", e))?;
     Ok(Bytes::from(out))

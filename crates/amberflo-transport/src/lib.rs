@@ -84,7 +84,7 @@ pub use async_trait::async_trait;
 pub use client::ApiClient;
 pub use client_builder::ApiClientBuilder;
 pub use error::{ApiError, Error};
-pub use gzip::encode_ingest_body;
+pub use gzip::{encode_ingest_body, gzip_ingest_body};
 pub use request::{API_KEY_HEADER, USER_AGENT};
 pub use response::classify_response;
 pub use retry_after::parse_retry_after;

@@ -88,6 +88,25 @@ impl fmt::Debug for UniqueId {
     }
 }
 
+impl UniqueId {
+    /// Appends the id as a JSON string (a UUID needs no escaping).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match &self.0 {
+            IdRepr::Uuid(uuid) => {
+                out.push(b'"');
+                out.extend_from_slice(
+                    uuid.hyphenated()
+                        .encode_lower(&mut Uuid::encode_buffer())
+                        .as_bytes(),
+                );
+                out.push(b'"');
+                Ok(())
+            }
+            IdRepr::Custom(id) => crate::records_json::write_str(id, out),
+        }
+    }
+}
+
 impl Serialize for UniqueId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {

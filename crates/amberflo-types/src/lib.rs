@@ -28,7 +28,7 @@
 //!
 //! | API | request types | response types |
 //! |---|---|---|
-//! | ingest | [`MeterRecord`] (with [`Dimensions`]), custom JSON (`serde_json::Value`) | text |
+//! | ingest | [`MeterRecord`] (with [`Dimensions`]; a batch encodes fast with [`write_records_json`]), custom JSON (`serde_json::Value`) | text |
 //! | usage | [`UsageQuery`], [`AllUsageQuery`] | [`UsageReport`] |
 //! | customers | [`CustomerPayload`], [`CustomerQuery`], [`CreateCustomerQuery`] | [`Customer`] |
 //! | portal sessions | [`CustomerPortalSessionRequest`] | [`CustomerPortalSession`] |
@@ -44,6 +44,7 @@ mod ingest;
 mod invoice;
 mod number;
 mod portal;
+mod records_json;
 mod time;
 mod usage;
 mod validate;
@@ -64,6 +65,7 @@ pub use invoice::{AllInvoicesQuery, Invoice, InvoiceQuery};
 pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };
+pub use records_json::write_records_json;
 pub use time::{now_millis, now_seconds};
 pub use usage::{
     AggregationType, AllUsageQuery, ClientMeter, MeterGroup, Take, TimeGroupingInterval, TimeRange,

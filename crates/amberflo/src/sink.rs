@@ -3,9 +3,38 @@
 use std::marker::PhantomData;
 
 use amberflo_batcher::{Sink, SinkError};
-use amberflo_transport::{ApiClient, encode_ingest_body};
+use amberflo_transport::{ApiClient, gzip_ingest_body};
+use amberflo_types::{MeterRecord, write_records_json};
 use async_trait::async_trait;
-use serde::Serialize;
+use bytes::Bytes;
+
+/// How a batch of one item type becomes a gzipped JSON ingest body.
+pub(crate) trait IngestItem: Sized {
+    /// The batch as the JSON array the ingest API takes.
+    fn to_json(batch: &[Self]) -> Result<Vec<u8>, serde_json::Error>;
+
+    /// The gzipped body; a batch that cannot be encoded fails for good.
+    fn encode(batch: &[Self]) -> Result<Bytes, SinkError> {
+        let json = Self::to_json(batch).map_err(SinkError::fatal)?;
+        gzip_ingest_body(&json).map_err(SinkError::fatal)
+    }
+}
+
+impl IngestItem for MeterRecord {
+    /// The fast encoder: about half the CPU of `serde_json` for typical records.
+    fn to_json(batch: &[Self]) -> Result<Vec<u8>, serde_json::Error> {
+        // Typical records take 150-250 bytes; one allocation for most batches.
+        let mut json = Vec::with_capacity(batch.len().saturating_mul(256));
+        write_records_json(batch, &mut json)?;
+        Ok(json)
+    }
+}
+
+impl IngestItem for serde_json::Value {
+    fn to_json(batch: &[Self]) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(batch)
+    }
+}
 
 /// Which ingest endpoint a sink posts to.
 #[derive(Debug, Clone, Copy)]
@@ -34,9 +63,9 @@ impl<T> IngestSink<T> {
 }
 
 #[async_trait]
-impl<T: Serialize + Send + Sync + 'static> Sink<T> for IngestSink<T> {
+impl<T: IngestItem + Send + Sync + 'static> Sink<T> for IngestSink<T> {
     async fn send(&self, batch: &[T]) -> Result<(), SinkError> {
-        let body = encode_ingest_body(batch).map_err(SinkError::fatal)?;
+        let body = T::encode(batch)?;
         let reply = match self.kind {
             IngestKind::Records => self.api.ingest_body(body).await,
             IngestKind::Custom => self.api.ingest_custom_body(body).await,
