@@ -1,19 +1,37 @@
-//! Ingest bodies: bounded gzip decoding and parsing straight from bytes into validated
-//! [`MeterRecord`]s (or, for `?schemaDetection=AUTO`, into custom JSON objects).
+//! Ingest bodies: bounded gzip decoding and a single-pass parse straight from the bytes into
+//! a compact, validated `Batch` (or, for `?schemaDetection=AUTO`, into custom JSON objects).
 //!
-//! A body holds one record (a JSON object) or many (a JSON array). Every record is checked
-//! with [`MeterRecord::validate`]; the first bad one rejects the whole body with an error such
-//! as `records[3]: meter_api_name must not be blank`.
+//! A body holds one record (a JSON object) or many (a JSON array). Every record is held to
+//! [`MeterRecord::validate`]'s rules; the first bad one rejects the whole body with an error
+//! such as `records[3]: meter_api_name must not be blank`.
+//!
+//! # Cost per record
+//!
+//! Ingest is the emulator's hot path (load tests send millions of records), so parsing a
+//! record allocates nothing in the common case (UUID ids, strings without escapes):
+//!
+//! - the body's UTF-8 is validated once, up front, so the JSON parser borrows each string
+//!   without checking it again;
+//! - serde visitors seeded with the batch ([`DeserializeSeed`]) append each record to one
+//!   `Batch`: a `Vec` of fixed-size `Incoming` records plus one `Vec` of dimension pairs
+//!   shared by all of them, each record holding a `Span` of it;
+//! - the unique id is parsed as a UUID once, and each record is pre-checked as it is parsed,
+//!   without building a [`MeterRecord`]. Only a record that fails the pre-check is built, to
+//!   let the types crate name the broken rule.
+//!
+//! Errors keep the shape they had when records were parsed by serde's derive: the visitors
+//! report missing, repeated and mistyped fields as the derive does, and a body that fails to
+//! parse is parsed again, slowly, to name the malformed record (`locate_malformed`).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
-use std::marker::PhantomData;
+use std::ops::Range;
 
 use amberflo_types::{MeterRecord, UniqueId, ValidationError};
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -80,17 +98,14 @@ pub fn decode_body(
     match encoding {
         BodyEncoding::Identity => Ok(Cow::Borrowed(body)),
         BodyEncoding::Gzip => {
-            // The gzip trailer holds the decoded size (mod 2^32): a good capacity hint.
-            let hint = body
-                .len()
-                .checked_sub(4)
-                .and_then(|at| body.get(at..))
-                .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
-                .map_or(0, |tail| u32::from_le_bytes(tail) as usize);
-            let mut decoded = Vec::with_capacity(hint.min(max_decoded).saturating_add(1));
+            // Sized from the trailer: the body is inflated without growing the buffer.
+            let mut decoded =
+                Vec::with_capacity(gzip_size_hint(body).min(max_decoded).saturating_add(1));
             let limit = u64::try_from(max_decoded)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
+            // The `bufread` decoder reads the slice in place; the `read` one would copy it
+            // through a buffer of its own, allocated per body.
             MultiGzDecoder::new(body)
                 .take(limit)
                 .read_to_end(&mut decoded)
@@ -103,6 +118,16 @@ pub fn decode_body(
     }
 }
 
+/// The decoded size a gzip body announces in its trailer (ISIZE, the size mod 2^32): a
+/// capacity hint, exact for one gzip member under 4 GiB.
+fn gzip_size_hint(body: &[u8]) -> usize {
+    body.len()
+        .checked_sub(4)
+        .and_then(|at| body.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |tail| u32::from_le_bytes(tail) as usize)
+}
+
 /// The first byte that is not JSON whitespace.
 fn first_token(json: &[u8]) -> Option<u8> {
     json.iter()
@@ -110,54 +135,152 @@ fn first_token(json: &[u8]) -> Option<u8> {
         .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
-/// A meter record as it appears in the body, its strings borrowed from the body whenever
-/// they hold no escapes. Same field names as [`MeterRecord`]'s own `Deserialize`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRecord<'a> {
-    #[serde(borrow)]
-    unique_id: Cow<'a, str>,
-    #[serde(borrow)]
-    meter_api_name: Cow<'a, str>,
-    meter_value: f64,
-    #[serde(borrow)]
-    customer_id: Cow<'a, str>,
-    meter_time_in_millis: i64,
-    #[serde(default, borrow)]
-    dimensions: Option<Pairs<'a>>,
+/// A dimension key and value, borrowed from the body when they hold no escapes.
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Where one record's dimensions sit in [`Batch::pairs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The first pair's position.
+    pub(crate) start: usize,
+    /// How many pairs.
+    pub(crate) len: usize,
 }
 
-/// A string borrowed from the body when it can be.
-#[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+impl Span {
+    /// The positions of the pairs.
+    pub(crate) fn range(self) -> Range<usize> {
+        self.start..self.start + self.len
+    }
+}
 
-/// Dimension key/value pairs.
-type PairList<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+/// A record on its way into the store, its strings still borrowed from the body.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Incoming<'a> {
+    pub(crate) unique_id: UniqueId,
+    pub(crate) meter_api_name: Cow<'a, str>,
+    pub(crate) customer_id: Cow<'a, str>,
+    pub(crate) meter_value: f64,
+    pub(crate) meter_time_in_millis: i64,
+    /// Its pairs in [`Batch::pairs`], sorted by key, keys unique; `None` when the record had
+    /// no `dimensions` field.
+    pub(crate) dimensions: Option<Span>,
+}
 
-/// A JSON object of strings, as key/value pairs in body order.
-struct Pairs<'a>(PairList<'a>);
+/// Records on their way into the store, with the dimension pairs of all of them in one
+/// buffer: a batch costs two allocations however many records and dimensions it holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Batch<'a> {
+    /// The records, in body order.
+    pub(crate) records: Vec<Incoming<'a>>,
+    /// Every record's dimensions, each record's run sorted by key with unique keys.
+    pub(crate) pairs: Vec<Pair<'a>>,
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PairsVisitor<'a>(PhantomData<&'a ()>);
+/// One record's fields as parsed, before its unique id is converted.
+struct Fields<'a> {
+    unique_id: Cow<'a, str>,
+    meter_api_name: Cow<'a, str>,
+    meter_value: f64,
+    customer_id: Cow<'a, str>,
+    meter_time_in_millis: i64,
+    /// Already sealed in the batch's pairs (see [`seal`]).
+    dimensions: Option<Span>,
+}
 
-        impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'a> {
-            type Value = Pairs<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of strings")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some((Text(key), Text(value))) = map.next_entry()? {
-                    pairs.push((key, value));
-                }
-                Ok(Pairs(pairs))
-            }
+impl<'a> Batch<'a> {
+    /// A batch borrowing the fields of `records` (which must be valid), for the paths that
+    /// store already built records.
+    pub(crate) fn from_records(records: &'a [MeterRecord]) -> Self {
+        let mut batch = Batch {
+            records: Vec::with_capacity(records.len()),
+            pairs: Vec::new(),
+        };
+        for record in records {
+            let dimensions = record.dimensions().map(|dimensions| {
+                let start = batch.pairs.len();
+                batch.pairs.extend(
+                    dimensions
+                        .iter()
+                        .map(|(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value))),
+                );
+                seal(&mut batch.pairs, start)
+            });
+            batch.records.push(Incoming {
+                unique_id: record.unique_id().clone(),
+                meter_api_name: Cow::Borrowed(record.meter_api_name()),
+                customer_id: Cow::Borrowed(record.customer_id()),
+                meter_value: record.meter_value(),
+                meter_time_in_millis: record.meter_time_in_millis(),
+                dimensions,
+            });
         }
+        batch
+    }
 
-        deserializer.deserialize_map(PairsVisitor(PhantomData))
+    /// The record's dimensions, or `None` when it has no `dimensions` field.
+    pub(crate) fn dimensions(&self, record: &Incoming<'_>) -> Option<&[Pair<'a>]> {
+        record
+            .dimensions
+            .map(|span| self.pairs.get(span.range()).unwrap_or(&[]))
+    }
+
+    /// Appends a parsed record, parsing its unique id as a UUID (once), and tells whether it
+    /// passes [`MeterRecord::validate`]'s rules, checked without building the record. A test
+    /// holds the two to the same answers; the error message always comes from `validate`.
+    fn push(&mut self, fields: Fields<'a>) -> bool {
+        let (unique_id, id_ok) = match canonical_uuid(&fields.unique_id) {
+            Some(uuid) => (UniqueId::from(uuid), true),
+            None => {
+                let id_ok = !blank(&fields.unique_id);
+                (UniqueId::from(fields.unique_id.into_owned()), id_ok)
+            }
+        };
+        let record = Incoming {
+            unique_id,
+            meter_api_name: fields.meter_api_name,
+            customer_id: fields.customer_id,
+            meter_value: fields.meter_value,
+            meter_time_in_millis: fields.meter_time_in_millis,
+            dimensions: fields.dimensions,
+        };
+        let valid = id_ok && self.pre_check(&record);
+        self.records.push(record);
+        valid
+    }
+
+    /// [`MeterRecord::validate`]'s rules for everything but the unique id. The dimensions
+    /// are checked after a repeated key kept its last value, as in the built record.
+    fn pre_check(&self, record: &Incoming<'_>) -> bool {
+        !blank(&record.meter_api_name)
+            && record.meter_value.is_finite()
+            && record.meter_time_in_millis > 0
+            && !blank(&record.customer_id)
+            && self.dimensions(record).is_none_or(|pairs| {
+                pairs
+                    .iter()
+                    .all(|(key, value)| !blank(key) && !blank(value))
+            })
+    }
+
+    /// Builds `record` (one of this batch's) as a [`MeterRecord`], which validates it.
+    fn to_record(&self, record: &Incoming<'_>) -> Result<MeterRecord, ValidationError> {
+        let builder = MeterRecord::builder(
+            record.meter_api_name.as_ref(),
+            record.meter_value,
+            record.customer_id.as_ref(),
+        )
+        .time_in_millis(record.meter_time_in_millis)
+        .unique_id(record.unique_id.clone());
+        let builder = match self.dimensions(record) {
+            Some(pairs) => builder.dimensions(
+                pairs
+                    .iter()
+                    .map(|(key, value)| (key.as_ref(), value.as_ref())),
+            ),
+            None => builder,
+        };
+        builder.build()
     }
 }
 
@@ -174,136 +297,340 @@ fn canonical_uuid(id: &str) -> Option<Uuid> {
     Uuid::try_parse(id).ok()
 }
 
-impl<'a> RawRecord<'a> {
-    /// [`MeterRecord::validate`]'s rules, checked without building the record. A test holds
-    /// the two to the same answers; the error message always comes from `validate` itself.
-    fn is_valid(&self) -> bool {
-        !blank(&self.meter_api_name)
-            && self.meter_value.is_finite()
-            && self.meter_time_in_millis > 0
-            && !blank(&self.customer_id)
-            && (canonical_uuid(&self.unique_id).is_some() || !blank(&self.unique_id))
-            && self
-                .dimensions
-                .as_ref()
-                .is_none_or(|Pairs(pairs)| pairs.iter().all(|(k, v)| !blank(k) && !blank(v)))
-    }
-
-    /// Builds the [`MeterRecord`] (which validates it).
-    fn to_record(&self) -> Result<MeterRecord, ValidationError> {
-        let unique_id = match canonical_uuid(&self.unique_id) {
-            Some(uuid) => UniqueId::from(uuid),
-            None => UniqueId::from(self.unique_id.as_ref()),
-        };
-        let builder = MeterRecord::builder(
-            self.meter_api_name.as_ref(),
-            self.meter_value,
-            self.customer_id.as_ref(),
-        )
-        .time_in_millis(self.meter_time_in_millis)
-        .unique_id(unique_id);
-        let builder = match &self.dimensions {
-            Some(Pairs(pairs)) => builder.dimensions(
-                pairs
-                    .iter()
-                    .map(|(key, value)| (key.as_ref(), value.as_ref())),
-            ),
-            None => builder,
-        };
-        builder.build()
-    }
-
-    fn into_incoming(self) -> Incoming<'a> {
-        let unique_id = match canonical_uuid(&self.unique_id) {
-            Some(uuid) => UniqueId::from(uuid),
-            None => UniqueId::from(self.unique_id.into_owned()),
-        };
-        Incoming {
-            unique_id,
-            meter_api_name: self.meter_api_name,
-            customer_id: self.customer_id,
-            meter_value: self.meter_value,
-            meter_time_in_millis: self.meter_time_in_millis,
-            dimensions: self.dimensions.map(|Pairs(pairs)| normalize(pairs)),
-        }
-    }
+/// Ends one record's dimensions, `pairs[start..]`: sorts them by key and keeps the last
+/// value of a repeated key (as a JSON map does), in place, dropping the repeats from the
+/// end of the buffer. Returns where they now sit.
+fn seal(pairs: &mut Vec<Pair<'_>>, start: usize) -> Span {
+    let len = pairs.get_mut(start..).map_or(0, sort_keep_last);
+    pairs.truncate(start + len);
+    Span { start, len }
 }
 
-/// Sorts pairs by key, keeping the last value of a repeated key (as a JSON map does).
-fn normalize(mut pairs: PairList<'_>) -> PairList<'_> {
+/// Sorts `pairs` by key and moves each key's last pair to the front, in key order, returning
+/// how many keys there are (the pairs past them are the repeats to drop).
+fn sort_keep_last(pairs: &mut [Pair<'_>]) -> usize {
+    // Stable: the pairs of one key stay in body order, so the last one is the one to keep.
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs.dedup_by(|later, kept| {
-        if later.0 == kept.0 {
-            std::mem::swap(&mut later.1, &mut kept.1);
-            true
+    let mut kept = 0;
+    for next in 0..pairs.len() {
+        if kept > 0 && pairs[kept - 1].0 == pairs[next].0 {
+            // The same key again: its later pair replaces the one kept.
+            pairs.swap(kept - 1, next);
         } else {
-            false
+            pairs.swap(kept, next);
+            kept += 1;
         }
-    });
-    pairs
+    }
+    kept
 }
 
-/// A validated record on its way into the store, its strings still borrowed from the body.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Incoming<'a> {
-    pub(crate) unique_id: UniqueId,
-    pub(crate) meter_api_name: Cow<'a, str>,
-    pub(crate) customer_id: Cow<'a, str>,
-    pub(crate) meter_value: f64,
-    pub(crate) meter_time_in_millis: i64,
-    /// Sorted by key, keys unique; `None` when the record had no `dimensions` field.
-    pub(crate) dimensions: Option<PairList<'a>>,
+/// A batch being parsed.
+#[derive(Default)]
+struct Parsing<'a> {
+    batch: Batch<'a>,
+    /// The records that failed the pre-check (normally none), checked again once the whole
+    /// body parsed: a syntax error anywhere is reported before a rule broken earlier.
+    suspects: Vec<usize>,
 }
 
-impl<'a> Incoming<'a> {
-    /// A record's fields, borrowed (the record must be valid).
-    pub(crate) fn from_record(record: &'a MeterRecord) -> Self {
-        Incoming {
-            unique_id: record.unique_id().clone(),
-            meter_api_name: Cow::Borrowed(record.meter_api_name()),
-            customer_id: Cow::Borrowed(record.customer_id()),
-            meter_value: record.meter_value(),
-            meter_time_in_millis: record.meter_time_in_millis(),
-            dimensions: record.dimensions().map(|dimensions| {
-                dimensions
-                    .iter()
-                    .map(|(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value)))
-                    .collect()
-            }),
+/// The fewest body bytes a record object takes in an array: its five required fields with
+/// one-byte values, the comma after it, and no whitespace.
+const MIN_RECORD_BYTES: usize = 90;
+
+impl<'a> Parsing<'a> {
+    /// Room for as many records as a body of `len` bytes can hold, so the records `Vec` is
+    /// allocated once instead of being regrown and copied. That is at most ~1.3 bytes per
+    /// body byte, held only until the batch is stored; for a large body the part never
+    /// written is never touched, so it takes no memory.
+    fn for_body(len: usize) -> Self {
+        Parsing {
+            batch: Batch {
+                records: Vec::with_capacity(len / MIN_RECORD_BYTES),
+                pairs: Vec::new(),
+            },
+            suspects: Vec::new(),
+        }
+    }
+
+    /// Appends a parsed record, noting it when it fails the pre-check.
+    fn push(&mut self, fields: Fields<'a>) {
+        let index = self.batch.records.len();
+        if !self.batch.push(fields) {
+            self.suspects.push(index);
         }
     }
 }
 
-/// Parses one record (a JSON object) or many (an array), borrowing strings from `json`.
-fn parse_raw(json: &[u8]) -> Result<Vec<RawRecord<'_>>, IngestError> {
-    if first_token(json) == Some(b'{') {
-        let one = serde_json::from_slice(json)
-            .map_err(|source| IngestError::Malformed { index: 0, source })?;
-        Ok(vec![one])
+/// A string borrowed from the body when it can be.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A meter record's fields, by their JSON names (the same as [`MeterRecord`]'s own
+/// `Deserialize`). Unknown fields are ignored.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum Field {
+    UniqueId,
+    MeterApiName,
+    MeterValue,
+    CustomerId,
+    MeterTimeInMillis,
+    Dimensions,
+    #[serde(other)]
+    Other,
+}
+
+/// The field names, for [`Deserializer::deserialize_struct`].
+const FIELDS: &[&str] = &[
+    "uniqueId",
+    "meterApiName",
+    "meterValue",
+    "customerId",
+    "meterTimeInMillis",
+    "dimensions",
+];
+
+/// The name serde's derive gave the record type these visitors replace; it shows in error
+/// messages, which stay as they were.
+const RECORD: &str = "struct RawRecord";
+
+/// Parses a JSON array of records, appending each to the batch.
+struct RecordsSeed<'p, 'a>(&'p mut Parsing<'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for RecordsSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for RecordsSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let parsing = self.0;
+        while seq.next_element_seed(RecordSeed(&mut *parsing))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Parses one record (a JSON object, or an array of its fields in order as serde's derive
+/// also accepts), appending it to the batch.
+struct RecordSeed<'p, 'a>(&'p mut Parsing<'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for RecordSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_struct("RawRecord", FIELDS, self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for RecordSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(RECORD)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let pairs = &mut self.0.batch.pairs;
+        let (mut unique_id, mut meter_api_name, mut meter_value) = (None, None, None);
+        let (mut customer_id, mut meter_time_in_millis, mut dimensions) = (None, None, None);
+        while let Some(field) = map.next_key()? {
+            match field {
+                Field::UniqueId => fill(&mut unique_id, "uniqueId", || text(&mut map))?,
+                Field::MeterApiName => {
+                    fill(&mut meter_api_name, "meterApiName", || text(&mut map))?;
+                }
+                Field::MeterValue => fill(&mut meter_value, "meterValue", || map.next_value())?,
+                Field::CustomerId => fill(&mut customer_id, "customerId", || text(&mut map))?,
+                Field::MeterTimeInMillis => {
+                    fill(&mut meter_time_in_millis, "meterTimeInMillis", || {
+                        map.next_value()
+                    })?;
+                }
+                Field::Dimensions => fill(&mut dimensions, "dimensions", || {
+                    map.next_value_seed(DimensionsSeed(&mut *pairs))
+                })?,
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        // Missing fields are reported in declaration order, as the derive does.
+        let fields = Fields {
+            unique_id: unique_id.ok_or_else(|| de::Error::missing_field("uniqueId"))?,
+            meter_api_name: meter_api_name
+                .ok_or_else(|| de::Error::missing_field("meterApiName"))?,
+            meter_value: meter_value.ok_or_else(|| de::Error::missing_field("meterValue"))?,
+            customer_id: customer_id.ok_or_else(|| de::Error::missing_field("customerId"))?,
+            meter_time_in_millis: meter_time_in_millis
+                .ok_or_else(|| de::Error::missing_field("meterTimeInMillis"))?,
+            dimensions: dimensions.flatten(),
+        };
+        self.0.push(fields);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let fields = Fields {
+            unique_id: element::<Text<'a>, _>(&mut seq, 0)?.0,
+            meter_api_name: element::<Text<'a>, _>(&mut seq, 1)?.0,
+            meter_value: element(&mut seq, 2)?,
+            customer_id: element::<Text<'a>, _>(&mut seq, 3)?.0,
+            meter_time_in_millis: element(&mut seq, 4)?,
+            dimensions: seq
+                .next_element_seed(DimensionsSeed(&mut self.0.batch.pairs))?
+                .flatten(),
+        };
+        self.0.push(fields);
+        Ok(())
+    }
+}
+
+/// Stores a field's value, refusing a field given twice (as serde's derive does).
+fn fill<T, E: de::Error>(
+    slot: &mut Option<T>,
+    name: &'static str,
+    read: impl FnOnce() -> Result<T, E>,
+) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(read()?);
+    Ok(())
+}
+
+/// The next map value, a string borrowed from the body when it can be.
+fn text<'de: 'a, 'a, A: MapAccess<'de>>(map: &mut A) -> Result<Cow<'a, str>, A::Error> {
+    map.next_value().map(|Text(text)| text)
+}
+
+/// The field at `index` of a record given as an array, which must be there.
+fn element<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+    index: usize,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(index, &"struct RawRecord with 6 elements"))
+}
+
+/// Parses a record's `dimensions` (an object of strings, or `null` for none) into the
+/// batch's pairs, sealing them ([`seal`]).
+struct DimensionsSeed<'p, 'a>(&'p mut Vec<Pair<'a>>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for DimensionsSeed<'_, 'a> {
+    type Value = Option<Span>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for DimensionsSeed<'_, 'a> {
+    type Value = Option<Span>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(PairsVisitor(self.0)).map(Some)
+    }
+}
+
+/// A JSON object of strings, appended to the batch's pairs and sealed.
+struct PairsVisitor<'p, 'a>(&'p mut Vec<Pair<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'_, 'a> {
+    type Value = Span;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Span, A::Error> {
+        let start = self.0.len();
+        while let Some((Text(key), Text(value))) = map.next_entry()? {
+            self.0.push((key, value));
+        }
+        Ok(seal(self.0, start))
+    }
+}
+
+/// Parses one record (a JSON object) or many (an array) into a batch, borrowing strings from
+/// `json`, and notes the records that fail the pre-check.
+fn parse_batch(json: &[u8]) -> Result<Parsing<'_>, IngestError> {
+    let single = first_token(json) == Some(b'{');
+    let mut parsing = Parsing::for_body(json.len());
+    let parsed = match std::str::from_utf8(json) {
+        Ok(text) => parse_into(
+            &mut serde_json::Deserializer::from_str(text),
+            &mut parsing,
+            single,
+        ),
+        // Not UTF-8: the byte parser rejects it where it did before this fast path (it does
+        // not check strings it skips), with the same message.
+        Err(_) => parse_into(
+            &mut serde_json::Deserializer::from_slice(json),
+            &mut parsing,
+            single,
+        ),
+    };
+    match parsed {
+        Ok(()) => Ok(parsing),
+        Err(source) if single => Err(IngestError::Malformed { index: 0, source }),
+        Err(error) => Err(locate_malformed(json, error)),
+    }
+}
+
+/// Runs the record visitors over the whole input (one record when `single`, else an array),
+/// refusing anything after it, as `serde_json::from_str` does.
+fn parse_into<'de, R: serde_json::de::Read<'de>>(
+    deserializer: &mut serde_json::Deserializer<R>,
+    parsing: &mut Parsing<'de>,
+    single: bool,
+) -> serde_json::Result<()> {
+    if single {
+        RecordSeed(parsing).deserialize(&mut *deserializer)?;
     } else {
-        serde_json::from_slice(json).map_err(|error| locate_malformed(json, error))
+        RecordsSeed(parsing).deserialize(&mut *deserializer)?;
     }
+    deserializer.end()
 }
 
 /// Parses and validates a body into records ready for the store.
-pub(crate) fn parse_incoming(json: &[u8]) -> Result<Vec<Incoming<'_>>, IngestError> {
-    let raw = parse_raw(json)?;
-    let mut incoming = Vec::with_capacity(raw.len());
-    for (index, raw) in raw.into_iter().enumerate() {
-        if !raw.is_valid() {
-            // Let the types crate name the broken rule.
-            let record = raw
-                .to_record()
-                .map_err(|source| IngestError::Invalid { index, source })?;
-            tracing::warn!(
-                index,
-                ?record,
-                "record passed validation after a failed pre-check"
-            );
-        }
-        incoming.push(raw.into_incoming());
+pub(crate) fn parse_incoming(json: &[u8]) -> Result<Batch<'_>, IngestError> {
+    let Parsing { batch, suspects } = parse_batch(json)?;
+    for index in suspects {
+        let Some(record) = batch.records.get(index) else {
+            continue;
+        };
+        // Let the types crate name the broken rule.
+        let record = batch
+            .to_record(record)
+            .map_err(|source| IngestError::Invalid { index, source })?;
+        tracing::warn!(
+            index,
+            ?record,
+            "record passed validation after a failed pre-check"
+        );
     }
-    Ok(incoming)
+    Ok(batch)
 }
 
 /// Parses one record (a JSON object) or many (an array) and validates each.
@@ -325,11 +652,14 @@ pub(crate) fn parse_incoming(json: &[u8]) -> Result<Vec<Incoming<'_>>, IngestErr
 /// # Ok::<(), amberflo_emulator::ingest::IngestError>(())
 /// ```
 pub fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, IngestError> {
-    let raw = parse_raw(json)?;
-    raw.iter()
+    let Parsing { batch, .. } = parse_batch(json)?;
+    batch
+        .records
+        .iter()
         .enumerate()
-        .map(|(index, raw)| {
-            raw.to_record()
+        .map(|(index, record)| {
+            batch
+                .to_record(record)
                 .map_err(|source| IngestError::Invalid { index, source })
         })
         .collect()
@@ -391,6 +721,17 @@ mod tests {
     }
 
     #[test]
+    fn gzip_members_are_concatenated() {
+        let mut body = gzip(b"[1,");
+        body.extend(gzip(b"2]"));
+        let decoded = decode_body(&body, BodyEncoding::Gzip, 100);
+        assert!(matches!(decoded.as_deref(), Ok(b"[1,2]")));
+        // The trailer is only a hint: a wrong one neither breaks nor bounds the result.
+        assert_eq!(gzip_size_hint(&body), 2);
+        assert_eq!(gzip_size_hint(b"gz"), 0);
+    }
+
+    #[test]
     fn names_the_malformed_record() {
         let body = br#"[{"uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":5},
                         {"uniqueId":"b","meterApiName":"m","meterValue":1,"meterTimeInMillis":5}]"#;
@@ -419,8 +760,7 @@ mod tests {
         let parsed = parse_records(body).expect("valid records");
         assert_eq!(parsed, expected);
         let incoming = parse_incoming(body).expect("valid records");
-        let from_records: Vec<Incoming<'_>> = expected.iter().map(Incoming::from_record).collect();
-        assert_eq!(incoming, from_records);
+        assert_eq!(incoming, Batch::from_records(&expected));
         // Serialising shows the ids kept their kind (UUID or custom string).
         assert_eq!(
             serde_json::to_value(&parsed).expect("serialisable"),
@@ -429,6 +769,226 @@ mod tests {
         let single = br#"{"uniqueId":"x","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":1}"#;
         assert_eq!(parse_records(single).expect("valid record").len(), 1);
         assert!(parse_records(b"[] x").is_err());
+    }
+
+    #[test]
+    fn min_record_bytes_is_the_smallest_record() {
+        let record = br#"{"uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":5},"#;
+        assert_eq!(record.len(), MIN_RECORD_BYTES);
+    }
+
+    #[test]
+    fn one_pair_buffer_keeps_each_records_dimensions() {
+        let body = br#"[
+            {"uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":1,
+             "dimensions":{"z":"1","a":"2","z":"3","m":"4","a":"5"}},
+            {"uniqueId":"b","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":1},
+            {"uniqueId":"c","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":1,
+             "dimensions":{"k":"v"}}
+        ]"#;
+        let batch = parse_incoming(body).expect("valid records");
+        let dimensions: Vec<Option<Vec<(&str, &str)>>> = batch
+            .records
+            .iter()
+            .map(|record| {
+                batch.dimensions(record).map(|pairs| {
+                    pairs
+                        .iter()
+                        .map(|(key, value)| (key.as_ref(), value.as_ref()))
+                        .collect()
+                })
+            })
+            .collect();
+        assert_eq!(
+            dimensions,
+            [
+                Some(vec![("a", "5"), ("m", "4"), ("z", "3")]),
+                None,
+                Some(vec![("k", "v")])
+            ]
+        );
+        // The repeats were given back: the buffer holds the kept pairs only.
+        assert_eq!(batch.pairs.len(), 4);
+    }
+
+    /// The parser these visitors replaced (serde's derive over a borrowing struct), kept to
+    /// hold the new one to the same results and error messages.
+    mod derived {
+        use super::*;
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RawRecord<'a> {
+            #[serde(borrow)]
+            unique_id: Cow<'a, str>,
+            #[serde(borrow)]
+            meter_api_name: Cow<'a, str>,
+            meter_value: f64,
+            #[serde(borrow)]
+            customer_id: Cow<'a, str>,
+            meter_time_in_millis: i64,
+            #[serde(default, borrow)]
+            dimensions: Option<Pairs<'a>>,
+        }
+
+        struct Pairs<'a>(Vec<Pair<'a>>);
+
+        impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct PairsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+                impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'a> {
+                    type Value = Pairs<'a>;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a map of strings")
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        let mut pairs = Vec::new();
+                        while let Some((Text(key), Text(value))) = map.next_entry()? {
+                            pairs.push((key, value));
+                        }
+                        Ok(Pairs(pairs))
+                    }
+                }
+
+                deserializer.deserialize_map(PairsVisitor(std::marker::PhantomData))
+            }
+        }
+
+        /// What `parse_records` returned before, as text.
+        pub(super) fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, String> {
+            let raw: Vec<RawRecord<'_>> = if first_token(json) == Some(b'{') {
+                vec![
+                    serde_json::from_slice(json)
+                        .map_err(|source| IngestError::Malformed { index: 0, source })
+                        .map_err(|error| error.to_string())?,
+                ]
+            } else {
+                serde_json::from_slice(json)
+                    .map_err(|error| locate_malformed(json, error).to_string())?
+            };
+            raw.iter()
+                .enumerate()
+                .map(|(index, raw)| {
+                    let unique_id = match canonical_uuid(&raw.unique_id) {
+                        Some(uuid) => UniqueId::from(uuid),
+                        None => UniqueId::from(raw.unique_id.as_ref()),
+                    };
+                    let builder = MeterRecord::builder(
+                        raw.meter_api_name.as_ref(),
+                        raw.meter_value,
+                        raw.customer_id.as_ref(),
+                    )
+                    .time_in_millis(raw.meter_time_in_millis)
+                    .unique_id(unique_id);
+                    let builder = match &raw.dimensions {
+                        Some(Pairs(pairs)) => builder.dimensions(
+                            pairs
+                                .iter()
+                                .map(|(key, value)| (key.as_ref(), value.as_ref())),
+                        ),
+                        None => builder,
+                    };
+                    builder
+                        .build()
+                        .map_err(|source| IngestError::Invalid { index, source }.to_string())
+                })
+                .collect()
+        }
+    }
+
+    /// `text` with each `\u{1}` replaced by a byte that is never valid UTF-8.
+    fn not_utf8(text: &str) -> Vec<u8> {
+        text.bytes()
+            .map(|byte| if byte == 1 { 0xff } else { byte })
+            .collect()
+    }
+
+    #[test]
+    fn same_results_and_errors_as_the_derived_parser() {
+        const RECORD: &str = r#""uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":5"#;
+        let bodies: Vec<Vec<u8>> = [
+            format!("{{{RECORD}}}"),
+            format!("[{{{RECORD}}}]"),
+            format!(" \n{{{RECORD},\"dimensions\":{{\"k\":\"v\"}}}}"),
+            // Repeated, missing and mistyped fields, alone and in an array.
+            format!("{{{RECORD},\"uniqueId\":\"b\"}}"),
+            format!("[{{{RECORD}}},{{{RECORD},\"meterValue\":2}}]"),
+            format!("{{{RECORD},\"dimensions\":null,\"dimensions\":{{}}}}"),
+            format!("[{{{RECORD},\"dimensions\":{{}},\"dimensions\":null}}]"),
+            r#"{"meterApiName":"m"}"#.to_owned(),
+            r#"{"uniqueId":"a","meterApiName":"m","customerId":"c"}"#.to_owned(),
+            r#"{"uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c"}"#.to_owned(),
+            r#"{"uniqueId":1}"#.to_owned(),
+            format!("{{{RECORD},\"meterTimeInMillis\":1.5}}"),
+            format!("{{\"meterTimeInMillis\":1.5,{RECORD}}}"),
+            format!("{{{RECORD},\"dimensions\":[]}}"),
+            format!("{{{RECORD},\"dimensions\":{{\"k\":1}}}}"),
+            format!("[{{{RECORD},\"dimensions\":{{\"k\":1}}}}]"),
+            format!("{{{RECORD},\"dimensions\":5}}"),
+            // Unknown fields of any shape, and escapes in keys and values.
+            format!("{{\"x\":{{\"y\":[1,{{}}]}},{RECORD},\"z\":null}}"),
+            r#"{"unique\u0049d":"a","meterApiName":"m\n","meterValue":1e2,"customerId":"\u00e9","meterTimeInMillis":5}"#.to_owned(),
+            // Records given as arrays of their fields, as the derive accepts.
+            r#"[["a","m",1,"c",5]]"#.to_owned(),
+            r#"[["a","m",1,"c",5,{"k":"v"}]]"#.to_owned(),
+            r#"[["a","m",1,"c",5,null,7]]"#.to_owned(),
+            r#"[["a","m",1,"c"]]"#.to_owned(),
+            // Not an array of records at all.
+            String::new(),
+            "null".to_owned(),
+            "5".to_owned(),
+            "\"x\"".to_owned(),
+            "[".to_owned(),
+            "[1]".to_owned(),
+            "[{}]".to_owned(),
+            format!("[{{{RECORD}}}] x"),
+            format!("{{{RECORD}}} x"),
+            format!("[{{{RECORD}}},]"),
+            // Rule violations: the first bad record is named.
+            format!(
+                "[{{{RECORD}}},{{{}}}]",
+                RECORD.replace(r#""customerId":"c""#, r#""customerId":" ""#)
+            ),
+            format!(
+                "[{{{}}},{{{}}}]",
+                RECORD.replace(":5", ":0"),
+                RECORD.replace(r#""m""#, r#""\t""#)
+            ),
+            format!("{{{}}}", RECORD.replace(":1,", ":1e400,")),
+            format!("{{{RECORD},\"uniqueId\":\"\"}}").replacen("\"uniqueId\":\"a\",", "", 1),
+            format!("{{{RECORD},\"dimensions\":{{\"k\":\" \",\"k\":\"v\"}}}}"),
+            format!("{{{RECORD},\"dimensions\":{{\"k\":\"v\",\"k\":\" \"}}}}"),
+            format!("{{{RECORD},\"dimensions\":{{\" \":\"v\"}}}}"),
+        ]
+        .into_iter()
+        .map(String::into_bytes)
+        .chain([
+            // Invalid UTF-8: in a record's string, in a skipped one, between tokens.
+            not_utf8(&format!("[{{{RECORD},\"dimensions\":{{\"k\":\"\u{1}\"}}}}]")),
+            not_utf8(&format!("[{{{RECORD},\"x\":\"\u{1}\"}}]")),
+            not_utf8(&format!("{{{RECORD},\"x\":\"\u{1}\"}}")),
+            b"[\xff]".to_vec(),
+            b"{\xff}".to_vec(),
+        ])
+        .collect();
+        for body in &bodies {
+            let shown = String::from_utf8_lossy(body);
+            let new = parse_records(body).map_err(|error| error.to_string());
+            assert_eq!(new, derived::parse_records(body), "body: {shown}");
+            // The store's path agrees with the public one.
+            let incoming = parse_incoming(body).map_err(|error| error.to_string());
+            match (&incoming, &new) {
+                (Ok(batch), Ok(records)) => assert_eq!(*batch, Batch::from_records(records)),
+                (Err(a), Err(b)) => assert_eq!(a, b, "body: {shown}"),
+                _ => panic!("parse_incoming and parse_records disagree on {shown}"),
+            }
+        }
     }
 
     fn text(pool: &'static [&'static str]) -> impl Strategy<Value = Cow<'static, str>> {
@@ -457,15 +1017,37 @@ mod tests {
             meter_time_in_millis in proptest::sample::select(vec![i64::MIN, -1, 0, 1, i64::MAX]),
             dimensions in proptest::option::of(proptest::collection::vec((text(TEXTS), text(TEXTS)), 0..3)),
         ) {
-            let raw = RawRecord {
+            let mut batch = Batch::default();
+            let dimensions = dimensions.map(|pairs| {
+                batch.pairs.extend(pairs);
+                seal(&mut batch.pairs, 0)
+            });
+            let passes = batch.push(Fields {
                 unique_id,
                 meter_api_name,
                 meter_value,
                 customer_id,
                 meter_time_in_millis,
-                dimensions: dimensions.map(Pairs),
-            };
-            prop_assert_eq!(raw.is_valid(), raw.to_record().is_ok());
+                dimensions,
+            });
+            let record = batch.records.first().expect("one record");
+            prop_assert_eq!(passes, batch.to_record(record).is_ok());
+        }
+
+        /// Sealing keeps, for each key, the value given last, in key order.
+        #[test]
+        fn seal_keeps_the_last_value_of_each_key(
+            before in proptest::collection::vec((text(TEXTS), text(TEXTS)), 0..3),
+            pairs in proptest::collection::vec((text(TEXTS), text(TEXTS)), 0..8),
+        ) {
+            let mut buffer = before.clone();
+            buffer.extend(pairs.iter().cloned());
+            let span = seal(&mut buffer, before.len());
+            let expected: std::collections::BTreeMap<_, _> = pairs.into_iter().collect();
+            prop_assert_eq!(buffer.len(), before.len() + expected.len());
+            prop_assert_eq!(buffer.get(..before.len()), Some(&before[..]));
+            let sealed: Vec<_> = buffer.get(span.range()).unwrap_or(&[]).to_vec();
+            prop_assert_eq!(sealed, expected.into_iter().collect::<Vec<_>>());
         }
     }
 

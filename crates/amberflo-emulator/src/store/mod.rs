@@ -24,7 +24,7 @@ use accounts::Accounts;
 pub(crate) use accounts::PortalSession;
 use records::RecordLog;
 
-use crate::ingest::{self, BodyEncoding, Incoming, IngestError};
+use crate::ingest::{self, Batch, BodyEncoding, IngestError};
 use crate::invoice::{self, InvoiceRequest};
 use crate::usage::{self, UsageError};
 use crate::view::RecordView;
@@ -132,9 +132,8 @@ impl Store {
         body: &[u8],
         encoding: BodyEncoding,
     ) -> Result<IngestOutcome, IngestError> {
-        let stored = ingest::decode_body(body, encoding, self.max_decoded_bytes).and_then(|json| {
-            ingest::parse_incoming(&json).map(|records| self.store_valid(records))
-        });
+        let stored = ingest::decode_body(body, encoding, self.max_decoded_bytes)
+            .and_then(|json| ingest::parse_incoming(&json).map(|batch| self.store_valid(batch)));
         if stored.is_err() {
             self.ingest_rejected.fetch_add(1, Ordering::Relaxed);
         }
@@ -148,16 +147,18 @@ impl Store {
                 .validate()
                 .map_err(|source| IngestError::Invalid { index, source })?;
         }
-        Ok(self.store_valid(records.iter().map(Incoming::from_record).collect()))
+        Ok(self.store_valid(Batch::from_records(records)))
     }
 
-    fn store_valid(&self, records: Vec<Incoming<'_>>) -> IngestOutcome {
-        let received = records.len();
-        let hashes: Vec<u64> = records
+    /// Stores a validated batch, hashing its unique ids before taking the lock.
+    fn store_valid(&self, batch: Batch<'_>) -> IngestOutcome {
+        let received = batch.records.len();
+        let hashes: Vec<u64> = batch
+            .records
             .iter()
             .map(|record| self.id_hasher.hash_one(&record.unique_id))
             .collect();
-        let duplicates = lock(&self.records).insert(records, &hashes);
+        let duplicates = lock(&self.records).insert(batch, &hashes);
         self.ingest_batches.fetch_add(1, Ordering::Relaxed);
         self.duplicates
             .fetch_add(duplicates as u64, Ordering::Relaxed);

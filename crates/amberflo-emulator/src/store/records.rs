@@ -6,6 +6,10 @@
 //! only when one is read out. This keeps memory (and page faults while ingesting) an order of
 //! magnitude below storing `MeterRecord`s, whose dimension map alone takes ~0.5 KiB.
 //!
+//! Records arrive as an ingest [`Batch`]: one `Vec` of records and one of all their
+//! dimension pairs, each record holding a span of it (built by one parse of the body, or from
+//! `MeterRecord`s). They are interned and appended in one pass under the store's lock.
+//!
 //! Deduplication: a record is dropped when a record with the same `uniqueId` and the same
 //! content (meter, value, customer, time, dimensions) is already stored. A record that reuses
 //! a `uniqueId` with different content is stored as well, so a client bug that recycles ids
@@ -21,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::interner::{FxHasher, Interner, Sym};
-use crate::ingest::Incoming;
+use crate::ingest::Batch;
 use crate::view::RecordView;
 
 /// A hasher for keys that already are hashes: it passes the `u64` through.
@@ -169,18 +173,25 @@ pub(crate) struct RecordLog {
 }
 
 impl RecordLog {
-    /// Stores `records` (whose id hashes are `hashes`), returning how many were duplicates.
-    pub(crate) fn insert(&mut self, records: Vec<Incoming<'_>>, hashes: &[u64]) -> usize {
+    /// Stores the batch's records (whose id hashes are `hashes`), returning how many were
+    /// duplicates.
+    pub(crate) fn insert(&mut self, batch: Batch<'_>, hashes: &[u64]) -> usize {
+        let Batch { records, pairs } = batch;
         let mut duplicates = 0;
+        // Grow every table once per batch rather than mid-batch (the index may get an entry
+        // per record; duplicates leave some room unused until the next batch).
         self.records.reserve(records.len());
+        self.dimensions.reserve(pairs.len());
+        self.index.reserve(records.len());
         // What the previous record's meter name and i-th dimension key interned to.
         let mut meter_hint = None;
         let mut key_hints = [None; 8];
         for (incoming, hash) in records.into_iter().zip(hashes) {
             let dimensions_start = u32::try_from(self.dimensions.len()).unwrap_or(u32::MAX);
-            let dimensions_len = match &incoming.dimensions {
+            let dimensions_len = match incoming.dimensions {
                 None => NO_DIMENSIONS,
-                Some(pairs) => {
+                Some(span) => {
+                    let pairs = pairs.get(span.range()).unwrap_or(&[]);
                     for (at, (key, value)) in pairs.iter().enumerate() {
                         let key = match key_hints.get_mut(at) {
                             Some(hint) => self.strings.intern_hinted(key, hint),
@@ -323,7 +334,7 @@ mod tests {
     }
 
     fn insert(log: &mut RecordLog, records: &[MeterRecord], hashes: &[u64]) -> usize {
-        log.insert(records.iter().map(Incoming::from_record).collect(), hashes)
+        log.insert(Batch::from_records(records), hashes)
     }
 
     #[test]
