@@ -230,8 +230,6 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
             options.transport.clone(),
             "--dimensions".to_owned(),
             options.dimensions.to_string(),
-            "--full-sleep-us".to_owned(),
-            options.full_sleep_us.to_string(),
         ];
         let optional = [
             ("--batch-size", batch_size),

@@ -22,8 +22,9 @@ options:
   --dimensions N       dimensions per record, 0 to 3 (default 3)
   --peer python        also run amberflo-metering-python 3.3.1 (in target/bench/venv)
   --peer-records N     records the peer meters (default 200000; it is ~100x slower)
-  --full-sleep-us N    when a record is refused (queue full), both load processes retry it,
-                       yielding for the first 4 refusals in a row, then sleeping N us (default 200)
+  --full-sleep-us N    when the Python peer's queue refuses a record (full), its load process
+                       retries it, yielding for the first 4 refusals in a row, then sleeping N us
+                       (default 200); ours waits for room with `meter_record_timeout` instead
   --quick              smoke test: 50000 records, no peer (explicit options still apply)
   --no-defaults-run    when batch size or workers differ from the SDK defaults, skip the extra
                        run at the SDK defaults that is otherwise added for comparison

@@ -509,11 +509,13 @@ Building the record (`MeterRecord::builder(..).build()`, `create_ingest_payload(
 apart. Figures include the timer's own overhead (the \"timer overhead\" row: the median of an \
 empty timed region). Rust percentiles come from an HDR histogram (3 significant digits, exact \
 max); Python's are exact (nearest rank).
-- Full queue: both SDKs refuse a record when their 100,000-record queue is full \
-(`MeterError::Rejected` / `send` returning False). The load processes retry the same record \
-(yield for the first 4 refusals in a row, then sleep `--full-sleep-us`, default 200 µs, between \
-tries) and count every \
-refusal, so exactly N records are delivered.
+- Full queue: both SDKs refuse a record at once when their 100,000-record queue is full \
+(`MeterError::Rejected` / `send` returning False); every refusal is counted and timed. The load \
+processes then deliver the same record: ours hands it to `Client::meter_record_timeout`, which \
+parks the thread until the workers make room; the Python SDK has no such call, so its load \
+process retries `send` (yielding for the first 4 refusals in a row, then sleeping \
+`--full-sleep-us`, default 200 µs, between tries). That waiting is back-pressure and is not \
+timed. Exactly N records are delivered.
 - `meter()` max is dominated by preemption: T producers, the SDK's workers and I/O threads and \
 the emulator share few cores, and a thread descheduled between its two clock reads reports the \
 whole time slice it waited.
