@@ -6,6 +6,7 @@
 //! is plain values and stays consistent at every step.
 
 mod accounts;
+mod dedup;
 mod interner;
 mod records;
 

@@ -13,50 +13,26 @@
 //! Deduplication: a record is dropped when a record with the same `uniqueId` and the same
 //! content (meter, value, customer, time, dimensions) is already stored. A record that reuses
 //! a `uniqueId` with different content is stored as well, so a client bug that recycles ids
-//! stays visible instead of vanishing. The index maps a hash of the unique id (computed
-//! before the lock is taken) to the positions of the records carrying it.
+//! stays visible instead of vanishing. The index ([`DedupIndex`]) maps a hash of the unique id
+//! (computed before the lock is taken) to the positions of the records carrying it.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use amberflo_types::{MeterRecord, UniqueId};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::dedup::DedupIndex;
 use super::interner::{FxHasher, Interner, Sym};
 use crate::ingest::Batch;
 use crate::view::RecordView;
 
-/// A hasher for keys that already are hashes: it passes the `u64` through.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct PassThroughHasher(u64);
-
-impl Hasher for PassThroughHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-/// A record's position in [`RecordLog::records`], as the dedup index keeps it: 4 bytes, so an
-/// index entry (hash and position) takes 16 bytes and the index for a million records stays
-/// small enough to probe without a cache miss on every other access. Past `u32::MAX` records
-/// (far more than fit in memory) positions saturate and those records are not deduplicated.
-type Position = u32;
-
-/// `position` as a [`Position`].
-fn position_of(position: usize) -> Position {
-    Position::try_from(position).unwrap_or(Position::MAX)
+/// A record's position in [`RecordLog::records`], as the dedup index keeps it: 4 bytes.
+/// Past `u32::MAX` records (far more than fit in memory) positions saturate and those records
+/// are not deduplicated.
+fn position_of(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX)
 }
 
 /// `dimensions_len` of a record that has no `dimensions` field at all.
@@ -162,11 +138,8 @@ pub(crate) struct RecordLog {
     records: Vec<Stored>,
     dimensions: Vec<(Sym, Sym)>,
     strings: Interner,
-    /// Id hash to the position of the first record stored with it.
-    index: HashMap<u64, Position, BuildHasherDefault<PassThroughHasher>>,
-    /// Id hash to the positions of the later records stored with it: ids reused with other
-    /// content (or 64-bit hash collisions), which are rare.
-    index_more: HashMap<u64, Vec<Position>, BuildHasherDefault<PassThroughHasher>>,
+    /// Id hash to the positions of the records stored with it.
+    index: DedupIndex,
     custom: Vec<Value>,
     summary_cursor: usize,
     summary: HashMap<(Sym, Sym), MeterTotals, BuildHasherDefault<FxHasher>>,
@@ -183,6 +156,7 @@ impl RecordLog {
         self.records.reserve(records.len());
         self.dimensions.reserve(pairs.len());
         self.index.reserve(records.len());
+        std::hint::black_box(self.index.warm(hashes));
         // What the previous record's meter name and i-th dimension key interned to.
         let mut meter_hint = None;
         let mut key_hints = [None; 8];
@@ -214,29 +188,19 @@ impl RecordLog {
                 value: incoming.meter_value,
                 time: incoming.meter_time_in_millis,
             };
-            let position = position_of(self.records.len());
-            match self.index.entry(*hash) {
-                Entry::Vacant(entry) => {
-                    entry.insert(position);
-                    self.records.push(record);
-                }
-                Entry::Occupied(entry) => {
-                    let (records, dimensions) = (&self.records, &self.dimensions);
-                    let more = self.index_more.get(hash).map_or(&[][..], Vec::as_slice);
-                    let seen = std::iter::once(entry.get()).chain(more).any(|at| {
-                        records
-                            .get(*at as usize)
-                            .is_some_and(|stored| same(stored, &record, dimensions))
-                    });
-                    if seen {
-                        duplicates += 1;
-                        // Give back the dimension slots the duplicate took.
-                        self.dimensions.truncate(dimensions_start as usize);
-                    } else {
-                        self.index_more.entry(*hash).or_default().push(position);
-                        self.records.push(record);
-                    }
-                }
+            let (records, dimensions) = (&self.records, &self.dimensions);
+            let seen = self.index.candidates(*hash).any(|at| {
+                records
+                    .get(at as usize)
+                    .is_some_and(|stored| same(stored, &record, dimensions))
+            });
+            if seen {
+                duplicates += 1;
+                // Give back the dimension slots the duplicate took.
+                self.dimensions.truncate(dimensions_start as usize);
+            } else {
+                self.index.insert(*hash, position_of(self.records.len()));
+                self.records.push(record);
             }
         }
         duplicates
