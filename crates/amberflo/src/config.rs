@@ -60,6 +60,10 @@ enum TransportChoice {
     Hyper,
 }
 
+/// Default capacity of the custom-schema payload queue (see
+/// [`ClientBuilder::custom_queue_capacity`]).
+pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
+
 /// Configures and builds a [`Client`].
 ///
 /// Defaults, in one place:
@@ -70,7 +74,7 @@ enum TransportChoice {
 /// | ingest URL | `https://ingest.amberflo.io` (env `AMBERFLO_INGEST_URL`) |
 /// | transport | reqwest when only the `reqwest` feature is on, hyper when only `hyper` is |
 /// | connect / request timeout | 10 s / 30 s |
-/// | queue capacity | 100,000 records |
+/// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 100 records / 0.5 s |
 /// | workers | 2 |
 /// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
@@ -99,6 +103,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     capacity: Option<usize>,
+    custom_capacity: Option<usize>,
     max_batch_size: Option<usize>,
     linger: Option<Duration>,
     workers: Option<usize>,
@@ -118,6 +123,7 @@ impl Default for ClientBuilder {
             connect_timeout: None,
             request_timeout: None,
             capacity: None,
+            custom_capacity: None,
             max_batch_size: None,
             linger: None,
             workers: None,
@@ -135,6 +141,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_url", &self.api_url)
             .field("ingest_url", &self.ingest_url)
             .field("capacity", &self.capacity)
+            .field("custom_capacity", &self.custom_capacity)
             .field("max_batch_size", &self.max_batch_size)
             .field("linger", &self.linger)
             .field("workers", &self.workers)
@@ -265,6 +272,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How many custom-schema payloads ([`Client::send_custom`]) their own queue holds
+    /// before refusing more (default [`DEFAULT_CUSTOM_QUEUE_CAPACITY`]). It is separate from
+    /// the records' queue, and smaller because custom payloads are rare: a queue's slots are
+    /// allocated up front, so each one costs memory whether it is used or not.
+    pub fn custom_queue_capacity(mut self, capacity: usize) -> Self {
+        self.custom_capacity = Some(capacity);
+        self
+    }
+
     /// The most records sent in one request.
     pub fn max_batch_size(mut self, size: usize) -> Self {
         self.max_batch_size = Some(size);
@@ -334,6 +350,10 @@ impl ClientBuilder {
             .build(IngestSink::new(api.clone(), IngestKind::Records))?;
         let custom = self
             .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
+            .capacity(
+                self.custom_capacity
+                    .unwrap_or(DEFAULT_CUSTOM_QUEUE_CAPACITY),
+            )
             .workers(1)
             .build(IngestSink::new(api.clone(), IngestKind::Custom))?;
         let shutdown_timeout = self

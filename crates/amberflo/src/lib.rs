@@ -66,7 +66,10 @@ pub use api::{
     CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
 };
 pub use client::Client;
-pub use config::{ClientBuilder, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL, FailedBatch};
+pub use config::{
+    ClientBuilder, DEFAULT_CUSTOM_QUEUE_CAPACITY, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL,
+    FailedBatch,
+};
 pub use error::{CustomPayloadError, Error, MeterError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amberflo::mock::{MockReply, MockTransport};
-use amberflo::{Client, ClientBuilder, FailedBatch, MeterError, MeterRecord, RetryPolicy};
+use amberflo::{
+    Client, ClientBuilder, CustomPayloadError, FailedBatch, MeterError, MeterRecord, RetryPolicy,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -119,6 +121,38 @@ fn a_full_queue_and_a_shut_down_client_hand_the_record_back() {
         "{after}"
     );
     assert_eq!(after.into_record().unwrap().meter_value(), 99.0);
+}
+
+#[test]
+fn custom_payloads_have_their_own_queue_capacity() {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::ok().with_delay(Duration::from_millis(300)));
+    let client = builder(&mock)
+        .queue_capacity(100)
+        .custom_queue_capacity(2)
+        .max_batch_size(1)
+        .build()
+        .unwrap();
+    let refused = (0..10)
+        .filter_map(|i| client.send_custom(serde_json::json!({ "n": i })).err())
+        .inspect(|error| {
+            assert!(
+                matches!(error, CustomPayloadError::Rejected(refused) if refused.is_full()),
+                "{error}"
+            );
+        })
+        .count();
+    // One payload may be in the worker's hands; the queue holds two more.
+    assert!((7..=8).contains(&refused), "{refused} of 10 refused");
+    // The records' queue is not affected.
+    for i in 0..10 {
+        client
+            .meter("ApiCalls", f64::from(i), "customer-1")
+            .unwrap();
+    }
+    client.shutdown(WAIT).unwrap();
+    assert_eq!(client.custom_stats().delivered as usize, 10 - refused);
+    assert_eq!(client.stats().delivered, 10);
 }
 
 #[test]
