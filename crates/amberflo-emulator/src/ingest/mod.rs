@@ -38,6 +38,7 @@ use std::io::Read;
 
 use amberflo_types::{MeterRecord, ValidationError};
 use flate2::bufread::MultiGzDecoder;
+use libdeflater::Decompressor;
 use serde_json::Value;
 
 pub(crate) use batch::Batch;
@@ -106,9 +107,16 @@ pub fn decode_body(
     match encoding {
         BodyEncoding::Identity => Ok(Cow::Borrowed(body)),
         BodyEncoding::Gzip => {
-            // Sized from the trailer: the body is inflated without growing the buffer.
-            let mut decoded =
-                Vec::with_capacity(gzip_size_hint(body).min(max_decoded).saturating_add(1));
+            let size = gzip_size_hint(body);
+            if size <= max_decoded
+                && let Some(decoded) = inflate_single_member(body, size)
+            {
+                return Ok(Cow::Owned(decoded));
+            }
+            // Several members, a trailer that does not match, or bad data: the streaming
+            // decoder decides (and words the error). Sized from the trailer, the body is
+            // inflated without growing the buffer.
+            let mut decoded = Vec::with_capacity(size.min(max_decoded).saturating_add(1));
             let limit = u64::try_from(max_decoded)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
@@ -124,6 +132,42 @@ pub fn decode_body(
             Ok(Cow::Owned(decoded))
         }
     }
+}
+
+/// Inflates a gzip body made of one member whose trailer announces `size` bytes, in one call
+/// to libdeflate (about twice as fast as zlib-rs's streaming inflate); `None` when the body
+/// may hold something else, for the streaming decoder to handle:
+///
+/// - another member: libdeflate would stop after the first, so any `1f 8b 08` (a member's
+///   magic and method) after the first header sends the body to the streaming decoder;
+/// - bytes after the member, or a member of another size: libdeflate ignores trailing
+///   bytes, but then the last four bytes are not the member's size (`ISIZE`).
+fn inflate_single_member(body: &[u8], size: usize) -> Option<Vec<u8>> {
+    if may_hold_another_member(body.get(GZIP_HEADER_LEN..)?) {
+        return None;
+    }
+    let mut decoded = vec![0; size];
+    let written = Decompressor::new()
+        .gzip_decompress(body, &mut decoded)
+        .ok()?;
+    (written == size).then_some(decoded)
+}
+
+/// The length of a gzip header without optional fields.
+const GZIP_HEADER_LEN: usize = 10;
+
+/// Whether `bytes` contain `1f 8b 08` anywhere. Branch-free, so that it vectorises: the scan
+/// costs about a microsecond for a batch of a thousand records.
+fn may_hold_another_member(bytes: &[u8]) -> bool {
+    let second = bytes.get(1..).unwrap_or_default();
+    let third = bytes.get(2..).unwrap_or_default();
+    bytes
+        .iter()
+        .zip(second)
+        .zip(third)
+        .fold(false, |found, ((a, b), c)| {
+            found | ((*a == 0x1f) & (*b == 0x8b) & (*c == 0x08))
+        })
 }
 
 /// The decoded size a gzip body announces in its trailer (ISIZE, the size mod 2^32): a

@@ -39,6 +39,39 @@ fn gzip_members_are_concatenated() {
 }
 
 #[test]
+fn the_single_member_fast_path_never_drops_or_invents_bytes() {
+    let member = gzip(b"[1,2]");
+    // Two members of the same size: the trailer matches the first member, the magic scan
+    // still finds the second.
+    let twice = [member.clone(), member.clone()].concat();
+    assert!(matches!(
+        decode_body(&twice, BodyEncoding::Gzip, 100).as_deref(),
+        Ok(b"[1,2][1,2]")
+    ));
+    // Bytes after the member: the streaming decoder rejects them, as before.
+    let trailing = [member.clone(), b"garbage!".to_vec()].concat();
+    assert!(matches!(
+        decode_body(&trailing, BodyEncoding::Gzip, 100),
+        Err(IngestError::Gzip(_))
+    ));
+    // A trailer with the wrong size: refused, as the streaming decoder checks it.
+    let mut lying = gzip(&[b'x'; 300]);
+    let at = lying.len() - 4;
+    lying[at..].copy_from_slice(&10u32.to_le_bytes());
+    assert!(inflate_single_member(&lying, 10).is_none());
+    assert!(matches!(
+        decode_body(&lying, BodyEncoding::Gzip, 1000),
+        Err(IngestError::Gzip(_))
+    ));
+    assert_eq!(
+        inflate_single_member(&member, 5).as_deref(),
+        Some(&b"[1,2]"[..])
+    );
+    assert!(may_hold_another_member(&[0, 0x1f, 0x8b, 0x08]));
+    assert!(!may_hold_another_member(&[0x1f, 0x8b, 0x07, 0x1f, 0x8b]));
+}
+
+#[test]
 fn names_the_malformed_record() {
     let body = br#"[{"uniqueId":"a","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":5},
                     {"uniqueId":"b","meterApiName":"m","meterValue":1,"meterTimeInMillis":5}]"#;
