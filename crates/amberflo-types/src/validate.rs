@@ -9,10 +9,16 @@ type Field = Cow<'static, str>;
 
 /// The string must contain something other than whitespace.
 pub(crate) fn non_blank(field: impl Into<Field>, value: &str) -> Result<(), ValidationError> {
-    if value.trim().is_empty() {
+    if is_blank(value) {
         return Err(ValidationError::new(field, Rule::Blank));
     }
     Ok(())
+}
+
+/// Whether `text` is empty or only whitespace. Stops at the first other character (the
+/// first one, for real values), where `trim` would also scan from the end and slice.
+pub(crate) fn is_blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
 }
 
 /// Like [`non_blank`], for an optional string.
@@ -61,10 +67,10 @@ where
     // Field names are formatted only on failure: this runs for every ingested record.
     for (key, value) in entries {
         let (key, value) = (key.as_ref(), value.as_ref());
-        if key.trim().is_empty() {
+        if is_blank(key) {
             return Err(ValidationError::new(format!("{field}.<key>"), Rule::Blank));
         }
-        if value.trim().is_empty() {
+        if is_blank(value) {
             return Err(ValidationError::new(format!("{field}.{key}"), Rule::Blank));
         }
     }
