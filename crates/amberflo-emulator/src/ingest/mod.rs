@@ -12,9 +12,12 @@
 //!
 //! - the body's UTF-8 is validated once, up front, so the JSON parser borrows each string
 //!   without checking it again;
-//! - serde visitors seeded with the batch ([`DeserializeSeed`](serde::de::DeserializeSeed))
-//!   append each record to one `Batch`: a `Vec` of fixed-size `Incoming` records plus one
-//!   `Vec` of dimension pairs shared by all of them, each record holding a `Span` of it;
+//! - each record is appended to one `Batch`: a `Vec` of fixed-size `Incoming` records plus
+//!   one `Vec` of dimension pairs shared by all of them, each record holding a `Span` of it;
+//! - a hand-written parser takes the common shape (an array of records with the known
+//!   fields, strings without escapes) faster than serde_json does, and gives up on anything
+//!   else; serde visitors seeded with the batch
+//!   ([`DeserializeSeed`](serde::de::DeserializeSeed)) then parse the body from scratch;
 //! - the unique id is parsed as a UUID once, and each record is pre-checked as it is parsed,
 //!   without building a [`MeterRecord`]. Only a record that fails the pre-check is built, to
 //!   let the types crate name the broken rule.
@@ -26,9 +29,11 @@
 //! # Layout
 //!
 //! This module holds the error type, body decoding and the entry points; `batch` holds the
-//! batch model and the pre-check, and `parse` the serde seeds and visitors.
+//! batch model and the pre-check, `fast` the hand-written parser of the common shape, and
+//! `parse` the serde seeds and visitors.
 
 mod batch;
+mod fast;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::batch::{Batch, Fields, Pair, Span, seal};
+use super::fast::parse_plain;
 use super::{IngestError, locate_malformed};
 
 /// The first byte that is not JSON whitespace.
@@ -46,11 +47,18 @@ impl<'a> Parsing<'a> {
     }
 
     /// Appends a parsed record, noting it when it fails the pre-check.
-    fn push(&mut self, fields: Fields<'a>) {
+    pub(super) fn push(&mut self, fields: Fields<'a>) {
         let index = self.batch.records.len();
         if !self.batch.push(fields) {
             self.suspects.push(index);
         }
+    }
+
+    /// Forgets every record, pair and suspect, keeping the buffers.
+    fn clear(&mut self) {
+        self.batch.records.clear();
+        self.batch.pairs.clear();
+        self.suspects.clear();
     }
 }
 
@@ -268,18 +276,38 @@ impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'_, 'a> {
 
 /// Parses one record (a JSON object) or many (an array) into a batch, borrowing strings from
 /// `json`, and notes the records that fail the pre-check.
+///
+/// The hand-written parser ([`parse_plain`]) takes the common shape; the serde visitors
+/// parse anything else from scratch, and word the errors.
 pub(super) fn parse_batch(json: &[u8]) -> Result<Parsing<'_>, IngestError> {
-    let single = first_token(json) == Some(b'{');
     let mut parsing = Parsing::for_body(json.len());
-    let parsed = match std::str::from_utf8(json) {
-        Ok(text) => parse_into(
+    let text = std::str::from_utf8(json).ok();
+    if let Some(text) = text {
+        if parse_plain(text, &mut parsing) {
+            return Ok(parsing);
+        }
+        parsing.clear();
+    }
+    parse_with_serde(json, text, parsing)
+}
+
+/// [`parse_batch`] with the serde visitors alone, into `parsing` (empty); `text` is `json`
+/// when it is UTF-8.
+pub(super) fn parse_with_serde<'a>(
+    json: &'a [u8],
+    text: Option<&'a str>,
+    mut parsing: Parsing<'a>,
+) -> Result<Parsing<'a>, IngestError> {
+    let single = first_token(json) == Some(b'{');
+    let parsed = match text {
+        Some(text) => parse_into(
             &mut serde_json::Deserializer::from_str(text),
             &mut parsing,
             single,
         ),
-        // Not UTF-8: the byte parser rejects it where it did before this fast path (it does
-        // not check strings it skips), with the same message.
-        Err(_) => parse_into(
+        // Not UTF-8: the byte parser rejects it where it did before bodies were validated up
+        // front (it does not check strings it skips), with the same message.
+        None => parse_into(
             &mut serde_json::Deserializer::from_slice(json),
             &mut parsing,
             single,
