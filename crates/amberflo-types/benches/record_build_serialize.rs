@@ -24,6 +24,19 @@ fn record_build_serialize(c: &mut Criterion) {
             black_box(buffer.len())
         });
     });
+    c.bench_function("record_build_3_dimensions", |b| {
+        b.iter(|| {
+            MeterRecord::builder(
+                black_box("ApiCalls"),
+                black_box(1.0),
+                black_box("customer-42"),
+            )
+            .dimension("region", black_box("us-east-1"))
+            .dimension("service", black_box("checkout"))
+            .dimension("tier", black_box("free"))
+            .build()
+        });
+    });
     c.bench_function("record_build", |b| {
         b.iter(|| {
             MeterRecord::builder(

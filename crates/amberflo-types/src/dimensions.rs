@@ -94,6 +94,16 @@ impl Dimensions {
 
     /// Sets `key` to `value`, replacing the value it had.
     pub(crate) fn insert(&mut self, key: &str, value: &str) {
+        // Keys often come in order: then one comparison with the last key places the pair.
+        if self
+            .entries
+            .last()
+            .is_none_or(|(last, _)| last.as_str() < key)
+        {
+            self.entries
+                .push((CompactString::new(key), CompactString::new(value)));
+            return;
+        }
         match self.position(key) {
             Ok(index) => self.entries[index].1 = CompactString::new(value),
             Err(index) => self
