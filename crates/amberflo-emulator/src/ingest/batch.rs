@@ -158,7 +158,8 @@ impl<'a> Batch<'a> {
 }
 
 fn blank(text: &str) -> bool {
-    text.trim().is_empty()
+    // `trim().is_empty()`, but stopping at the first other character.
+    text.chars().all(char::is_whitespace)
 }
 
 /// Whether `id` is a UUID in canonical (lowercase, hyphenated) form, which [`UniqueId`]

@@ -10,7 +10,7 @@ mod dedup;
 mod interner;
 mod records;
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -22,6 +22,7 @@ use amberflo_types::{
 use serde_json::Value;
 
 use accounts::Accounts;
+use interner::FxHasher;
 pub(crate) use accounts::PortalSession;
 use records::RecordLog;
 
@@ -88,7 +89,9 @@ pub struct IngestOutcome {
 pub struct Store {
     records: Mutex<RecordLog>,
     accounts: Mutex<Accounts>,
-    id_hasher: std::collections::hash_map::RandomState,
+    /// Hashes unique ids for the dedup index: a fast multiplicative hash, as ids come from
+    /// local clients (no hash flooding to defend against) and UUIDs are random already.
+    id_hasher: BuildHasherDefault<FxHasher>,
     max_decoded_bytes: usize,
     ingest_batches: AtomicU64,
     ingest_rejected: AtomicU64,
@@ -116,7 +119,7 @@ impl Store {
         Store {
             records: Mutex::default(),
             accounts: Mutex::default(),
-            id_hasher: std::collections::hash_map::RandomState::new(),
+            id_hasher: BuildHasherDefault::default(),
             max_decoded_bytes: limit,
             ingest_batches: AtomicU64::new(0),
             ingest_rejected: AtomicU64::new(0),
