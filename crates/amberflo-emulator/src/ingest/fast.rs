@@ -129,13 +129,8 @@ impl<'a> Cursor<'a> {
     /// end, lets the parse go on without waiting for the scan.
     fn key(&mut self, key: &[u8]) -> Option<bool> {
         self.skip_whitespace();
-        let found = self
-            .text
-            .as_bytes()
-            .get(self.at..)
-            .is_some_and(|rest| rest.starts_with(key));
+        let found = self.rest_of(key);
         if found {
-            self.at += key.len();
             self.expect(b':')?;
         }
         Some(found)

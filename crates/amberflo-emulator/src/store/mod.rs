@@ -22,8 +22,8 @@ use amberflo_types::{
 use serde_json::Value;
 
 use accounts::Accounts;
-use interner::FxHasher;
 pub(crate) use accounts::PortalSession;
+use interner::FxHasher;
 use records::RecordLog;
 
 use crate::ingest::{self, Batch, BodyEncoding, IngestError};
