@@ -114,6 +114,11 @@ impl SpaceWait {
         let _guard = lock(&self.lock);
         self.cv.notify_all();
     }
+
+    pub(crate) fn notify_one(&self) {
+        let _guard = lock(&self.lock);
+        self.cv.notify_one();
+    }
 }
 
 /// Shutdown information the retry waits look at.

@@ -154,13 +154,24 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Accepts items again and wakes the `send_timeout` callers waiting for room.
+    /// Accepts items again and wakes one `send_timeout` caller waiting for room, which wakes
+    /// the next when it leaves ([`pass_on_room`](Self::pass_on_room)): waking them all at once
+    /// made every refill a stampede of threads, most of which found the queue full again.
     fn stop_refilling(&self) {
         let core = &*self.core;
         if core.refilling.swap(false, Ordering::SeqCst)
             && core.space.waiters.load(Ordering::SeqCst) > 0
         {
-            core.space.notify_all();
+            core.space.notify_one();
+        }
+    }
+
+    /// Called by a `send_timeout` caller leaving after a wait: wakes the next waiter while
+    /// the queue still takes items (so no wake-up is lost on a caller that timed out).
+    fn pass_on_room(&self) {
+        let core = &*self.core;
+        if !core.refilling.load(Ordering::SeqCst) && core.space.waiters.load(Ordering::SeqCst) > 0 {
+            core.space.notify_one();
         }
     }
 
@@ -216,30 +227,40 @@ impl<T> Shared<T> {
         timeout: Duration,
     ) -> Result<(), (SendErrorKind, T)> {
         let deadline = deadline_after(Instant::now(), timeout);
-        let space = &self.core.space;
-        loop {
+        let mut waited = false;
+        let outcome = loop {
             match self.enqueue(item) {
-                Ok(()) => return Ok(()),
                 Err((SendErrorKind::Full, back)) => item = back,
-                Err(other) => return Err(other),
+                done => break done,
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err((SendErrorKind::Full, item));
+                break Err((SendErrorKind::Full, item));
             }
-            let guard = lock(&space.lock);
-            space.waiters.fetch_add(1, Ordering::SeqCst);
-            // Pairs with `stop_refilling`: either it sees this waiter, or this check sees the
-            // flag cleared.
-            fence(Ordering::SeqCst);
-            let guard = if self.core.refilling.load(Ordering::SeqCst) && !self.core.is_closed() {
-                wait_timeout(&space.cv, guard, deadline - now)
-            } else {
-                guard
-            };
-            space.waiters.fetch_sub(1, Ordering::SeqCst);
-            drop(guard);
+            self.wait_for_room(deadline - now);
+            waited = true;
+        };
+        if waited {
+            self.pass_on_room();
         }
+        outcome
+    }
+
+    /// Parks the calling thread until the queue stops refilling (or `timeout`, or shutdown).
+    fn wait_for_room(&self, timeout: Duration) {
+        let space = &self.core.space;
+        let guard = lock(&space.lock);
+        space.waiters.fetch_add(1, Ordering::SeqCst);
+        // Pairs with `stop_refilling`: either it sees this waiter, or this check sees the flag
+        // cleared.
+        fence(Ordering::SeqCst);
+        let guard = if self.core.refilling.load(Ordering::SeqCst) && !self.core.is_closed() {
+            wait_timeout(&space.cv, guard, timeout)
+        } else {
+            guard
+        };
+        space.waiters.fetch_sub(1, Ordering::SeqCst);
+        drop(guard);
     }
 
     /// Moves up to `max_batch_size - batch.len()` queued items into `batch`; returns how many.

@@ -99,6 +99,84 @@ fn a_full_queue_returns_the_item_and_counts_it() {
 }
 
 #[test]
+fn many_blocked_senders_all_get_in() {
+    // Eight threads keep a queue of 4 full; each refill wakes one waiter, who wakes the next
+    // while there is room. A lost wake-up would leave a sender waiting out its whole timeout
+    // and the call failing.
+    let batcher = Batcher::builder()
+        .workers(1)
+        .capacity(4)
+        .max_batch_size(2)
+        .build(SinkFn::new(|_batch: &[u64]| {
+            thread::sleep(Duration::from_micros(200));
+            Ok(())
+        }))
+        .unwrap();
+    thread::scope(|scope| {
+        for sender in 0..8u64 {
+            let batcher = &batcher;
+            scope.spawn(move || {
+                for i in 0..100 {
+                    batcher.send_timeout(sender * 1000 + i, PATIENCE).unwrap();
+                }
+            });
+        }
+    });
+    batcher.shutdown(PATIENCE).unwrap();
+    let stats = batcher.stats();
+    assert_eq!((stats.delivered, stats.failed), (800, 0));
+}
+
+#[test]
+fn one_refill_lets_every_waiting_sender_in_while_there_is_room() {
+    let gate = Gate::default();
+    let _release = OpenOnDrop(gate.clone());
+    let record = Record::default();
+    let (sink, started) = gated(&gate, &record);
+    let batcher = Batcher::builder()
+        .workers(1)
+        .capacity(4)
+        .max_batch_size(4)
+        .build(sink)
+        .unwrap();
+    batcher.try_send(0).unwrap();
+    assert!(wait_until(PATIENCE, || started.load(Ordering::SeqCst) == 1));
+    for i in 1..=4 {
+        batcher.try_send(i).unwrap();
+    }
+    // Two senders wait on the full queue; the worker then empties it in one go: a single end
+    // of refilling, which wakes one of them; that one must wake the other, who would otherwise
+    // sleep until its deadline (PATIENCE) and only then find the room.
+    thread::scope(|scope| {
+        let senders: Vec<_> = [5, 6]
+            .into_iter()
+            .map(|item| {
+                let batcher = &batcher;
+                scope.spawn(move || {
+                    let result = batcher.send_timeout(item, PATIENCE);
+                    (result, Instant::now())
+                })
+            })
+            .collect();
+        thread::sleep(ms(50));
+        let opened = Instant::now();
+        gate.open();
+        for sender in senders {
+            let (result, done) = sender.join().unwrap();
+            assert!(result.is_ok());
+            assert!(
+                done - opened < PATIENCE / 2,
+                "a sender waited out its timeout"
+            );
+        }
+    });
+    batcher.shutdown(PATIENCE).unwrap();
+    let mut delivered = record.delivered_items();
+    delivered.sort_unstable();
+    assert_eq!(delivered, [0, 1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
 fn send_timeout_waits_for_room() {
     let gate = Gate::default();
     let _release = OpenOnDrop(gate.clone());
