@@ -112,7 +112,8 @@ struct Args {
     /// Dimensions per record, 0 to 3 (`region`, `service`, `tier`).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
     dimensions: u8,
-    /// How long `shutdown` may take to deliver what is queued, in seconds.
+    /// How long `shutdown` may take to deliver what is queued, in seconds; also how long a
+    /// refused record may wait for room (any longer means delivery has stalled).
     #[arg(long, default_value_t = 300)]
     shutdown_timeout_s: u64,
 }

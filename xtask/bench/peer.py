@@ -14,8 +14,9 @@ the emulator by setting the `root_url` class attributes of `metering.session.Api
 enqueue them with `send`; then `shutdown()` waits for the queue to drain and stops the consumers.
 
 `send` returns False when the queue is full: the same payload is retried (`time.sleep(0)` for the
-first few refusals in a row, then `--full-sleep-us`), and every refusal is counted and timed,
-exactly as the Rust load process does. The SDK's "Queue is full!" warning, logged on every
+first few refusals in a row, then `--full-sleep-us`), and every refusal is counted and timed, as
+the Rust load process counts and times its refusals (the Python SDK has no call that waits for
+room, which the Rust load process uses instead of retrying). The SDK's "Queue is full!" warning, logged on every
 refusal, is silenced (logger level ERROR) so that stderr stays readable.
 
 Prints one JSON line with the same keys as the Rust load process. Latencies come from

@@ -147,8 +147,10 @@ impl<T> Batcher<T> {
 
     /// Enqueues `item`, waiting up to `timeout` for room while the queue is full.
     ///
-    /// Blocks the calling thread (on a condition variable, woken when a worker takes items);
-    /// do not call it on an async runtime's thread with a long timeout.
+    /// Blocks the calling thread on a condition variable. A full queue takes items again once
+    /// the workers have taken a batch out; that wakes one waiting sender, which wakes the next
+    /// when it leaves, for as long as there is room. Do not call it on an async runtime's
+    /// thread with a long timeout.
     ///
     /// # Errors
     ///

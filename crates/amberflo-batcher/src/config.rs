@@ -118,7 +118,10 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         Self::default()
     }
 
-    /// Queue capacity in records (default 100,000; must be > 0). When full, `try_send` refuses.
+    /// Queue capacity in records (default 100,000; must be > 0 and at most
+    /// [`MAX_CAPACITY`](crate::defaults::MAX_CAPACITY)). When full, `try_send` refuses, until
+    /// the workers have taken a batch out. Producers racing for the last slots may overshoot
+    /// it by a few items (at most 64), never more.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -195,6 +198,9 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         }
         if self.capacity == 0 {
             return Err(invalid("capacity", "must be greater than zero"));
+        }
+        if self.capacity > defaults::MAX_CAPACITY {
+            return Err(invalid("capacity", "must be at most 16777216"));
         }
         if self.max_batch_size == 0 {
             return Err(invalid("max_batch_size", "must be greater than zero"));

@@ -33,6 +33,10 @@ pub const WORKERS: usize = 2;
 /// Upper bound on the number of worker threads accepted by the builder.
 pub const MAX_WORKERS: usize = 1024;
 
+/// Upper bound on the queue capacity accepted by the builder: 16,777,216 items, already
+/// gigabytes of slots for records of ~100 bytes (the slots are allocated up front).
+pub const MAX_CAPACITY: usize = 1 << 24;
+
 /// Default nominal backoff waits, one per retry (Python SDK: 2, 6, 12, 20, 40, 80 s).
 ///
 /// With full jitter the `n`-th retry waits a uniformly random duration in `[0, BACKOFF[n])`.

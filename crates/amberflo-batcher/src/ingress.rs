@@ -61,7 +61,8 @@ impl<T> Shared<T> {
     pub(crate) fn new(config: Config, on_error: ErrorCallback<T>) -> Self {
         Shared {
             core: Arc::new(Core::new()),
-            queue: ArrayQueue::new(config.capacity + PUSH_HEADROOM),
+            // `capacity <= MAX_CAPACITY`, checked by the builder: no overflow.
+            queue: ArrayQueue::new(config.capacity.saturating_add(PUSH_HEADROOM)),
             config,
             on_error,
         }

@@ -378,6 +378,7 @@ fn dropping_the_last_clone_shuts_down_and_delivers() {
 fn build_rejects_invalid_settings_naming_the_field() {
     let cases = [
         (Batcher::builder().capacity(0), "capacity"),
+        (Batcher::builder().capacity(usize::MAX), "capacity"),
         (Batcher::builder().workers(0), "workers"),
         (Batcher::builder().workers(100_000), "workers"),
         (Batcher::builder().max_batch_size(0), "max_batch_size"),

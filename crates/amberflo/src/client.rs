@@ -125,7 +125,8 @@ impl Client {
     ///
     /// # Errors
     /// [`MeterError::Invalid`] naming the bad field; [`MeterError::Rejected`] with the record
-    /// when the queue is full or the client is shut down.
+    /// when the queue is full (once full, it refuses until the workers have taken a batch
+    /// out) or the client is shut down.
     pub fn meter(
         &self,
         meter_api_name: impl AsRef<str>,
@@ -149,7 +150,9 @@ impl Client {
 
     /// Like [`meter_record`](Self::meter_record), but when the queue is full it waits up to
     /// `timeout` for room instead of refusing at once: back-pressure for producers that would
-    /// rather slow down than handle refusals. It blocks the calling thread (no runtime needed).
+    /// rather slow down than handle refusals. It parks the calling thread (no runtime needed)
+    /// until the workers have taken a batch out; waiting callers are woken one after another
+    /// while there is room.
     ///
     /// # Errors
     /// As [`meter_record`](Self::meter_record); `Rejected` once `timeout` passes with the

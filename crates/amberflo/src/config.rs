@@ -266,16 +266,33 @@ impl ClientBuilder {
         self
     }
 
-    /// How many records the queue holds before `meter` refuses more.
+    /// How many records the queue holds before `meter` refuses more (default 100,000; 1 to
+    /// 16,777,216). Custom-schema payloads have their own queue
+    /// ([`custom_queue_capacity`](Self::custom_queue_capacity)).
+    ///
+    /// ```
+    /// let builder = amberflo::Client::builder().queue_capacity(500_000);
+    /// # drop(builder);
+    /// ```
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.capacity = Some(capacity);
         self
     }
 
     /// How many custom-schema payloads ([`Client::send_custom`]) their own queue holds
-    /// before refusing more (default [`DEFAULT_CUSTOM_QUEUE_CAPACITY`]). It is separate from
-    /// the records' queue, and smaller because custom payloads are rare: a queue's slots are
-    /// allocated up front, so each one costs memory whether it is used or not.
+    /// before refusing more (default [`DEFAULT_CUSTOM_QUEUE_CAPACITY`]; 1 to 16,777,216). It
+    /// is separate from the records' queue, and smaller because custom payloads are rare: a
+    /// queue's slots are allocated up front, so each one costs memory whether it is used or
+    /// not.
+    ///
+    /// ```
+    /// let error = amberflo::Client::builder()
+    ///     .api_key("key")
+    ///     .custom_queue_capacity(0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(error, amberflo::Error::Config { field: "custom_queue_capacity", .. }));
+    /// ```
     pub fn custom_queue_capacity(mut self, capacity: usize) -> Self {
         self.custom_capacity = Some(capacity);
         self
@@ -332,6 +349,8 @@ impl ClientBuilder {
             reason: format!("is not set (pass it to the builder or set {ENV_API_KEY})"),
         })?;
         let api_key = ApiKey::new(api_key)?;
+        check_capacity("queue_capacity", self.capacity)?;
+        check_capacity("custom_queue_capacity", self.custom_capacity)?;
         let runtime = IoRuntime::start()?;
         let transport = self.resolve_transport(&runtime)?;
         let mut api = ApiClient::builder(api_key)
@@ -462,6 +481,23 @@ impl ClientBuilder {
             builder = builder.request_timeout(timeout);
         }
         Ok(Arc::new(builder.build().map_err(Error::Transport)?))
+    }
+}
+
+/// Checks a queue capacity setting, naming it (the batcher would say `capacity`).
+fn check_capacity(setting: &'static str, capacity: Option<usize>) -> Result<(), Error> {
+    match capacity {
+        Some(0) => Err(Error::Config {
+            field: setting,
+            reason: "must be greater than zero".to_owned(),
+        }),
+        Some(capacity) if capacity > amberflo_batcher::defaults::MAX_CAPACITY => {
+            Err(Error::Config {
+                field: setting,
+                reason: "must be at most 16777216".to_owned(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -24,12 +24,12 @@ pub(super) fn parse_plain<'a>(json: &'a str, parsing: &mut Parsing<'a>) -> bool 
 
 /// The whole body: `[`, records separated by commas, `]`, then nothing but whitespace.
 fn records<'a>(cursor: &mut Cursor<'a>, parsing: &mut Parsing<'a>) -> Option<()> {
-    cursor.expect(b'[')?;
+    cursor.require(b'[')?;
     if !cursor.eat(b']') {
         loop {
             record(cursor, parsing)?;
             if !cursor.eat(b',') {
-                cursor.expect(b']')?;
+                cursor.require(b']')?;
                 break;
             }
         }
@@ -39,7 +39,7 @@ fn records<'a>(cursor: &mut Cursor<'a>, parsing: &mut Parsing<'a>) -> Option<()>
 
 /// One record object, pushed to the batch.
 fn record<'a>(cursor: &mut Cursor<'a>, parsing: &mut Parsing<'a>) -> Option<()> {
-    cursor.expect(b'{')?;
+    cursor.require(b'{')?;
     let (mut unique_id, mut meter_api_name, mut meter_value) = (None, None, None);
     let (mut customer_id, mut meter_time_in_millis, mut dimensions) = (None, None, None);
     if !cursor.eat(b'}') {
@@ -61,7 +61,7 @@ fn record<'a>(cursor: &mut Cursor<'a>, parsing: &mut Parsing<'a>) -> Option<()> 
                 return None;
             }
             if !cursor.eat(b',') {
-                cursor.expect(b'}')?;
+                cursor.require(b'}')?;
                 break;
             }
         }
@@ -114,7 +114,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `byte`, which must be the next token.
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    fn require(&mut self, byte: u8) -> Option<()> {
         self.eat(byte).then_some(())
     }
 
@@ -131,19 +131,19 @@ impl<'a> Cursor<'a> {
         self.skip_whitespace();
         let found = self.rest_of(key);
         if found {
-            self.expect(b':')?;
+            self.require(b':')?;
         }
         Some(found)
     }
 
     /// A string without escapes or control characters, borrowed from the body.
     fn string(&mut self) -> Option<&'a str> {
-        self.expect(b'"')?;
+        self.require(b'"')?;
         let start = self.at;
         let len = special_byte(self.text.as_bytes().get(start..)?)?;
         let end = start + len;
         self.at = end;
-        // Not `expect`: a tab or a line feed is not whitespace to skip here.
+        // Not `require`: a tab or a line feed is not whitespace to skip here.
         self.eat_here(b'"').then_some(())?;
         // Both ends sit next to an ASCII quote, so on character boundaries.
         self.text.get(start..end)
@@ -247,17 +247,17 @@ impl<'a> Cursor<'a> {
         if self.eat(b'n') {
             return self.rest_of(b"ull").then_some(None);
         }
-        self.expect(b'{')?;
+        self.require(b'{')?;
         let pairs = &mut parsing.batch.pairs;
         let start = pairs.len();
         if !self.eat(b'}') {
             loop {
                 let key = self.string()?;
-                self.expect(b':')?;
+                self.require(b':')?;
                 let value = self.string()?;
                 pairs.push((Cow::Borrowed(key), Cow::Borrowed(value)));
                 if !self.eat(b',') {
-                    self.expect(b'}')?;
+                    self.require(b'}')?;
                     break;
                 }
             }

@@ -146,7 +146,9 @@ pub fn decode_body(
 /// - another member: libdeflate would stop after the first, so any `1f 8b 08` (a member's
 ///   magic and method) after the first header sends the body to the streaming decoder;
 /// - bytes after the member, or a member of another size: libdeflate ignores trailing
-///   bytes, but then the last four bytes are not the member's size (`ISIZE`).
+///   bytes, but then the last four bytes are not the member's size (`ISIZE`). Only trailing
+///   bytes that happen to end with that size slip through (the streaming decoder would
+///   refuse them): a risk this development server takes for a 2x faster inflate.
 fn inflate_single_member(body: &[u8], size: usize) -> Option<Vec<u8>> {
     if may_hold_another_member(body.get(GZIP_HEADER_LEN..)?) {
         return None;

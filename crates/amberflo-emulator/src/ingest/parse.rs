@@ -32,7 +32,8 @@ pub(super) struct Parsing<'a> {
 const MIN_RECORD_BYTES: usize = 90;
 
 impl<'a> Parsing<'a> {
-    /// Room for as many records as a body of `len` bytes can hold, so the records `Vec` is
+    /// Room for as many record objects as a body of `len` bytes can hold (a hint: records
+    /// given as arrays are shorter, and grow the `Vec` as usual), so the records `Vec` is
     /// allocated once instead of being regrown and copied. That is at most ~1.3 bytes per
     /// body byte, held only until the batch is stored; for a large body the part never
     /// written is never touched, so it takes no memory.

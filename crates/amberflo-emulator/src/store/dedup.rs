@@ -4,8 +4,8 @@
 //! Unique ids are random, so every lookup of a new id lands on a cold part of a table that
 //! outgrows the CPU caches after a few hundred thousand records. Two choices keep that cheap:
 //!
-//! - a slot is one `u64`, a 32-bit tag (the low half of the hash, which also picks the home
-//!   slot) and a 32-bit position, with no separate control bytes: an insert touches one cache
+//! - a slot is one `u64`, a 32-bit tag (the two halves of the hash folded together, which
+//!   also picks the home slot) and a 32-bit position, with no separate control bytes: an insert touches one cache
 //!   line where a `HashMap` touches two;
 //! - [`DedupIndex::warm`] reads the home slots of a whole batch before the batch is inserted.
 //!   Those loads do not depend on each other, so the CPU overlaps their cache misses instead

@@ -89,8 +89,9 @@ pub struct IngestOutcome {
 pub struct Store {
     records: Mutex<RecordLog>,
     accounts: Mutex<Accounts>,
-    /// Hashes unique ids for the dedup index: a fast multiplicative hash, as ids come from
-    /// local clients (no hash flooding to defend against) and UUIDs are random already.
+    /// Hashes unique ids for the dedup index: a fast multiplicative hash, unseeded. The
+    /// emulator is a development server for trusted clients (it binds 127.0.0.1 unless told
+    /// otherwise): ids crafted to collide would only slow it down.
     id_hasher: BuildHasherDefault<FxHasher>,
     max_decoded_bytes: usize,
     ingest_batches: AtomicU64,
