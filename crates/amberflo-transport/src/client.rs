@@ -144,11 +144,7 @@ impl ApiClient {
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let json = request::json(body)?;
-        let reply = self
-            .call(Method::POST, Endpoint::Api, path, query, Body::Json(json))
-            .await?;
-        response::decode_json(&reply)
+        self.send_json(Method::POST, path, query, body).await
     }
 
     /// `PUT {api}{path}?{query}` with `body` as JSON, and decodes the JSON reply.
@@ -162,9 +158,25 @@ impl ApiClient {
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        self.send_json(Method::PUT, path, query, body).await
+    }
+
+    /// `{method} {api}{path}?{query}` with `body` as JSON, and decodes the JSON reply.
+    async fn send_json<Q, B, R>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &Q,
+        body: &B,
+    ) -> Result<R, Error>
+    where
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
         let json = request::json(body)?;
         let reply = self
-            .call(Method::PUT, Endpoint::Api, path, query, Body::Json(json))
+            .call(method, Endpoint::Api, path, query, Body::Json(json))
             .await?;
         response::decode_json(&reply)
     }

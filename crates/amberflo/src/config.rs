@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
 use amberflo_transport::{ApiClient, ApiKey, Transport};
 use amberflo_types::MeterRecord;
@@ -491,12 +492,10 @@ fn check_capacity(setting: &'static str, capacity: Option<usize>) -> Result<(), 
             field: setting,
             reason: "must be greater than zero".to_owned(),
         }),
-        Some(capacity) if capacity > amberflo_batcher::defaults::MAX_CAPACITY => {
-            Err(Error::Config {
-                field: setting,
-                reason: "must be at most 16777216".to_owned(),
-            })
-        }
+        Some(capacity) if capacity > MAX_CAPACITY => Err(Error::Config {
+            field: setting,
+            reason: format!("must be at most {MAX_CAPACITY}"),
+        }),
         _ => Ok(()),
     }
 }
