@@ -5,6 +5,7 @@
 //! cargo run --example simulator -- --api-key KEY --meter-api-name ApiCalls --meter-value 1 \
 //!     --customer-id ID_X --dimensions '{"Name": "region", "Value": "us-east-1"}'
 //! cargo run --release --example simulator -- --count 1000000 --threads 8   # load mode
+//! cargo run --release --example simulator -- --count 1000000 --threads 8 --refuse-when-full
 //! cargo run --example simulator -- --endpoint http://127.0.0.1:8080        # any server
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -51,7 +52,14 @@ struct Args {
     /// Worker threads sending batches.
     #[arg(long)]
     workers: Option<usize>,
+    /// Load mode: when the queue is full, refuse records (counted as rejected) instead of
+    /// waiting for room, which is the default, so that every record is delivered.
+    #[arg(long)]
+    refuse_when_full: bool,
 }
+
+/// How long a producer waits for room in a full queue before the record counts as rejected.
+const BACK_PRESSURE_WAIT: Duration = Duration::from_secs(60);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     amberflo_examples::init_logging();
@@ -76,6 +84,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.workers(workers);
     }
     let client = builder.build()?;
+    if args.count > 1 {
+        println!(
+            "load mode: {} records from {} thread(s); {}",
+            args.count,
+            args.threads.max(1),
+            if args.refuse_when_full {
+                "a full queue refuses records (--refuse-when-full)"
+            } else {
+                "a full queue makes producers wait, so every record is delivered"
+            }
+        );
+    }
 
     let started = Instant::now();
     let sent = produce(&client, &args, &dimensions)?;
@@ -92,6 +112,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if target.emulator.is_some() {
         print_emulated_usage(&client, &args.meter_api_name)?;
+    }
+    if !args.refuse_when_full && stats.delivered != args.count {
+        return Err(format!(
+            "{} of {} records were not delivered",
+            args.count - stats.delivered.min(args.count),
+            args.count
+        )
+        .into());
     }
     Ok(())
 }
@@ -137,9 +165,16 @@ fn produce(
                     )
                     .dimensions(dimensions)
                     .build();
-                    if let Ok(record) = record
-                        && client.meter_record(record).is_ok()
-                    {
+                    let accepted = record.is_ok_and(|record| {
+                        if args.refuse_when_full {
+                            client.meter_record(record).is_ok()
+                        } else {
+                            client
+                                .meter_record_timeout(record, BACK_PRESSURE_WAIT)
+                                .is_ok()
+                        }
+                    });
+                    if accepted {
                         sent.fetch_add(1, Ordering::Relaxed);
                     }
                     if i % 1024 == 0 {

@@ -16,13 +16,21 @@ pub struct Target {
     pub emulator: Option<Emulator>,
 }
 
-/// The command-line options every example shares: where its traffic goes.
+/// The command-line options every example shares: where its traffic goes. Each also reads
+/// the environment variables `Client::from_env()` reads.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
-    /// Amberflo API key; without it (and without --endpoint) an embedded emulator is used.
-    #[arg(long, env = "AMBERFLO_API_KEY")]
+    /// Amberflo API key; without it (and without a URL) an embedded emulator is used.
+    #[arg(long, env = amberflo::ENV_API_KEY)]
     pub api_key: Option<String>,
-    /// Send to this server instead (API and ingest), e.g. a running `amberflo-emulator`.
+    /// The API base URL (default: Amberflo's).
+    #[arg(long, env = amberflo::ENV_API_URL)]
+    pub api_url: Option<String>,
+    /// The ingest base URL (default: Amberflo's).
+    #[arg(long, env = amberflo::ENV_INGEST_URL)]
+    pub ingest_url: Option<String>,
+    /// Send API and ingest traffic to this server, e.g. a running `amberflo-emulator`
+    /// (overrides both URLs).
     #[arg(long)]
     pub endpoint: Option<String>,
 }
@@ -30,46 +38,57 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Picks the target the way every example does:
     ///
-    /// - `--endpoint URL`: that server (an emulator elsewhere, a proxy, ...), with `--api-key`
-    ///   or a placeholder key;
-    /// - `--api-key KEY` alone (or `AMBERFLO_API_KEY`): Amberflo itself;
-    /// - neither: an embedded emulator started in this process, so the example runs offline.
+    /// - `--endpoint URL`: that server (an emulator elsewhere, a proxy, ...) for both APIs;
+    /// - else `--api-url` / `--ingest-url` (or `AMBERFLO_API_URL` / `AMBERFLO_INGEST_URL`)
+    ///   where given, Amberflo's own hosts for the rest;
+    /// - with neither a URL nor `--api-key` (`AMBERFLO_API_KEY`): an embedded emulator started
+    ///   in this process, so the example runs offline.
     ///
-    /// The builder uses the reqwest transport explicitly, so the examples also build when this
-    /// crate's `hyper` feature compiles the hyper transport in as well.
+    /// Without an API key, a URL gets a placeholder key (emulators accept any).
     ///
     /// # Errors
     /// When the embedded emulator cannot start.
     pub fn target(&self) -> Result<Target, EmulatorError> {
-        let builder = amberflo::Client::builder().use_reqwest();
-        match (&self.api_key, &self.endpoint) {
-            (key, Some(endpoint)) => Ok(Target {
-                builder: builder
-                    .api_key(key.as_deref().unwrap_or("local-key"))
-                    .endpoint(endpoint),
-                emulator: None,
-            }),
-            (Some(key), None) => Ok(Target {
-                builder: builder.api_key(key),
-                emulator: None,
-            }),
-            (None, None) => {
-                let emulator = Emulator::start()?;
-                let builder = builder.api_key("local-key").endpoint(emulator.url());
-                Ok(Target {
-                    builder,
-                    emulator: Some(emulator),
-                })
-            }
+        let builder = amberflo::Client::builder();
+        if self.api_key.is_none() && !self.has_url() {
+            let emulator = Emulator::start()?;
+            let builder = builder.api_key("local-key").endpoint(emulator.url());
+            return Ok(Target {
+                builder,
+                emulator: Some(emulator),
+            });
         }
+        let mut builder = builder.api_key(self.api_key.as_deref().unwrap_or("local-key"));
+        if let Some(url) = &self.api_url {
+            builder = builder.api_url(url);
+        }
+        if let Some(url) = &self.ingest_url {
+            builder = builder.ingest_url(url);
+        }
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder.endpoint(endpoint);
+        }
+        Ok(Target {
+            builder,
+            emulator: None,
+        })
+    }
+
+    fn has_url(&self) -> bool {
+        self.endpoint.is_some() || self.api_url.is_some() || self.ingest_url.is_some()
     }
 
     /// Where the traffic goes, for a person to read.
-    pub fn describe(&self) -> &str {
-        match (&self.endpoint, &self.api_key) {
-            (Some(endpoint), _) => endpoint,
-            (None, Some(_)) => "Amberflo",
-            (None, None) => "the embedded emulator",
+    pub fn describe(&self) -> String {
+        match (&self.endpoint, &self.api_url, &self.ingest_url) {
+            (Some(endpoint), _, _) => endpoint.clone(),
+            (None, None, None) if self.api_key.is_some() => "Amberflo".to_owned(),
+            (None, None, None) => "the embedded emulator".to_owned(),
+            (None, api, ingest) => format!(
+                "API {}, ingest {}",
+                api.as_deref().unwrap_or("Amberflo"),
+                ingest.as_deref().unwrap_or("Amberflo")
+            ),
         }
     }
 }

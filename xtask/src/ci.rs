@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// Library crates that must also build with `--no-default-features`.
+/// Library crates that must also build with `--no-default-features` (the facade is covered
+/// by [`FACADE_FEATURE_MATRIX`]).
 const LIBRARY_CRATES: &[&str] = &[
     "amberflo-types",
     "amberflo-transport",
     "amberflo-batcher",
     "amberflo-emulator",
-    "amberflo",
 ];
 
 /// Transport features built alone, so none of them leans on another by accident.
@@ -19,8 +19,20 @@ const SINGLE_FEATURE_BUILDS: &[(&str, &str)] = &[
     ("amberflo-transport", "reqwest"),
     ("amberflo-transport", "hyper"),
     ("amberflo-transport", "mock"),
-    ("amberflo", "hyper,rustls"),
-    ("amberflo", "mock"),
+];
+
+/// Feature combinations of the facade (beside its defaults and `--all-features`, tested in
+/// full) under which `tests/features.rs` must build and pass: features are additive, so each
+/// builds, and `build()` picks the documented default and delivers (or, with no transport,
+/// returns `Error::NoTransport`).
+const FACADE_FEATURE_MATRIX: &[&str] = &[
+    "",
+    "mock,blocking",
+    "reqwest",
+    "hyper,rustls",
+    "hyper,native-tls",
+    "reqwest,hyper,rustls",
+    "reqwest,rustls,native-tls",
 ];
 
 /// Examples run against their embedded emulator (no API key, no network).
@@ -98,7 +110,25 @@ fn steps() -> Vec<Step> {
             "doctest",
             &["test", "--workspace", "--all-features", "--doc"],
         ),
+        // What most users build: the facade with its default features, every test and
+        // doc-test (the README's snippets included).
+        Step::cargo("test amberflo (default features)", &["test", "--package", "amberflo"]),
     ];
+    for features in FACADE_FEATURE_MATRIX {
+        steps.push(Step::cargo(
+            format!("test amberflo --features \"{features}\""),
+            &[
+                "test",
+                "--package",
+                "amberflo",
+                "--no-default-features",
+                "--features",
+                features,
+                "--test",
+                "features",
+            ],
+        ));
+    }
     for (example, args) in EXAMPLE_RUNS {
         let mut cargo_args = vec![
             "run",

@@ -112,39 +112,83 @@ impl ApiClient {
         &self.inner.transport
     }
 
-    /// `GET {api}{path}?{query}` and decodes the JSON reply.
+    /// Encodes a body-less API request, `{method} {api}{path}?{query}`, to send later with
+    /// [`send_json`](Self::send_json), possibly on another task: nothing stays borrowed.
     ///
     /// `query` is anything serde_urlencoded accepts: a struct (with `Option` fields skipped
-    /// when `None`), a map, a slice of pairs, or `&()` for none. An empty reply body decodes
-    /// as JSON `null`.
+    /// when `None`), a map, a slice of pairs, or `&()` for none.
     ///
     /// # Errors
     ///
-    /// [`Error::Encode`] for a bad query, [`Error::Transport`] when no response came,
-    /// [`Error::Api`] for a non-2xx status, [`Error::Decode`] when the body is not an `R`.
+    /// [`Error::Encode`] for a query or path that cannot be encoded.
+    pub fn request<Q>(&self, method: Method, path: &str, query: &Q) -> Result<ApiRequest, Error>
+    where
+        Q: Serialize + ?Sized,
+    {
+        self.prepare(method, Endpoint::Api, path, query, Body::Empty)
+    }
+
+    /// Like [`request`](Self::request), with `body` encoded as JSON.
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request), and [`Error::Encode`] when `body` cannot be serialized.
+    pub fn request_json<Q, B>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &Q,
+        body: &B,
+    ) -> Result<ApiRequest, Error>
+    where
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
+    {
+        let json = request::json(body)?;
+        self.prepare(method, Endpoint::Api, path, query, Body::Json(json))
+    }
+
+    /// Sends a request made by [`request`](Self::request) or
+    /// [`request_json`](Self::request_json) and decodes the JSON reply; an empty reply body
+    /// decodes as JSON `null` (so `()` and `Option<T>` work).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when no response came, [`Error::Api`] for a non-2xx status,
+    /// [`Error::Decode`] when the body is not an `R`.
+    pub async fn send_json<R: DeserializeOwned>(&self, request: ApiRequest) -> Result<R, Error> {
+        let body = self.execute(request).await?;
+        response::decode_json(&body)
+    }
+
+    /// `GET {api}{path}?{query}` and decodes the JSON reply: [`request`](Self::request) and
+    /// [`send_json`](Self::send_json) in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request) and [`send_json`](Self::send_json).
     pub async fn get_json<Q, R>(&self, path: &str, query: &Q) -> Result<R, Error>
     where
         Q: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let body = self
-            .call(Method::GET, Endpoint::Api, path, query, Body::Empty)
-            .await?;
-        response::decode_json(&body)
+        self.send_json(self.request(Method::GET, path, query)?)
+            .await
     }
 
     /// `POST {api}{path}?{query}` with `body` as JSON, and decodes the JSON reply.
     ///
     /// # Errors
     ///
-    /// As [`get_json`](Self::get_json), plus [`Error::Encode`] when `body` cannot be serialized.
+    /// As [`request_json`](Self::request_json) and [`send_json`](Self::send_json).
     pub async fn post_json<Q, B, R>(&self, path: &str, query: &Q, body: &B) -> Result<R, Error>
     where
         Q: Serialize + ?Sized,
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.send_json(Method::POST, path, query, body).await
+        self.send_json(self.request_json(Method::POST, path, query, body)?)
+            .await
     }
 
     /// `PUT {api}{path}?{query}` with `body` as JSON, and decodes the JSON reply.
@@ -158,43 +202,8 @@ impl ApiClient {
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.send_json(Method::PUT, path, query, body).await
-    }
-
-    /// `{method} {api}{path}?{query}` with `body` as JSON, and decodes the JSON reply.
-    async fn send_json<Q, B, R>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &Q,
-        body: &B,
-    ) -> Result<R, Error>
-    where
-        Q: Serialize + ?Sized,
-        B: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        let json = request::json(body)?;
-        let reply = self
-            .call(method, Endpoint::Api, path, query, Body::Json(json))
-            .await?;
-        response::decode_json(&reply)
-    }
-
-    /// `DELETE {api}{path}?{query}` and decodes the JSON reply (use `()` to ignore it).
-    ///
-    /// # Errors
-    ///
-    /// As [`get_json`](Self::get_json).
-    pub async fn delete_json<Q, R>(&self, path: &str, query: &Q) -> Result<R, Error>
-    where
-        Q: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        let reply = self
-            .call(Method::DELETE, Endpoint::Api, path, query, Body::Empty)
-            .await?;
-        response::decode_json(&reply)
+        self.send_json(self.request_json(Method::PUT, path, query, body)?)
+            .await
     }
 
     /// Ingests `records`: `POST {ingest}/ingest/` with the gzipped JSON array, and returns the
@@ -243,30 +252,41 @@ impl ApiClient {
 
     /// `POST {ingest}{path}` with a gzipped JSON body; returns the reply text.
     async fn post_ingest(&self, path: &str, gzipped: Bytes) -> Result<String, Error> {
-        let body = Body::GzipJson(gzipped);
-        let reply = self
-            .call(Method::POST, Endpoint::Ingest, path, &(), body)
-            .await?;
+        let request = self.prepare(
+            Method::POST,
+            Endpoint::Ingest,
+            path,
+            &(),
+            Body::GzipJson(gzipped),
+        )?;
+        let reply = self.execute(request).await?;
         Ok(response::ingest_reply(&reply))
     }
 
-    async fn call<Q: Serialize + ?Sized>(
+    fn prepare<Q: Serialize + ?Sized>(
         &self,
         method: Method,
         endpoint: Endpoint,
         path: &str,
         query: &Q,
         body: Body,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<ApiRequest, Error> {
         let inner = &*self.inner;
         let base = match endpoint {
             Endpoint::Api => &inner.api_url,
             Endpoint::Ingest => &inner.ingest_url,
         };
         let url = request::url_for(base, path, query)?;
-        let req = request::build(&inner.api_key, method.clone(), &url, body)?;
+        let http = request::build(&inner.api_key, method, &url, body)?;
+        Ok(ApiRequest { http })
+    }
+
+    async fn execute(&self, request: ApiRequest) -> Result<Bytes, Error> {
+        let http = request.http;
+        let method = http.method().clone();
+        let path = http.uri().path().to_owned();
         let started = Instant::now();
-        let outcome = inner.transport.send(req).await;
+        let outcome = self.inner.transport.send(http).await;
         let elapsed_ms = started.elapsed().as_millis();
         match outcome {
             Ok(resp) => {
@@ -279,6 +299,50 @@ impl ApiClient {
                 Err(error.into())
             }
         }
+    }
+}
+
+/// An API request, encoded and ready to send: made from borrowed parts on the caller's
+/// thread by [`ApiClient::request`] or [`ApiClient::request_json`], sent by
+/// [`ApiClient::send_json`] on any task. It owns its bytes, so it can move to another thread
+/// without copying the payload it was made from. `Debug` shows the method and URI only (never
+/// the API key).
+///
+/// ```
+/// # #[cfg(feature = "mock")] {
+/// use amberflo_transport::{ApiClient, ApiKey, MockTransport};
+/// use http::Method;
+///
+/// let client = ApiClient::builder(ApiKey::new("my-key")?).transport(MockTransport::new()).build()?;
+/// let request = client.request(Method::GET, "/customers/", &[("customerId", "c1")])?;
+/// assert_eq!(request.uri().to_string(), "https://app.amberflo.io/customers/?customerId=c1");
+/// # }
+/// # Ok::<(), amberflo_transport::Error>(())
+/// ```
+pub struct ApiRequest {
+    http: http::Request<Bytes>,
+}
+
+impl ApiRequest {
+    /// The request method.
+    #[must_use]
+    pub fn method(&self) -> &Method {
+        self.http.method()
+    }
+
+    /// The full URI, query included.
+    #[must_use]
+    pub fn uri(&self) -> &http::Uri {
+        self.http.uri()
+    }
+}
+
+impl fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", self.http.method())
+            .field("uri", self.http.uri())
+            .finish_non_exhaustive()
     }
 }
 

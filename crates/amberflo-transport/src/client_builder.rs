@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{ApiClient, ApiKey, Error, Transport, defaults, url_policy};
+use crate::{ApiClient, ApiKey, Error, Transport, TransportKind, defaults, url_policy};
 
 /// Settings for an [`ApiClient`].
 ///
@@ -12,7 +12,7 @@ use crate::{ApiClient, ApiKey, Error, Transport, defaults, url_policy};
 /// | [`api_url`](Self::api_url) | `https://app.amberflo.io` |
 /// | [`ingest_url`](Self::ingest_url) | `https://ingest.amberflo.io` |
 /// | [`allow_insecure_http`](Self::allow_insecure_http) | `false`: `http://` only to loopback |
-/// | [`transport`](Self::transport) | `ReqwestTransport` with its defaults when the `reqwest` feature is on; otherwise required |
+/// | [`transport`](Self::transport) | the built-in transport of [`TransportKind::default_for_build`] (reqwest, else hyper) with its defaults; required in a build with neither |
 ///
 /// ```
 /// use amberflo_transport::{ApiClient, ApiKey, Error};
@@ -106,18 +106,19 @@ impl ApiClientBuilder {
     }
 }
 
-#[cfg(feature = "reqwest")]
+/// The transport of [`TransportKind::default_for_build`], with its default settings.
 fn default_transport() -> Result<Arc<dyn Transport>, Error> {
-    Ok(Arc::new(crate::ReqwestTransport::new()?))
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport() -> Result<Arc<dyn Transport>, Error> {
-    Err(Error::invalid_config(
-        "transport",
-        "this build has no default transport (the `reqwest` feature is off); \
-         pass one with ApiClientBuilder::transport",
-    ))
+    match TransportKind::default_for_build() {
+        #[cfg(feature = "reqwest")]
+        Some(TransportKind::Reqwest) => Ok(Arc::new(crate::ReqwestTransport::new()?)),
+        #[cfg(feature = "hyper")]
+        Some(TransportKind::Hyper) => Ok(Arc::new(crate::HyperTransport::new()?)),
+        _ => Err(Error::invalid_config(
+            "transport",
+            "this build has no transport (enable the `reqwest` or `hyper` feature); \
+             pass one with ApiClientBuilder::transport",
+        )),
+    }
 }
 
 impl fmt::Debug for ApiClientBuilder {
@@ -211,7 +212,7 @@ mod tests {
         assert!(ok.is_ok());
     }
 
-    #[cfg(not(feature = "reqwest"))]
+    #[cfg(not(any(feature = "reqwest", feature = "hyper")))]
     #[test]
     fn no_default_transport_is_a_config_error_not_a_panic() {
         let err = ApiClient::builder(ApiKey::new("k").unwrap())
@@ -229,12 +230,17 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "reqwest")]
+    #[cfg(any(feature = "reqwest", feature = "hyper"))]
     #[test]
-    fn default_transport_is_reqwest() {
+    fn the_default_transport_follows_the_precedence() {
         let client = ApiClient::builder(ApiKey::new("k").unwrap())
             .build()
             .unwrap();
-        assert_eq!(client.transport().name(), "reqwest");
+        let expected = if cfg!(feature = "reqwest") {
+            "reqwest"
+        } else {
+            "hyper"
+        };
+        assert_eq!(client.transport().name(), expected);
     }
 }

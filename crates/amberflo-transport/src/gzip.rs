@@ -24,12 +24,7 @@ use crate::Error;
 ///
 /// [`Error::Encode`] if `records` cannot be serialized.
 ///
-/// ```
-/// let body = amberflo_transport::encode_ingest_body(&[serde_json::json!({"meterValue": 1})])?;
-/// assert_eq!(&body[..2], &[0x1f, 0x8b]); // the gzip magic number
-/// # Ok::<(), amberflo_transport::Error>(())
-/// ```
-pub fn encode_ingest_body<T: Serialize + ?Sized>(records: &T) -> Result<Bytes, Error> {
+pub(crate) fn encode_ingest_body<T: Serialize + ?Sized>(records: &T) -> Result<Bytes, Error> {
     let json =
         serde_json::to_vec(records).map_err(|e| Error::encode("ingest records as JSON", e))?;
     gzip_ingest_body(&json)

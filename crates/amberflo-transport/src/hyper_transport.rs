@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::connection::{ConnectionSettings, connection_setters};
 use crate::runtime::{ensure_tokio, error_chain};
-use crate::{Transport, TransportError};
+use crate::{TlsBackend, Transport, TransportError};
 
 #[cfg(feature = "rustls")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -110,6 +110,10 @@ impl Transport for HyperTransport {
 
     fn name(&self) -> &'static str {
         "hyper"
+    }
+
+    fn tls_backend(&self) -> Option<TlsBackend> {
+        cfg!(feature = "rustls").then_some(TlsBackend::Rustls)
     }
 }
 

@@ -35,11 +35,15 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `reqwest` | yes | `ReqwestTransport`, and the default transport of [`ApiClientBuilder`] |
+//! | `reqwest` | yes | `ReqwestTransport`, the default transport (see [`TransportKind`]) |
 //! | `rustls` | yes | TLS via rustls with the `ring` provider and the platform verifier, for both transports |
-//! | `hyper` | no | `HyperTransport` (hyper 1 + hyper-util's pooled client) |
-//! | `native-tls` | no | TLS via the platform library (OpenSSL on Linux), for `ReqwestTransport` only |
+//! | `hyper` | no | `HyperTransport` (hyper 1 + hyper-util's pooled client); the default only without `reqwest` |
+//! | `native-tls` | no | TLS via the platform library (OpenSSL on Linux), for `ReqwestTransport` only; its default TLS when on (see [`TlsBackend`]) |
 //! | `mock` | no | `MockTransport` for tests; needs no async runtime |
+//!
+//! Features are additive: any combination builds, and the defaults follow one documented
+//! precedence ([`TransportKind::default_for_build`], [`TlsBackend::default_for_build`]) that
+//! an explicit choice overrides.
 //!
 //! With no transport feature the crate still builds: the trait, the errors, [`ApiClient`]
 //! (given a transport of your own) and, if enabled, the mock. [`ApiClientBuilder::build`]
@@ -53,6 +57,7 @@
 //! any executor.
 
 mod api_key;
+mod choice;
 mod client;
 mod client_builder;
 pub mod defaults;
@@ -82,12 +87,12 @@ mod reqwest_transport;
 pub use api_key::ApiKey;
 pub use async_trait::async_trait;
 pub use client::ApiClient;
+pub use choice::{TlsBackend, TransportKind};
+pub use client::ApiRequest;
 pub use client_builder::ApiClientBuilder;
 pub use error::{ApiError, Error};
-pub use gzip::{encode_ingest_body, gzip_ingest_body};
+pub use gzip::gzip_ingest_body;
 pub use request::{API_KEY_HEADER, USER_AGENT};
-pub use response::classify_response;
-pub use retry_after::parse_retry_after;
 pub use transport::Transport;
 pub use transport_error::{SharedError, TransportError};
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::connection::{ConnectionSettings, connection_setters};
 use crate::runtime::{ensure_tokio, error_chain};
-use crate::{Transport, TransportError};
+use crate::{TlsBackend, Transport, TransportError};
 
 /// A [`Transport`] on [`reqwest`]: a pooled HTTP/1.1 client with keep-alive, connect and
 /// request timeouts, and TLS through rustls (ring provider, platform verifier) or, with the
@@ -41,6 +41,7 @@ use crate::{Transport, TransportError};
 pub struct ReqwestTransport {
     client: reqwest::Client,
     request_timeout: Option<Duration>,
+    tls: Option<TlsBackend>,
 }
 
 impl ReqwestTransport {
@@ -58,7 +59,8 @@ impl ReqwestTransport {
         ReqwestTransportBuilder::default()
     }
 
-    /// Wraps an existing client; its own timeouts, TLS and proxy settings apply.
+    /// Wraps an existing client; its own timeouts, TLS and proxy settings apply (its
+    /// [`tls_backend`](Transport::tls_backend) is then unknown: `None`).
     ///
     /// Beware `reqwest::Client::new()` / `reqwest::Client::builder()`: when reqwest's only TLS
     /// backend is this crate's (feature `rustls`, which enables reqwest's `rustls-no-provider`),
@@ -70,6 +72,7 @@ impl ReqwestTransport {
         Self {
             client,
             request_timeout: None,
+            tls: None,
         }
     }
 
@@ -136,6 +139,10 @@ impl Transport for ReqwestTransport {
     fn name(&self) -> &'static str {
         "reqwest"
     }
+
+    fn tls_backend(&self) -> Option<TlsBackend> {
+        self.tls
+    }
 }
 
 /// Settings for a [`ReqwestTransport`].
@@ -147,23 +154,19 @@ impl Transport for ReqwestTransport {
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | 8 |
 /// | [`tcp_keepalive`](Self::tcp_keepalive) | 60 s |
-/// | TLS | rustls with `rustls`; native-tls with only `native-tls`, or on `use_native_tls(true)` (feature `native-tls`) |
+/// | [`tls_backend`](Self::tls_backend) | [`TlsBackend::default_for_build`]: native-tls when the `native-tls` feature is on, else rustls |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ReqwestTransportBuilder {
     settings: ConnectionSettings,
-    #[cfg(feature = "native-tls")]
-    native_tls: bool,
+    tls: Option<TlsBackend>,
 }
 
-// Not derivable with `native-tls`, whose default depends on whether `rustls` is on too.
-#[allow(clippy::derivable_impls)]
 impl Default for ReqwestTransportBuilder {
     fn default() -> Self {
         Self {
             settings: ConnectionSettings::default(),
-            #[cfg(feature = "native-tls")]
-            native_tls: !cfg!(feature = "rustls"),
+            tls: TlsBackend::default_for_build(),
         }
     }
 }
@@ -171,10 +174,20 @@ impl Default for ReqwestTransportBuilder {
 impl ReqwestTransportBuilder {
     connection_setters!();
 
-    /// Uses the platform's TLS library (OpenSSL on Linux) instead of rustls.
-    #[cfg(feature = "native-tls")]
-    pub fn use_native_tls(mut self, enable: bool) -> Self {
-        self.native_tls = enable;
+    /// The TLS library for `https://`; it must be compiled in (features `rustls`,
+    /// `native-tls`), or [`build`](Self::build) fails naming it.
+    ///
+    /// ```
+    /// use amberflo_transport::{ReqwestTransport, TlsBackend, Transport};
+    ///
+    /// # #[cfg(feature = "rustls")] {
+    /// let transport = ReqwestTransport::builder().tls_backend(TlsBackend::Rustls).build()?;
+    /// assert_eq!(transport.tls_backend(), Some(TlsBackend::Rustls));
+    /// # }
+    /// # Ok::<(), amberflo_transport::TransportError>(())
+    /// ```
+    pub fn tls_backend(mut self, backend: TlsBackend) -> Self {
+        self.tls = Some(backend);
         self
     }
 
@@ -182,9 +195,11 @@ impl ReqwestTransportBuilder {
     ///
     /// # Errors
     ///
-    /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
+    /// [`TransportError::Setup`] when the TLS stack cannot be initialized, or the chosen TLS
+    /// library is not compiled in.
     pub fn build(self) -> Result<ReqwestTransport, TransportError> {
         let request_timeout = self.settings.request_timeout;
+        let tls = self.tls;
         let client = self
             .into_client_builder()?
             .build()
@@ -195,6 +210,7 @@ impl ReqwestTransportBuilder {
         Ok(ReqwestTransport {
             client,
             request_timeout: Some(request_timeout),
+            tls,
         })
     }
 
@@ -204,7 +220,7 @@ impl ReqwestTransportBuilder {
     ///
     /// # Errors
     ///
-    /// [`TransportError::Setup`] when the TLS stack cannot be initialized.
+    /// As [`build`](Self::build).
     pub fn into_client_builder(self) -> Result<reqwest::ClientBuilder, TransportError> {
         let builder = reqwest::Client::builder()
             .connect_timeout(self.settings.connect_timeout)
@@ -215,30 +231,31 @@ impl ReqwestTransportBuilder {
             .tcp_nodelay(true)
             .http1_only()
             .redirect(reqwest::redirect::Policy::none());
-        #[cfg(feature = "native-tls")]
-        if self.native_tls {
-            return Ok(builder.tls_backend_native());
+        // Arms for libraries this build lacks are cut out; the last arm then refuses them.
+        #[allow(unreachable_patterns)]
+        match self.tls {
+            None => Ok(builder),
+            #[cfg(feature = "native-tls")]
+            Some(TlsBackend::NativeTls) => Ok(builder.tls_backend_native()),
+            #[cfg(feature = "rustls")]
+            Some(TlsBackend::Rustls) => rustls(builder),
+            Some(backend) => Err(TransportError::Setup {
+                message: format!(
+                    "the TLS backend {backend:?} is not compiled in (enable its feature)"
+                ),
+                source: None,
+            }),
         }
-        rustls_or_plain(builder)
     }
 }
 
 /// rustls with the ring provider, passed as a ready `ClientConfig` so reqwest needs no
 /// process-wide default provider (and never panics for the lack of one).
 #[cfg(feature = "rustls")]
-fn rustls_or_plain(
+fn rustls(
     builder: reqwest::ClientBuilder,
 ) -> Result<reqwest::ClientBuilder, TransportError> {
     let mut config = crate::tls::client_config()?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(builder.tls_backend_preconfigured(config))
-}
-
-/// Without rustls (and with native TLS not chosen) reqwest speaks plain `http://` only.
-#[cfg(not(feature = "rustls"))]
-#[allow(clippy::unnecessary_wraps)]
-fn rustls_or_plain(
-    builder: reqwest::ClientBuilder,
-) -> Result<reqwest::ClientBuilder, TransportError> {
-    Ok(builder)
 }

@@ -10,25 +10,10 @@ use crate::{ApiError, Error, retry_after};
 /// Turns a response into its body when the status is 2xx, or an [`ApiError`] carrying the
 /// status, the body text and the `Retry-After` wait (relative to now) otherwise.
 ///
-/// ```
-/// use std::time::Duration;
-/// use amberflo_transport::classify_response;
-/// use bytes::Bytes;
-///
-/// let busy = http::Response::builder()
-///     .status(503)
-///     .header("retry-after", "7")
-///     .body(Bytes::from_static(b"busy"))?;
-/// let err = classify_response(busy).unwrap_err();
-/// assert_eq!(err.retry_after, Some(Duration::from_secs(7)));
-/// assert!(err.is_retryable());
-/// # Ok::<(), http::Error>(())
-/// ```
-///
 /// # Errors
 ///
 /// [`ApiError`] for any non-2xx status.
-pub fn classify_response(response: http::Response<Bytes>) -> Result<Bytes, ApiError> {
+pub(crate) fn classify_response(response: http::Response<Bytes>) -> Result<Bytes, ApiError> {
     classify_at(response, SystemTime::now())
 }
 

@@ -8,20 +8,8 @@ use std::time::{Duration, SystemTime};
 /// - an HTTP date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, or the obsolete RFC 850 and asctime
 ///   forms) gives the time from `now` until then, and zero when the date is already past;
 /// - anything else (negative, fractional, garbage) gives `None`.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use amberflo_transport::parse_retry_after;
-///
-/// let now = SystemTime::now();
-/// assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-/// let later = httpdate::fmt_http_date(now + Duration::from_secs(120));
-/// let wait = parse_retry_after(&later, now);
-/// assert!(wait.is_some_and(|w| w <= Duration::from_secs(120)));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// ```
 #[must_use]
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Longer than u64 seconds is "forever"; saturate rather than reject.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::TransportError;
+use crate::{TlsBackend, TransportError};
 
 /// Sends one HTTP request and returns the whole response.
 ///
@@ -60,6 +60,12 @@ pub trait Transport: Send + Sync {
     fn name(&self) -> &'static str {
         "custom"
     }
+
+    /// The TLS library this transport uses for `https://`, when it knows (`None` for plain
+    /// `http://` only, or a transport that does not say).
+    fn tls_backend(&self) -> Option<TlsBackend> {
+        None
+    }
 }
 
 #[async_trait]
@@ -74,6 +80,10 @@ impl<T: Transport + ?Sized> Transport for Arc<T> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
+
+    fn tls_backend(&self) -> Option<TlsBackend> {
+        (**self).tls_backend()
+    }
 }
 
 #[async_trait]
@@ -87,5 +97,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn name(&self) -> &'static str {
         (**self).name()
+    }
+
+    fn tls_backend(&self) -> Option<TlsBackend> {
+        (**self).tls_backend()
     }
 }

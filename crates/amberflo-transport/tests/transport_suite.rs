@@ -10,7 +10,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use amberflo_transport::{ApiClient, ApiKey, Error, Transport, TransportError, USER_AGENT};
+use amberflo_transport::{
+    ApiClient, ApiKey, Error, TlsBackend, Transport, TransportError, USER_AGENT,
+};
 use bytes::Bytes;
 use mockito::Matcher;
 use serde_json::{Value, json};
@@ -326,13 +328,23 @@ mod cases {
             .send(get(&format!("https://{addr}/customers/")))
             .await
             .unwrap_err();
-        if cfg!(feature = "rustls") {
-            assert!(err.is_connect(), "{err:?}");
-        } else {
-            assert!(
-                err.is_connect() || matches!(err, TransportError::InvalidRequest { .. }),
-                "{err:?}"
-            );
+        // The handshake error comes from the TLS library the transport says it uses.
+        let text = format!("{err:?}");
+        match t.tls_backend() {
+            Some(TlsBackend::Rustls) => {
+                assert!(err.is_connect(), "{err:?}");
+                assert!(text.contains("InvalidContentType"), "not rustls: {text}");
+            }
+            Some(TlsBackend::NativeTls) => {
+                assert!(err.is_connect(), "{err:?}");
+                assert!(text.contains("SSL routines"), "not OpenSSL: {text}");
+            }
+            _ => {
+                assert!(
+                    err.is_connect() || matches!(err, TransportError::InvalidRequest { .. }),
+                    "{err:?}"
+                );
+            }
         }
     }
 
@@ -391,8 +403,11 @@ macro_rules! transport_suite {
 
 #[cfg(feature = "reqwest")]
 transport_suite!(reqwest, |timeout| {
+    let builder = amberflo_transport::ReqwestTransport::builder();
+    #[cfg(feature = "rustls")]
+    let builder = builder.tls_backend(amberflo_transport::TlsBackend::Rustls);
     Arc::new(
-        amberflo_transport::ReqwestTransport::builder()
+        builder
             .connect_timeout(timeout)
             .request_timeout(timeout)
             .build()
@@ -406,7 +421,7 @@ transport_suite!(reqwest_native_tls, |timeout| {
         amberflo_transport::ReqwestTransport::builder()
             .connect_timeout(timeout)
             .request_timeout(timeout)
-            .use_native_tls(true)
+            .tls_backend(amberflo_transport::TlsBackend::NativeTls)
             .build()
             .unwrap(),
     )

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amberflo_batcher::{Batcher, ShutdownError, Stats};
-use amberflo_transport::ApiClient;
+use amberflo_transport::{ApiClient, ApiRequest, Transport};
+use http::Method;
+use tracing::Instrument as _;
 use amberflo_types::MeterRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -241,6 +243,20 @@ impl Client {
         Ok(self.inner.shutdown(timeout)?)
     }
 
+    /// The transport this client sends through: its [`name`](Transport::name) and
+    /// [`tls_backend`](Transport::tls_backend) say which built-in one and which TLS library
+    /// the build chose.
+    ///
+    /// ```
+    /// let client = amberflo::Client::builder().api_key("my-api-key").build()?;
+    /// # #[cfg(feature = "reqwest")]
+    /// assert_eq!(client.transport().name(), "reqwest"); // the default when compiled in
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        self.inner.api.transport()
+    }
+
     /// The shutdown timeout this client was built with (used on drop).
     pub fn shutdown_timeout(&self) -> Duration {
         self.inner.shutdown_timeout
@@ -292,58 +308,46 @@ impl Client {
         crate::blocking::BlockingClient::new(self)
     }
 
-    /// Runs an API exchange on the SDK's I/O runtime.
-    fn call<T, F>(&self, exchange: F) -> impl Future<Output = Result<T, Error>> + use<T, F>
+    /// Sends an encoded request on the SDK's I/O runtime, in the caller's `tracing` span, and
+    /// decodes the reply.
+    async fn send<R>(&self, request: ApiRequest) -> Result<R, Error>
     where
-        T: Send + 'static,
-        F: Future<Output = Result<T, amberflo_transport::Error>> + Send + 'static,
+        R: DeserializeOwned + Send + 'static,
     {
+        let api = self.inner.api.clone();
+        let exchange = async move { Ok(api.send_json(request).await?) };
         self.inner
             .runtime
-            .call(async move { exchange.await.map_err(Error::from) })
+            .call(exchange.instrument(tracing::Span::current()))
+            .await
     }
 
-    /// `GET {api}{path}?{query}`, decoded as `R`.
-    pub(crate) fn get<Q, R>(
-        &self,
-        path: &'static str,
-        query: Q,
-    ) -> impl Future<Output = Result<R, Error>> + use<Q, R>
+    /// `{method} {api}{path}?{query}`, decoded as `R`. The query is encoded here, on the
+    /// caller's thread; only the encoded request moves to the I/O runtime.
+    pub(crate) async fn call<Q, R>(&self, method: Method, path: &str, query: &Q) -> Result<R, Error>
     where
-        Q: Serialize + Send + Sync + 'static,
+        Q: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        let api = self.inner.api.clone();
-        self.call(async move { api.get_json(path, &query).await })
+        let request = self.inner.api.request(method, path, query)?;
+        self.send(request).await
     }
 
-    /// `POST {api}{path}?{query}` with a JSON body, decoded as `R`.
-    pub(crate) fn post<Q, B, R>(
+    /// `{method} {api}{path}?{query}` with a JSON body, decoded as `R`; encoded like
+    /// [`call`](Self::call).
+    pub(crate) async fn call_json<Q, B, R>(
         &self,
-        path: &'static str,
-        query: Q,
-        body: B,
-    ) -> impl Future<Output = Result<R, Error>> + use<Q, B, R>
+        method: Method,
+        path: &str,
+        query: &Q,
+        body: &B,
+    ) -> Result<R, Error>
     where
-        Q: Serialize + Send + Sync + 'static,
-        B: Serialize + Send + Sync + 'static,
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
-        let api = self.inner.api.clone();
-        self.call(async move { api.post_json(path, &query, &body).await })
-    }
-
-    /// `PUT {api}{path}` with a JSON body, decoded as `R`.
-    pub(crate) fn put<B, R>(
-        &self,
-        path: &'static str,
-        body: B,
-    ) -> impl Future<Output = Result<R, Error>> + use<B, R>
-    where
-        B: Serialize + Send + Sync + 'static,
-        R: DeserializeOwned + Send + 'static,
-    {
-        let api = self.inner.api.clone();
-        self.call(async move { api.put_json(path, &(), &body).await })
+        let request = self.inner.api.request_json(method, path, query, body)?;
+        self.send(request).await
     }
 }

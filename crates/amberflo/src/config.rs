@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
-use amberflo_transport::{ApiClient, ApiKey, Transport};
+use amberflo_transport::{ApiClient, ApiKey, Transport, TransportKind};
 use amberflo_types::MeterRecord;
 
 use crate::client::Client;
@@ -48,17 +48,33 @@ impl FailedBatch {
 
 type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
 
+/// Applies a [`ClientBuilder`]'s timeouts to a built-in transport's builder (they share the
+/// setters, not a trait) and builds the transport.
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
+macro_rules! build_with_timeouts {
+    ($config:expr, $builder:expr) => {{
+        let mut builder = $builder;
+        if let Some(timeout) = $config.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = $config.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
+        let transport: Arc<dyn Transport> = Arc::new(builder.build().map_err(Error::Transport)?);
+        Ok(transport)
+    }};
+}
+
 /// How the client reaches Amberflo.
 #[derive(Clone)]
 enum TransportChoice {
-    /// The one transport feature compiled in; an error when there are none or several.
+    /// [`TransportKind::default_for_build`]: reqwest, else hyper, else [`Error::NoTransport`].
     Default,
     /// A transport the caller passed in.
     Given(Arc<dyn Transport>),
-    #[cfg(feature = "reqwest")]
-    Reqwest,
-    #[cfg(feature = "hyper")]
-    Hyper,
+    /// A built-in transport the caller chose (only `use_reqwest` / `use_hyper` make one).
+    #[cfg_attr(not(any(feature = "reqwest", feature = "hyper")), allow(dead_code))]
+    Builtin(TransportKind),
 }
 
 /// Default capacity of the custom-schema payload queue (see
@@ -73,7 +89,8 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 /// |---|---|
 /// | API URL | `https://app.amberflo.io` (env `AMBERFLO_API_URL`) |
 /// | ingest URL | `https://ingest.amberflo.io` (env `AMBERFLO_INGEST_URL`) |
-/// | transport | reqwest when only the `reqwest` feature is on, hyper when only `hyper` is |
+/// | transport | reqwest when the `reqwest` feature is on, else hyper (any feature combination builds; `use_reqwest()` / `use_hyper()` override) |
+/// | TLS | reqwest: native-tls when the `native-tls` feature is on, else rustls; hyper: rustls |
 /// | connect / request timeout | 10 s / 30 s |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 100 records / 0.5 s |
@@ -241,17 +258,23 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses the reqwest transport (needed when both `reqwest` and `hyper` are enabled).
+    /// Uses the reqwest transport (already the default when the `reqwest` feature is on).
     #[cfg(feature = "reqwest")]
     pub fn use_reqwest(mut self) -> Self {
-        self.transport = TransportChoice::Reqwest;
+        self.transport = TransportChoice::Builtin(TransportKind::Reqwest);
         self
     }
 
-    /// Uses the hyper transport (needed when both `reqwest` and `hyper` are enabled).
+    /// Uses the hyper transport, even when `reqwest` (the default) is compiled in too.
+    ///
+    /// ```
+    /// let client = amberflo::Client::builder().api_key("my-api-key").use_hyper().build()?;
+    /// assert_eq!(client.transport().name(), "hyper");
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
     #[cfg(feature = "hyper")]
     pub fn use_hyper(mut self) -> Self {
-        self.transport = TransportChoice::Hyper;
+        self.transport = TransportChoice::Builtin(TransportKind::Hyper);
         self
     }
 
@@ -427,61 +450,29 @@ impl ClientBuilder {
         let _entered = runtime.handle().enter();
         match &self.transport {
             TransportChoice::Given(transport) => Ok(Arc::clone(transport)),
+            TransportChoice::Builtin(kind) => self.builtin_transport(*kind),
+            TransportChoice::Default => match TransportKind::default_for_build() {
+                Some(kind) => self.builtin_transport(kind),
+                None => Err(Error::NoTransport),
+            },
+        }
+    }
+
+    /// A built-in transport with this builder's timeouts.
+    fn builtin_transport(&self, kind: TransportKind) -> Result<Arc<dyn Transport>, Error> {
+        // Arms for transports this build lacks are cut out; the last arm then refuses them.
+        #[allow(unreachable_patterns)]
+        match kind {
             #[cfg(feature = "reqwest")]
-            TransportChoice::Reqwest => self.reqwest_transport(),
+            TransportKind::Reqwest => {
+                build_with_timeouts!(self, amberflo_transport::ReqwestTransport::builder())
+            }
             #[cfg(feature = "hyper")]
-            TransportChoice::Hyper => self.hyper_transport(),
-            TransportChoice::Default => self.default_transport(),
+            TransportKind::Hyper => {
+                build_with_timeouts!(self, amberflo_transport::HyperTransport::builder())
+            }
+            _ => Err(Error::NoTransport),
         }
-    }
-
-    #[cfg(all(feature = "reqwest", not(feature = "hyper")))]
-    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        self.reqwest_transport()
-    }
-
-    #[cfg(all(feature = "hyper", not(feature = "reqwest")))]
-    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        self.hyper_transport()
-    }
-
-    #[cfg(all(feature = "hyper", feature = "reqwest"))]
-    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        Err(Error::Config {
-            field: "transport",
-            reason: "both the `reqwest` and `hyper` features are enabled; choose one with \
-                     `use_reqwest()` or `use_hyper()`"
-                .to_owned(),
-        })
-    }
-
-    #[cfg(not(any(feature = "hyper", feature = "reqwest")))]
-    fn default_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        Err(Error::NoTransport)
-    }
-
-    #[cfg(feature = "reqwest")]
-    fn reqwest_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        let mut builder = amberflo_transport::ReqwestTransport::builder();
-        if let Some(timeout) = self.connect_timeout {
-            builder = builder.connect_timeout(timeout);
-        }
-        if let Some(timeout) = self.request_timeout {
-            builder = builder.request_timeout(timeout);
-        }
-        Ok(Arc::new(builder.build().map_err(Error::Transport)?))
-    }
-
-    #[cfg(feature = "hyper")]
-    fn hyper_transport(&self) -> Result<Arc<dyn Transport>, Error> {
-        let mut builder = amberflo_transport::HyperTransport::builder();
-        if let Some(timeout) = self.connect_timeout {
-            builder = builder.connect_timeout(timeout);
-        }
-        if let Some(timeout) = self.request_timeout {
-            builder = builder.request_timeout(timeout);
-        }
-        Ok(Arc::new(builder.build().map_err(Error::Transport)?))
     }
 }
 
@@ -567,32 +558,18 @@ mod tests {
 
     #[cfg(all(feature = "hyper", feature = "reqwest"))]
     #[test]
-    fn both_transports_compiled_in_need_an_explicit_choice() {
-        let error = ClientBuilder::new().api_key("k").build().unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::Config {
-                    field: "transport",
-                    ..
-                }
-            ),
-            "{error}"
-        );
-        assert!(
-            ClientBuilder::new()
-                .api_key("k")
-                .use_hyper()
-                .build()
-                .is_ok()
-        );
-        assert!(
-            ClientBuilder::new()
-                .api_key("k")
-                .use_reqwest()
-                .build()
-                .is_ok()
-        );
+    fn both_transports_compiled_in_default_to_reqwest_and_an_explicit_choice_wins() {
+        let default = ClientBuilder::new().api_key("k").build().unwrap();
+        assert_eq!(default.transport().name(), "reqwest");
+        let hyper = ClientBuilder::new().api_key("k").use_hyper().build().unwrap();
+        assert_eq!(hyper.transport().name(), "hyper");
+        let reqwest = ClientBuilder::new()
+            .api_key("k")
+            .use_hyper()
+            .use_reqwest()
+            .build()
+            .unwrap();
+        assert_eq!(reqwest.transport().name(), "reqwest");
     }
 
     #[cfg(not(any(feature = "hyper", feature = "reqwest")))]

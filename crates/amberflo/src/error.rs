@@ -1,21 +1,44 @@
-//! The facade's errors: [`Error`] for API calls and client life-cycle, [`MeterError`] for
-//! the `meter` hot path (which hands a refused record back to the caller).
+//! The facade's errors: [`Error`], which every call converts into, and the small errors of
+//! the enqueueing hot path ([`MeterError`], [`CustomPayloadError`]), which hand a refused
+//! record or payload back to the caller.
 
 use std::time::Duration;
 
 use amberflo_batcher::{FlushError, SendError, ShutdownError};
 use amberflo_transport::{ApiError, TransportError};
+use http::StatusCode;
 use amberflo_types::{MeterRecord, ValidationError};
 
-/// Everything a [`Client`](crate::Client) call can fail with.
+/// Everything a facade call can fail with: every fallible call of this crate returns it or
+/// converts into it with `?` ([`MeterError`] and [`CustomPayloadError`] included, still
+/// holding the refused record or payload), so one function can meter and call the API:
+///
+/// ```no_run
+/// use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
+///
+/// async fn bill(client: &amberflo::Client) -> Result<f64, amberflo::Error> {
+///     client.meter("ApiCalls", 1.0, "customer-1")?; // MeterError -> Error
+///     let query = UsageQuery::builder(
+///         "ApiCalls",
+///         AggregationType::Sum,
+///         TimeGroupingInterval::Day,
+///         TimeRange::last(std::time::Duration::from_secs(86_400))?, // ValidationError -> Error
+///     )
+///     .build()?;
+///     let report = client.usage().get(&query).await?;
+///     Ok(report.client_meters.iter().map(|meter| meter.group_value).sum())
+/// }
+/// # let _ = bill;
+/// ```
 ///
 /// API errors keep the HTTP status and body:
 ///
 /// ```
-/// use amberflo::Error;
+/// use amberflo::{Error, StatusCode};
 ///
 /// fn describe(error: &Error) -> String {
 ///     match error {
+///         Error::Api(api) if api.status == StatusCode::NOT_FOUND => "not found".to_owned(),
 ///         Error::Api(api) => format!("Amberflo said {}: {}", api.status, api.body),
 ///         Error::Validation(invalid) => format!("bad field {}", invalid.field()),
 ///         other => other.to_string(),
@@ -38,6 +61,17 @@ pub enum Error {
     /// The request could not be encoded or the response decoded.
     #[error(transparent)]
     Protocol(amberflo_transport::Error),
+    /// A meter record was not enqueued (invalid, queue full, or client shut down); a refused
+    /// record is inside.
+    #[error(transparent)]
+    Meter(#[from] MeterError),
+    /// A custom-schema payload was not enqueued; the payload is inside.
+    #[error(transparent)]
+    CustomPayload(#[from] CustomPayloadError),
+    /// [`amberflo::meter`](crate::meter) was called before [`amberflo::init`](crate::init)
+    /// (or after its guard dropped); the record is inside.
+    #[error("amberflo::init has not been called (or its guard was dropped)")]
+    NotInitialized(Box<MeterRecord>),
     /// A setting is missing or invalid; `field` names it.
     #[error("invalid configuration for `{field}`: {reason}")]
     Config {
@@ -62,16 +96,16 @@ pub enum Error {
     /// `shutdown` did not finish in time.
     #[error(transparent)]
     Shutdown(#[from] ShutdownError),
-    /// The SDK's I/O runtime could not run the call (it failed to start, or was shut down).
-    #[error("the SDK's I/O runtime could not run the call: {0}")]
-    Runtime(String),
+    /// The SDK's I/O runtime could not run the call.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 }
 
 impl Error {
     /// The HTTP status, when Amberflo answered with a non-2xx one.
-    pub fn status(&self) -> Option<u16> {
+    pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api(api) => Some(api.status.as_u16()),
+            Error::Api(api) => Some(api.status),
             _ => None,
         }
     }
@@ -90,6 +124,48 @@ impl Error {
         match self {
             Error::Api(api) => api.retry_after,
             _ => None,
+        }
+    }
+
+    /// The refused meter record, when there is one ([`Error::NotInitialized`], or
+    /// [`Error::Meter`] with [`MeterError::Rejected`]).
+    pub fn into_record(self) -> Option<MeterRecord> {
+        match self {
+            Error::NotInitialized(record) => Some(*record),
+            Error::Meter(refused) => refused.into_record(),
+            _ => None,
+        }
+    }
+
+    /// The rule a payload or record broke, wherever it was checked.
+    pub fn validation(&self) -> Option<&ValidationError> {
+        match self {
+            Error::Validation(invalid) | Error::Meter(MeterError::Invalid(invalid)) => {
+                Some(invalid)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The SDK's I/O runtime could not run a call: it failed to start, or it stopped (or the call
+/// panicked) before the call finished.
+#[derive(Debug, thiserror::Error)]
+#[error("the SDK's I/O runtime {what}")]
+pub struct RuntimeError {
+    what: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl RuntimeError {
+    pub(crate) fn new(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        RuntimeError {
+            what,
+            source: Box::new(source),
         }
     }
 }
@@ -134,9 +210,6 @@ pub enum MeterError {
     /// `meter`'s result small).
     #[error("record not enqueued: {0}")]
     Rejected(Box<SendError<MeterRecord>>),
-    /// `amberflo::meter` was called before `amberflo::init` (or after its guard dropped).
-    #[error("amberflo::init has not been called (or its guard was dropped)")]
-    NotInitialized(Box<MeterRecord>),
 }
 
 /// Why `send_custom` did not enqueue a payload; the payload is handed back.
@@ -168,11 +241,10 @@ impl From<SendError<MeterRecord>> for MeterError {
 }
 
 impl MeterError {
-    /// The refused record, when there is one (`Rejected` and `NotInitialized`).
+    /// The refused record, when there is one (`Rejected`).
     pub fn into_record(self) -> Option<MeterRecord> {
         match self {
             MeterError::Rejected(refused) => Some(refused.into_inner()),
-            MeterError::NotInitialized(record) => Some(*record),
             MeterError::Invalid(_) => None,
         }
     }

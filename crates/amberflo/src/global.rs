@@ -57,17 +57,19 @@ pub fn init(builder: ClientBuilder) -> Result<ClientGuard, Error> {
 /// Meters through the client installed by [`init`]; see [`Client::meter`].
 ///
 /// # Errors
-/// As [`Client::meter`], and [`MeterError::NotInitialized`] (with the record) before
-/// [`init`] or after its guard dropped.
+/// [`Error::Meter`] as [`Client::meter`], and [`Error::NotInitialized`] (with the record)
+/// before [`init`] or after its guard dropped.
 pub fn meter(
     meter_api_name: impl AsRef<str>,
     meter_value: f64,
     customer_id: impl AsRef<str>,
-) -> Result<(), MeterError> {
-    let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
+) -> Result<(), Error> {
+    let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
+        .build()
+        .map_err(MeterError::Invalid)?;
     match global() {
-        Some(client) => client.meter_record(record),
-        None => Err(MeterError::NotInitialized(Box::new(record))),
+        Some(client) => Ok(client.meter_record(record)?),
+        None => Err(Error::NotInitialized(Box::new(record))),
     }
 }
 

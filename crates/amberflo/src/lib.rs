@@ -26,14 +26,18 @@
 //! |---|---|---|
 //! | `reqwest` | yes | the reqwest transport |
 //! | `rustls` | yes | TLS through rustls (ring) |
-//! | `hyper` | no | the hyper transport; with `reqwest` too, pick one with `use_hyper()` / `use_reqwest()` |
-//! | `native-tls` | no | TLS through the platform library (reqwest) |
+//! | `hyper` | no | the hyper transport; with `reqwest` too, reqwest stays the default and `use_hyper()` picks hyper |
+//! | `native-tls` | no | TLS through the platform library, for the reqwest transport (its default TLS when on) |
 //! | `blocking` | no | synchronous API clients, [`Client::blocking`] |
 //! | `mock` | no | [`mock::MockTransport`], to swap the transport in your tests |
 //! | `emulator` | no | `amberflo::emulator`, a local Amberflo-compatible server |
 //!
-//! A build with no transport feature still compiles: [`ClientBuilder::build`] then needs a
-//! transport from [`ClientBuilder::transport`] and otherwise returns [`Error::NoTransport`].
+//! Features are additive: any combination compiles, and [`ClientBuilder::build`] picks a
+//! documented default by precedence ([`transport::TransportKind`], [`transport::TlsBackend`])
+//! that `use_reqwest()` / `use_hyper()` or [`ClientBuilder::transport`] override;
+//! [`Client::transport`] tells which was picked. A build with no transport feature still
+//! compiles: `build` then needs a transport from [`ClientBuilder::transport`] and otherwise
+//! returns [`Error::NoTransport`].
 //!
 //! # Delivery guarantees
 //!
@@ -50,6 +54,11 @@
 //! `shutdown` and drop work with no runtime and inside any Tokio runtime (current-thread or
 //! multi-thread) without panics or deadlocks, and the async API clients can be awaited on any
 //! executor.
+
+// The README's Rust snippets are doc-tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
 
 mod api;
 #[cfg(feature = "blocking")]
@@ -70,21 +79,27 @@ pub use config::{
     ClientBuilder, DEFAULT_CUSTOM_QUEUE_CAPACITY, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL,
     FailedBatch,
 };
-pub use error::{CustomPayloadError, Error, MeterError};
+pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
 pub use amberflo_batcher::{DeliveryError, RetryPolicy, SendError, SendErrorKind, Stats};
 pub use amberflo_transport::{ApiError, Transport, TransportError};
 pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};
+pub use http::StatusCode;
 
 /// The payload models (`amberflo-types`): queries, payloads and responses of every API.
 pub mod types {
     pub use amberflo_types::*;
 }
 
-/// Transports and the HTTP exchange layer (`amberflo-transport`).
+/// The built-in transports and how a build picks one, for configuring or replacing the
+/// HTTP stack (implement [`Transport`](crate::Transport) for your own).
 pub mod transport {
-    pub use amberflo_transport::*;
+    #[cfg(feature = "hyper")]
+    pub use amberflo_transport::{HyperTransport, HyperTransportBuilder};
+    #[cfg(feature = "reqwest")]
+    pub use amberflo_transport::{ReqwestTransport, ReqwestTransportBuilder};
+    pub use amberflo_transport::{SharedError, TlsBackend, TransportKind};
 }
 
 /// [`MockTransport`](mock::MockTransport): a scripted, recording transport for your tests.
@@ -93,8 +108,13 @@ pub mod mock {
     pub use amberflo_transport::{MockReply, MockTransport, RecordedRequest};
 }
 
-/// A local, in-memory Amberflo-compatible server (`amberflo-emulator`).
+/// A local, in-memory Amberflo-compatible server (`amberflo-emulator`), for tests and
+/// offline development.
 #[cfg(feature = "emulator")]
 pub mod emulator {
-    pub use amberflo_emulator::*;
+    pub use amberflo_emulator::{
+        BodyEncoding, DropConnections, Emulator, EmulatorBuilder, EmulatorError, FailRequests,
+        FaultError, FaultSettings, Faults, IngestError, IngestOutcome, Stats, Store, StoreError,
+        UsageError,
+    };
 }

@@ -23,7 +23,7 @@ use amberflo_batcher::{BoxFuture, Executor};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::error::Error;
+use crate::error::{Error, RuntimeError};
 
 /// Worker threads of the I/O runtime: they run connection tasks, not serialisation.
 const IO_THREADS: usize = 2;
@@ -55,7 +55,7 @@ impl IoRuntime {
             .thread_name("amberflo-io")
             .enable_all()
             .build()
-            .map_err(|error| Error::Runtime(format!("could not start the I/O runtime: {error}")))?;
+            .map_err(|error| RuntimeError::new("could not start", error))?;
         let handle = runtime.handle().clone();
         Ok(IoRuntime {
             _owner: Arc::new(RuntimeOwner(Some(runtime))),
@@ -92,7 +92,7 @@ impl<T> Future for AbortOnDrop<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0)
             .poll(cx)
-            .map(|joined| joined.map_err(|error| Error::Runtime(error.to_string()))?)
+            .map(|joined| joined.map_err(|error| RuntimeError::new("stopped before the call finished", error))?)
     }
 }
 

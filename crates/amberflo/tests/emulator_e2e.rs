@@ -351,7 +351,7 @@ macro_rules! e2e_suite {
                 assert_eq!(fetched.customer_name, "Acme Two");
                 assert_eq!(run(customers.list()).unwrap().len(), 1);
                 let conflict = run(customers.add(&payload, false)).unwrap_err();
-                assert_eq!(conflict.status(), Some(409));
+                assert_eq!(conflict.status(), Some(amberflo::StatusCode::CONFLICT));
 
                 let request = CustomerPortalSessionRequest::builder("customer-1")
                     .build()

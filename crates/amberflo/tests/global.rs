@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use amberflo::mock::MockTransport;
-use amberflo::{Client, MeterError};
+use amberflo::{Client, Error};
 
 /// The tests share the one process-wide client, so they take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -15,7 +15,7 @@ fn init_meter_flush_and_the_guard_drop() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let refused = amberflo::meter("ApiCalls", 1.0, "customer-1").unwrap_err();
-    assert!(matches!(refused, MeterError::NotInitialized(_)));
+    assert!(matches!(refused, Error::NotInitialized(_)));
     assert_eq!(refused.into_record().unwrap().meter_api_name(), "ApiCalls");
 
     let mock = MockTransport::new();
@@ -30,7 +30,7 @@ fn init_meter_flush_and_the_guard_drop() {
     assert!(amberflo::client().is_none());
     assert!(matches!(
         amberflo::meter("ApiCalls", 3.0, "c").unwrap_err(),
-        MeterError::NotInitialized(_)
+        Error::NotInitialized(_)
     ));
 }
 

@@ -262,7 +262,7 @@ fn api_errors_keep_status_and_body() {
         }
         other => panic!("expected an API error, got {other}"),
     }
-    assert_eq!(error.status(), Some(403));
+    assert_eq!(error.status(), Some(amberflo::StatusCode::FORBIDDEN));
     assert!(!error.is_retryable());
 }
 
@@ -436,4 +436,40 @@ fn meter_record_timeout_waits_for_room_instead_of_refusing() {
         "{refused}"
     );
     assert_eq!(refused.into_record().unwrap().meter_value(), 9.0);
+}
+
+/// Metering and API calls share one error type: `?` converts each into `amberflo::Error`.
+fn meter_and_list_customers(client: &Client, value: f64) -> Result<usize, amberflo::Error> {
+    client.meter("ApiCalls", value, "customer-1")?;
+    client.send_custom(serde_json::json!({"event": "login"}))?;
+    let customers = amberflo_batcher::block_on(client.customers().list())?;
+    client.flush(WAIT)?;
+    Ok(customers.len())
+}
+
+#[test]
+fn question_mark_works_across_meter_custom_payloads_and_api_calls() {
+    let mock = MockTransport::new();
+    mock.push_reply(MockReply::json(200, &serde_json::json!([{"customerId": "c1"}])));
+    let client = builder(&mock).build().unwrap();
+    assert_eq!(meter_and_list_customers(&client, 1.0).unwrap(), 1);
+
+    let invalid = meter_and_list_customers(&client, f64::NAN).unwrap_err();
+    assert!(matches!(invalid, amberflo::Error::Meter(MeterError::Invalid(_))));
+    assert_eq!(invalid.validation().unwrap().field(), "meter_value");
+
+    client.shutdown(WAIT).unwrap();
+    let refused = meter_and_list_customers(&client, 2.0).unwrap_err();
+    let record = refused.into_record().unwrap();
+    assert_eq!(record.meter_value(), 2.0);
+
+    let not_object = client.send_custom(serde_json::json!([1])).unwrap_err();
+    let error = amberflo::Error::from(not_object);
+    assert!(
+        matches!(
+            error,
+            amberflo::Error::CustomPayload(CustomPayloadError::NotAnObject(_))
+        ),
+        "{error:?}"
+    );
 }

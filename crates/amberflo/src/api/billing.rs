@@ -6,6 +6,8 @@ use amberflo_types::{
 };
 
 use crate::client::Client;
+use http::Method;
+use http::StatusCode;
 use crate::error::Error;
 
 const PRODUCT_PLAN: &str = "/payments/pricing/amberflo/customer-pricing";
@@ -46,23 +48,23 @@ impl<'a> ProductPlansApi<'a> {
         payload: &CustomerProductPlanPayload,
     ) -> Result<CustomerProductPlan, Error> {
         payload.validate()?;
-        self.client.post(PRODUCT_PLAN, (), payload.clone()).await
+        self.client.call_json(Method::POST, PRODUCT_PLAN, &(), payload).await
     }
 
     /// The customer's latest product plan, or `None` when it has none.
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn get(&self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
+    pub async fn get(self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
         let query = BillingCustomerQuery::new(customer_id)?;
         // "No plan" may come back as 404, `null` or `{}`: all mean `None`.
         match self
             .client
-            .get::<_, Option<CustomerProductPlan>>(PRODUCT_PLAN, query)
+            .call::<_, Option<CustomerProductPlan>>(Method::GET, PRODUCT_PLAN, &query)
             .await
         {
             Ok(plan) => Ok(plan.filter(|plan| !plan.product_plan_id.is_empty())),
-            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(error) => Err(error),
         }
     }
@@ -71,9 +73,9 @@ impl<'a> ProductPlansApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn list(&self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
+    pub async fn list(self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
         let query = BillingCustomerQuery::new(customer_id)?;
-        self.client.get(PRODUCT_PLAN_LIST, query).await
+        self.client.call(Method::GET, PRODUCT_PLAN_LIST, &query).await
     }
 }
 
@@ -102,16 +104,16 @@ impl<'a> PrepaidOrdersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn add(&self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
+    pub async fn add(self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
         payload.validate()?;
-        self.client.post(PREPAID, (), payload.clone()).await
+        self.client.call_json(Method::POST, PREPAID, &(), payload).await
     }
 
     /// The customer's active prepaid orders for product `"1"`.
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn list_active(&self, customer_id: &str) -> Result<Vec<PrepaidOrder>, Error> {
+    pub async fn list_active(self, customer_id: &str) -> Result<Vec<PrepaidOrder>, Error> {
         self.list(PrepaidOrderListQuery::new(customer_id)?).await
     }
 
@@ -128,8 +130,8 @@ impl<'a> PrepaidOrdersApi<'a> {
             .await
     }
 
-    async fn list(&self, query: PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
-        self.client.get(PREPAID_LIST, query).await
+    async fn list(self, query: PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
+        self.client.call(Method::GET, PREPAID_LIST, &query).await
     }
 }
 
@@ -157,15 +159,15 @@ impl<'a> InvoicesApi<'a> {
     ///
     /// # Errors
     /// As any API call.
-    pub async fn all(&self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
-        self.client.get(INVOICE_ALL, query.clone()).await
+    pub async fn all(self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
+        self.client.call(Method::GET, INVOICE_ALL, query).await
     }
 
     /// One invoice: the latest, or the one starting on a date.
     ///
     /// # Errors
     /// As any API call.
-    pub async fn get(&self, query: &InvoiceQuery) -> Result<Invoice, Error> {
-        self.client.get(INVOICE, query.clone()).await
+    pub async fn get(self, query: &InvoiceQuery) -> Result<Invoice, Error> {
+        self.client.call(Method::GET, INVOICE, query).await
     }
 }

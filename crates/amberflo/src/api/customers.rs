@@ -3,6 +3,8 @@
 use amberflo_types::{CreateCustomerQuery, Customer, CustomerPayload, CustomerQuery};
 
 use crate::client::Client;
+use http::Method;
+use http::StatusCode;
 use crate::error::Error;
 
 const CUSTOMERS: &str = "/customers/";
@@ -35,20 +37,20 @@ impl<'a> CustomersApi<'a> {
     ///
     /// # Errors
     /// As any API call.
-    pub async fn list(&self) -> Result<Vec<Customer>, Error> {
-        self.client.get(CUSTOMERS, ()).await
+    pub async fn list(self) -> Result<Vec<Customer>, Error> {
+        self.client.call(Method::GET, CUSTOMERS, &()).await
     }
 
     /// The customer with this id, or `None` when there is none.
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn get(&self, customer_id: &str) -> Result<Option<Customer>, Error> {
+    pub async fn get(self, customer_id: &str) -> Result<Option<Customer>, Error> {
         let query = CustomerQuery::new(customer_id)?;
         // The API answers `{}` for an unknown id; a 404 means the same.
-        match self.client.get::<_, Customer>(CUSTOMERS, query).await {
+        match self.client.call::<_, Customer>(Method::GET, CUSTOMERS, &query).await {
             Ok(customer) => Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty())),
-            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(error) => Err(error),
         }
     }
@@ -64,10 +66,11 @@ impl<'a> CustomersApi<'a> {
     ) -> Result<Customer, Error> {
         payload.validate()?;
         self.client
-            .post(
+            .call_json(
+                Method::POST,
                 CUSTOMERS,
-                CreateCustomerQuery::new(create_in_stripe),
-                payload.clone(),
+                &CreateCustomerQuery::new(create_in_stripe),
+                payload,
             )
             .await
     }
@@ -77,9 +80,9 @@ impl<'a> CustomersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn update(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
+    pub async fn update(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
-        self.client.put(CUSTOMERS, payload.clone()).await
+        self.client.call_json(Method::PUT, CUSTOMERS, &(), payload).await
     }
 
     /// Updates the customer if it exists (with [`update`](Self::update)'s PUT semantics),

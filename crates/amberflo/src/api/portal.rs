@@ -3,6 +3,7 @@
 use amberflo_types::{CustomerPortalSession, CustomerPortalSessionRequest};
 
 use crate::client::Client;
+use http::Method;
 use crate::error::Error;
 
 const SESSION: &str = "/session";
@@ -37,6 +38,6 @@ impl<'a> PortalSessionsApi<'a> {
         request: &CustomerPortalSessionRequest,
     ) -> Result<CustomerPortalSession, Error> {
         request.validate()?;
-        self.client.post(SESSION, (), request.clone()).await
+        self.client.call_json(Method::POST, SESSION, &(), request).await
     }
 }

@@ -3,6 +3,7 @@
 use amberflo_types::{AllUsageQuery, UsageQuery, UsageReport};
 
 use crate::client::Client;
+use http::Method;
 use crate::error::Error;
 
 const USAGE: &str = "/usage/";
@@ -43,26 +44,26 @@ impl<'a> UsageApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a query that breaks a rule (nothing is sent), else as any call.
-    pub async fn get(&self, query: &UsageQuery) -> Result<UsageReport, Error> {
+    pub async fn get(self, query: &UsageQuery) -> Result<UsageReport, Error> {
         query.validate()?;
-        self.client.post(USAGE, (), query.clone()).await
+        self.client.call_json(Method::POST, USAGE, &(), query).await
     }
 
     /// One report per query, in order, in one request.
     ///
     /// # Errors
     /// As [`get`](Self::get), for the first invalid query.
-    pub async fn batch(&self, queries: &[UsageQuery]) -> Result<Vec<UsageReport>, Error> {
+    pub async fn batch(self, queries: &[UsageQuery]) -> Result<Vec<UsageReport>, Error> {
         queries.iter().try_for_each(UsageQuery::validate)?;
-        self.client.post(USAGE_BATCH, (), queries.to_vec()).await
+        self.client.call_json(Method::POST, USAGE_BATCH, &(), queries).await
     }
 
     /// One report per meter (sums), optionally per customer.
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub async fn all(&self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
+    pub async fn all(self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
         query.validate()?;
-        self.client.get(USAGE_ALL, query.clone()).await
+        self.client.call(Method::GET, USAGE_ALL, query).await
     }
 }
