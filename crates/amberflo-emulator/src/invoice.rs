@@ -175,7 +175,8 @@ mod tests {
     #[test]
     fn monthly_periods_from_plan_start_with_usage() {
         // Plan from 2023-10-15, "now" is 2023-12-10: three periods.
-        let plan = CustomerProductPlanPayload::builder("c1").product_plan_id("plan-a")
+        let plan = CustomerProductPlanPayload::builder("c1")
+            .product_plan_id("plan-a")
             .start_time_in_seconds(1_697_328_000)
             .build()
             .expect("valid plan");

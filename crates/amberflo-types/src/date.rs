@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(at(253_402_300_799), "9999-12-31");
         assert_eq!(at(253_402_300_800), "9999-12-31");
         let before = UNIX_EPOCH - Duration::from_secs(1);
-        assert_eq!(CalendarDate::from_system_time(before).to_string(), "1970-01-01");
+        assert_eq!(
+            CalendarDate::from_system_time(before).to_string(),
+            "1970-01-01"
+        );
     }
 
     #[test]
@@ -262,7 +265,9 @@ mod tests {
         assert!(CalendarDate::new(2023, Month::December, 31).is_ok());
         assert!(CalendarDate::new(2023, Month::December, 0).is_err());
         assert_eq!(
-            CalendarDate::new(10_000, Month::January, 1).unwrap_err().field(),
+            CalendarDate::new(10_000, Month::January, 1)
+                .unwrap_err()
+                .field(),
             "date.year"
         );
     }

@@ -105,7 +105,7 @@ pub use portal::{
 pub use records_json::write_records_json;
 pub use time::{now_millis, now_seconds};
 pub use usage::{
-    AggregationType, AllUsageGroupBy, AllUsageQuery, AllUsageQueryBuilder, ClientMeter,
-    MeterGroup, Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery,
-    UsageQueryBuilder, UsageReport, UsageValue,
+    AggregationType, AllUsageGroupBy, AllUsageQuery, AllUsageQueryBuilder, ClientMeter, MeterGroup,
+    Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageQueryBuilder,
+    UsageReport, UsageValue,
 };

@@ -49,7 +49,10 @@ fn after_epoch(elapsed: Duration) -> SystemTime {
     let (mut fits, mut overflows) = (0_u64, elapsed.as_secs());
     while overflows - fits > 1 {
         let middle = fits + (overflows - fits) / 2;
-        if UNIX_EPOCH.checked_add(Duration::from_secs(middle)).is_some() {
+        if UNIX_EPOCH
+            .checked_add(Duration::from_secs(middle))
+            .is_some()
+        {
             fits = middle;
         } else {
             overflows = middle;

@@ -438,8 +438,12 @@ impl UsagePayloadFactory {
         filter: Option<BTreeMap<String, Vec<String>>>,
         take: Option<Take>,
     ) -> Result<UsageQuery, ValidationError> {
-        let mut builder =
-            UsageQuery::builder(meter_api_name, aggregation, time_grouping_interval, time_range);
+        let mut builder = UsageQuery::builder(
+            meter_api_name,
+            aggregation,
+            time_grouping_interval,
+            time_range,
+        );
         if let Some(group_by) = group_by {
             // Even an empty list is kept, and fails `build` as an empty group-by.
             builder = builder.group_by(group_by);

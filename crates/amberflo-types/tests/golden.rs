@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use amberflo_types::{
     AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, BillingCustomerQuery,
-    BillingPeriod, BillingPeriodUnit, CalendarDate, CreateCustomerQuery, Customer,
-    CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
+    BillingPeriod, BillingPeriodUnit, CalendarDate, CreateCustomerQuery, Customer, CustomerPayload,
+    CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
     Invoice, InvoiceQuery, MeterRecord, Month, PrepaidOrder, PrepaidOrderListQuery,
     PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
@@ -767,9 +767,7 @@ fn all_invoices_query_custom() {
 
 #[test]
 fn latest_invoice_query() {
-    let query = InvoiceQuery::builder("customer-1")
-        .build()
-        .expect("valid");
+    let query = InvoiceQuery::builder("customer-1").build().expect("valid");
     assert!(query.is_latest());
     assert_eq!((query.product_plan_id(), query.start_date()), (None, None));
     assert_query_golden("latest_invoice_query", &query);
@@ -884,8 +882,8 @@ fn meter_time_equals_meter_time_in_millis() {
 fn time_range_system_time_constructors_equal_epoch_ones() {
     let since = TimeRange::since(at_seconds(1_700_000_000)).expect("valid");
     assert_eq!(since, TimeRange::since_epoch_seconds(START).expect("valid"));
-    let between = TimeRange::between(at_seconds(1_700_000_000), at_seconds(1_700_604_800))
-        .expect("valid");
+    let between =
+        TimeRange::between(at_seconds(1_700_000_000), at_seconds(1_700_604_800)).expect("valid");
     assert_eq!(
         between,
         TimeRange::between_epoch_seconds(START, END).expect("valid")
@@ -939,7 +937,10 @@ fn portal_expiration_time_equals_epoch_milliseconds() {
         request.expiration_time(),
         Some(UNIX_EPOCH + Duration::from_millis(1_700_086_400_000))
     );
-    assert_eq!(request.expiration_epoch_milliseconds(), Some(1_700_086_400_000));
+    assert_eq!(
+        request.expiration_epoch_milliseconds(),
+        Some(1_700_086_400_000)
+    );
 }
 
 #[test]
@@ -1073,10 +1074,16 @@ fn customer_enabled_and_disabled() {
         builder.customer_name("Acme").build().expect("valid")
     };
     assert_eq!(name(CustomerPayload::builder("c")).enabled(), None);
-    assert_eq!(name(CustomerPayload::builder("c").enabled()).enabled(), Some(true));
-    assert_eq!(name(CustomerPayload::builder("c").disabled()).enabled(), Some(false));
-    let json = serde_json::to_value(name(CustomerPayload::builder("c").enabled()))
-        .expect("serialises");
+    assert_eq!(
+        name(CustomerPayload::builder("c").enabled()).enabled(),
+        Some(true)
+    );
+    assert_eq!(
+        name(CustomerPayload::builder("c").disabled()).enabled(),
+        Some(false)
+    );
+    let json =
+        serde_json::to_value(name(CustomerPayload::builder("c").enabled())).expect("serialises");
     assert_eq!(json["enabled"], true);
 }
 
@@ -1117,7 +1124,10 @@ fn invoice_query_builder_three_cases() {
     assert!(!dated.is_latest());
     assert_eq!(dated.start_date(), Some(date));
     let text = serde_urlencoded::to_string(&dated).expect("serialises");
-    assert!(text.contains("productPlanId=plan-gold&year=2024&month=2&day=29"), "{text}");
+    assert!(
+        text.contains("productPlanId=plan-gold&year=2024&month=2&day=29"),
+        "{text}"
+    );
     assert!(!text.contains("latest"), "{text}");
     // One without the other: `Missing`, naming the other (checked above too).
     assert_missing(
@@ -1131,7 +1141,10 @@ fn invoice_query_builder_three_cases() {
     )
     .expect("parses");
     let error = parsed.validate().expect_err("not a date");
-    assert_eq!((error.field(), error.rule()), ("start_date", &Rule::NotADate));
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("start_date", &Rule::NotADate)
+    );
     assert_eq!(parsed.start_date(), None);
     let parsed: InvoiceQuery = serde_urlencoded::from_str(
         "customerId=c&productId=1&fromCache=true&withPaymentStatus=true\

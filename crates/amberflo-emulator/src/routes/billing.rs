@@ -6,8 +6,8 @@
 //! that matches none gets 404.
 
 use amberflo_types::{
-    AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload,
-    InvoiceQuery, Month, PrepaidOrderListQuery, PrepaidOrderPayload, ValidationError,
+    AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload, InvoiceQuery,
+    Month, PrepaidOrderListQuery, PrepaidOrderPayload, ValidationError,
 };
 use http::StatusCode;
 
@@ -126,15 +126,12 @@ fn number<T: std::str::FromStr>(request: &ApiRequest, name: &str) -> Result<T, F
 /// month, then the day, as the server checks them).
 fn invoice_start_date(year: i32, month: u32, day: u32) -> Result<CalendarDate, Failure> {
     let named = |error: &ValidationError| Failure::bad_request(format!("invoice_start_{error}"));
-    let month = match u8::try_from(month).map(Month::try_from) {
-        Ok(Ok(month)) => month,
-        _ => {
-            // A bad year is reported before a bad month.
-            CalendarDate::new(year, Month::January, 1).map_err(|error| named(&error))?;
-            return Err(Failure::bad_request(
-                "invoice_start_date.month must be between 1 and 12",
-            ));
-        }
+    let Ok(Ok(month)) = u8::try_from(month).map(Month::try_from) else {
+        // A bad year is reported before a bad month.
+        CalendarDate::new(year, Month::January, 1).map_err(|error| named(&error))?;
+        return Err(Failure::bad_request(
+            "invoice_start_date.month must be between 1 and 12",
+        ));
     };
     CalendarDate::new(year, month, u8::try_from(day).unwrap_or(u8::MAX))
         .map_err(|error| named(&error))
@@ -162,10 +159,11 @@ pub(super) fn invoice(shared: &Shared, request: &ApiRequest) -> Handled {
             .start_date(invoice_start_date(year, month, day)?);
     }
     let query = query.build().map_err(|error| invalid(&error))?;
-    let invoices =
-        shared
-            .store
-            .invoices_for(customer, params.query.product_id(), params.with_payment_status);
+    let invoices = shared.store.invoices_for(
+        customer,
+        params.query.product_id(),
+        params.with_payment_status,
+    );
     Store::select_invoice(&query, invoices)
         .map(|invoice| respond::json(StatusCode::OK, &invoice))
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "no such invoice"))

@@ -21,7 +21,8 @@ async fn product_plans() {
     let none = harness.get(&format!("{PRICING}?CustomerId=c1")).await;
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
     for plan in ["basic", "pro"] {
-        let payload = CustomerProductPlanPayload::builder("c1").product_plan_id(plan)
+        let payload = CustomerProductPlanPayload::builder("c1")
+            .product_plan_id(plan)
             .build()
             .expect("valid plan");
         let response = harness.send_json(Method::POST, PRICING, &payload).await;
@@ -64,7 +65,10 @@ async fn product_plans() {
 #[tokio::test]
 async fn prepaid_orders() {
     let harness = Harness::new();
-    let order = PrepaidOrderPayload::builder("c1").id("o1").start_time_in_seconds(OCT_15_2023).prepaid_price(50.0)
+    let order = PrepaidOrderPayload::builder("c1")
+        .id("o1")
+        .start_time_in_seconds(OCT_15_2023)
+        .prepaid_price(50.0)
         .build()
         .expect("valid order");
     let response = harness.send_json(Method::POST, PREPAID, &order).await;
@@ -76,7 +80,10 @@ async fn prepaid_orders() {
     );
     let again = harness.send_json(Method::POST, PREPAID, &order).await;
     assert_eq!(error_of(again).await.0, StatusCode::CONFLICT);
-    let other_product = PrepaidOrderPayload::builder("c1").id("o2").start_time_in_seconds(OCT_15_2023).prepaid_price(5.0)
+    let other_product = PrepaidOrderPayload::builder("c1")
+        .id("o2")
+        .start_time_in_seconds(OCT_15_2023)
+        .prepaid_price(5.0)
         .product_id("2")
         .build()
         .expect("valid order");
@@ -109,7 +116,8 @@ async fn prepaid_orders() {
 #[tokio::test]
 async fn invoices_from_plan_and_usage() {
     let harness = Harness::new();
-    let plan = CustomerProductPlanPayload::builder("c1").product_plan_id("pro")
+    let plan = CustomerProductPlanPayload::builder("c1")
+        .product_plan_id("pro")
         .start_time_in_seconds(OCT_15_2023)
         .build()
         .expect("valid plan");

@@ -32,7 +32,8 @@ async fn seeded() -> Harness {
 }
 
 fn day_query(aggregation: AggregationType) -> amberflo_types::UsageQueryBuilder {
-    let range = TimeRange::between_epoch_seconds(JAN_1_2024, JAN_1_2024 + 2 * DAY).expect("valid range");
+    let range =
+        TimeRange::between_epoch_seconds(JAN_1_2024, JAN_1_2024 + 2 * DAY).expect("valid range");
     UsageQuery::builder("ApiCalls", aggregation, TimeGroupingInterval::Day, range)
 }
 
