@@ -241,6 +241,16 @@ impl From<CustomerProductPlanPayload> for CustomerProductPlan {
 }
 
 /// Query parameters `?CustomerId=` of the product plan endpoints.
+///
+/// ```
+/// use amberflo_types::{BillingCustomerQuery, Rule};
+///
+/// let query = BillingCustomerQuery::new("customer-1")?;
+/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "CustomerId=customer-1");
+/// let error = BillingCustomerQuery::new(" ").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BillingCustomerQuery {
@@ -253,6 +263,11 @@ impl BillingCustomerQuery {
         let customer_id = customer_id.into();
         validate::non_blank("customer_id", &customer_id)?;
         Ok(BillingCustomerQuery { customer_id })
+    }
+
+    /// Checks that the customer id is not blank (for deserialised queries).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)
     }
 
     /// The customer asked for.

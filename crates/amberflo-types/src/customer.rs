@@ -232,6 +232,16 @@ impl From<CustomerPayload> for Customer {
 }
 
 /// Query parameters of `GET /customers/?customerId=`.
+///
+/// ```
+/// use amberflo_types::{CustomerQuery, Rule};
+///
+/// let query = CustomerQuery::new("customer-1")?;
+/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "customerId=customer-1");
+/// let error = CustomerQuery::new("").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerQuery {
@@ -244,6 +254,11 @@ impl CustomerQuery {
         let customer_id = customer_id.into();
         validate::non_blank("customer_id", &customer_id)?;
         Ok(CustomerQuery { customer_id })
+    }
+
+    /// Checks that the customer id is not blank (for deserialised queries).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)
     }
 
     /// The customer asked for.
@@ -288,6 +303,12 @@ impl CreateCustomerQuery {
     /// Whether the customer is also created in Stripe.
     pub fn creates_in_stripe(&self) -> bool {
         self.auto_create_customer_in_stripe
+    }
+
+    /// Always `Ok`: any value of this query is valid (here so that every request type has
+    /// `validate`).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
     }
 }
 

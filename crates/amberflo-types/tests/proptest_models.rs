@@ -749,11 +749,13 @@ proptest! {
         require_non_blank(&mut broken, "customer_id", &id);
         if let Some(query) = check(CustomerQuery::new(id.clone()), &broken) {
             prop_assert_eq!(query.customer_id(), id.as_str());
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
         }
         if let Some(query) = check(BillingCustomerQuery::new(id.clone()), &broken) {
             prop_assert_eq!(query.customer_id(), id.as_str());
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
         }
@@ -764,6 +766,7 @@ proptest! {
         let create = CreateCustomerQuery::for_payload(&payload);
         prop_assert_eq!(create.creates_in_stripe(), stripe);
         prop_assert_eq!(CreateCustomerQuery::from(&payload), create);
+        prop_assert!(create.validate().is_ok());
         assert_json_round_trip(&create);
         assert_query_round_trip(&create);
     }
