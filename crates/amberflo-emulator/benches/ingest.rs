@@ -23,7 +23,9 @@ fn bodies() -> Vec<Vec<u8>> {
                         format!("customer-{}", index % 20),
                     )
                     .unique_id(UniqueId::new_v4())
-                    .time_in_millis(1_700_000_000_000 + (batch * RECORDS_PER_BATCH + index) as i64)
+                    .meter_time_in_millis(
+                        1_700_000_000_000 + (batch * RECORDS_PER_BATCH + index) as i64,
+                    )
                     .dimension(
                         "region",
                         if index % 2 == 0 {

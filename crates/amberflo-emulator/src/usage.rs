@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amberflo_types::{
-    AggregationType, AllUsageQuery, ClientMeter, MeterGroup, MeterRecord, Rule,
+    AggregationType, AllUsageGroupBy, AllUsageQuery, ClientMeter, MeterGroup, MeterRecord, Rule,
     TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue,
     ValidationError,
 };
@@ -203,10 +203,10 @@ fn matches_filter<'a>(
 /// use amberflo_types::{AggregationType, MeterRecord, TimeGroupingInterval, TimeRange, UsageQuery};
 ///
 /// let records = vec![
-///     MeterRecord::builder("ApiCalls", 2.0, "c1").time_in_millis(1_700_000_000_000).build()?,
-///     MeterRecord::builder("ApiCalls", 3.0, "c2").time_in_millis(1_700_000_100_000).build()?,
+///     MeterRecord::builder("ApiCalls", 2.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
+///     MeterRecord::builder("ApiCalls", 3.0, "c2").meter_time_in_millis(1_700_000_100_000).build()?,
 /// ];
-/// let range = TimeRange::new(1_699_920_000, Some(1_700_006_400))?;
+/// let range = TimeRange::between_epoch_seconds(1_699_920_000, 1_700_006_400)?;
 /// let query =
 ///     UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Day, range)
 ///         .group_by(["customerId"])
@@ -343,10 +343,11 @@ fn bucket_values(
 /// use amberflo_types::{AllUsageQuery, MeterRecord, TimeGroupingInterval, TimeRange};
 ///
 /// let records = vec![
-///     MeterRecord::builder("ApiCalls", 2.0, "c1").time_in_millis(1_700_000_000_000).build()?,
-///     MeterRecord::builder("Storage", 5.0, "c1").time_in_millis(1_700_000_000_000).build()?,
+///     MeterRecord::builder("ApiCalls", 2.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
+///     MeterRecord::builder("Storage", 5.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
 /// ];
-/// let query = AllUsageQuery::new(TimeGroupingInterval::Day, TimeRange::since(1_699_920_000)?);
+/// let query = AllUsageQuery::builder(TimeGroupingInterval::Day, TimeRange::since_epoch_seconds(1_699_920_000)?)
+///     .build()?;
 /// let reports = aggregate_all(&records, &query, 1_700_006_400)?;
 /// assert_eq!(reports.len(), 2);
 /// assert_eq!(reports[1].metadata["meterApiName"], "Storage");
@@ -370,7 +371,7 @@ pub(crate) fn aggregate_all_views<'a, V: RecordView<'a>>(
     let range = query.time_range();
     let interval = query.time_grouping_interval();
     let buckets = Buckets::new(&range, interval, now_seconds)?;
-    let customer = query.customer_id_filter();
+    let customer = query.customer_id();
     let meters: BTreeSet<&str> = records
         .clone()
         .filter(|record| customer.is_none_or(|customer| record.customer_id() == customer))
@@ -378,10 +379,12 @@ pub(crate) fn aggregate_all_views<'a, V: RecordView<'a>>(
         .map(RecordView::meter_api_name)
         .collect();
     // Resolve an open end once, so every report covers the same buckets.
-    let range = TimeRange::new(range.start_time_in_seconds(), Some(buckets.end))?;
-    let group_by = query
-        .is_grouped_by_customer_id()
-        .then(|| vec!["customerId".to_owned()]);
+    let range = TimeRange::between_epoch_seconds(range.start_time_in_seconds(), buckets.end)?;
+    let group_by = query.group_by().and_then(|group_by| match group_by {
+        AllUsageGroupBy::CustomerId => Some(vec!["customerId".to_owned()]),
+        // `AllUsageGroupBy` is non-exhaustive; the emulator groups only by customer.
+        _ => None,
+    });
     let filter = customer
         .map(|customer| BTreeMap::from([("customerId".to_owned(), vec![customer.to_owned()])]));
     meters

@@ -38,7 +38,7 @@ fn records() -> impl Strategy<Value = Vec<MeterRecord>> {
     )
         .prop_map(|(meter, halves, customer, millis, region, plan)| {
             let mut builder = MeterRecord::builder(meter, f64::from(halves) / 2.0, customer)
-                .time_in_millis(millis);
+                .meter_time_in_millis(millis);
             if let Some(region) = region {
                 builder = builder.dimension("region", region);
             }
@@ -290,8 +290,14 @@ proptest! {
 
     #[test]
     fn aggregation_matches_the_naive_reference(records in records(), query in queries()) {
-        let range = TimeRange::new(query.start, query.end).expect("valid range");
-        let take = query.take.map(|(limit, ascending)| Take::new(limit, ascending).expect("valid take"));
+        let range = match query.end {
+            None => TimeRange::since_epoch_seconds(query.start),
+            Some(end) => TimeRange::between_epoch_seconds(query.start, end),
+        }
+        .expect("valid range");
+        let take = query.take.map(|(limit, ascending)| {
+            if ascending { Take::smallest(limit) } else { Take::largest(limit) }.expect("valid take")
+        });
         let usage_query = UsagePayloadFactory::create(
             query.meter,
             query.aggregation,
@@ -324,7 +330,7 @@ fn month_buckets_cross_year_and_leap_day() {
     // 2024-01-31 .. 2024-03-02: January, February (29 days) and March.
     let records = vec![
         MeterRecord::builder("m", 1.0, "c")
-            .time_in_millis((T0 + 59 * DAY) * 1000) // 2024-02-29
+            .meter_time_in_millis((T0 + 59 * DAY) * 1000) // 2024-02-29
             .build()
             .expect("valid record"),
     ];
@@ -332,7 +338,7 @@ fn month_buckets_cross_year_and_leap_day() {
         "m",
         AggregationType::Sum,
         TimeGroupingInterval::Month,
-        TimeRange::new(T0 + 30 * DAY, Some(T0 + 61 * DAY)).expect("valid range"),
+        TimeRange::between_epoch_seconds(T0 + 30 * DAY, T0 + 61 * DAY).expect("valid range"),
         None,
         None,
         None,

@@ -1,5 +1,5 @@
-//! Build, validate and serialise one meter record to JSON; encode a batch of 500 with serde_json
-//! and with `write_records_json`.
+//! Build, validate and serialise one meter record to JSON (also with an explicit
+//! `SystemTime`); encode a batch of 500 with serde_json and with `write_records_json`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -34,6 +34,18 @@ fn record_build_serialize(c: &mut Criterion) {
             .dimension("region", black_box("us-east-1"))
             .dimension("service", black_box("checkout"))
             .dimension("tier", black_box("free"))
+            .build()
+        });
+    });
+    c.bench_function("record_build_meter_time", |b| {
+        let at = std::time::SystemTime::now();
+        b.iter(|| {
+            MeterRecord::builder(
+                black_box("ApiCalls"),
+                black_box(1.0),
+                black_box("customer-1"),
+            )
+            .meter_time(black_box(at))
             .build()
         });
     });

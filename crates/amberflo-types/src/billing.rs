@@ -4,11 +4,13 @@
 //! `ProductId`), unlike the rest of the API.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::error::{Rule, ValidationError};
-use crate::{number, validate};
+use crate::{number, time, validate};
 
 /// The product id the API uses when none is given.
 pub const DEFAULT_PRODUCT_ID: &str = "1";
@@ -25,21 +27,31 @@ fn default_product_id() -> String {
 
 /// Relates a customer to a product plan (`POST /payments/pricing/amberflo/customer-pricing`).
 ///
-/// ```
-/// use amberflo_types::CustomerProductPlanPayload;
+/// Build it with [`CustomerProductPlanPayload::builder`]; the plan id is required.
 ///
-/// let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
-///     .start_time_in_seconds(1_700_000_000)
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use amberflo_types::{CustomerProductPlanPayload, Rule};
+///
+/// let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let payload = CustomerProductPlanPayload::builder("customer-1")
+///     .product_plan_id("plan-gold")
+///     .start_time(start)
 ///     .build()?;
 /// assert_eq!(payload.product_id(), "1");
-/// let too_short = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
-///     .start_time_in_seconds(1_700_000_000)
-///     .end_time_in_seconds(1_700_000_100)
+/// assert_eq!(payload.start_time_in_seconds(), Some(1_700_000_000));
+///
+/// let too_short = CustomerProductPlanPayload::builder("customer-1")
+///     .product_plan_id("plan-gold")
+///     .start_time(start)
+///     .end_time(start + Duration::from_secs(100))
 ///     .build();
 /// assert_eq!(
 ///     too_short.unwrap_err().to_string(),
 ///     "end_time_in_seconds must be at least 86400 seconds after start"
 /// );
+/// let error = CustomerProductPlanPayload::builder("customer-1").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("product_plan_id", &Rule::Missing));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,19 +68,15 @@ pub struct CustomerProductPlanPayload {
 }
 
 impl CustomerProductPlanPayload {
-    /// Starts a payload putting `customer_id` on `product_plan_id` (product `"1"`).
-    pub fn builder(
-        customer_id: impl Into<String>,
-        product_plan_id: impl Into<String>,
-    ) -> CustomerProductPlanPayloadBuilder {
+    /// Starts a payload putting `customer_id` on a product plan (set it with
+    /// [`CustomerProductPlanPayloadBuilder::product_plan_id`]) of product `"1"`.
+    pub fn builder(customer_id: impl Into<String>) -> CustomerProductPlanPayloadBuilder {
         CustomerProductPlanPayloadBuilder {
-            payload: CustomerProductPlanPayload {
-                customer_id: customer_id.into(),
-                product_plan_id: product_plan_id.into(),
-                product_id: default_product_id(),
-                start_time_in_seconds: None,
-                end_time_in_seconds: None,
-            },
+            customer_id: customer_id.into(),
+            product_plan_id: None,
+            product_id: default_product_id(),
+            start_time_in_seconds: None,
+            end_time_in_seconds: None,
         }
     }
 
@@ -119,38 +127,81 @@ impl CustomerProductPlanPayload {
     pub fn end_time_in_seconds(&self) -> Option<i64> {
         self.end_time_in_seconds
     }
+
+    /// When the plan starts, if set.
+    pub fn start_time(&self) -> Option<SystemTime> {
+        self.start_time_in_seconds.map(time::from_epoch_seconds)
+    }
+
+    /// When the plan ends, if set.
+    pub fn end_time(&self) -> Option<SystemTime> {
+        self.end_time_in_seconds.map(time::from_epoch_seconds)
+    }
 }
 
-/// Builds a validated [`CustomerProductPlanPayload`].
+/// Builds a validated [`CustomerProductPlanPayload`]; see
+/// [`CustomerProductPlanPayload::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct CustomerProductPlanPayloadBuilder {
-    payload: CustomerProductPlanPayload,
+    customer_id: String,
+    product_plan_id: Option<String>,
+    product_id: String,
+    start_time_in_seconds: Option<i64>,
+    end_time_in_seconds: Option<i64>,
 }
 
 impl CustomerProductPlanPayloadBuilder {
-    /// Sets the product (default `"1"`).
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
-        self.payload.product_id = product_id.into();
+    /// Sets the product plan (required, not blank).
+    pub fn product_plan_id(mut self, product_plan_id: impl Into<String>) -> Self {
+        self.product_plan_id = Some(product_plan_id.into());
         self
     }
 
-    /// Sets when the plan starts, in Unix seconds.
-    pub fn start_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.payload.start_time_in_seconds = Some(seconds);
+    /// Sets the product (default `"1"`; not blank).
+    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+        self.product_id = product_id.into();
         self
+    }
+
+    /// Sets when the plan starts (kept to the whole second).
+    pub fn start_time(self, time: SystemTime) -> Self {
+        self.start_time_in_seconds(time::to_epoch_seconds(time))
+    }
+
+    /// Sets when the plan starts, in Unix seconds (positive).
+    pub fn start_time_in_seconds(mut self, seconds: i64) -> Self {
+        self.start_time_in_seconds = Some(seconds);
+        self
+    }
+
+    /// Sets when the plan ends (kept to the whole second; at least a day after the start).
+    pub fn end_time(self, time: SystemTime) -> Self {
+        self.end_time_in_seconds(time::to_epoch_seconds(time))
     }
 
     /// Sets when the plan ends, in Unix seconds (at least a day after the start).
     pub fn end_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.payload.end_time_in_seconds = Some(seconds);
+        self.end_time_in_seconds = Some(seconds);
         self
     }
 
-    /// Validates and returns the payload.
+    /// Validates and returns the payload, or the first rule broken (`product_plan_id` is
+    /// [`Rule::Missing`] when never set).
     pub fn build(self) -> Result<CustomerProductPlanPayload, ValidationError> {
-        self.payload.validate()?;
-        Ok(self.payload)
+        validate::non_blank("customer_id", &self.customer_id)?;
+        let product_plan_id = self
+            .product_plan_id
+            .ok_or_else(|| ValidationError::new("product_plan_id", Rule::Missing))?;
+        let payload = CustomerProductPlanPayload {
+            customer_id: self.customer_id,
+            product_plan_id,
+            product_id: self.product_id,
+            start_time_in_seconds: self.start_time_in_seconds,
+            end_time_in_seconds: self.end_time_in_seconds,
+        };
+        payload.validate()?;
+        Ok(payload)
     }
 }
 
@@ -190,6 +241,16 @@ impl From<CustomerProductPlanPayload> for CustomerProductPlan {
 }
 
 /// Query parameters `?CustomerId=` of the product plan endpoints.
+///
+/// ```
+/// use amberflo_types::{BillingCustomerQuery, Rule};
+///
+/// let query = BillingCustomerQuery::new("customer-1")?;
+/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "CustomerId=customer-1");
+/// let error = BillingCustomerQuery::new(" ").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BillingCustomerQuery {
@@ -204,6 +265,11 @@ impl BillingCustomerQuery {
         Ok(BillingCustomerQuery { customer_id })
     }
 
+    /// Checks that the customer id is not blank (for deserialised queries).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)
+    }
+
     /// The customer asked for.
     pub fn customer_id(&self) -> &str {
         &self.customer_id
@@ -211,6 +277,20 @@ impl BillingCustomerQuery {
 }
 
 /// Query parameters `?CustomerId=&ProductId=` of the prepaid order list.
+///
+/// ```
+/// use amberflo_types::{PrepaidOrderListQuery, Rule};
+///
+/// let query = PrepaidOrderListQuery::builder("customer-1").build()?;
+/// assert_eq!(query.product_id(), "1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "CustomerId=customer-1&ProductId=1"
+/// );
+/// let error = PrepaidOrderListQuery::builder("customer-1").product_id(" ").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PrepaidOrderListQuery {
@@ -219,23 +299,21 @@ pub struct PrepaidOrderListQuery {
 }
 
 impl PrepaidOrderListQuery {
-    /// Active prepaid orders of `customer_id` for product `"1"`.
-    pub fn new(customer_id: impl Into<String>) -> Result<Self, ValidationError> {
-        Self::for_product(customer_id, DEFAULT_PRODUCT_ID)
+    /// Starts a query for the active prepaid orders of `customer_id` (product `"1"` unless
+    /// set with [`PrepaidOrderListQueryBuilder::product_id`]).
+    pub fn builder(customer_id: impl Into<String>) -> PrepaidOrderListQueryBuilder {
+        PrepaidOrderListQueryBuilder {
+            query: PrepaidOrderListQuery {
+                customer_id: customer_id.into(),
+                product_id: default_product_id(),
+            },
+        }
     }
 
-    /// Active prepaid orders of `customer_id` for `product_id`.
-    pub fn for_product(
-        customer_id: impl Into<String>,
-        product_id: impl Into<String>,
-    ) -> Result<Self, ValidationError> {
-        let query = PrepaidOrderListQuery {
-            customer_id: customer_id.into(),
-            product_id: product_id.into(),
-        };
-        validate::non_blank("customer_id", &query.customer_id)?;
-        validate::non_blank("product_id", &query.product_id)?;
-        Ok(query)
+    /// Checks that the customer and product ids are not blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)?;
+        validate::non_blank("product_id", &self.product_id)
     }
 
     /// The customer asked for.
@@ -246,6 +324,27 @@ impl PrepaidOrderListQuery {
     /// The product asked for.
     pub fn product_id(&self) -> &str {
         &self.product_id
+    }
+}
+
+/// Builds a validated [`PrepaidOrderListQuery`]; see [`PrepaidOrderListQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PrepaidOrderListQueryBuilder {
+    query: PrepaidOrderListQuery,
+}
+
+impl PrepaidOrderListQueryBuilder {
+    /// Asks for another product's orders (default `"1"`; not blank).
+    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+        self.query.product_id = product_id.into();
+        self
+    }
+
+    /// Validates and returns the query.
+    pub fn build(self) -> Result<PrepaidOrderListQuery, ValidationError> {
+        self.query.validate()?;
+        Ok(self.query)
     }
 }
 
@@ -310,16 +409,35 @@ impl BillingPeriod {
 
 /// A prepaid order for a customer (`POST /payments/pricing/amberflo/customer-prepaid`).
 ///
-/// ```
-/// use amberflo_types::{BillingPeriod, BillingPeriodUnit, PrepaidOrderPayload};
+/// Build it with [`PrepaidOrderPayload::builder`]; the start time and price are required,
+/// the order id defaults to a fresh UUID v4.
 ///
-/// let order = PrepaidOrderPayload::builder("order-1", "customer-1", 1_700_000_000, 100.0)
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use amberflo_types::{BillingPeriod, BillingPeriodUnit, PrepaidOrderPayload, Rule};
+///
+/// let order = PrepaidOrderPayload::builder("customer-1")
+///     .id("order-1")
+///     .start_time(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+///     .prepaid_price(100.0)
 ///     .recurrence_frequency(BillingPeriod::new(1, BillingPeriodUnit::Month)?)
 ///     .build()?;
 /// let json = serde_json::to_value(&order).unwrap();
+/// assert_eq!(json["startTimeInSeconds"], 1_700_000_000);
 /// assert_eq!(json["prepaidOfferVersion"], -1);
 /// assert_eq!(json["externalPayment"], false);
-/// assert!(PrepaidOrderPayload::builder("o", "c", 1, 0.0).build().is_err());
+///
+/// let free = PrepaidOrderPayload::builder("customer-1")
+///     .start_time_in_seconds(1_700_000_000)
+///     .prepaid_price(0.0)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!((free.field(), free.rule()), ("prepaid_price", &Rule::NotPositive));
+/// let unpriced = PrepaidOrderPayload::builder("customer-1")
+///     .start_time_in_seconds(1_700_000_000)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!((unpriced.field(), unpriced.rule()), ("prepaid_price", &Rule::Missing));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -351,26 +469,21 @@ fn default_offer_version() -> i64 {
 }
 
 impl PrepaidOrderPayload {
-    /// Starts an order `id` for `customer_id`, starting at `start_time_in_seconds`, costing
-    /// `prepaid_price` (which must be positive).
-    pub fn builder(
-        id: impl Into<String>,
-        customer_id: impl Into<String>,
-        start_time_in_seconds: i64,
-        prepaid_price: f64,
-    ) -> PrepaidOrderPayloadBuilder {
+    /// Starts an order for `customer_id`. Its id defaults to a fresh UUID v4 (lower-case,
+    /// hyphenated), made here, so every clone of the builder shares it; set the start with
+    /// [`PrepaidOrderPayloadBuilder::start_time`] and the price with
+    /// [`PrepaidOrderPayloadBuilder::prepaid_price`].
+    pub fn builder(customer_id: impl Into<String>) -> PrepaidOrderPayloadBuilder {
         PrepaidOrderPayloadBuilder {
-            payload: PrepaidOrderPayload {
-                id: id.into(),
-                customer_id: customer_id.into(),
-                product_id: default_product_id(),
-                start_time_in_seconds,
-                prepaid_offer_version: DEFAULT_PREPAID_OFFER_VERSION,
-                prepaid_price,
-                external_payment: false,
-                recurrence_frequency: None,
-                original_worth: None,
-            },
+            id: Uuid::new_v4().hyphenated().to_string(),
+            customer_id: customer_id.into(),
+            product_id: default_product_id(),
+            start_time_in_seconds: None,
+            prepaid_offer_version: DEFAULT_PREPAID_OFFER_VERSION,
+            prepaid_price: None,
+            external_payment: false,
+            recurrence_frequency: None,
+            original_worth: None,
         }
     }
 
@@ -416,6 +529,11 @@ impl PrepaidOrderPayload {
         self.start_time_in_seconds
     }
 
+    /// When the order starts.
+    pub fn start_time(&self) -> SystemTime {
+        time::from_epoch_seconds(self.start_time_in_seconds)
+    }
+
     /// The prepaid offer version (-1: the latest).
     pub fn prepaid_offer_version(&self) -> i64 {
         self.prepaid_offer_version
@@ -442,48 +560,99 @@ impl PrepaidOrderPayload {
     }
 }
 
-/// Builds a validated [`PrepaidOrderPayload`].
+/// Builds a validated [`PrepaidOrderPayload`]; see [`PrepaidOrderPayload::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct PrepaidOrderPayloadBuilder {
-    payload: PrepaidOrderPayload,
+    id: String,
+    customer_id: String,
+    product_id: String,
+    start_time_in_seconds: Option<i64>,
+    prepaid_offer_version: i64,
+    prepaid_price: Option<f64>,
+    external_payment: bool,
+    recurrence_frequency: Option<BillingPeriod>,
+    original_worth: Option<f64>,
 }
 
 impl PrepaidOrderPayloadBuilder {
+    /// Sets the order's id (default: the UUID v4 made by [`PrepaidOrderPayload::builder`]).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// Sets when the order starts (required; kept to the whole second).
+    pub fn start_time(self, time: SystemTime) -> Self {
+        self.start_time_in_seconds(time::to_epoch_seconds(time))
+    }
+
+    /// Sets when the order starts, in Unix seconds (required, positive).
+    pub fn start_time_in_seconds(mut self, seconds: i64) -> Self {
+        self.start_time_in_seconds = Some(seconds);
+        self
+    }
+
+    /// Sets the price paid (required; a positive finite number).
+    pub fn prepaid_price(mut self, price: f64) -> Self {
+        self.prepaid_price = Some(price);
+        self
+    }
+
     /// Sets the product (default `"1"`).
     pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
-        self.payload.product_id = product_id.into();
+        self.product_id = product_id.into();
         self
     }
 
     /// Sets the prepaid offer version (positive; default -1, the latest).
     pub fn prepaid_offer_version(mut self, version: i64) -> Self {
-        self.payload.prepaid_offer_version = version;
+        self.prepaid_offer_version = version;
         self
     }
 
-    /// Marks the order as paid outside Amberflo.
-    pub fn external_payment(mut self, external: bool) -> Self {
-        self.payload.external_payment = external;
+    /// Marks the order as paid outside Amberflo (`"externalPayment": true`).
+    pub fn external_payment(mut self) -> Self {
+        self.external_payment = true;
         self
     }
 
     /// Makes the order recur every `period`.
     pub fn recurrence_frequency(mut self, period: BillingPeriod) -> Self {
-        self.payload.recurrence_frequency = Some(period);
+        self.recurrence_frequency = Some(period);
         self
     }
 
     /// Sets what the order is worth (positive).
     pub fn original_worth(mut self, worth: f64) -> Self {
-        self.payload.original_worth = Some(worth);
+        self.original_worth = Some(worth);
         self
     }
 
-    /// Validates and returns the payload.
+    /// Validates and returns the payload, or the first rule broken (`start_time_in_seconds`
+    /// and `prepaid_price` are [`Rule::Missing`] when never set).
     pub fn build(self) -> Result<PrepaidOrderPayload, ValidationError> {
-        self.payload.validate()?;
-        Ok(self.payload)
+        validate::non_blank("id", &self.id)?;
+        validate::non_blank("customer_id", &self.customer_id)?;
+        let start_time_in_seconds = self
+            .start_time_in_seconds
+            .ok_or_else(|| ValidationError::new("start_time_in_seconds", Rule::Missing))?;
+        let prepaid_price = self
+            .prepaid_price
+            .ok_or_else(|| ValidationError::new("prepaid_price", Rule::Missing))?;
+        let payload = PrepaidOrderPayload {
+            id: self.id,
+            customer_id: self.customer_id,
+            product_id: self.product_id,
+            start_time_in_seconds,
+            prepaid_offer_version: self.prepaid_offer_version,
+            prepaid_price,
+            external_payment: self.external_payment,
+            recurrence_frequency: self.recurrence_frequency,
+            original_worth: self.original_worth,
+        };
+        payload.validate()?;
+        Ok(payload)
     }
 }
 

@@ -5,20 +5,31 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use crate::error::{Rule, ValidationError};
 use crate::validate;
 
 /// A customer to create (`POST /customers/`) or replace (`PUT /customers/`).
 ///
-/// ```
-/// use amberflo_types::CustomerPayload;
+/// Build it with [`CustomerPayload::builder`]; the name is required.
 ///
-/// let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
-///     .email("billing@acme.test")
-///     .with_trait("region", "us-east-1")
+/// ```
+/// use amberflo_types::{CreateCustomerQuery, CustomerPayload, Rule};
+///
+/// let payload = CustomerPayload::builder("customer-1")
+///     .customer_name("Acme Inc.")
+///     .customer_email("billing@acme.test")
+///     .traits([("region", "us-east-1")])
+///     .create_in_stripe()
 ///     .build()?;
 /// assert_eq!(payload.customer_id(), "customer-1");
-/// assert!(CustomerPayload::builder("", "Acme").build().is_err());
+/// let json = serde_json::to_value(&payload).unwrap();
+/// assert_eq!(json["traits"]["region"], "us-east-1");
+/// assert!(json.get("createInStripe").is_none(), "a request option, not in the body");
+/// assert!(CreateCustomerQuery::for_payload(&payload).creates_in_stripe());
+///
+/// let error = CustomerPayload::builder("customer-1").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_name", &Rule::Missing));
+/// assert_eq!(error.to_string(), "customer_name must be set");
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,22 +43,22 @@ pub struct CustomerPayload {
     enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     traits: Option<BTreeMap<String, String>>,
+    /// A request option, not part of the body (see [`CreateCustomerQuery`]).
+    #[serde(skip)]
+    create_in_stripe: bool,
 }
 
 impl CustomerPayload {
-    /// Starts a payload for the customer with this id and display name.
-    pub fn builder(
-        customer_id: impl Into<String>,
-        customer_name: impl Into<String>,
-    ) -> CustomerPayloadBuilder {
+    /// Starts a payload for the customer with this id; set its name with
+    /// [`CustomerPayloadBuilder::customer_name`].
+    pub fn builder(customer_id: impl Into<String>) -> CustomerPayloadBuilder {
         CustomerPayloadBuilder {
-            payload: CustomerPayload {
-                customer_id: customer_id.into(),
-                customer_name: customer_name.into(),
-                customer_email: None,
-                enabled: None,
-                traits: None,
-            },
+            customer_id: customer_id.into(),
+            customer_name: None,
+            customer_email: None,
+            enabled: None,
+            traits: None,
+            create_in_stripe: false,
         }
     }
 
@@ -87,41 +98,93 @@ impl CustomerPayload {
     pub fn traits(&self) -> Option<&BTreeMap<String, String>> {
         self.traits.as_ref()
     }
+
+    /// Whether creating this customer also creates it in Stripe (see
+    /// [`CustomerPayloadBuilder::create_in_stripe`]). Never part of the JSON body: a
+    /// deserialised payload always says `false`.
+    pub fn creates_in_stripe(&self) -> bool {
+        self.create_in_stripe
+    }
 }
 
 /// Builds a validated [`CustomerPayload`]; see [`CustomerPayload::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct CustomerPayloadBuilder {
-    payload: CustomerPayload,
+    customer_id: String,
+    customer_name: Option<String>,
+    customer_email: Option<String>,
+    enabled: Option<bool>,
+    traits: Option<BTreeMap<String, String>>,
+    create_in_stripe: bool,
 }
 
 impl CustomerPayloadBuilder {
+    /// Sets the customer's display name (required, not blank).
+    pub fn customer_name(mut self, customer_name: impl Into<String>) -> Self {
+        self.customer_name = Some(customer_name.into());
+        self
+    }
+
     /// Sets the customer's email.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.payload.customer_email = Some(email.into());
+    pub fn customer_email(mut self, customer_email: impl Into<String>) -> Self {
+        self.customer_email = Some(customer_email.into());
         self
     }
 
-    /// Enables or disables (deactivates) the customer.
-    pub fn enabled(mut self, enabled: bool) -> Self {
-        self.payload.enabled = Some(enabled);
+    /// Marks the customer as enabled (`"enabled": true`; the API's default when unset).
+    pub fn enabled(mut self) -> Self {
+        self.enabled = Some(true);
         self
     }
 
-    /// Adds one trait: metadata for billing or other systems, also usable as a usage filter.
-    pub fn with_trait(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.payload
-            .traits
+    /// Marks the customer as disabled, i.e. deactivated (`"enabled": false`).
+    pub fn disabled(mut self) -> Self {
+        self.enabled = Some(false);
+        self
+    }
+
+    /// Adds traits: metadata for billing or other systems, also usable as usage filters. A
+    /// key given again keeps its last value. Even an empty iterator sends a (`{}`) `traits`
+    /// object.
+    pub fn traits<K, V>(mut self, traits: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.traits
             .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+            .extend(traits.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
-    /// Validates and returns the payload, or the first rule broken.
+    /// Also creates the customer in Stripe (Amberflo then adds a `stripeId` trait).
+    ///
+    /// A request option, not part of the JSON body: `POST /customers/` then carries
+    /// `?autoCreateCustomerInStripe=true` (see [`CreateCustomerQuery::for_payload`]).
+    /// Replacing a customer (`PUT /customers/`) ignores it.
+    pub fn create_in_stripe(mut self) -> Self {
+        self.create_in_stripe = true;
+        self
+    }
+
+    /// Validates and returns the payload, or the first rule broken (`customer_name` is
+    /// [`Rule::Missing`](crate::Rule::Missing) when never set).
     pub fn build(self) -> Result<CustomerPayload, ValidationError> {
-        self.payload.validate()?;
-        Ok(self.payload)
+        validate::non_blank("customer_id", &self.customer_id)?;
+        let customer_name = self
+            .customer_name
+            .ok_or_else(|| ValidationError::new("customer_name", Rule::Missing))?;
+        let payload = CustomerPayload {
+            customer_id: self.customer_id,
+            customer_name,
+            customer_email: self.customer_email,
+            enabled: self.enabled,
+            traits: self.traits,
+            create_in_stripe: self.create_in_stripe,
+        };
+        payload.validate()?;
+        Ok(payload)
     }
 }
 
@@ -155,6 +218,7 @@ pub struct Customer {
 }
 
 impl From<CustomerPayload> for Customer {
+    /// The customer the payload describes (the Stripe request option is not part of it).
     fn from(payload: CustomerPayload) -> Self {
         Customer {
             customer_id: payload.customer_id,
@@ -168,6 +232,16 @@ impl From<CustomerPayload> for Customer {
 }
 
 /// Query parameters of `GET /customers/?customerId=`.
+///
+/// ```
+/// use amberflo_types::{CustomerQuery, Rule};
+///
+/// let query = CustomerQuery::new("customer-1")?;
+/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "customerId=customer-1");
+/// let error = CustomerQuery::new("").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerQuery {
@@ -182,14 +256,35 @@ impl CustomerQuery {
         Ok(CustomerQuery { customer_id })
     }
 
+    /// Checks that the customer id is not blank (for deserialised queries).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)
+    }
+
     /// The customer asked for.
     pub fn customer_id(&self) -> &str {
         &self.customer_id
     }
 }
 
-/// Query parameters of `POST /customers/`: `autoCreateCustomerInStripe=true` when asked for,
-/// nothing otherwise.
+/// Query parameters of `POST /customers/`: `autoCreateCustomerInStripe=true` when the
+/// payload asks for it ([`CustomerPayloadBuilder::create_in_stripe`]), nothing otherwise.
+///
+/// ```
+/// use amberflo_types::{CreateCustomerQuery, CustomerPayload};
+///
+/// let payload = CustomerPayload::builder("customer-1")
+///     .customer_name("Acme Inc.")
+///     .create_in_stripe()
+///     .build()?;
+/// let query = CreateCustomerQuery::for_payload(&payload);
+/// assert_eq!(
+///     serde_urlencoded::to_string(query).unwrap(),
+///     "autoCreateCustomerInStripe=true"
+/// );
+/// assert_eq!(serde_urlencoded::to_string(CreateCustomerQuery::default()).unwrap(), "");
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCustomerQuery {
@@ -198,16 +293,28 @@ pub struct CreateCustomerQuery {
 }
 
 impl CreateCustomerQuery {
-    /// Also creates the customer in Stripe (adding a `stripeId` trait) when `create_in_stripe`.
-    pub fn new(create_in_stripe: bool) -> Self {
+    /// The query parameters for creating `payload`'s customer.
+    pub fn for_payload(payload: &CustomerPayload) -> Self {
         CreateCustomerQuery {
-            auto_create_customer_in_stripe: create_in_stripe,
+            auto_create_customer_in_stripe: payload.create_in_stripe,
         }
     }
 
     /// Whether the customer is also created in Stripe.
-    pub fn create_in_stripe(&self) -> bool {
+    pub fn creates_in_stripe(&self) -> bool {
         self.auto_create_customer_in_stripe
+    }
+
+    /// Always `Ok`: any value of this query is valid (here so that every request type has
+    /// `validate`).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+impl From<&CustomerPayload> for CreateCustomerQuery {
+    fn from(payload: &CustomerPayload) -> Self {
+        CreateCustomerQuery::for_payload(payload)
     }
 }
 

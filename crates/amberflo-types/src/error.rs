@@ -48,6 +48,8 @@ pub enum Rule {
     },
     /// A year, month and day did not form a calendar date.
     NotADate,
+    /// A required field was never set on a builder.
+    Missing,
 }
 
 impl fmt::Display for Rule {
@@ -63,6 +65,7 @@ impl fmt::Display for Rule {
             }
             Rule::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
             Rule::NotADate => f.write_str("must be a valid calendar date"),
+            Rule::Missing => f.write_str("must be set"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! objects, which are plain [`serde_json::Value`]s and need no type here.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -135,16 +136,22 @@ impl<'de> Deserialize<'de> for UniqueId {
 /// dimensions are one sorted list (see [`Dimensions`]).
 ///
 /// ```
-/// use amberflo_types::MeterRecord;
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use amberflo_types::{MeterRecord, Rule};
 ///
 /// let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
 ///     .dimension("region", "us-east-1")
-///     .time_in_millis(1_700_000_000_000)
+///     .meter_time(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
 ///     .build()?;
 /// let json = serde_json::to_value(&record).unwrap();
 /// assert_eq!(json["meterApiName"], "ApiCalls");
 /// assert_eq!(json["meterValue"], 1);
+/// assert_eq!(json["meterTimeInMillis"], 1_700_000_000_000_i64);
 /// assert_eq!(json["dimensions"]["region"], "us-east-1");
+///
+/// let error = MeterRecord::builder("ApiCalls", f64::NAN, "customer-1").build().unwrap_err();
+/// assert_eq!(error.field(), "meter_value");
+/// assert_eq!(error.rule(), &Rule::NotFinite);
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +225,12 @@ impl MeterRecord {
         self.meter_time_in_millis
     }
 
+    /// When the event happened (a negative epoch number, only possible in a record that was
+    /// deserialised and not validated, reads as the epoch).
+    pub fn meter_time(&self) -> SystemTime {
+        time::from_epoch_millis(self.meter_time_in_millis)
+    }
+
     /// The record's dimensions, if they were set (`Some` but empty for an empty `dimensions`
     /// object).
     pub fn dimensions(&self) -> Option<&Dimensions> {
@@ -239,8 +252,15 @@ pub struct MeterRecordBuilder {
 
 impl MeterRecordBuilder {
     /// Sets when the event happened, in milliseconds since the Unix epoch (default: now).
-    pub fn time_in_millis(mut self, millis: i64) -> Self {
+    pub fn meter_time_in_millis(mut self, millis: i64) -> Self {
         self.meter_time_in_millis = Some(millis);
+        self
+    }
+
+    /// Sets when the event happened (default: now), kept to the millisecond. A time before
+    /// 1970 fails `build` with an error on `meter_time_in_millis`.
+    pub fn meter_time(mut self, time: SystemTime) -> Self {
+        self.meter_time_in_millis = Some(time::to_epoch_millis(time));
         self
     }
 

@@ -2,7 +2,7 @@
 //!
 //! `GET /payments/billing/customer-product-invoice/all` takes an [`AllInvoicesQuery`];
 //! `GET /payments/billing/customer-product-invoice` takes an [`InvoiceQuery`], either for the
-//! latest (open) invoice or for the one starting on a given date.
+//! latest (open) invoice or for the one of a product plan starting on a given date.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,18 +11,27 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::billing::DEFAULT_PRODUCT_ID;
+use crate::date::{CalendarDate, Month};
 use crate::error::{Rule, ValidationError};
 use crate::validate;
 
 /// Query parameters of the all-invoices endpoint: `customerId`, `productId` (default `"1"`),
-/// `fromCache` and `withPaymentStatus` (both default `true`).
+/// `fromCache` and `withPaymentStatus` (both `true` unless skipped).
+///
+/// Build it with [`AllInvoicesQuery::builder`].
 ///
 /// ```
-/// use amberflo_types::AllInvoicesQuery;
+/// use amberflo_types::{AllInvoicesQuery, Rule};
 ///
-/// let query = AllInvoicesQuery::new("customer-1")?.from_cache(false);
+/// let query = AllInvoicesQuery::builder("customer-1").skip_cache().build()?;
 /// assert_eq!(query.customer_id(), "customer-1");
-/// assert!(AllInvoicesQuery::new(" ").is_err());
+/// assert!(query.skips_cache() && !query.skips_payment_status());
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "customerId=customer-1&productId=1&fromCache=false&withPaymentStatus=true"
+/// );
+/// let error = AllInvoicesQuery::builder("customer-1").product_id("").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,40 +75,23 @@ fn bool_or_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
 }
 
 impl AllInvoicesQuery {
-    /// All invoices of `customer_id` for product `"1"`, from cache, with payment status.
-    pub fn new(customer_id: impl Into<String>) -> Result<Self, ValidationError> {
-        let customer_id = customer_id.into();
-        validate::non_blank("customer_id", &customer_id)?;
-        Ok(AllInvoicesQuery {
-            customer_id,
-            product_id: DEFAULT_PRODUCT_ID.to_owned(),
-            from_cache: true,
-            with_payment_status: true,
-        })
-    }
-
-    /// Asks for another product's invoices. A blank id keeps the default product.
-    #[must_use]
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
-        let product_id = product_id.into();
-        if !product_id.trim().is_empty() {
-            self.product_id = product_id;
+    /// Starts a query for all invoices of `customer_id`, for product `"1"`, from cache, with
+    /// payment status.
+    pub fn builder(customer_id: impl Into<String>) -> AllInvoicesQueryBuilder {
+        AllInvoicesQueryBuilder {
+            query: AllInvoicesQuery {
+                customer_id: customer_id.into(),
+                product_id: DEFAULT_PRODUCT_ID.to_owned(),
+                from_cache: true,
+                with_payment_status: true,
+            },
         }
-        self
     }
 
-    /// Whether the server may answer from its cache.
-    #[must_use]
-    pub fn from_cache(mut self, from_cache: bool) -> Self {
-        self.from_cache = from_cache;
-        self
-    }
-
-    /// Whether invoices carry their payment status.
-    #[must_use]
-    pub fn with_payment_status(mut self, with_payment_status: bool) -> Self {
-        self.with_payment_status = with_payment_status;
-        self
+    /// Checks that the customer and product ids are not blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)?;
+        validate::non_blank("product_id", &self.product_id)
     }
 
     /// The customer asked for.
@@ -108,21 +100,78 @@ impl AllInvoicesQuery {
     }
 
     /// The product asked for.
-    pub fn product(&self) -> &str {
+    pub fn product_id(&self) -> &str {
         &self.product_id
+    }
+
+    /// Whether the server must not answer from its cache (`fromCache=false`).
+    pub fn skips_cache(&self) -> bool {
+        !self.from_cache
+    }
+
+    /// Whether invoices come without their payment status (`withPaymentStatus=false`).
+    pub fn skips_payment_status(&self) -> bool {
+        !self.with_payment_status
     }
 }
 
-/// Query parameters for one invoice: the latest one, or the one starting on a date.
+/// Builds a validated [`AllInvoicesQuery`]; see [`AllInvoicesQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AllInvoicesQueryBuilder {
+    query: AllInvoicesQuery,
+}
+
+impl AllInvoicesQueryBuilder {
+    /// Asks for another product's invoices (default `"1"`). A blank id fails `build`.
+    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+        self.query.product_id = product_id.into();
+        self
+    }
+
+    /// Asks the server not to answer from its cache (`fromCache=false`).
+    pub fn skip_cache(mut self) -> Self {
+        self.query.from_cache = false;
+        self
+    }
+
+    /// Asks for invoices without their payment status (`withPaymentStatus=false`).
+    pub fn skip_payment_status(mut self) -> Self {
+        self.query.with_payment_status = false;
+        self
+    }
+
+    /// Validates and returns the query, or the first rule broken.
+    pub fn build(self) -> Result<AllInvoicesQuery, ValidationError> {
+        self.query.validate()?;
+        Ok(self.query)
+    }
+}
+
+/// Query parameters for one invoice: the latest one, or the one of a product plan starting
+/// on a date.
+///
+/// Build it with [`InvoiceQuery::builder`]: with neither a product plan nor a start date it
+/// asks for the latest invoice (`latest=true`); with both, for that invoice; with only one of
+/// them, `build` fails with [`Rule::Missing`] naming the other.
 ///
 /// ```
-/// use amberflo_types::InvoiceQuery;
+/// use amberflo_types::{CalendarDate, InvoiceQuery, Month, Rule};
 ///
-/// let latest = InvoiceQuery::latest("customer-1")?;
+/// let latest = InvoiceQuery::builder("customer-1").build()?;
 /// assert!(latest.is_latest());
-/// let march = InvoiceQuery::for_start_date("customer-1", "plan-gold", 2024, 3, 1)?;
-/// assert_eq!(march.start_date(), Some((2024, 3, 1)));
-/// assert!(InvoiceQuery::for_start_date("customer-1", "plan-gold", 2023, 2, 29).is_err());
+///
+/// let march = CalendarDate::new(2024, Month::March, 1)?;
+/// let dated = InvoiceQuery::builder("customer-1")
+///     .product_plan_id("plan-gold")
+///     .start_date(march)
+///     .skip_cache()
+///     .build()?;
+/// assert_eq!(dated.start_date(), Some(march));
+/// assert!(serde_urlencoded::to_string(&dated).unwrap().ends_with("year=2024&month=3&day=1"));
+///
+/// let error = InvoiceQuery::builder("customer-1").start_date(march).build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("product_plan_id", &Rule::Missing));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,64 +192,63 @@ pub struct InvoiceQuery {
 }
 
 impl InvoiceQuery {
-    /// The customer's latest (currently open) invoice.
-    pub fn latest(customer_id: impl Into<String>) -> Result<Self, ValidationError> {
-        Ok(InvoiceQuery {
-            common: AllInvoicesQuery::new(customer_id)?,
-            latest: Some(true),
+    /// Starts a query for one invoice of `customer_id` (product `"1"`, from cache, with
+    /// payment status): the latest, unless a product plan and start date are set.
+    pub fn builder(customer_id: impl Into<String>) -> InvoiceQueryBuilder {
+        InvoiceQueryBuilder {
+            common: AllInvoicesQuery::builder(customer_id),
             product_plan_id: None,
-            year: None,
-            month: None,
-            day: None,
-        })
+            start_date: None,
+        }
     }
 
-    /// The customer's invoice under `product_plan_id` that starts on `year-month-day`.
-    pub fn for_start_date(
-        customer_id: impl Into<String>,
-        product_plan_id: impl Into<String>,
-        year: i32,
-        month: u32,
-        day: u32,
-    ) -> Result<Self, ValidationError> {
-        let common = AllInvoicesQuery::new(customer_id)?;
-        let product_plan_id = product_plan_id.into();
-        validate::non_blank("product_plan_id", &product_plan_id)?;
-        validate_date(year, month, day)?;
-        Ok(InvoiceQuery {
-            common,
-            latest: None,
-            product_plan_id: Some(product_plan_id),
-            year: Some(year),
-            month: Some(month),
-            day: Some(day),
-        })
-    }
-
-    /// Asks for another product's invoice. A blank id keeps the default product.
-    #[must_use]
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
-        self.common = self.common.product_id(product_id);
-        self
-    }
-
-    /// Whether the server may answer from its cache.
-    #[must_use]
-    pub fn from_cache(mut self, from_cache: bool) -> Self {
-        self.common = self.common.from_cache(from_cache);
-        self
-    }
-
-    /// Whether the invoice carries its payment status.
-    #[must_use]
-    pub fn with_payment_status(mut self, with_payment_status: bool) -> Self {
-        self.common = self.common.with_payment_status(with_payment_status);
-        self
+    /// Checks the ids are not blank and, unless this asks for the latest invoice, that the
+    /// product plan and a valid start date are present (date errors are named
+    /// `start_date.year`, `start_date.month` and `start_date`).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        self.common.validate()?;
+        if self.is_latest() {
+            return Ok(());
+        }
+        let plan = self
+            .product_plan_id
+            .as_deref()
+            .ok_or_else(|| ValidationError::new("product_plan_id", Rule::Missing))?;
+        validate::non_blank("product_plan_id", plan)?;
+        let (Some(year), Some(month), Some(day)) = (self.year, self.month, self.day) else {
+            return Err(ValidationError::new("start_date", Rule::Missing));
+        };
+        if !(1..=9999).contains(&year) {
+            // Reported before the month, as `CalendarDate::new` does.
+            CalendarDate::checked("start_date", year, Month::January, 1)?;
+        }
+        let month = u8::try_from(month)
+            .map_err(|_| ValidationError::new("month", Rule::OutOfRange { min: 1, max: 12 }))
+            .and_then(Month::try_from)
+            .map_err(|error| error.within("start_date"))?;
+        let day = u8::try_from(day).unwrap_or(u8::MAX);
+        CalendarDate::checked("start_date", year, month, day)?;
+        Ok(())
     }
 
     /// The customer asked for.
     pub fn customer_id(&self) -> &str {
         self.common.customer_id()
+    }
+
+    /// The product asked for.
+    pub fn product_id(&self) -> &str {
+        self.common.product_id()
+    }
+
+    /// Whether the server must not answer from its cache (`fromCache=false`).
+    pub fn skips_cache(&self) -> bool {
+        self.common.skips_cache()
+    }
+
+    /// Whether the invoice comes without its payment status (`withPaymentStatus=false`).
+    pub fn skips_payment_status(&self) -> bool {
+        self.common.skips_payment_status()
     }
 
     /// Whether this asks for the latest invoice.
@@ -213,36 +261,77 @@ impl InvoiceQuery {
         self.product_plan_id.as_deref()
     }
 
-    /// The invoice's start date (year, month, day), for a query by start date.
-    pub fn start_date(&self) -> Option<(i32, u32, u32)> {
-        Some((self.year?, self.month?, self.day?))
+    /// The invoice's start date, for a query by start date (`None` also when a deserialised
+    /// query holds no valid date).
+    pub fn start_date(&self) -> Option<CalendarDate> {
+        let month = Month::try_from(u8::try_from(self.month?).ok()?).ok()?;
+        CalendarDate::new(self.year?, month, u8::try_from(self.day?).ok()?).ok()
     }
 }
 
-fn validate_date(year: i32, month: u32, day: u32) -> Result<(), ValidationError> {
-    if !(1..=9999).contains(&year) {
-        return Err(ValidationError::new(
-            "invoice_start_date.year",
-            Rule::OutOfRange { min: 1, max: 9999 },
-        ));
+/// Builds a validated [`InvoiceQuery`]; see [`InvoiceQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct InvoiceQueryBuilder {
+    common: AllInvoicesQueryBuilder,
+    product_plan_id: Option<String>,
+    start_date: Option<CalendarDate>,
+}
+
+impl InvoiceQueryBuilder {
+    /// Asks for another product's invoice (default `"1"`). A blank id fails `build`.
+    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+        self.common = self.common.product_id(product_id);
+        self
     }
-    if !(1..=12).contains(&month) {
-        return Err(ValidationError::new(
-            "invoice_start_date.month",
-            Rule::OutOfRange { min: 1, max: 12 },
-        ));
+
+    /// Asks the server not to answer from its cache (`fromCache=false`).
+    pub fn skip_cache(mut self) -> Self {
+        self.common = self.common.skip_cache();
+        self
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day == 0 || day > days_in_month {
-        return Err(ValidationError::new("invoice_start_date", Rule::NotADate));
+
+    /// Asks for the invoice without its payment status (`withPaymentStatus=false`).
+    pub fn skip_payment_status(mut self) -> Self {
+        self.common = self.common.skip_payment_status();
+        self
     }
-    Ok(())
+
+    /// Asks for the invoice of this product plan (not blank; needs a start date too).
+    pub fn product_plan_id(mut self, product_plan_id: impl Into<String>) -> Self {
+        self.product_plan_id = Some(product_plan_id.into());
+        self
+    }
+
+    /// Asks for the invoice starting on `date` (needs a product plan too).
+    pub fn start_date(mut self, date: CalendarDate) -> Self {
+        self.start_date = Some(date);
+        self
+    }
+
+    /// Validates and returns the query: the latest invoice when neither a product plan nor
+    /// a start date was set, [`Rule::Missing`] naming the other when only one was.
+    pub fn build(self) -> Result<InvoiceQuery, ValidationError> {
+        let common = self.common.build()?;
+        let (latest, date) = match (&self.product_plan_id, self.start_date) {
+            (None, None) => (Some(true), None),
+            (Some(_), Some(date)) => (None, Some(date)),
+            (Some(_), None) => return Err(ValidationError::new("start_date", Rule::Missing)),
+            (None, Some(_)) => {
+                return Err(ValidationError::new("product_plan_id", Rule::Missing));
+            }
+        };
+        let query = InvoiceQuery {
+            common,
+            latest,
+            product_plan_id: self.product_plan_id,
+            year: date.map(|date| date.year()),
+            month: date.map(|date| u32::from(date.month().number())),
+            day: date.map(|date| u32::from(date.day())),
+        };
+        query.validate()?;
+        Ok(query)
+    }
 }
 
 /// An invoice as the API returns it. Parsed leniently: the fields named here are optional and

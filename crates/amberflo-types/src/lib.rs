@@ -1,43 +1,77 @@
 //! Amberflo API payload models, with validation. Serde only, no IO.
 //!
-//! Every request payload has a builder (or constructor) that checks the API's rules and
-//! returns a [`ValidationError`] naming the field; responses are parsed leniently (unknown
-//! fields ignored or kept in an `extra` map, missing ones defaulted). Nothing here panics on
-//! any input.
+//! Requests are built and validated here; responses are parsed leniently (unknown fields
+//! ignored or kept in an `extra` map, missing ones defaulted). Nothing here panics on any
+//! input.
+//!
+//! # How request types are built
+//!
+//! Every request type is built one way, and checks the API's rules as it is built:
+//!
+//! - A type with optional fields has a `builder(...)`, taking the leading id (or, for usage
+//!   queries, what every query needs), with one named method per field. Its `build()`
+//!   validates and returns `Result<T, ValidationError>`. A required field that is not the
+//!   leading id is set with a named method too, and `build()` reports it as
+//!   [`Rule::Missing`] ("must be set") when it was never set. Builders are `#[must_use]`,
+//!   `Clone` and `Debug`.
+//! - A type whose fields are all required has a validating `new(...)` (or named
+//!   constructors, such as [`TimeRange::between`] or [`Take::largest`]) returning
+//!   `Result<T, ValidationError>`.
+//! - Every request type also has `validate(&self)`, for values that came from
+//!   deserialisation rather than from a builder.
+//! - Getters are named like their setters. Options are named methods without arguments
+//!   (`.disabled()`, `.skip_cache()`), never `bool` parameters.
+//! - Every time accepts a [`std::time::SystemTime`] (`.meter_time(..)`, `.start_time(..)`,
+//!   ...; ranges also a [`std::time::Duration`] back from now, [`TimeRange::last`]), with
+//!   epoch-number twins (`.meter_time_in_millis(..)`, `.start_time_in_seconds(..)`) for
+//!   numbers you already have; both give the same JSON. A time before 1970 becomes 0 and
+//!   fails the field's "must be greater than 0" rule.
+//! - A blank string is always a [`ValidationError`] naming the field ([`Rule::Blank`]),
+//!   never silently ignored.
+//!
+//! The JSON (and query strings) these types produce is exactly what the Amberflo API and its
+//! official Python SDK use.
 //!
 //! ```
+//! use std::time::{Duration, SystemTime};
 //! use amberflo_types::{
-//!     AggregationType, MeterRecord, TimeGroupingInterval, TimeRange, UsagePayloadFactory,
+//!     AggregationType, MeterRecord, Rule, TimeGroupingInterval, TimeRange, UsageQuery,
 //! };
 //!
 //! // One meter event, as the ingest API takes it (an array of these).
 //! let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+//!     .meter_time(SystemTime::now())
 //!     .dimension("region", "us-east-1")
 //!     .build()?;
 //! let body = serde_json::to_string(&[record])?;
 //! assert!(body.contains(r#""meterApiName":"ApiCalls""#));
 //!
-//! // A usage query, validated by the usage payload factory.
-//! let range = TimeRange::since(1_700_000_000)?;
-//! let query = UsagePayloadFactory::create(
-//!     "ApiCalls", AggregationType::Sum, TimeGroupingInterval::Day, range, None, None, None,
-//! )?;
-//! assert_eq!(serde_json::to_value(&query)?["timeRange"]["startTimeInSeconds"], 1_700_000_000);
+//! // The last 24 hours of usage, per customer, in hourly buckets.
+//! let last_day = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
+//! let query = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
+//!     .group_by(["customerId"])
+//!     .build()?;
+//! assert_eq!(serde_json::to_value(&query)?["groupBy"][0], "customerId");
+//!
+//! // A broken rule is a typed error naming the field.
+//! let error = MeterRecord::builder("ApiCalls", 1.0, " ").build().unwrap_err();
+//! assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! | API | request types | response types |
+//! | API | request types (how built) | response types |
 //! |---|---|---|
-//! | ingest | [`MeterRecord`] (with [`Dimensions`]; a batch encodes fast with [`write_records_json`]), custom JSON (`serde_json::Value`) | text |
-//! | usage | [`UsageQuery`], [`AllUsageQuery`] | [`UsageReport`] |
-//! | customers | [`CustomerPayload`], [`CustomerQuery`], [`CreateCustomerQuery`] | [`Customer`] |
-//! | portal sessions | [`CustomerPortalSessionRequest`] | [`CustomerPortalSession`] |
-//! | product plans | [`CustomerProductPlanPayload`], [`BillingCustomerQuery`] | [`CustomerProductPlan`] |
-//! | prepaid orders | [`PrepaidOrderPayload`], [`PrepaidOrderListQuery`] | [`PrepaidOrder`] |
-//! | invoices | [`AllInvoicesQuery`], [`InvoiceQuery`] | [`Invoice`] |
+//! | ingest | [`MeterRecord`] ([`MeterRecord::builder`], with [`Dimensions`]; a batch encodes fast with [`write_records_json`]), custom JSON (`serde_json::Value`) | text |
+//! | usage | [`UsageQuery`] ([`UsageQuery::builder`] or [`UsagePayloadFactory::create`]; [`TimeRange`], [`Take`]), [`AllUsageQuery`] ([`AllUsageQuery::builder`], [`AllUsageGroupBy`]) | [`UsageReport`] |
+//! | customers | [`CustomerPayload`] ([`CustomerPayload::builder`]), [`CustomerQuery`] (`new`), [`CreateCustomerQuery`] ([`CreateCustomerQuery::for_payload`]) | [`Customer`] |
+//! | portal sessions | [`CustomerPortalSessionRequest`] ([`CustomerPortalSessionRequest::builder`]) | [`CustomerPortalSession`] |
+//! | product plans | [`CustomerProductPlanPayload`] ([`CustomerProductPlanPayload::builder`]), [`BillingCustomerQuery`] (`new`) | [`CustomerProductPlan`] |
+//! | prepaid orders | [`PrepaidOrderPayload`] ([`PrepaidOrderPayload::builder`], [`BillingPeriod`]), [`PrepaidOrderListQuery`] ([`PrepaidOrderListQuery::builder`]) | [`PrepaidOrder`] |
+//! | invoices | [`AllInvoicesQuery`] ([`AllInvoicesQuery::builder`]), [`InvoiceQuery`] ([`InvoiceQuery::builder`], [`CalendarDate`], [`Month`]) | [`Invoice`] |
 
 mod billing;
 mod customer;
+mod date;
 mod dimensions;
 mod error;
 mod ingest;
@@ -53,21 +87,25 @@ pub use billing::{
     BillingCustomerQuery, BillingPeriod, BillingPeriodUnit, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerProductPlanPayloadBuilder, DEFAULT_PREPAID_OFFER_VERSION,
     DEFAULT_PRODUCT_ID, MIN_PRODUCT_PLAN_SECONDS, PrepaidOrder, PrepaidOrderListQuery,
-    PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
+    PrepaidOrderListQueryBuilder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
 };
 pub use customer::{
     CreateCustomerQuery, Customer, CustomerPayload, CustomerPayloadBuilder, CustomerQuery,
 };
+pub use date::{CalendarDate, Month};
 pub use dimensions::Dimensions;
 pub use error::{Rule, ValidationError};
 pub use ingest::{MeterRecord, MeterRecordBuilder, UniqueId};
-pub use invoice::{AllInvoicesQuery, Invoice, InvoiceQuery};
+pub use invoice::{
+    AllInvoicesQuery, AllInvoicesQueryBuilder, Invoice, InvoiceQuery, InvoiceQueryBuilder,
+};
 pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };
 pub use records_json::write_records_json;
 pub use time::{now_millis, now_seconds};
 pub use usage::{
-    AggregationType, AllUsageQuery, ClientMeter, MeterGroup, Take, TimeGroupingInterval, TimeRange,
-    UsagePayloadFactory, UsageQuery, UsageQueryBuilder, UsageReport, UsageValue,
+    AggregationType, AllUsageGroupBy, AllUsageQuery, AllUsageQueryBuilder, ClientMeter, MeterGroup,
+    Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageQueryBuilder,
+    UsageReport, UsageValue,
 };

@@ -1,21 +1,32 @@
 //! Customer portal sessions: the [`CustomerPortalSessionRequest`] (`POST /session`) and the
 //! [`CustomerPortalSession`] it returns.
 
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::validate;
+use crate::{time, validate};
 
 /// Asks for a customer portal session.
 ///
 /// ```
-/// use amberflo_types::CustomerPortalSessionRequest;
+/// use std::time::{Duration, SystemTime};
+/// use amberflo_types::{CustomerPortalSessionRequest, Rule};
 ///
 /// let request = CustomerPortalSessionRequest::builder("customer-1")
+///     .expiration_time(SystemTime::now() + Duration::from_secs(3600))
 ///     .return_url("https://app.example.test/billing")
 ///     .build()?;
 /// let json = serde_json::to_value(&request).unwrap();
 /// assert_eq!(json["returnUrl"], "https://app.example.test/billing");
+/// assert!(json["expirationEpochMilliSeconds"].is_i64());
+///
+/// let error = CustomerPortalSessionRequest::builder("customer-1")
+///     .return_url("")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("return_url", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,13 +74,20 @@ impl CustomerPortalSessionRequest {
         self.expiration_epoch_milliseconds
     }
 
+    /// When the session expires, if set.
+    pub fn expiration_time(&self) -> Option<SystemTime> {
+        self.expiration_epoch_milliseconds
+            .map(time::from_epoch_millis)
+    }
+
     /// Where the portal sends the customer back to.
     pub fn return_url(&self) -> Option<&str> {
         self.return_url.as_deref()
     }
 }
 
-/// Builds a validated [`CustomerPortalSessionRequest`].
+/// Builds a validated [`CustomerPortalSessionRequest`]; see
+/// [`CustomerPortalSessionRequest::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct CustomerPortalSessionRequestBuilder {
@@ -80,6 +98,13 @@ impl CustomerPortalSessionRequestBuilder {
     /// Sets when the session expires, in Unix milliseconds.
     pub fn expiration_epoch_milliseconds(mut self, millis: i64) -> Self {
         self.request.expiration_epoch_milliseconds = Some(millis);
+        self
+    }
+
+    /// Sets when the session expires (kept to the millisecond; the API defaults to 24
+    /// hours). A time before 1970 fails `build` on `expiration_epoch_milliseconds`.
+    pub fn expiration_time(mut self, time: SystemTime) -> Self {
+        self.request.expiration_epoch_milliseconds = Some(time::to_epoch_millis(time));
         self
     }
 

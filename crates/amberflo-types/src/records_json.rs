@@ -111,7 +111,7 @@ mod tests {
             MeterRecord::builder("ApiCalls", 1.0, "customer-1")
                 .dimension("region", "us-east-1")
                 .dimension("tier", "free")
-                .time_in_millis(1_700_000_000_000)
+                .meter_time_in_millis(1_700_000_000_000)
                 .build()
                 .unwrap(),
             MeterRecord::builder("quote\"and\\back", 2.5, "tab\there\u{1}\u{7f}é")
@@ -135,7 +135,7 @@ mod tests {
             custom_id in proptest::option::of("\\PC{1,20}"),
         ) {
             let mut builder = MeterRecord::builder(&meter, value, &customer)
-                .time_in_millis(time)
+                .meter_time_in_millis(time)
                 .dimensions(dimensions);
             if let Some(id) = custom_id {
                 builder = builder.unique_id(id);

@@ -2,11 +2,12 @@
 //! [`UsageQuery::builder`]), [`AllUsageQuery`] for every meter at once, and [`UsageReport`].
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
-use crate::validate;
+use crate::{time, validate};
 
 /// How values inside one time bucket are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,12 +53,29 @@ impl TimeGroupingInterval {
 
 /// A time range in Unix seconds: a start and an optional end after it.
 ///
-/// ```
-/// use amberflo_types::TimeRange;
+/// Made from [`SystemTime`]s ([`TimeRange::since`], [`TimeRange::between`]), from a
+/// [`Duration`] back from now ([`TimeRange::last`]), or from epoch seconds
+/// ([`TimeRange::since_epoch_seconds`], [`TimeRange::between_epoch_seconds`]). Every
+/// constructor validates: the start must be after the epoch (an error on
+/// `start_time_in_seconds`) and the end after the start (an error on `end_time_in_seconds`).
+/// Times are kept to the whole second (truncated).
 ///
-/// let range = TimeRange::new(1_700_000_000, Some(1_700_086_400))?;
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use amberflo_types::{Rule, TimeRange};
+///
+/// let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let range = TimeRange::between(start, start + Duration::from_secs(86_400))?;
 /// assert_eq!(range.start_time_in_seconds(), 1_700_000_000);
-/// assert!(TimeRange::new(10, Some(5)).is_err());
+/// assert_eq!(range, TimeRange::between_epoch_seconds(1_700_000_000, 1_700_086_400)?);
+///
+/// // The last 24 hours, open-ended.
+/// let recent = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
+/// assert_eq!(recent.end_time(), None);
+///
+/// let error = TimeRange::between_epoch_seconds(10, 5).unwrap_err();
+/// assert_eq!(error.field(), "end_time_in_seconds");
+/// assert_eq!(error.rule(), &Rule::EndNotAfterStart);
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,26 +87,52 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    /// A range from `start` to `end` (open-ended when `None`); `start` must be positive and
-    /// `end`, when given, after `start`.
-    pub fn new(
-        start_time_in_seconds: i64,
-        end_time_in_seconds: Option<i64>,
-    ) -> Result<Self, ValidationError> {
+    fn checked(start: i64, end: Option<i64>) -> Result<Self, ValidationError> {
         let range = TimeRange {
-            start_time_in_seconds,
-            end_time_in_seconds,
+            start_time_in_seconds: start,
+            end_time_in_seconds: end,
         };
         range.validate()?;
         Ok(range)
     }
 
-    /// An open-ended range starting at `start_time_in_seconds`.
-    pub fn since(start_time_in_seconds: i64) -> Result<Self, ValidationError> {
-        TimeRange::new(start_time_in_seconds, None)
+    /// An open-ended range starting at `start` (which must be after the epoch).
+    pub fn since(start: SystemTime) -> Result<Self, ValidationError> {
+        Self::checked(time::to_epoch_seconds(start), None)
     }
 
-    /// Checks the rules [`TimeRange::new`] enforces.
+    /// The range from `start` to `end`; `end` must be after `start`.
+    pub fn between(start: SystemTime, end: SystemTime) -> Result<Self, ValidationError> {
+        Self::checked(
+            time::to_epoch_seconds(start),
+            Some(time::to_epoch_seconds(end)),
+        )
+    }
+
+    /// An open-ended range starting `duration` before now: `last(24 hours)` is the last day's
+    /// usage. A duration reaching back before the epoch fails on `start_time_in_seconds`.
+    pub fn last(duration: Duration) -> Result<Self, ValidationError> {
+        let start = SystemTime::now()
+            .checked_sub(duration)
+            .unwrap_or(UNIX_EPOCH);
+        Self::since(start)
+    }
+
+    /// An open-ended range starting at `start_time_in_seconds` (Unix seconds, positive).
+    pub fn since_epoch_seconds(start_time_in_seconds: i64) -> Result<Self, ValidationError> {
+        Self::checked(start_time_in_seconds, None)
+    }
+
+    /// The range from `start_time_in_seconds` to `end_time_in_seconds` (Unix seconds); the
+    /// start must be positive and the end after it.
+    pub fn between_epoch_seconds(
+        start_time_in_seconds: i64,
+        end_time_in_seconds: i64,
+    ) -> Result<Self, ValidationError> {
+        Self::checked(start_time_in_seconds, Some(end_time_in_seconds))
+    }
+
+    /// Checks the rules the constructors enforce (for deserialised ranges).
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::positive("start_time_in_seconds", self.start_time_in_seconds)?;
         if let Some(end) = self.end_time_in_seconds
@@ -111,16 +155,32 @@ impl TimeRange {
     pub fn end_time_in_seconds(&self) -> Option<i64> {
         self.end_time_in_seconds
     }
+
+    /// The start.
+    pub fn start_time(&self) -> SystemTime {
+        time::from_epoch_seconds(self.start_time_in_seconds)
+    }
+
+    /// The end, if the range has one.
+    pub fn end_time(&self) -> Option<SystemTime> {
+        self.end_time_in_seconds.map(time::from_epoch_seconds)
+    }
 }
 
-/// Keep only the first `limit` groups, ordered by group value.
+/// Keep only the first `limit` groups: the largest ([`Take::largest`]) or the smallest
+/// ([`Take::smallest`]) by group value.
 ///
 /// ```
-/// use amberflo_types::Take;
+/// use amberflo_types::{Rule, Take};
 ///
-/// let take = Take::new(10, false)?;
-/// assert_eq!(take.limit(), 10);
-/// assert!(Take::new(0, true).is_err());
+/// let take = Take::largest(10)?;
+/// assert_eq!((take.limit(), take.is_ascending()), (10, false));
+/// assert_eq!(
+///     serde_json::to_value(Take::smallest(3)?).unwrap(),
+///     serde_json::json!({"limit": 3, "isAscending": true})
+/// );
+/// let error = Take::largest(0).unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("limit", &Rule::NotPositive));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,14 +192,25 @@ pub struct Take {
 }
 
 impl Take {
-    /// The first `limit` groups (which must be positive), smallest first when `is_ascending`.
-    pub fn new(limit: i64, is_ascending: bool) -> Result<Self, ValidationError> {
+    fn checked(limit: i64, is_ascending: bool) -> Result<Self, ValidationError> {
         let take = Take {
             limit,
             is_ascending,
         };
         take.validate()?;
         Ok(take)
+    }
+
+    /// The `limit` (positive) groups with the largest values, largest first
+    /// (`isAscending: false`).
+    pub fn largest(limit: i64) -> Result<Self, ValidationError> {
+        Self::checked(limit, false)
+    }
+
+    /// The `limit` (positive) groups with the smallest values, smallest first
+    /// (`isAscending: true`).
+    pub fn smallest(limit: i64) -> Result<Self, ValidationError> {
+        Self::checked(limit, true)
     }
 
     /// Checks that the limit is positive.
@@ -163,20 +234,24 @@ impl Take {
 /// Build it with [`UsageQuery::builder`] or [`UsagePayloadFactory::create`]; both validate.
 ///
 /// ```
-/// use amberflo_types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
+/// use std::time::Duration;
+/// use amberflo_types::{AggregationType, Rule, Take, TimeGroupingInterval, TimeRange, UsageQuery};
 ///
-/// let query = UsageQuery::builder(
-///     "ApiCalls",
-///     AggregationType::Sum,
-///     TimeGroupingInterval::Day,
-///     TimeRange::since(1_700_000_000)?,
-/// )
-/// .group_by(["customerId"])
-/// .filter("region", ["us-east-1"])
-/// .build()?;
+/// let last_day = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
+/// let query = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
+///     .group_by(["customerId"])
+///     .filter("region", ["us-east-1"])
+///     .take(Take::largest(5)?)
+///     .build()?;
 /// let json = serde_json::to_value(&query).unwrap();
 /// assert_eq!(json["aggregation"], "SUM");
 /// assert_eq!(json["groupBy"][0], "customerId");
+///
+/// let error = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
+///     .filter("region", [" "])
+///     .build()
+///     .unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("filter.region.0", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,6 +391,10 @@ impl UsageQueryBuilder {
 /// The usage payload factory: one call that builds and validates a [`UsageQuery`], mirroring
 /// the Python SDK's `create_usage_query`.
 ///
+/// Kept for people porting code from Python; new code reads better with
+/// [`UsageQuery::builder`], which this calls (an empty filter map means no filter, as
+/// Python's `if usage_filter:`).
+///
 /// ```
 /// use amberflo_types::{AggregationType, TimeGroupingInterval, TimeRange, UsagePayloadFactory};
 ///
@@ -323,7 +402,7 @@ impl UsageQueryBuilder {
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
-///     TimeRange::since(1_700_000_000)?,
+///     TimeRange::since_epoch_seconds(1_700_000_000)?,
 ///     Some(vec!["customerId".to_owned()]),
 ///     None,
 ///     None,
@@ -334,7 +413,7 @@ impl UsageQueryBuilder {
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
-///     TimeRange::since(1_700_000_000)?,
+///     TimeRange::since_epoch_seconds(1_700_000_000)?,
 ///     Some(vec![]),
 ///     None,
 ///     None,
@@ -359,30 +438,50 @@ impl UsagePayloadFactory {
         filter: Option<BTreeMap<String, Vec<String>>>,
         take: Option<Take>,
     ) -> Result<UsageQuery, ValidationError> {
-        let query = UsageQuery {
+        let mut builder = UsageQuery::builder(
+            meter_api_name,
             aggregation,
-            meter_api_name: meter_api_name.into(),
             time_grouping_interval,
             time_range,
-            group_by,
-            // Like Python's `if usage_filter:`, an empty filter is no filter (not `{}`).
-            filter: filter.filter(|filter| !filter.is_empty()),
-            take,
-        };
-        query.validate()?;
-        Ok(query)
+        );
+        if let Some(group_by) = group_by {
+            // Even an empty list is kept, and fails `build` as an empty group-by.
+            builder = builder.group_by(group_by);
+        }
+        // Like Python's `if usage_filter:`, an empty filter is no filter (not `{}`).
+        for (key, values) in filter.into_iter().flatten() {
+            builder = builder.filter(key, values);
+        }
+        if let Some(take) = take {
+            builder = builder.take(take);
+        }
+        builder.build()
     }
 }
 
 /// Usage of every meter at once (`GET /usage/all`), sent as query parameters.
 ///
-/// ```
-/// use amberflo_types::{AllUsageQuery, TimeGroupingInterval, TimeRange};
+/// Build it with [`AllUsageQuery::builder`].
 ///
-/// let query = AllUsageQuery::new(TimeGroupingInterval::Day, TimeRange::since(1_700_000_000)?)
-///     .group_by_customer_id(true)
-///     .customer_id("customer-1");
-/// assert_eq!(query.customer_id_filter(), Some("customer-1"));
+/// ```
+/// use amberflo_types::{AllUsageGroupBy, AllUsageQuery, Rule, TimeGroupingInterval, TimeRange};
+///
+/// let range = TimeRange::since_epoch_seconds(1_700_000_000)?;
+/// let query = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
+///     .group_by(AllUsageGroupBy::CustomerId)
+///     .customer_id("customer-1")
+///     .build()?;
+/// assert_eq!(query.customer_id(), Some("customer-1"));
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "startTimeInSeconds=1700000000&timeGroupingInterval=DAY&groupBy=customerId&customerId=customer-1"
+/// );
+///
+/// let error = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
+///     .customer_id(" ")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -398,37 +497,31 @@ pub struct AllUsageQuery {
     customer_id: Option<String>,
 }
 
-/// The only grouping `GET /usage/all` supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-enum AllUsageGroupBy {
+/// How `GET /usage/all` groups usage (`groupBy=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AllUsageGroupBy {
+    /// One group per customer (`groupBy=customerId`).
     #[serde(rename = "customerId")]
     CustomerId,
 }
 
 impl AllUsageQuery {
-    /// Usage of all meters over `time_range`, in `time_grouping_interval` buckets.
-    pub fn new(time_grouping_interval: TimeGroupingInterval, time_range: TimeRange) -> Self {
-        AllUsageQuery {
-            start_time_in_seconds: time_range.start_time_in_seconds,
-            end_time_in_seconds: time_range.end_time_in_seconds,
-            time_grouping_interval,
-            group_by: None,
-            customer_id: None,
+    /// Starts a query of all meters' usage over `time_range`, in `time_grouping_interval`
+    /// buckets.
+    pub fn builder(
+        time_grouping_interval: TimeGroupingInterval,
+        time_range: TimeRange,
+    ) -> AllUsageQueryBuilder {
+        AllUsageQueryBuilder {
+            query: AllUsageQuery {
+                start_time_in_seconds: time_range.start_time_in_seconds,
+                end_time_in_seconds: time_range.end_time_in_seconds,
+                time_grouping_interval,
+                group_by: None,
+                customer_id: None,
+            },
         }
-    }
-
-    /// Groups the usage by customer.
-    #[must_use]
-    pub fn group_by_customer_id(mut self, group: bool) -> Self {
-        self.group_by = group.then_some(AllUsageGroupBy::CustomerId);
-        self
-    }
-
-    /// Keeps only one customer's usage.
-    #[must_use]
-    pub fn customer_id(mut self, customer_id: impl Into<String>) -> Self {
-        self.customer_id = Some(customer_id.into());
-        self
     }
 
     /// Checks the time range and that the customer filter, if set, is not blank.
@@ -452,14 +545,41 @@ impl AllUsageQuery {
         self.time_grouping_interval
     }
 
-    /// Whether usage is grouped by customer.
-    pub fn is_grouped_by_customer_id(&self) -> bool {
-        self.group_by.is_some()
+    /// How usage is grouped, if it is.
+    pub fn group_by(&self) -> Option<AllUsageGroupBy> {
+        self.group_by
     }
 
     /// The customer whose usage is kept, if filtered.
-    pub fn customer_id_filter(&self) -> Option<&str> {
+    pub fn customer_id(&self) -> Option<&str> {
         self.customer_id.as_deref()
+    }
+}
+
+/// Builds a validated [`AllUsageQuery`]; see [`AllUsageQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AllUsageQueryBuilder {
+    query: AllUsageQuery,
+}
+
+impl AllUsageQueryBuilder {
+    /// Groups the usage (by customer: the only grouping the endpoint has).
+    pub fn group_by(mut self, group_by: AllUsageGroupBy) -> Self {
+        self.query.group_by = Some(group_by);
+        self
+    }
+
+    /// Keeps only one customer's usage (the id must not be blank).
+    pub fn customer_id(mut self, customer_id: impl Into<String>) -> Self {
+        self.query.customer_id = Some(customer_id.into());
+        self
+    }
+
+    /// Validates and returns the query, or the first rule broken.
+    pub fn build(self) -> Result<AllUsageQuery, ValidationError> {
+        self.query.validate()?;
+        Ok(self.query)
     }
 }
 

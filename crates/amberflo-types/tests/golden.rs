@@ -10,14 +10,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use amberflo_types::{
-    AggregationType, AllInvoicesQuery, AllUsageQuery, BillingCustomerQuery, BillingPeriod,
-    BillingPeriodUnit, CreateCustomerQuery, Customer, CustomerPayload, CustomerPortalSession,
-    CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload, CustomerQuery,
-    DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, Invoice, InvoiceQuery, MeterRecord,
-    PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, Take, TimeGroupingInterval,
-    TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageReport,
+    AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, BillingCustomerQuery,
+    BillingPeriod, BillingPeriodUnit, CalendarDate, CreateCustomerQuery, Customer, CustomerPayload,
+    CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
+    CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
+    Invoice, InvoiceQuery, MeterRecord, Month, PrepaidOrder, PrepaidOrderListQuery,
+    PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
+    UsagePayloadFactory, UsageQuery, UsageReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,7 +108,7 @@ where
 
 fn record_minimal() -> MeterRecord {
     MeterRecord::builder("ApiCalls", 3.0, "customer-1")
-        .time_in_millis(1_700_000_000_123)
+        .meter_time_in_millis(1_700_000_000_123)
         .unique_id("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
         .build()
         .expect("valid record")
@@ -120,7 +122,7 @@ fn ingest_record_minimal() {
 #[test]
 fn ingest_record_with_dimensions_and_custom_id() {
     let record = MeterRecord::builder("StorageGb", 2.5, "customer-2")
-        .time_in_millis(1_700_000_000_456)
+        .meter_time_in_millis(1_700_000_000_456)
         .unique_id("order-42-line-1")
         .dimension("tier", "premium")
         .dimensions([("region", "us-east-1")])
@@ -145,7 +147,7 @@ fn ingest_batch_is_an_array_of_the_golden_records() {
 fn integral_meter_values_serialise_as_json_integers() {
     let body = |value: f64| {
         let record = MeterRecord::builder("m", value, "c")
-            .time_in_millis(1)
+            .meter_time_in_millis(1)
             .unique_id("id")
             .build()
             .expect("valid record");
@@ -211,7 +213,7 @@ fn meter_time_defaults_to_now() {
 
 #[test]
 fn usage_query_minimal() {
-    let range = TimeRange::since(START).expect("valid range");
+    let range = TimeRange::since_epoch_seconds(START).expect("valid range");
     let built = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
@@ -236,8 +238,8 @@ fn usage_query_minimal() {
 
 #[test]
 fn usage_query_with_group_by_filter_take_and_end() {
-    let range = TimeRange::new(START, Some(END)).expect("valid range");
-    let take = Take::new(10, true).expect("valid take");
+    let range = TimeRange::between_epoch_seconds(START, END).expect("valid range");
+    let take = Take::smallest(10).expect("valid take");
     let built = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Max,
@@ -275,14 +277,14 @@ fn usage_query_with_group_by_filter_take_and_end() {
 
 #[test]
 fn usage_query_take_defaults_to_descending() {
-    let range = TimeRange::new(START, Some(END)).expect("valid range");
+    let range = TimeRange::between_epoch_seconds(START, END).expect("valid range");
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Count,
         TimeGroupingInterval::Month,
         range,
     )
-    .take(Take::new(5, false).expect("valid take"))
+    .take(Take::largest(5).expect("valid take"))
     .build()
     .expect("valid");
     assert_json_golden("usage_query_take_descending", &query);
@@ -298,7 +300,7 @@ fn usage_query_empty_filter_is_omitted() {
         "ApiCalls",
         AggregationType::Min,
         TimeGroupingInterval::Week,
-        TimeRange::since(START).expect("valid range"),
+        TimeRange::since_epoch_seconds(START).expect("valid range"),
         None,
         Some(BTreeMap::new()),
         None,
@@ -310,7 +312,7 @@ fn usage_query_empty_filter_is_omitted() {
 
 #[test]
 fn usage_batch_is_an_array_of_queries() {
-    let range = TimeRange::since(START).expect("valid range");
+    let range = TimeRange::since_epoch_seconds(START).expect("valid range");
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
@@ -330,27 +332,30 @@ fn usage_batch_is_an_array_of_queries() {
 
 #[test]
 fn all_usage_query_minimal() {
-    let query = AllUsageQuery::new(
+    let query = AllUsageQuery::builder(
         TimeGroupingInterval::Week,
-        TimeRange::since(START).expect("valid range"),
-    );
+        TimeRange::since_epoch_seconds(START).expect("valid range"),
+    )
+    .build()
+    .expect("valid");
+    // Not grouping: no groupBy parameter at all.
+    assert_eq!(query.group_by(), None);
     assert_query_golden("all_usage_query_minimal", &query);
-    // Not grouping is the same as never asking: no groupBy parameter at all.
-    assert_query_golden(
-        "all_usage_query_minimal",
-        &query.group_by_customer_id(false),
-    );
 }
 
 #[test]
 fn all_usage_query_grouped_and_filtered() {
-    let query = AllUsageQuery::new(
+    let query = AllUsageQuery::builder(
         TimeGroupingInterval::Day,
-        TimeRange::new(START, Some(END)).expect("valid range"),
+        TimeRange::between_epoch_seconds(START, END).expect("valid range"),
     )
-    .group_by_customer_id(true)
-    .customer_id("customer-1");
+    .group_by(AllUsageGroupBy::CustomerId)
+    .customer_id("customer-1")
+    .build()
+    .expect("valid");
     assert!(query.validate().is_ok());
+    assert_eq!(query.group_by(), Some(AllUsageGroupBy::CustomerId));
+    assert_eq!(query.customer_id(), Some("customer-1"));
     assert_query_golden("all_usage_query_grouped_filtered", &query);
     assert_eq!(
         serde_urlencoded::to_string(&query).expect("serialises"),
@@ -430,7 +435,8 @@ fn all_usage_response_parses_including_empty_reports() {
 
 #[test]
 fn customer_payload_minimal() {
-    let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
+    let payload = CustomerPayload::builder("customer-1")
+        .customer_name("Acme Inc.")
         .build()
         .expect("valid");
     assert_json_golden("customer_payload_minimal", &payload);
@@ -438,11 +444,12 @@ fn customer_payload_minimal() {
 
 #[test]
 fn customer_payload_full() {
-    let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
-        .email("billing@acme.test")
-        .enabled(false)
-        .with_trait("stripeId", "cus_123")
-        .with_trait("region", "us-east-1")
+    let payload = CustomerPayload::builder("customer-1")
+        .customer_name("Acme Inc.")
+        .customer_email("billing@acme.test")
+        .disabled()
+        .traits([("stripeId", "cus_123")])
+        .traits([("region", "us-east-1")])
         .build()
         .expect("valid");
     assert_json_golden("customer_payload_full", &payload);
@@ -456,13 +463,23 @@ fn customer_query() {
 
 #[test]
 fn create_customer_query_in_stripe() {
+    let builder = CustomerPayload::builder("customer-1").customer_name("Acme Inc.");
+    let in_stripe = builder.clone().create_in_stripe().build().expect("valid");
+    assert!(in_stripe.creates_in_stripe());
     assert_query_golden(
         "create_customer_query_stripe",
-        &CreateCustomerQuery::new(true),
+        &CreateCustomerQuery::for_payload(&in_stripe),
+    );
+    // A request option only: the body is the same as without it.
+    let plain = builder.build().expect("valid");
+    assert_json_golden("customer_payload_minimal", &plain);
+    assert_eq!(
+        serde_json::to_value(&in_stripe).expect("serialises"),
+        fixture("customer_payload_minimal")
     );
     // Python passes `params=None` when not creating in Stripe: no query string at all.
     assert_eq!(
-        serde_urlencoded::to_string(CreateCustomerQuery::new(false)).expect("serialises"),
+        serde_urlencoded::to_string(CreateCustomerQuery::from(&plain)).expect("serialises"),
         ""
     );
     assert_eq!(
@@ -470,7 +487,7 @@ fn create_customer_query_in_stripe() {
         ""
     );
     let parsed: CreateCustomerQuery = serde_urlencoded::from_str("").expect("parses");
-    assert!(!parsed.create_in_stripe());
+    assert!(!parsed.creates_in_stripe());
 }
 
 #[test]
@@ -553,7 +570,8 @@ fn customer_portal_session_response_parses() {
 
 #[test]
 fn customer_product_plan_defaults() {
-    let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+    let payload = CustomerProductPlanPayload::builder("customer-1")
+        .product_plan_id("plan-gold")
         .build()
         .expect("valid");
     assert_json_golden("customer_product_plan_defaults", &payload);
@@ -567,14 +585,16 @@ fn customer_product_plan_defaults() {
 
 #[test]
 fn customer_product_plan_with_times_and_product() {
-    let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+    let payload = CustomerProductPlanPayload::builder("customer-1")
+        .product_plan_id("plan-gold")
         .product_id("product-7")
         .start_time_in_seconds(START)
         .end_time_in_seconds(START + 86_400)
         .build()
         .expect("exactly one day is long enough");
     assert_json_golden("customer_product_plan_full", &payload);
-    let one_second_short = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+    let one_second_short = CustomerProductPlanPayload::builder("customer-1")
+        .product_plan_id("plan-gold")
         .start_time_in_seconds(START)
         .end_time_in_seconds(START + 86_399)
         .build()
@@ -613,7 +633,10 @@ fn customer_product_plan_response_parses_leniently() {
 
 #[test]
 fn prepaid_order_defaults() {
-    let order = PrepaidOrderPayload::builder("order-1", "customer-1", START, 100.0)
+    let order = PrepaidOrderPayload::builder("customer-1")
+        .id("order-1")
+        .start_time_in_seconds(START)
+        .prepaid_price(100.0)
         .build()
         .expect("valid");
     assert_json_golden("prepaid_order_defaults", &order);
@@ -633,11 +656,14 @@ fn prepaid_order_defaults() {
 
 #[test]
 fn prepaid_order_full() {
-    let order = PrepaidOrderPayload::builder("order-2", "customer-1", START, 99.5)
+    let order = PrepaidOrderPayload::builder("customer-1")
+        .id("order-2")
+        .start_time_in_seconds(START)
+        .prepaid_price(99.5)
         .prepaid_offer_version(3)
         .original_worth(120.0)
         .recurrence_frequency(BillingPeriod::new(3, BillingPeriodUnit::Month).expect("valid"))
-        .external_payment(true)
+        .external_payment()
         .product_id("product-7")
         .build()
         .expect("valid");
@@ -651,11 +677,18 @@ fn prepaid_order_full() {
 
 #[test]
 fn prepaid_order_list_query() {
-    let query = PrepaidOrderListQuery::for_product("customer-1", "product-7").expect("valid");
+    let query = PrepaidOrderListQuery::builder("customer-1")
+        .product_id("product-7")
+        .build()
+        .expect("valid");
     assert_query_golden("prepaid_order_list_query", &query);
     // `list_active(customer_id)` defaults the product to "1".
     assert_eq!(
-        our_pairs(&PrepaidOrderListQuery::new("customer-1").expect("valid")),
+        our_pairs(
+            &PrepaidOrderListQuery::builder("customer-1")
+                .build()
+                .expect("valid")
+        ),
         [
             ("CustomerId".to_owned(), "customer-1".to_owned()),
             ("ProductId".to_owned(), "1".to_owned()),
@@ -685,7 +718,10 @@ fn prepaid_orders_response_parses_leniently() {
 
 #[test]
 fn all_invoices_query_defaults() {
-    let query = AllInvoicesQuery::new("customer-1").expect("valid");
+    let query = AllInvoicesQuery::builder("customer-1")
+        .build()
+        .expect("valid");
+    assert!(!query.skips_cache() && !query.skips_payment_status());
     assert_query_golden("all_invoices_query_defaults", &query);
     // Intentional difference from Python + requests (`fromCache=True`).
     let text = serde_urlencoded::to_string(&query).expect("serialises");
@@ -697,32 +733,60 @@ fn all_invoices_query_defaults() {
 
 #[test]
 fn all_invoices_query_custom() {
-    let query = AllInvoicesQuery::new("customer-1")
-        .expect("valid")
+    let query = AllInvoicesQuery::builder("customer-1")
         .product_id("product-7")
-        .from_cache(false)
-        .with_payment_status(false);
+        .skip_cache()
+        .skip_payment_status()
+        .build()
+        .expect("valid");
+    assert_eq!(query.product_id(), "product-7");
+    assert!(query.skips_cache() && query.skips_payment_status());
     assert_query_golden("all_invoices_query_custom", &query);
     assert_json_golden("all_invoices_query_custom", &query);
-    // Python's `product_id or "1"`: a blank product keeps the default.
-    let blank = AllInvoicesQuery::new("customer-1")
-        .expect("valid")
-        .product_id("");
-    assert_eq!(blank.product(), DEFAULT_PRODUCT_ID);
+    // Unlike Python's `product_id or "1"`, a blank product is an error, never ignored.
+    for blank in ["", "  "] {
+        let error = AllInvoicesQuery::builder("customer-1")
+            .product_id(blank)
+            .build()
+            .expect_err("blank product");
+        assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
+        let error = InvoiceQuery::builder("customer-1")
+            .product_id(blank)
+            .build()
+            .expect_err("blank product");
+        assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
+    }
+    assert_eq!(
+        AllInvoicesQuery::builder("customer-1")
+            .build()
+            .expect("valid")
+            .product_id(),
+        DEFAULT_PRODUCT_ID
+    );
 }
 
 #[test]
 fn latest_invoice_query() {
-    let query = InvoiceQuery::latest("customer-1").expect("valid");
+    let query = InvoiceQuery::builder("customer-1").build().expect("valid");
+    assert!(query.is_latest());
+    assert_eq!((query.product_plan_id(), query.start_date()), (None, None));
     assert_query_golden("latest_invoice_query", &query);
 }
 
 #[test]
 fn invoice_query_for_start_date() {
-    let query = InvoiceQuery::for_start_date("customer-1", "plan-gold", 2024, 2, 29)
-        .expect("a leap day")
+    let leap_day = CalendarDate::new(2024, Month::February, 29).expect("a leap day");
+    let query = InvoiceQuery::builder("customer-1")
+        .product_plan_id("plan-gold")
+        .start_date(leap_day)
         .product_id("product-7")
-        .from_cache(false);
+        .skip_cache()
+        .build()
+        .expect("valid");
+    assert!(!query.is_latest());
+    assert_eq!(query.product_plan_id(), Some("plan-gold"));
+    assert_eq!(query.start_date(), Some(leap_day));
+    assert!(query.skips_cache() && !query.skips_payment_status());
     assert_query_golden("invoice_query", &query);
     assert_json_golden("invoice_query", &query);
 }
@@ -750,14 +814,21 @@ fn invoice_queries_parse_back_from_their_own_query_string() {
     for (from_cache, with_payment_status) in
         [(true, true), (true, false), (false, true), (false, false)]
     {
-        let latest = InvoiceQuery::latest("customer-1")
-            .expect("valid")
-            .from_cache(from_cache)
-            .with_payment_status(with_payment_status);
-        let dated = InvoiceQuery::for_start_date("customer-1", "plan-gold", 2023, 12, 31)
-            .expect("valid")
-            .from_cache(from_cache)
-            .with_payment_status(with_payment_status);
+        let options = |mut builder: amberflo_types::InvoiceQueryBuilder| {
+            if !from_cache {
+                builder = builder.skip_cache();
+            }
+            if !with_payment_status {
+                builder = builder.skip_payment_status();
+            }
+            builder.build().expect("valid")
+        };
+        let latest = options(InvoiceQuery::builder("customer-1"));
+        let dated = options(
+            InvoiceQuery::builder("customer-1")
+                .product_plan_id("plan-gold")
+                .start_date(CalendarDate::new(2023, Month::December, 31).expect("valid")),
+        );
         for query in [latest, dated] {
             let text = serde_urlencoded::to_string(&query).expect("serialises");
             let parsed: InvoiceQuery = serde_urlencoded::from_str(&text).expect("parses");
@@ -768,4 +839,351 @@ fn invoice_queries_parse_back_from_their_own_query_string() {
     assert!(serde_urlencoded::from_str::<InvoiceQuery>(bad).is_err());
     let bad = "customerId=c&productId=1&fromCache=True&withPaymentStatus=true";
     assert!(serde_urlencoded::from_str::<AllInvoicesQuery>(bad).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// `SystemTime` / `Duration` setters send exactly what their epoch-number twins send.
+
+fn at_seconds(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+#[test]
+fn meter_time_equals_meter_time_in_millis() {
+    let by_time = MeterRecord::builder("ApiCalls", 3.0, "customer-1")
+        .meter_time(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123))
+        .unique_id("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
+        .build()
+        .expect("valid record");
+    assert_eq!(by_time, record_minimal());
+    assert_json_golden("ingest_record_minimal", &by_time);
+    assert_eq!(
+        by_time.meter_time(),
+        UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+    );
+    // Sub-millisecond precision is dropped, not rounded.
+    let nanos = MeterRecord::builder("m", 1.0, "c")
+        .meter_time(UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_999_999))
+        .build()
+        .expect("valid record");
+    assert_eq!(nanos.meter_time_in_millis(), 1_700_000_000_123);
+    // Before 1970: the field's own rule, named.
+    let error = MeterRecord::builder("m", 1.0, "c")
+        .meter_time(UNIX_EPOCH - Duration::from_secs(1))
+        .build()
+        .expect_err("before 1970");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("meter_time_in_millis", &Rule::NotPositive)
+    );
+}
+
+#[test]
+fn time_range_system_time_constructors_equal_epoch_ones() {
+    let since = TimeRange::since(at_seconds(1_700_000_000)).expect("valid");
+    assert_eq!(since, TimeRange::since_epoch_seconds(START).expect("valid"));
+    let between =
+        TimeRange::between(at_seconds(1_700_000_000), at_seconds(1_700_604_800)).expect("valid");
+    assert_eq!(
+        between,
+        TimeRange::between_epoch_seconds(START, END).expect("valid")
+    );
+    assert_eq!(between.start_time(), at_seconds(1_700_000_000));
+    assert_eq!(between.end_time(), Some(at_seconds(1_700_604_800)));
+    assert_eq!(since.end_time(), None);
+    let query = |range| {
+        UsageQuery::builder(
+            "ApiCalls",
+            AggregationType::Sum,
+            TimeGroupingInterval::Day,
+            range,
+        )
+        .build()
+        .expect("valid")
+    };
+    assert_json_golden("usage_query_minimal", &query(since));
+
+    // `last(d)` starts `d` before now and is open-ended.
+    let before = amberflo_types::now_seconds();
+    let last_day = TimeRange::last(Duration::from_secs(86_400)).expect("valid");
+    let after = amberflo_types::now_seconds();
+    assert!((before - 86_400..=after - 86_400).contains(&last_day.start_time_in_seconds()));
+    assert_eq!(last_day.end_time_in_seconds(), None);
+
+    // The rules, with the fields named, as for the epoch constructors.
+    let error = TimeRange::since(UNIX_EPOCH).expect_err("the epoch is 0");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("start_time_in_seconds", &Rule::NotPositive)
+    );
+    let error = TimeRange::last(Duration::from_secs(u64::MAX)).expect_err("before 1970");
+    assert_eq!(error.field(), "start_time_in_seconds");
+    let error = TimeRange::between(at_seconds(10), at_seconds(10)).expect_err("empty range");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("end_time_in_seconds", &Rule::EndNotAfterStart)
+    );
+}
+
+#[test]
+fn portal_expiration_time_equals_epoch_milliseconds() {
+    let request = CustomerPortalSessionRequest::builder("customer-1")
+        .expiration_time(UNIX_EPOCH + Duration::from_millis(1_700_086_400_000))
+        .return_url("https://app.example.test/billing")
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_portal_session_request", &request);
+    assert_eq!(
+        request.expiration_time(),
+        Some(UNIX_EPOCH + Duration::from_millis(1_700_086_400_000))
+    );
+    assert_eq!(
+        request.expiration_epoch_milliseconds(),
+        Some(1_700_086_400_000)
+    );
+}
+
+#[test]
+fn product_plan_times_equal_epoch_seconds() {
+    let payload = CustomerProductPlanPayload::builder("customer-1")
+        .product_plan_id("plan-gold")
+        .product_id("product-7")
+        .start_time(at_seconds(1_700_000_000))
+        .end_time(at_seconds(1_700_000_000 + 86_400))
+        .build()
+        .expect("valid");
+    assert_json_golden("customer_product_plan_full", &payload);
+    assert_eq!(payload.start_time(), Some(at_seconds(1_700_000_000)));
+    assert_eq!(payload.end_time(), Some(at_seconds(1_700_086_400)));
+}
+
+#[test]
+fn prepaid_order_start_time_equals_epoch_seconds() {
+    let order = PrepaidOrderPayload::builder("customer-1")
+        .id("order-1")
+        .start_time(at_seconds(1_700_000_000))
+        .prepaid_price(100.0)
+        .build()
+        .expect("valid");
+    assert_json_golden("prepaid_order_defaults", &order);
+    assert_eq!(order.start_time(), at_seconds(1_700_000_000));
+}
+
+#[test]
+fn prepaid_order_id_defaults_to_a_fresh_uuid_v4() {
+    let builder = PrepaidOrderPayload::builder("customer-1")
+        .start_time_in_seconds(START)
+        .prepaid_price(1.0);
+    let first = builder.clone().build().expect("valid");
+    let again = builder.build().expect("valid");
+    // Made once per `builder` call: clones of one builder share it.
+    assert_eq!(first.id(), again.id());
+    let id = first.id();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id.as_bytes()[14], b'4', "version nibble of {id}");
+    let other = PrepaidOrderPayload::builder("customer-1")
+        .start_time_in_seconds(START)
+        .prepaid_price(1.0)
+        .build()
+        .expect("valid");
+    assert_ne!(other.id(), id);
+    assert!(
+        !PrepaidOrderPayload::builder("customer-1")
+            .start_time_in_seconds(START)
+            .prepaid_price(1.0)
+            .external_payment()
+            .build()
+            .expect("valid")
+            .id()
+            .is_empty()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Required builder fields, `Take`, `InvoiceQuery`'s three cases and `CalendarDate`.
+
+fn assert_missing<T: Debug>(result: Result<T, amberflo_types::ValidationError>, field: &str) {
+    let error = result.expect_err("a required field is missing");
+    assert_eq!((error.field(), error.rule()), (field, &Rule::Missing));
+    assert_eq!(error.to_string(), format!("{field} must be set"));
+}
+
+#[test]
+fn every_required_builder_field_is_missing_until_set() {
+    assert_missing(
+        CustomerPayload::builder("customer-1").build(),
+        "customer_name",
+    );
+    assert_missing(
+        CustomerProductPlanPayload::builder("customer-1").build(),
+        "product_plan_id",
+    );
+    assert_missing(
+        PrepaidOrderPayload::builder("customer-1")
+            .prepaid_price(1.0)
+            .build(),
+        "start_time_in_seconds",
+    );
+    assert_missing(
+        PrepaidOrderPayload::builder("customer-1")
+            .start_time(at_seconds(1_700_000_000))
+            .build(),
+        "prepaid_price",
+    );
+    assert_missing(
+        InvoiceQuery::builder("customer-1")
+            .product_plan_id("plan-gold")
+            .build(),
+        "start_date",
+    );
+    assert_missing(
+        InvoiceQuery::builder("customer-1")
+            .start_date(CalendarDate::new(2024, Month::March, 1).expect("valid"))
+            .build(),
+        "product_plan_id",
+    );
+    // Set but blank is `Blank`, not `Missing`.
+    let error = CustomerPayload::builder("customer-1")
+        .customer_name(" ")
+        .build()
+        .expect_err("blank name");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("customer_name", &Rule::Blank)
+    );
+    let error = CustomerProductPlanPayload::builder("customer-1")
+        .product_plan_id("")
+        .build()
+        .expect_err("blank plan");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("product_plan_id", &Rule::Blank)
+    );
+    let error = PrepaidOrderPayload::builder("customer-1")
+        .id("\t")
+        .start_time_in_seconds(START)
+        .prepaid_price(1.0)
+        .build()
+        .expect_err("blank id");
+    assert_eq!((error.field(), error.rule()), ("id", &Rule::Blank));
+}
+
+#[test]
+fn customer_enabled_and_disabled() {
+    let name = |builder: amberflo_types::CustomerPayloadBuilder| {
+        builder.customer_name("Acme").build().expect("valid")
+    };
+    assert_eq!(name(CustomerPayload::builder("c")).enabled(), None);
+    assert_eq!(
+        name(CustomerPayload::builder("c").enabled()).enabled(),
+        Some(true)
+    );
+    assert_eq!(
+        name(CustomerPayload::builder("c").disabled()).enabled(),
+        Some(false)
+    );
+    let json =
+        serde_json::to_value(name(CustomerPayload::builder("c").enabled())).expect("serialises");
+    assert_eq!(json["enabled"], true);
+}
+
+#[test]
+fn take_largest_and_smallest() {
+    let largest = Take::largest(5).expect("valid");
+    assert_eq!(
+        serde_json::to_value(largest).expect("serialises"),
+        json!({"limit": 5, "isAscending": false})
+    );
+    let smallest = Take::smallest(10).expect("valid");
+    assert_eq!(
+        serde_json::to_value(smallest).expect("serialises"),
+        json!({"limit": 10, "isAscending": true})
+    );
+    assert_eq!((smallest.limit(), smallest.is_ascending()), (10, true));
+    for limit in [0, -1, i64::MIN] {
+        for result in [Take::largest(limit), Take::smallest(limit)] {
+            let error = result.expect_err("not positive");
+            assert_eq!((error.field(), error.rule()), ("limit", &Rule::NotPositive));
+        }
+    }
+}
+
+#[test]
+fn invoice_query_builder_three_cases() {
+    // Neither: the latest invoice.
+    let latest = InvoiceQuery::builder("customer-1").build().expect("valid");
+    assert!(latest.is_latest());
+    assert_query_golden("latest_invoice_query", &latest);
+    // Both: that invoice.
+    let date = CalendarDate::new(2024, Month::February, 29).expect("valid");
+    let dated = InvoiceQuery::builder("customer-1")
+        .start_date(date)
+        .product_plan_id("plan-gold")
+        .build()
+        .expect("valid");
+    assert!(!dated.is_latest());
+    assert_eq!(dated.start_date(), Some(date));
+    let text = serde_urlencoded::to_string(&dated).expect("serialises");
+    assert!(
+        text.contains("productPlanId=plan-gold&year=2024&month=2&day=29"),
+        "{text}"
+    );
+    assert!(!text.contains("latest"), "{text}");
+    // One without the other: `Missing`, naming the other (checked above too).
+    assert_missing(
+        InvoiceQuery::builder("customer-1").start_date(date).build(),
+        "product_plan_id",
+    );
+    // Deserialised queries are validated with the date named after its field.
+    let parsed: InvoiceQuery = serde_urlencoded::from_str(
+        "customerId=c&productId=1&fromCache=true&withPaymentStatus=true\
+         &productPlanId=p&year=2023&month=2&day=29",
+    )
+    .expect("parses");
+    let error = parsed.validate().expect_err("not a date");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("start_date", &Rule::NotADate)
+    );
+    assert_eq!(parsed.start_date(), None);
+    let parsed: InvoiceQuery = serde_urlencoded::from_str(
+        "customerId=c&productId=1&fromCache=true&withPaymentStatus=true\
+         &productPlanId=p&year=2023&month=13&day=1",
+    )
+    .expect("parses");
+    assert_eq!(
+        parsed.validate().expect_err("bad month").field(),
+        "start_date.month"
+    );
+}
+
+#[test]
+fn calendar_dates() {
+    let date = |year, month, day| CalendarDate::new(year, month, day).map(|d| d.to_string());
+    assert_eq!(date(2024, Month::February, 29), Ok("2024-02-29".to_owned()));
+    assert_eq!(date(2000, Month::February, 29), Ok("2000-02-29".to_owned()));
+    for year in [1900, 2023, 2100] {
+        let error = CalendarDate::new(year, Month::February, 29).expect_err("not a leap year");
+        assert_eq!((error.field(), error.rule()), ("date", &Rule::NotADate));
+    }
+    let error = CalendarDate::new(0, Month::January, 1).expect_err("year 0");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("date.year", &Rule::OutOfRange { min: 1, max: 9999 })
+    );
+    let error = Month::try_from(0).expect_err("month 0");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("month", &Rule::OutOfRange { min: 1, max: 12 })
+    );
+    let from = |seconds| CalendarDate::from_system_time(at_seconds(seconds)).to_string();
+    assert_eq!(from(0), "1970-01-01");
+    assert_eq!(from(951_782_400), "2000-02-29");
+    assert_eq!(from(1_700_000_000), "2023-11-14");
+    assert_eq!(
+        CalendarDate::from_system_time(UNIX_EPOCH - Duration::from_secs(86_400 * 365)),
+        CalendarDate::new(1970, Month::January, 1).expect("valid")
+    );
+    let today = CalendarDate::from_system_time(SystemTime::now());
+    assert!(today.year() >= 2024);
 }

@@ -10,12 +10,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use amberflo_types::{
-    AggregationType, AllInvoicesQuery, AllUsageQuery, BillingCustomerQuery, BillingPeriod,
-    BillingPeriodUnit, ClientMeter, CreateCustomerQuery, Customer, CustomerPayload,
-    CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
+    AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, BillingCustomerQuery,
+    BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter, CreateCustomerQuery, Customer,
+    CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    Dimensions, Invoice, InvoiceQuery, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord,
+    Dimensions, Invoice, InvoiceQuery, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month,
     PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval,
     TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
 };
@@ -239,10 +241,24 @@ where
     assert_eq!(&parsed, value, "query: {query}");
 }
 
-/// A `TimeRange` exactly as given, bypassing `TimeRange::new` (as deserialised data would).
+/// A `TimeRange` exactly as given, bypassing its constructors (as deserialised data would).
 fn raw_range(start: i64, end: Option<i64>) -> TimeRange {
     serde_json::from_value(json!({"startTimeInSeconds": start, "endTimeInSeconds": end}))
         .expect("any integers parse")
+}
+
+/// `UNIX_EPOCH + seconds`, when `seconds` is not negative and the platform can represent it.
+fn epoch_seconds(seconds: i64) -> Option<SystemTime> {
+    u64::try_from(seconds)
+        .ok()
+        .and_then(|seconds| UNIX_EPOCH.checked_add(Duration::from_secs(seconds)))
+}
+
+/// `UNIX_EPOCH + millis` milliseconds, likewise.
+fn epoch_millis(millis: i64) -> Option<SystemTime> {
+    u64::try_from(millis)
+        .ok()
+        .and_then(|millis| UNIX_EPOCH.checked_add(Duration::from_millis(millis)))
 }
 
 fn raw_take(limit: i64, is_ascending: bool) -> Take {
@@ -318,7 +334,10 @@ proptest! {
 
         let mut builder = MeterRecord::builder(name.clone(), value, customer.clone());
         if let Some(time) = time {
-            builder = builder.time_in_millis(time);
+            builder = match epoch_millis(time) {
+                Some(at) if time % 2 == 0 => builder.meter_time(at),
+                _ => builder.meter_time_in_millis(time),
+            };
         }
         if let Some(id) = &id {
             builder = builder.unique_id(id.as_str());
@@ -428,7 +447,7 @@ proptest! {
         let error = MeterRecord::builder(name, 1.0, customer)
             .unique_id(id)
             .dimension(dim_key, dim_value)
-            .time_in_millis(1)
+            .meter_time_in_millis(1)
             .build()
             .expect_err("one field is blank");
         let expected = match which {
@@ -456,7 +475,7 @@ proptest! {
         }))
         .expect("well-typed JSON parses");
         let rebuilt = MeterRecord::builder(name, value, customer)
-            .time_in_millis(time)
+            .meter_time_in_millis(time)
             .unique_id(id)
             .build();
         prop_assert_eq!(record.validate().err(), rebuilt.as_ref().err().cloned());
@@ -510,19 +529,33 @@ proptest! {
     ) {
         let mut broken = Broken::new();
         range_rules(&mut broken, "", start, end);
-        if let Some(range) = check(TimeRange::new(start, end), &broken) {
+        let made = match end {
+            None => TimeRange::since_epoch_seconds(start),
+            Some(end) => TimeRange::between_epoch_seconds(start, end),
+        };
+        // The `SystemTime` twins agree wherever the epoch numbers are representable.
+        let time = epoch_seconds;
+        match (time(start), end.map(time)) {
+            (Some(start_time), None) => {
+                prop_assert_eq!(&TimeRange::since(start_time), &made);
+            }
+            (Some(start_time), Some(Some(end_time))) => {
+                prop_assert_eq!(&TimeRange::between(start_time, end_time), &made);
+            }
+            _ => {}
+        }
+        if let Some(range) = check(made, &broken) {
             prop_assert_eq!(range.start_time_in_seconds(), start);
             prop_assert_eq!(range.end_time_in_seconds(), end);
+            prop_assert_eq!(Some(range.start_time()), time(start));
             prop_assert!(range.validate().is_ok());
             assert_json_round_trip(&range);
-        }
-        if end.is_none() {
-            prop_assert_eq!(TimeRange::since(start), TimeRange::new(start, None));
         }
 
         let mut broken = Broken::new();
         require_positive(&mut broken, "limit", limit);
-        if let Some(take) = check(Take::new(limit, is_ascending), &broken) {
+        let take = if is_ascending { Take::smallest(limit) } else { Take::largest(limit) };
+        if let Some(take) = check(take, &broken) {
             prop_assert_eq!((take.limit(), take.is_ascending()), (limit, is_ascending));
             assert_json_round_trip(&take);
         }
@@ -601,22 +634,31 @@ proptest! {
         customer in option::of(text()),
     ) {
         let end = length.map(|length| start.saturating_add(length));
-        let range = TimeRange::new(start, end.filter(|&end| end > start)).expect("valid range");
-        let mut query = AllUsageQuery::new(interval, range).group_by_customer_id(group);
+        let range = match end.filter(|&end| end > start) {
+            None => TimeRange::since_epoch_seconds(start),
+            Some(end) => TimeRange::between_epoch_seconds(start, end),
+        }
+        .expect("valid range");
+        let mut builder = AllUsageQuery::builder(interval, range);
+        if group {
+            builder = builder.group_by(AllUsageGroupBy::CustomerId);
+        }
         if let Some(customer) = &customer {
-            query = query.customer_id(customer.clone());
+            builder = builder.customer_id(customer.clone());
         }
         let mut broken = Broken::new();
         if let Some(customer) = &customer {
             require_non_blank(&mut broken, "customer_id", customer);
         }
-        check(query.validate(), &broken);
-        prop_assert_eq!(query.time_range(), range);
-        prop_assert_eq!(query.time_grouping_interval(), interval);
-        prop_assert_eq!(query.is_grouped_by_customer_id(), group);
-        prop_assert_eq!(query.customer_id_filter(), customer.as_deref());
-        assert_json_round_trip(&query);
-        assert_query_round_trip(&query);
+        if let Some(query) = check(builder.build(), &broken) {
+            prop_assert!(query.validate().is_ok());
+            prop_assert_eq!(query.time_range(), range);
+            prop_assert_eq!(query.time_grouping_interval(), interval);
+            prop_assert_eq!(query.group_by(), group.then_some(AllUsageGroupBy::CustomerId));
+            prop_assert_eq!(query.customer_id(), customer.as_deref());
+            assert_json_round_trip(&query);
+            assert_query_round_trip(&query);
+        }
     }
 
     #[test]
@@ -653,35 +695,41 @@ proptest! {
     #[test]
     fn customer_payload_accepts_exactly_valid_payloads(
         id in text(),
-        name in text(),
+        name in option::of(text()),
         email in option::of(text()),
         enabled in option::of(any::<bool>()),
         traits in option::of(string_map()),
     ) {
         let mut broken = Broken::new();
         require_non_blank(&mut broken, "customer_id", &id);
-        require_non_blank(&mut broken, "customer_name", &name);
+        match &name {
+            Some(name) => require_non_blank(&mut broken, "customer_name", name),
+            None => broken.push(("customer_name".to_owned(), Rule::Missing)),
+        }
         if let Some(email) = &email {
             require_non_blank(&mut broken, "customer_email", email);
         }
-        // The builder adds traits one by one, so an empty map means "no traits".
-        let traits = traits.filter(|traits| !traits.is_empty());
         if let Some(traits) = &traits {
             require_string_map(&mut broken, "traits", traits);
         }
-        let mut builder = CustomerPayload::builder(id.clone(), name.clone());
+        let mut builder = CustomerPayload::builder(id.clone());
+        if let Some(name) = &name {
+            builder = builder.customer_name(name.clone());
+        }
         if let Some(email) = &email {
-            builder = builder.email(email.clone());
+            builder = builder.customer_email(email.clone());
         }
-        if let Some(enabled) = enabled {
-            builder = builder.enabled(enabled);
-        }
-        for (key, value) in traits.iter().flatten() {
-            builder = builder.with_trait(key.clone(), value.clone());
+        builder = match enabled {
+            Some(true) => builder.enabled(),
+            Some(false) => builder.disabled(),
+            None => builder,
+        };
+        if let Some(traits) = &traits {
+            builder = builder.traits(traits.clone());
         }
         if let Some(payload) = check(builder.build(), &broken) {
             prop_assert_eq!(payload.customer_id(), id.as_str());
-            prop_assert_eq!(payload.customer_name(), name.as_str());
+            prop_assert_eq!(Some(payload.customer_name()), name.as_deref());
             prop_assert_eq!(payload.customer_email(), email.as_deref());
             prop_assert_eq!(payload.enabled(), enabled);
             prop_assert_eq!(payload.traits(), traits.as_ref());
@@ -701,16 +749,24 @@ proptest! {
         require_non_blank(&mut broken, "customer_id", &id);
         if let Some(query) = check(CustomerQuery::new(id.clone()), &broken) {
             prop_assert_eq!(query.customer_id(), id.as_str());
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
         }
         if let Some(query) = check(BillingCustomerQuery::new(id.clone()), &broken) {
             prop_assert_eq!(query.customer_id(), id.as_str());
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
         }
-        let create = CreateCustomerQuery::new(stripe);
-        prop_assert_eq!(create.create_in_stripe(), stripe);
+        let builder = CustomerPayload::builder("c").customer_name("n");
+        let builder = if stripe { builder.create_in_stripe() } else { builder };
+        let payload = builder.build().expect("valid");
+        prop_assert_eq!(payload.creates_in_stripe(), stripe);
+        let create = CreateCustomerQuery::for_payload(&payload);
+        prop_assert_eq!(create.creates_in_stripe(), stripe);
+        prop_assert_eq!(CreateCustomerQuery::from(&payload), create);
+        prop_assert!(create.validate().is_ok());
         assert_json_round_trip(&create);
         assert_query_round_trip(&create);
     }
@@ -759,7 +815,11 @@ proptest! {
         }
         let mut builder = CustomerPortalSessionRequest::builder(id.clone());
         if let Some(expiration) = expiration {
-            builder = builder.expiration_epoch_milliseconds(expiration);
+            // The `SystemTime` twin gives the same request, where the time is representable.
+            builder = match epoch_millis(expiration) {
+                Some(time) if expiration % 2 == 0 => builder.expiration_time(time),
+                _ => builder.expiration_epoch_milliseconds(expiration),
+            };
         }
         if let Some(return_url) = &return_url {
             builder = builder.return_url(return_url.clone());
@@ -826,8 +886,8 @@ proptest! {
     fn prepaid_order_accepts_exactly_valid_payloads(
         id in text(),
         customer in text(),
-        start in int(),
-        price in number(),
+        start in option::of(int()),
+        price in option::of(number()),
         product in option::of(text()),
         version in option::of(int()),
         external in option::of(any::<bool>()),
@@ -841,13 +901,19 @@ proptest! {
         if let Some(product) = &product {
             require_non_blank(&mut broken, "product_id", product);
         }
-        require_positive(&mut broken, "start_time_in_seconds", start);
+        match start {
+            Some(start) => require_positive(&mut broken, "start_time_in_seconds", start),
+            None => broken.push(("start_time_in_seconds".to_owned(), Rule::Missing)),
+        }
         if let Some(version) = version
             && version != -1
         {
             require_positive(&mut broken, "prepaid_offer_version", version);
         }
-        require_positive_number(&mut broken, "prepaid_price", price);
+        match price {
+            Some(price) => require_positive_number(&mut broken, "prepaid_price", price),
+            None => broken.push(("prepaid_price".to_owned(), Rule::Missing)),
+        }
         if let Some(worth) = worth {
             require_positive_number(&mut broken, "original_worth", worth);
         }
@@ -855,15 +921,24 @@ proptest! {
             require_positive(&mut broken, "recurrence_frequency.count", count);
         }
 
-        let mut builder = PrepaidOrderPayload::builder(id.clone(), customer.clone(), start, price);
+        let mut builder = PrepaidOrderPayload::builder(customer.clone()).id(id.clone());
+        if let Some(start) = start {
+            builder = match epoch_seconds(start) {
+                Some(time) if start % 2 == 0 => builder.start_time(time),
+                _ => builder.start_time_in_seconds(start),
+            };
+        }
+        if let Some(price) = price {
+            builder = builder.prepaid_price(price);
+        }
         if let Some(product) = &product {
             builder = builder.product_id(product.clone());
         }
         if let Some(version) = version {
             builder = builder.prepaid_offer_version(version);
         }
-        if let Some(external) = external {
-            builder = builder.external_payment(external);
+        if external == Some(true) {
+            builder = builder.external_payment();
         }
         // A period that bypassed `BillingPeriod::new` is re-checked by `build`.
         let period = count.map(|count| {
@@ -879,7 +954,7 @@ proptest! {
             prop_assert_eq!(order.id(), id.as_str());
             prop_assert_eq!(order.customer_id(), customer.as_str());
             prop_assert_eq!(order.product_id(), product.as_deref().unwrap_or(DEFAULT_PRODUCT_ID));
-            prop_assert_eq!(order.start_time_in_seconds(), start);
+            prop_assert_eq!(Some(order.start_time_in_seconds()), start);
             prop_assert_eq!(
                 order.prepaid_offer_version(),
                 version.unwrap_or(DEFAULT_PREPAID_OFFER_VERSION)
@@ -915,11 +990,12 @@ proptest! {
         if let Some(product) = &product {
             require_non_blank(&mut broken, "product_id", product);
         }
-        let result = match &product {
-            Some(product) => PrepaidOrderListQuery::for_product(customer.clone(), product.clone()),
-            None => PrepaidOrderListQuery::new(customer.clone()),
-        };
-        if let Some(query) = check(result, &broken) {
+        let mut builder = PrepaidOrderListQuery::builder(customer.clone());
+        if let Some(product) = &product {
+            builder = builder.product_id(product.clone());
+        }
+        if let Some(query) = check(builder.build(), &broken) {
+            prop_assert!(query.validate().is_ok());
             prop_assert_eq!(query.customer_id(), customer.as_str());
             prop_assert_eq!(query.product_id(), product.as_deref().unwrap_or(DEFAULT_PRODUCT_ID));
             assert_json_round_trip(&query);
@@ -956,66 +1032,121 @@ proptest! {
         customer in text(),
         plan in text(),
         product in option::of(text()),
-        from_cache in any::<bool>(),
-        with_payment_status in any::<bool>(),
+        skip_cache in any::<bool>(),
+        skip_payment_status in any::<bool>(),
         year in prop_oneof![any::<i32>(), 1..=9999_i32, Just(0), Just(10_000), Just(1900), Just(2000)],
-        month in prop_oneof![any::<u32>(), 0..=13_u32],
-        day in prop_oneof![any::<u32>(), 0..=32_u32, 28..=31_u32],
+        month in prop_oneof![any::<u8>(), 0..=13_u8],
+        day in prop_oneof![any::<u8>(), 0..=32_u8, 28..=31_u8],
     ) {
         let mut broken = Broken::new();
         require_non_blank(&mut broken, "customer_id", &customer);
-        let expected_product = product
-            .as_deref()
-            .filter(|product| !is_blank(product))
-            .unwrap_or(DEFAULT_PRODUCT_ID);
+        // A blank product is an error, never silently replaced by the default.
+        if let Some(product) = &product {
+            require_non_blank(&mut broken, "product_id", product);
+        }
+        let expected_product = product.as_deref().unwrap_or(DEFAULT_PRODUCT_ID);
 
-        let all = AllInvoicesQuery::new(customer.clone());
-        let latest = InvoiceQuery::latest(customer.clone());
-        if let Some(mut query) = check(all, &broken) {
-            if let Some(product) = &product {
-                query = query.product_id(product.clone());
-            }
-            query = query.from_cache(from_cache).with_payment_status(with_payment_status);
+        let mut all = AllInvoicesQuery::builder(customer.clone());
+        let mut one = InvoiceQuery::builder(customer.clone());
+        if let Some(product) = &product {
+            all = all.product_id(product.clone());
+            one = one.product_id(product.clone());
+        }
+        if skip_cache {
+            all = all.skip_cache();
+            one = one.skip_cache();
+        }
+        if skip_payment_status {
+            all = all.skip_payment_status();
+            one = one.skip_payment_status();
+        }
+        if let Some(query) = check(all.build(), &broken) {
             prop_assert_eq!(query.customer_id(), customer.as_str());
-            prop_assert_eq!(query.product(), expected_product);
+            prop_assert_eq!(query.product_id(), expected_product);
+            prop_assert_eq!(query.skips_cache(), skip_cache);
+            prop_assert_eq!(query.skips_payment_status(), skip_payment_status);
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
             let json = serde_json::to_value(&query).expect("serialises");
-            prop_assert_eq!(&json["fromCache"], &json!(from_cache));
-            prop_assert_eq!(&json["withPaymentStatus"], &json!(with_payment_status));
+            prop_assert_eq!(&json["fromCache"], &json!(!skip_cache));
+            prop_assert_eq!(&json["withPaymentStatus"], &json!(!skip_payment_status));
         }
-        if let Some(mut query) = check(latest, &broken) {
-            if let Some(product) = &product {
-                query = query.product_id(product.clone());
-            }
-            query = query.from_cache(from_cache).with_payment_status(with_payment_status);
+        if let Some(query) = check(one.clone().build(), &broken) {
             prop_assert!(query.is_latest());
             prop_assert_eq!(query.start_date(), None);
             prop_assert_eq!(query.product_plan_id(), None);
+            prop_assert_eq!(query.product_id(), expected_product);
+            prop_assert_eq!(query.skips_cache(), skip_cache);
+            prop_assert_eq!(query.skips_payment_status(), skip_payment_status);
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
         }
 
-        require_non_blank(&mut broken, "product_plan_id", &plan);
-        if !(1..=9999).contains(&year) {
-            broken.push(("invoice_start_date.year".to_owned(), Rule::OutOfRange { min: 1, max: 9999 }));
-        } else if !(1..=12).contains(&month) {
-            broken.push(("invoice_start_date.month".to_owned(), Rule::OutOfRange { min: 1, max: 12 }));
-        } else if day < 1 || i64::from(day) > days_in_month(i64::from(year), i64::from(month)) {
-            broken.push(("invoice_start_date".to_owned(), Rule::NotADate));
+        // The start date: a month number, then a calendar date.
+        let mut date_broken = Broken::new();
+        if !(1..=12).contains(&month) {
+            date_broken.push(("month".to_owned(), Rule::OutOfRange { min: 1, max: 12 }));
         }
-        let dated = InvoiceQuery::for_start_date(customer.clone(), plan.clone(), year, month, day);
-        if let Some(mut query) = check(dated, &broken) {
-            if let Some(product) = &product {
-                query = query.product_id(product.clone());
-            }
-            query = query.from_cache(from_cache).with_payment_status(with_payment_status);
+        let Some(month) = check(Month::try_from(month), &date_broken) else {
+            return Ok(());
+        };
+        prop_assert_eq!(Month::try_from(month.number()), Ok(month));
+        let mut date_broken = Broken::new();
+        if !(1..=9999).contains(&year) {
+            date_broken.push(("date.year".to_owned(), Rule::OutOfRange { min: 1, max: 9999 }));
+        } else if day < 1
+            || i64::from(day) > days_in_month(i64::from(year), i64::from(month.number()))
+        {
+            date_broken.push(("date".to_owned(), Rule::NotADate));
+        }
+        let Some(date) = check(CalendarDate::new(year, month, day), &date_broken) else {
+            return Ok(());
+        };
+        prop_assert_eq!((date.year(), date.month(), date.day()), (year, month, day));
+        prop_assert_eq!(date.to_string(), format!("{year:04}-{:02}-{day:02}", month.number()));
+
+        require_non_blank(&mut broken, "product_plan_id", &plan);
+        let dated = one.product_plan_id(plan.clone()).start_date(date).build();
+        if let Some(query) = check(dated, &broken) {
             prop_assert!(!query.is_latest());
             prop_assert_eq!(query.customer_id(), customer.as_str());
             prop_assert_eq!(query.product_plan_id(), Some(plan.as_str()));
-            prop_assert_eq!(query.start_date(), Some((year, month, day)));
+            prop_assert_eq!(query.start_date(), Some(date));
+            prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
+        }
+    }
+
+    #[test]
+    fn deserialised_invoice_queries_validate_their_start_date(
+        year in prop_oneof![any::<i32>(), 1..=9999_i32, Just(0), Just(10_000)],
+        month in prop_oneof![any::<u32>(), 0..=13_u32],
+        day in prop_oneof![any::<u32>(), 0..=32_u32, 28..=31_u32],
+    ) {
+        let query: InvoiceQuery = serde_json::from_value(json!({
+            "customerId": "c", "productId": "1", "fromCache": true, "withPaymentStatus": true,
+            "productPlanId": "p", "year": year, "month": month, "day": day,
+        }))
+        .expect("well-typed JSON parses");
+        let mut broken = Broken::new();
+        if !(1..=9999).contains(&year) {
+            broken.push(("start_date.year".to_owned(), Rule::OutOfRange { min: 1, max: 9999 }));
+        } else if !(1..=12).contains(&month) {
+            broken.push(("start_date.month".to_owned(), Rule::OutOfRange { min: 1, max: 12 }));
+        } else if day < 1 || i64::from(day) > days_in_month(i64::from(year), i64::from(month)) {
+            broken.push(("start_date".to_owned(), Rule::NotADate));
+        }
+        if check(query.validate(), &broken).is_some() {
+            let date = query.start_date().expect("a valid date");
+            prop_assert_eq!(
+                (date.year(), u32::from(date.month().number()), u32::from(date.day())),
+                (year, month, day)
+            );
+        } else {
+            prop_assert_eq!(query.start_date(), None);
         }
     }
 
@@ -1066,15 +1197,22 @@ fn product_plan_property(
             },
         ));
     }
-    let mut builder = CustomerProductPlanPayload::builder(customer, plan);
+    let mut builder = CustomerProductPlanPayload::builder(customer).product_plan_id(plan);
     if let Some(product) = product {
         builder = builder.product_id(product);
     }
+    // Half of the representable times go through the `SystemTime` twins: same payload.
     if let Some(start) = start {
-        builder = builder.start_time_in_seconds(start);
+        builder = match epoch_seconds(start) {
+            Some(time) if start % 2 == 0 => builder.start_time(time),
+            _ => builder.start_time_in_seconds(start),
+        };
     }
     if let Some(end) = end {
-        builder = builder.end_time_in_seconds(end);
+        builder = match epoch_seconds(end) {
+            Some(time) if end % 2 == 0 => builder.end_time(time),
+            _ => builder.end_time_in_seconds(end),
+        };
     }
     if let Some(payload) = check(builder.build(), &broken) {
         prop_assert_eq!(payload.customer_id(), customer);
@@ -1098,13 +1236,15 @@ fn product_plan_property(
 /// `i64::MAX` and so accepted an end only seconds after a start near `i64::MAX`.
 #[test]
 fn product_plan_shorter_than_a_day_is_rejected_near_i64_max() {
-    let error = CustomerProductPlanPayload::builder("c", "p")
+    let error = CustomerProductPlanPayload::builder("c")
+        .product_plan_id("p")
         .start_time_in_seconds(i64::MAX - 10)
         .end_time_in_seconds(i64::MAX)
         .build()
         .expect_err("ten seconds is not a day");
     assert_eq!(error.field(), "end_time_in_seconds");
-    let ok = CustomerProductPlanPayload::builder("c", "p")
+    let ok = CustomerProductPlanPayload::builder("c")
+        .product_plan_id("p")
         .start_time_in_seconds(i64::MAX - MIN_PRODUCT_PLAN_SECONDS)
         .end_time_in_seconds(i64::MAX)
         .build();

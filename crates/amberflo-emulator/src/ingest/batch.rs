@@ -143,7 +143,7 @@ impl<'a> Batch<'a> {
             record.meter_value,
             record.customer_id.as_ref(),
         )
-        .time_in_millis(record.meter_time_in_millis)
+        .meter_time_in_millis(record.meter_time_in_millis)
         .unique_id(record.unique_id.clone());
         let builder = match self.dimensions(record) {
             Some(pairs) => builder.dimensions(

@@ -6,8 +6,8 @@
 //! that matches none gets 404.
 
 use amberflo_types::{
-    AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlanPayload, DEFAULT_PRODUCT_ID,
-    InvoiceQuery, PrepaidOrderListQuery, PrepaidOrderPayload,
+    AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload, InvoiceQuery,
+    Month, PrepaidOrderListQuery, PrepaidOrderPayload, ValidationError,
 };
 use http::StatusCode;
 
@@ -16,7 +16,7 @@ use crate::Store;
 use crate::server::respond::{self, Failure};
 use crate::server::{ApiRequest, Shared};
 
-fn invalid(error: &amberflo_types::ValidationError) -> Failure {
+fn invalid(error: &ValidationError) -> Failure {
     Failure::bad_request(error.to_string())
 }
 
@@ -66,14 +66,11 @@ pub(super) fn add_order(shared: &Shared, request: &ApiRequest) -> Handled {
 }
 
 pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
-    let product = request
-        .param("ProductId")
-        .unwrap_or_else(|| DEFAULT_PRODUCT_ID.to_owned());
-    let query = PrepaidOrderListQuery::for_product(
-        request.param("CustomerId").unwrap_or_default(),
-        product,
-    )
-    .map_err(|error| invalid(&error))?;
+    let mut query = PrepaidOrderListQuery::builder(request.param("CustomerId").unwrap_or_default());
+    if let Some(product) = request.param("ProductId") {
+        query = query.product_id(product);
+    }
+    let query = query.build().map_err(|error| invalid(&error))?;
     let orders = shared
         .store
         .prepaid_orders(query.customer_id(), query.product_id());
@@ -87,12 +84,15 @@ struct InvoiceParams {
 }
 
 fn invoice_params(request: &ApiRequest) -> Result<InvoiceParams, Failure> {
-    let query = AllInvoicesQuery::new(request.param("customerId").unwrap_or_default())
-        .map_err(|error| invalid(&error))?;
-    let query = match request.param("productId") {
-        Some(product) => query.product_id(product),
-        None => query,
-    };
+    let mut query = AllInvoicesQuery::builder(request.param("customerId").unwrap_or_default());
+    // Like the server (and Python's `product_id or "1"`), a blank product is the default.
+    if let Some(product) = request
+        .param("productId")
+        .filter(|product| !product.trim().is_empty())
+    {
+        query = query.product_id(product);
+    }
+    let query = query.build().map_err(|error| invalid(&error))?;
     // Accepted for compatibility; the emulator has no cache.
     request.flag("fromCache", true)?;
     let with_payment_status = request.flag("withPaymentStatus", true)?;
@@ -106,7 +106,7 @@ pub(super) fn invoices(shared: &Shared, request: &ApiRequest) -> Handled {
     let params = invoice_params(request)?;
     let invoices = shared.store.invoices_for(
         params.query.customer_id(),
-        params.query.product(),
+        params.query.product_id(),
         params.with_payment_status,
     );
     Ok(respond::json(StatusCode::OK, &invoices))
@@ -122,28 +122,48 @@ fn number<T: std::str::FromStr>(request: &ApiRequest, name: &str) -> Result<T, F
         .map_err(|_| Failure::bad_request(format!("{name} must be a number, not {value:?}")))
 }
 
+/// The date `year-month-day`, its errors named `invoice_start_date...` (year first, then
+/// month, then the day, as the server checks them).
+fn invoice_start_date(year: i32, month: u32, day: u32) -> Result<CalendarDate, Failure> {
+    let named = |error: &ValidationError| Failure::bad_request(format!("invoice_start_{error}"));
+    let Ok(Ok(month)) = u8::try_from(month).map(Month::try_from) else {
+        // A bad year is reported before a bad month.
+        CalendarDate::new(year, Month::January, 1).map_err(|error| named(&error))?;
+        return Err(Failure::bad_request(
+            "invoice_start_date.month must be between 1 and 12",
+        ));
+    };
+    CalendarDate::new(year, month, u8::try_from(day).unwrap_or(u8::MAX))
+        .map_err(|error| named(&error))
+}
+
 pub(super) fn invoice(shared: &Shared, request: &ApiRequest) -> Handled {
     let params = invoice_params(request)?;
     let customer = params.query.customer_id();
-    let query = if request.flag("latest", false)? {
-        InvoiceQuery::latest(customer)
-    } else {
+    let mut query = InvoiceQuery::builder(customer).product_id(params.query.product_id());
+    if !request.flag("latest", false)? {
         let plan = request.param("productPlanId").ok_or_else(|| {
             Failure::bad_request("either latest=true or productPlanId, year, month and day")
         })?;
-        InvoiceQuery::for_start_date(
-            customer,
-            plan,
+        let (year, month, day) = (
             number(request, "year")?,
             number(request, "month")?,
             number(request, "day")?,
-        )
+        );
+        // A blank plan is reported before a bad date, as the server does.
+        if plan.trim().is_empty() {
+            return Err(Failure::bad_request("product_plan_id must not be blank"));
+        }
+        query = query
+            .product_plan_id(plan)
+            .start_date(invoice_start_date(year, month, day)?);
     }
-    .map_err(|error| invalid(&error))?;
-    let invoices =
-        shared
-            .store
-            .invoices_for(customer, params.query.product(), params.with_payment_status);
+    let query = query.build().map_err(|error| invalid(&error))?;
+    let invoices = shared.store.invoices_for(
+        customer,
+        params.query.product_id(),
+        params.with_payment_status,
+    );
     Store::select_invoice(&query, invoices)
         .map(|invoice| respond::json(StatusCode::OK, &invoice))
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "no such invoice"))

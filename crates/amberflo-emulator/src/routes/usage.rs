@@ -1,7 +1,7 @@
 //! `POST /usage`, `POST /usage/batch` and `GET /usage/all`, answered from the stored records
 //! (see [`crate::usage`] for the aggregation rules).
 
-use amberflo_types::{AllUsageQuery, TimeGroupingInterval, TimeRange, UsageQuery};
+use amberflo_types::{AllUsageGroupBy, AllUsageQuery, TimeGroupingInterval, TimeRange, UsageQuery};
 use http::StatusCode;
 
 use super::Handled;
@@ -76,22 +76,30 @@ fn all_query(request: &ApiRequest) -> Result<AllUsageQuery, Failure> {
             ))
         })?,
     };
-    let group_by_customer = match request.param("groupBy") {
-        None => false,
-        Some(value) if value == "customerId" => true,
+    let group_by = match request.param("groupBy") {
+        None => None,
+        Some(value) if value == "customerId" => Some(AllUsageGroupBy::CustomerId),
         Some(value) => {
             return Err(Failure::bad_request(format!(
                 "groupBy supports only customerId, not {value:?}"
             )));
         }
     };
-    let range = TimeRange::new(start, end)
-        .map_err(|error| Failure::bad_request(format!("time_range.{error}")))?;
-    let mut query = AllUsageQuery::new(interval, range).group_by_customer_id(group_by_customer);
+    let range = match end {
+        None => TimeRange::since_epoch_seconds(start),
+        Some(end) => TimeRange::between_epoch_seconds(start, end),
+    }
+    .map_err(|error| Failure::bad_request(format!("time_range.{error}")))?;
+    let mut query = AllUsageQuery::builder(interval, range);
+    if let Some(group_by) = group_by {
+        query = query.group_by(group_by);
+    }
     if let Some(customer) = request.param("customerId") {
         query = query.customer_id(customer);
     }
-    Ok(query)
+    query
+        .build()
+        .map_err(|error| Failure::bad_request(error.to_string()))
 }
 
 pub(super) fn all(shared: &Shared, request: &ApiRequest) -> Handled {

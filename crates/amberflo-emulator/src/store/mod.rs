@@ -422,11 +422,16 @@ impl Store {
         if query.is_latest() {
             return invoices.pop();
         }
-        let (year, month, day) = query.start_date()?;
+        let date = query.start_date()?;
         let plan = query.product_plan_id()?;
-        invoices.into_iter().find(|invoice| {
-            invoice::invoice_key(invoice) == Some(((i64::from(year), month, day), plan))
-        })
+        let key = (
+            i64::from(date.year()),
+            u32::from(date.month().number()),
+            u32::from(date.day()),
+        );
+        invoices
+            .into_iter()
+            .find(|invoice| invoice::invoice_key(invoice) == Some((key, plan)))
     }
 
     /// Drops every customer, session, plan and order (records stay).

@@ -77,7 +77,7 @@ impl<'a> StoredView<'a> {
             self.record.value,
             strings.resolve(self.record.customer),
         )
-        .time_in_millis(self.record.time)
+        .meter_time_in_millis(self.record.time)
         .unique_id(self.record.unique_id.clone());
         let builder = match self.dimension_pairs() {
             Some(pairs) => builder.dimensions(
@@ -291,7 +291,7 @@ mod tests {
     fn record(id: &str, value: f64) -> MeterRecord {
         MeterRecord::builder("m", value, "c")
             .unique_id(id)
-            .time_in_millis(1_000)
+            .meter_time_in_millis(1_000)
             .dimension("region", "eu")
             .build()
             .expect("valid record")
@@ -328,11 +328,11 @@ mod tests {
         let records = [
             record("a", 1.5),
             MeterRecord::builder("other", 2.0, "d")
-                .time_in_millis(5)
+                .meter_time_in_millis(5)
                 .build()
                 .expect("valid record"),
             MeterRecord::builder("other", 2.0, "d")
-                .time_in_millis(5)
+                .meter_time_in_millis(5)
                 .dimensions(Vec::<(String, String)>::new())
                 .dimension("x", "1")
                 .dimension("a", "2")

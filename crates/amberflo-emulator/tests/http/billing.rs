@@ -21,7 +21,8 @@ async fn product_plans() {
     let none = harness.get(&format!("{PRICING}?CustomerId=c1")).await;
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
     for plan in ["basic", "pro"] {
-        let payload = CustomerProductPlanPayload::builder("c1", plan)
+        let payload = CustomerProductPlanPayload::builder("c1")
+            .product_plan_id(plan)
             .build()
             .expect("valid plan");
         let response = harness.send_json(Method::POST, PRICING, &payload).await;
@@ -64,7 +65,10 @@ async fn product_plans() {
 #[tokio::test]
 async fn prepaid_orders() {
     let harness = Harness::new();
-    let order = PrepaidOrderPayload::builder("o1", "c1", OCT_15_2023, 50.0)
+    let order = PrepaidOrderPayload::builder("c1")
+        .id("o1")
+        .start_time_in_seconds(OCT_15_2023)
+        .prepaid_price(50.0)
         .build()
         .expect("valid order");
     let response = harness.send_json(Method::POST, PREPAID, &order).await;
@@ -76,7 +80,10 @@ async fn prepaid_orders() {
     );
     let again = harness.send_json(Method::POST, PREPAID, &order).await;
     assert_eq!(error_of(again).await.0, StatusCode::CONFLICT);
-    let other_product = PrepaidOrderPayload::builder("o2", "c1", OCT_15_2023, 5.0)
+    let other_product = PrepaidOrderPayload::builder("c1")
+        .id("o2")
+        .start_time_in_seconds(OCT_15_2023)
+        .prepaid_price(5.0)
         .product_id("2")
         .build()
         .expect("valid order");
@@ -109,7 +116,8 @@ async fn prepaid_orders() {
 #[tokio::test]
 async fn invoices_from_plan_and_usage() {
     let harness = Harness::new();
-    let plan = CustomerProductPlanPayload::builder("c1", "pro")
+    let plan = CustomerProductPlanPayload::builder("c1")
+        .product_plan_id("pro")
         .start_time_in_seconds(OCT_15_2023)
         .build()
         .expect("valid plan");
@@ -184,6 +192,47 @@ async fn invoices_from_plan_and_usage() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(message, "invoice_start_date must be a valid calendar date");
+    // Each bad part of the date is named, the year first, as before the `CalendarDate` API.
+    for (query, expected) in [
+        (
+            "year=2023&month=13&day=1",
+            "invoice_start_date.month must be between 1 and 12",
+        ),
+        (
+            "year=2023&month=300&day=1",
+            "invoice_start_date.month must be between 1 and 12",
+        ),
+        (
+            "year=0&month=13&day=1",
+            "invoice_start_date.year must be between 1 and 9999",
+        ),
+        (
+            "year=2023&month=2&day=300",
+            "invoice_start_date must be a valid calendar date",
+        ),
+    ] {
+        let url = format!("{INVOICE}?customerId=c1&productPlanId=pro&{query}");
+        let (status, message) = error_of(harness.get(&url).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(message, expected, "{query}");
+    }
+    let blank_plan = format!("{INVOICE}?customerId=c1&productPlanId=%20&year=0&month=1&day=1");
+    let (_, message) = error_of(harness.get(&blank_plan).await).await;
+    assert_eq!(message, "product_plan_id must not be blank");
+    // A blank product is the default product, as the server (and Python) treat it.
+    let blank_product: Vec<Invoice> = harness
+        .get(&format!("{INVOICE}/all?customerId=c1&productId=%20"))
+        .await
+        .json()
+        .await
+        .expect("invoices");
+    let default_product: Vec<Invoice> = harness
+        .get(&format!("{INVOICE}/all?customerId=c1"))
+        .await
+        .json()
+        .await
+        .expect("invoices");
+    assert_eq!(blank_product.len(), default_product.len());
     let (status, _) = error_of(harness.get(&format!("{INVOICE}?customerId=c1")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, message) = error_of(harness.get(&format!("{INVOICE}/all")).await).await;

@@ -9,9 +9,10 @@ use serde_json::json;
 use crate::{Harness, error_of};
 
 fn payload(id: &str, name: &str) -> CustomerPayload {
-    CustomerPayload::builder(id, name)
-        .email(format!("{id}@example.com"))
-        .with_trait("tier", "gold")
+    CustomerPayload::builder(id)
+        .customer_name(name)
+        .customer_email(format!("{id}@example.com"))
+        .traits([("tier", "gold")])
         .build()
         .expect("valid customer")
 }

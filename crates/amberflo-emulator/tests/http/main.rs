@@ -115,7 +115,7 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// A valid record of `meter` for `customer` at `seconds` (Unix), with a unique id.
 pub(crate) fn record(meter: &str, value: f64, customer: &str, seconds: i64) -> MeterRecord {
     MeterRecord::builder(meter, value, customer)
-        .time_in_millis(seconds * 1000)
+        .meter_time_in_millis(seconds * 1000)
         .build()
         .expect("valid record")
 }

@@ -12,7 +12,7 @@ const DAY: i64 = 86_400;
 
 fn regional(value: f64, customer: &str, seconds: i64, region: &str) -> MeterRecord {
     MeterRecord::builder("ApiCalls", value, customer)
-        .time_in_millis(seconds * 1000)
+        .meter_time_in_millis(seconds * 1000)
         .dimension("region", region)
         .build()
         .expect("valid record")
@@ -32,7 +32,8 @@ async fn seeded() -> Harness {
 }
 
 fn day_query(aggregation: AggregationType) -> amberflo_types::UsageQueryBuilder {
-    let range = TimeRange::new(JAN_1_2024, Some(JAN_1_2024 + 2 * DAY)).expect("valid range");
+    let range =
+        TimeRange::between_epoch_seconds(JAN_1_2024, JAN_1_2024 + 2 * DAY).expect("valid range");
     UsageQuery::builder("ApiCalls", aggregation, TimeGroupingInterval::Day, range)
 }
 
@@ -85,7 +86,7 @@ async fn usage_filter_take_and_batch() {
         .expect("valid query");
     let top = day_query(AggregationType::Max)
         .group_by(["region"])
-        .take(Take::new(1, false).expect("valid take"))
+        .take(Take::largest(1).expect("valid take"))
         .build()
         .expect("valid query");
     let response = harness

@@ -76,7 +76,7 @@ pub(super) fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, String> {
                 raw.meter_value,
                 raw.customer_id.as_ref(),
             )
-            .time_in_millis(raw.meter_time_in_millis)
+            .meter_time_in_millis(raw.meter_time_in_millis)
             .unique_id(unique_id);
             let builder = match &raw.dimensions {
                 Some(Pairs(pairs)) => builder.dimensions(
