@@ -6,7 +6,7 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
 use clap::Parser;
@@ -35,11 +35,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `flush_async` waits for delivery without blocking the executor.
     client.flush_async(Duration::from_secs(10)).await?;
 
+    let now = SystemTime::now();
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
         TimeGroupingInterval::Hour,
-        TimeRange::last(Duration::from_secs(3600))?,
+        // Up to a minute ahead, so the records just sent are inside the range.
+        TimeRange::between(
+            now - Duration::from_secs(3600),
+            now + Duration::from_secs(60),
+        )?,
     )
     .group_by(["customerId"])
     .build()?;
@@ -47,16 +52,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = client.usage();
     let customers = client.customers();
     let (report, customer) = tokio::join!(usage.get(&query), customers.get(&args.customer_id));
-    let total: f64 = report?
+    let total = report?
         .client_meters
         .iter()
-        .map(|meter| meter.group_value)
-        .sum();
+        .fold(0.0, |total, meter| total + meter.group_value);
     println!("ApiCalls in the last hour: {total}");
     println!(
         "customer {}: {}",
         args.customer_id,
-        if customer?.is_some() { "exists" } else { "not created yet" }
+        if customer?.is_some() {
+            "exists"
+        } else {
+            "not created yet"
+        }
     );
     Ok(())
 }

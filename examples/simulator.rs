@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
 use amberflo::{Client, MeterRecord};
@@ -209,8 +209,9 @@ fn print_emulated_usage(
     client: &Client,
     meter_api_name: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let now = amberflo::types::now_seconds();
-    let range = TimeRange::new(now - 3600, Some(now + 3600))?;
+    let now = SystemTime::now();
+    let hour = Duration::from_secs(3600);
+    let range = TimeRange::between(now - hour, now + hour)?;
     let query = UsageQuery::builder(
         meter_api_name,
         AggregationType::Sum,

@@ -16,7 +16,11 @@ use std::time::Duration;
 use amberflo::{Client, MeterRecord};
 
 /// The application code under test: meters a checkout as one record per item kind.
-fn record_checkout(client: &Client, customer_id: &str, items: &[(&str, u32)]) -> Result<(), amberflo::Error> {
+fn record_checkout(
+    client: &Client,
+    customer_id: &str,
+    items: &[(&str, u32)],
+) -> Result<(), amberflo::Error> {
     for (sku, quantity) in items {
         let record = MeterRecord::builder("ItemsSold", f64::from(*quantity), customer_id)
             .dimension("sku", sku)

@@ -1,4 +1,6 @@
-//! Queries usage (the Python SDK's `call_usage`), against an embedded emulator by default.
+//! Queries usage against an embedded emulator by default. The first query is exactly the
+//! Python SDK README's `call_usage`: meter `my_meter`, SUM per DAY over the last 24 hours,
+//! grouped by `customerId`, filtered to customer `1234`, the top 10 descending.
 //!
 //! ```text
 //! cargo run --example usage                   # offline: meters sample data, then queries it
@@ -6,13 +8,16 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use amberflo::MeterRecord;
 use amberflo::types::{
-    AggregationType, AllUsageQuery, Take, TimeGroupingInterval, TimeRange, UsageQuery, UsageReport,
+    AggregationType, AllUsageGroupBy, AllUsageQuery, Take, TimeGroupingInterval, TimeRange,
+    UsageQuery, UsageReport,
 };
 use clap::Parser;
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Query usage from Amberflo (or an embedded emulator with sample data).
 #[derive(Debug, Parser)]
@@ -20,8 +25,11 @@ struct Args {
     #[command(flatten)]
     target: amberflo_examples::TargetArgs,
     /// The meter to query.
-    #[arg(long, default_value = "ApiCalls")]
+    #[arg(long, default_value = "my_meter")]
     meter_api_name: String,
+    /// The customer the first query filters on.
+    #[arg(long, default_value = "1234")]
+    customer_id: String,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,27 +37,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let target = args.target.target()?;
     let client = target.builder.build()?;
-    let now = amberflo::types::now_seconds();
+    let now = SystemTime::now();
 
     if target.emulator.is_some() {
-        // Sample data: three customers, two regions, over the last three hours.
-        for i in 0..300_i64 {
+        // Sample data: three customers (one of them the filtered one), two regions, over the
+        // last three hours.
+        let customers = [args.customer_id.as_str(), "customer-2", "customer-3"];
+        for i in 0..300_u32 {
             let record = MeterRecord::builder(
                 &args.meter_api_name,
-                (i % 7 + 1) as f64,
-                format!("customer-{}", i % 3),
+                f64::from(i % 7 + 1),
+                customers[i as usize % customers.len()],
             )
             .dimension("region", if i % 2 == 0 { "us-east-1" } else { "eu-west-1" })
-            .time_in_millis((now - 3 * 3600 + i * 30) * 1000)
+            .meter_time(now - Duration::from_secs(3 * 3600) + Duration::from_secs(30) * i)
             .build()?;
             client.meter_record(record)?;
         }
         client.flush(Duration::from_secs(10))?;
     }
 
-    let range = TimeRange::new(now - 24 * 3600, Some(now + 60))?;
     let usage = client.blocking().usage();
 
+    // The Python SDK README's `call_usage`, call for call.
+    let call_usage = UsageQuery::builder(
+        &args.meter_api_name,
+        AggregationType::Sum,
+        TimeGroupingInterval::Day,
+        TimeRange::last(DAY)?,
+    )
+    .group_by(["customerId"])
+    .filter("customerId", [args.customer_id.as_str()])
+    .take(Take::largest(10)?)
+    .build()?;
+    print_report(
+        &format!(
+            "call_usage: customer {}, last 24 hours, per day",
+            args.customer_id
+        ),
+        &usage.get(&call_usage)?,
+    );
+
+    let range = TimeRange::between(now - DAY, now + Duration::from_secs(60))?;
     let total = UsageQuery::builder(
         &args.meter_api_name,
         AggregationType::Sum,
@@ -58,20 +87,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .build()?;
     print_report("total per hour", &usage.get(&total)?);
-
-    let per_customer = UsageQuery::builder(
-        &args.meter_api_name,
-        AggregationType::Sum,
-        TimeGroupingInterval::Day,
-        range,
-    )
-    .group_by(["customerId"])
-    .take(Take::new(2, false)?)
-    .build()?;
-    print_report(
-        "top 2 customers, last 24 hours, per day",
-        &usage.get(&per_customer)?,
-    );
 
     let us_east = UsageQuery::builder(
         &args.meter_api_name,
@@ -83,9 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .build()?;
     print_report("records from us-east-1", &usage.get(&us_east)?);
 
-    let all = usage
-        .all(&AllUsageQuery::new(TimeGroupingInterval::Day, range).group_by_customer_id(true))?;
-    println!("all meters: {} report(s)", all.len());
+    let all = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
+        .group_by(AllUsageGroupBy::CustomerId)
+        .build()?;
+    println!("all meters: {} report(s)", usage.all(&all)?.len());
     Ok(())
 }
 

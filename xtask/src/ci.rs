@@ -50,6 +50,7 @@ const EXAMPLE_RUNS: &[(&str, &[&str])] = &[
     ),
     ("simulator", &["--count", "20000", "--threads", "4"]),
     ("usage", &[]),
+    ("async_api", &[]),
     (
         "customer",
         &["--product-plan-id", "plan-ci", "--create-in-stripe"],
@@ -112,7 +113,10 @@ fn steps() -> Vec<Step> {
         ),
         // What most users build: the facade with its default features, every test and
         // doc-test (the README's snippets included).
-        Step::cargo("test amberflo (default features)", &["test", "--package", "amberflo"]),
+        Step::cargo(
+            "test amberflo (default features)",
+            &["test", "--package", "amberflo"],
+        ),
     ];
     for features in FACADE_FEATURE_MATRIX {
         steps.push(Step::cargo(

@@ -112,22 +112,22 @@ mod tests {
 
     #[test]
     fn the_default_is_compiled_in_and_follows_precedence() {
-        match TransportKind::default_for_build() {
-            Some(kind) => assert!(kind.is_compiled_in()),
-            None => assert!(!cfg!(any(feature = "reqwest", feature = "hyper"))),
-        }
-        if cfg!(feature = "reqwest") {
-            assert_eq!(
-                TransportKind::default_for_build(),
-                Some(TransportKind::Reqwest)
-            );
-        }
-        match TlsBackend::default_for_build() {
-            Some(tls) => assert!(tls.is_compiled_in()),
-            None => assert!(!cfg!(any(feature = "rustls", feature = "native-tls"))),
-        }
-        if cfg!(feature = "native-tls") {
-            assert_eq!(TlsBackend::default_for_build(), Some(TlsBackend::NativeTls));
-        }
+        let features = (cfg!(feature = "reqwest"), cfg!(feature = "hyper"));
+        let expected = match features {
+            (true, _) => Some(TransportKind::Reqwest),
+            (false, true) => Some(TransportKind::Hyper),
+            (false, false) => None,
+        };
+        assert_eq!(TransportKind::default_for_build(), expected);
+        assert!(expected.is_none_or(TransportKind::is_compiled_in));
+
+        let features = (cfg!(feature = "native-tls"), cfg!(feature = "rustls"));
+        let expected = match features {
+            (true, _) => Some(TlsBackend::NativeTls),
+            (false, true) => Some(TlsBackend::Rustls),
+            (false, false) => None,
+        };
+        assert_eq!(TlsBackend::default_for_build(), expected);
+        assert!(expected.is_none_or(TlsBackend::is_compiled_in));
     }
 }

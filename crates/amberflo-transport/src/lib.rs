@@ -86,8 +86,8 @@ mod reqwest_transport;
 
 pub use api_key::ApiKey;
 pub use async_trait::async_trait;
-pub use client::ApiClient;
 pub use choice::{TlsBackend, TransportKind};
+pub use client::ApiClient;
 pub use client::ApiRequest;
 pub use client_builder::ApiClientBuilder;
 pub use error::{ApiError, Error};

@@ -252,9 +252,7 @@ impl ReqwestTransportBuilder {
 /// rustls with the ring provider, passed as a ready `ClientConfig` so reqwest needs no
 /// process-wide default provider (and never panics for the lack of one).
 #[cfg(feature = "rustls")]
-fn rustls(
-    builder: reqwest::ClientBuilder,
-) -> Result<reqwest::ClientBuilder, TransportError> {
+fn rustls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TransportError> {
     let mut config = crate::tls::client_config()?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(builder.tls_backend_preconfigured(config))

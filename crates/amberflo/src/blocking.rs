@@ -15,7 +15,8 @@ use amberflo_batcher::block_on;
 use amberflo_types::{
     AllInvoicesQuery, AllUsageQuery, Customer, CustomerPayload, CustomerPortalSession,
     CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload, Invoice,
-    InvoiceQuery, PrepaidOrder, PrepaidOrderPayload, UsageQuery, UsageReport,
+    InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, UsageQuery,
+    UsageReport,
 };
 
 use crate::client::Client;
@@ -134,12 +135,8 @@ impl BlockingCustomersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn add(
-        &self,
-        payload: &CustomerPayload,
-        create_in_stripe: bool,
-    ) -> Result<Customer, Error> {
-        block_on(self.client.customers().add(payload, create_in_stripe))
+    pub fn add(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
+        block_on(self.client.customers().add(payload))
     }
 
     /// See [`CustomersApi::update`](crate::api::CustomersApi::update).
@@ -154,16 +151,8 @@ impl BlockingCustomersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn add_or_update(
-        &self,
-        payload: &CustomerPayload,
-        create_in_stripe: bool,
-    ) -> Result<Customer, Error> {
-        block_on(
-            self.client
-                .customers()
-                .add_or_update(payload, create_in_stripe),
-        )
+    pub fn add_or_update(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
+        block_on(self.client.customers().add_or_update(payload))
     }
 }
 
@@ -240,24 +229,8 @@ impl BlockingPrepaidOrdersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn list_active(&self, customer_id: &str) -> Result<Vec<PrepaidOrder>, Error> {
-        block_on(self.client.prepaid_orders().list_active(customer_id))
-    }
-
-    /// See [`PrepaidOrdersApi::list_active_for_product`](crate::api::PrepaidOrdersApi::list_active_for_product).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list_active_for_product(
-        &self,
-        customer_id: &str,
-        product_id: &str,
-    ) -> Result<Vec<PrepaidOrder>, Error> {
-        block_on(
-            self.client
-                .prepaid_orders()
-                .list_active_for_product(customer_id, product_id),
-        )
+    pub fn list_active(&self, query: &PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
+        block_on(self.client.prepaid_orders().list_active(query))
     }
 }
 

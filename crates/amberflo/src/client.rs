@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use amberflo_batcher::{Batcher, ShutdownError, Stats};
 use amberflo_transport::{ApiClient, ApiRequest, Transport};
-use http::Method;
-use tracing::Instrument as _;
 use amberflo_types::MeterRecord;
+use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::api::{
     CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,

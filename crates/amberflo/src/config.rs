@@ -561,7 +561,11 @@ mod tests {
     fn both_transports_compiled_in_default_to_reqwest_and_an_explicit_choice_wins() {
         let default = ClientBuilder::new().api_key("k").build().unwrap();
         assert_eq!(default.transport().name(), "reqwest");
-        let hyper = ClientBuilder::new().api_key("k").use_hyper().build().unwrap();
+        let hyper = ClientBuilder::new()
+            .api_key("k")
+            .use_hyper()
+            .build()
+            .unwrap();
         assert_eq!(hyper.transport().name(), "hyper");
         let reqwest = ClientBuilder::new()
             .api_key("k")

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use amberflo_batcher::{FlushError, SendError, ShutdownError};
 use amberflo_transport::{ApiError, TransportError};
-use http::StatusCode;
 use amberflo_types::{MeterRecord, ValidationError};
+use http::StatusCode;
 
 /// Everything a facade call can fail with: every fallible call of this crate returns it or
 /// converts into it with `?` ([`MeterError`] and [`CustomPayloadError`] included, still

@@ -87,9 +87,22 @@ pub use amberflo_transport::{ApiError, Transport, TransportError};
 pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};
 pub use http::StatusCode;
 
-/// The payload models (`amberflo-types`): queries, payloads and responses of every API.
+/// The payload models (`amberflo-types`): queries, payloads and responses of every API,
+/// each request type with its validating builder.
 pub mod types {
-    pub use amberflo_types::*;
+    pub use amberflo_types::{
+        AggregationType, AllInvoicesQuery, AllInvoicesQueryBuilder, AllUsageGroupBy, AllUsageQuery,
+        AllUsageQueryBuilder, BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter,
+        Customer, CustomerPayload, CustomerPayloadBuilder, CustomerPortalSession,
+        CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder, CustomerProductPlan,
+        CustomerProductPlanPayload, CustomerProductPlanPayloadBuilder,
+        DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, Dimensions, Invoice, InvoiceQuery,
+        InvoiceQueryBuilder, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, MeterRecordBuilder,
+        Month, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderListQueryBuilder,
+        PrepaidOrderPayload, PrepaidOrderPayloadBuilder, Rule, Take, TimeGroupingInterval,
+        TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageQueryBuilder, UsageReport,
+        UsageValue, ValidationError,
+    };
 }
 
 /// The built-in transports and how a build picks one, for configuring or replacing the

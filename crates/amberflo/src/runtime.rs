@@ -90,9 +90,9 @@ impl<T> Future for AbortOnDrop<T> {
     type Output = Result<T, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|joined| joined.map_err(|error| RuntimeError::new("stopped before the call finished", error))?)
+        Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.map_err(|error| RuntimeError::new("stopped before the call finished", error))?
+        })
     }
 }
 

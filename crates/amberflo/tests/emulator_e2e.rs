@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amberflo::types::{
-    AggregationType, AllInvoicesQuery, AllUsageQuery, CustomerPayload,
-    CustomerPortalSessionRequest, CustomerProductPlanPayload, InvoiceQuery, PrepaidOrderPayload,
-    TimeGroupingInterval, TimeRange, UsageQuery,
+    AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, CustomerPayload,
+    CustomerPortalSessionRequest, CustomerProductPlanPayload, InvoiceQuery, PrepaidOrderListQuery,
+    PrepaidOrderPayload, TimeGroupingInterval, TimeRange, UsageQuery,
 };
 use amberflo::{Client, ClientBuilder, FailedBatch, MeterRecord, RetryPolicy};
 use amberflo_batcher::block_on as run;
@@ -53,7 +53,7 @@ fn meter_from_threads(client: &Client, threads: usize, per_thread: usize) -> Vec
                         )
                         .dimension("region", if i % 2 == 0 { "us-east-1" } else { "eu-west-1" })
                         .dimension("thread", thread.to_string())
-                        .time_in_millis(HOUR_START_MILLIS + i as i64)
+                        .meter_time_in_millis(HOUR_START_MILLIS + i as i64)
                         .build()
                         .unwrap();
                         client.meter_record(record.clone()).unwrap();
@@ -173,7 +173,7 @@ macro_rules! e2e_suite {
                         record.meter_value();
                 }
                 let start = HOUR_START_MILLIS / 1000;
-                let range = TimeRange::new(start, Some(start + 3600)).unwrap();
+                let range = TimeRange::between_epoch_seconds(start, start + 3600).unwrap();
                 let query = UsageQuery::builder(
                     "ApiCalls",
                     AggregationType::Sum,
@@ -218,8 +218,10 @@ macro_rules! e2e_suite {
                     .count();
                 assert_eq!(reports[0].client_meters[0].group_value, us_east as f64);
 
-                let all =
-                    AllUsageQuery::new(TimeGroupingInterval::Day, range).group_by_customer_id(true);
+                let all = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
+                    .group_by(AllUsageGroupBy::CustomerId)
+                    .build()
+                    .unwrap();
                 let all = run(client.usage().all(&all)).unwrap();
                 let total: f64 = all
                     .iter()
@@ -320,10 +322,11 @@ macro_rules! e2e_suite {
             fn blocking_twins_work_with_no_runtime() {
                 let emulator = Emulator::start().unwrap();
                 let (client, _) = client(&emulator);
-                let payload = CustomerPayload::builder("customer-9", "Blocking Ltd")
+                let payload = CustomerPayload::builder("customer-9")
+                    .customer_name("Blocking Ltd")
                     .build()
                     .unwrap();
-                client.blocking().customers().add(&payload, false).unwrap();
+                client.blocking().customers().add(&payload).unwrap();
                 let found = client.blocking().customers().get("customer-9").unwrap();
                 assert_eq!(found.unwrap().customer_name, "Blocking Ltd");
                 let error = client.blocking().customers().get(" ").unwrap_err();
@@ -336,21 +339,24 @@ macro_rules! e2e_suite {
                 let (client, _) = client(&emulator);
                 let customers = client.customers();
                 assert_eq!(run(customers.get("customer-1")).unwrap(), None);
-                let payload = CustomerPayload::builder("customer-1", "Acme")
-                    .email("a@acme.test")
+                let payload = CustomerPayload::builder("customer-1")
+                    .customer_name("Acme")
+                    .customer_email("a@acme.test")
+                    .create_in_stripe()
                     .build()
                     .unwrap();
-                let added = run(customers.add_or_update(&payload, true)).unwrap();
+                let added = run(customers.add_or_update(&payload)).unwrap();
                 assert_eq!(added.customer_id, "customer-1");
                 assert!(added.traits.contains_key("stripeId"));
-                let renamed = CustomerPayload::builder("customer-1", "Acme Two")
+                let renamed = CustomerPayload::builder("customer-1")
+                    .customer_name("Acme Two")
                     .build()
                     .unwrap();
-                run(customers.add_or_update(&renamed, false)).unwrap();
+                run(customers.add_or_update(&renamed)).unwrap();
                 let fetched = run(customers.get("customer-1")).unwrap().unwrap();
                 assert_eq!(fetched.customer_name, "Acme Two");
                 assert_eq!(run(customers.list()).unwrap().len(), 1);
-                let conflict = run(customers.add(&payload, false)).unwrap_err();
+                let conflict = run(customers.add(&payload)).unwrap_err();
                 assert_eq!(conflict.status(), Some(amberflo::StatusCode::CONFLICT));
 
                 let request = CustomerPortalSessionRequest::builder("customer-1")
@@ -362,7 +368,8 @@ macro_rules! e2e_suite {
 
                 let plans = client.product_plans();
                 assert_eq!(run(plans.get("customer-1")).unwrap(), None);
-                let plan = CustomerProductPlanPayload::builder("customer-1", "plan-gold")
+                let plan = CustomerProductPlanPayload::builder("customer-1")
+                    .product_plan_id("plan-gold")
                     .start_time_in_seconds(1_700_000_000)
                     .build()
                     .unwrap();
@@ -376,26 +383,27 @@ macro_rules! e2e_suite {
                 );
                 assert_eq!(run(plans.list("customer-1")).unwrap().len(), 1);
 
-                let order =
-                    PrepaidOrderPayload::builder("order-1", "customer-1", 1_700_000_000, 100.0)
-                        .build()
-                        .unwrap();
+                let order = PrepaidOrderPayload::builder("customer-1")
+                    .id("order-1")
+                    .start_time_in_seconds(1_700_000_000)
+                    .prepaid_price(100.0)
+                    .build()
+                    .unwrap();
                 let stored = run(client.prepaid_orders().add(&order)).unwrap();
                 assert_eq!(stored.id, "order-1");
-                let active = run(client.prepaid_orders().list_active("customer-1")).unwrap();
+                let query = PrepaidOrderListQuery::builder("customer-1")
+                    .build()
+                    .unwrap();
+                let active = run(client.prepaid_orders().list_active(&query)).unwrap();
                 assert_eq!(
                     active.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
                     ["order-1"]
                 );
 
-                run(client
-                    .invoices()
-                    .all(&AllInvoicesQuery::new("customer-1").unwrap()))
-                .unwrap();
-                run(client
-                    .invoices()
-                    .get(&InvoiceQuery::latest("customer-1").unwrap()))
-                .unwrap();
+                let all = AllInvoicesQuery::builder("customer-1").build().unwrap();
+                run(client.invoices().all(&all)).unwrap();
+                let latest = InvoiceQuery::builder("customer-1").build().unwrap();
+                run(client.invoices().get(&latest)).unwrap();
             }
         }
     };

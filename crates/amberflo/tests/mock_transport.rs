@@ -36,7 +36,7 @@ fn meter_sends_gzip_json_records_with_the_api_headers() {
     let client = builder(&mock).build().unwrap();
     let record = MeterRecord::builder("ApiCalls", 3.0, "customer-1")
         .dimension("region", "us-east-1")
-        .time_in_millis(1_700_000_000_000)
+        .meter_time_in_millis(1_700_000_000_000)
         .unique_id("id-1")
         .build()
         .unwrap();
@@ -450,12 +450,18 @@ fn meter_and_list_customers(client: &Client, value: f64) -> Result<usize, amberf
 #[test]
 fn question_mark_works_across_meter_custom_payloads_and_api_calls() {
     let mock = MockTransport::new();
-    mock.push_reply(MockReply::json(200, &serde_json::json!([{"customerId": "c1"}])));
+    mock.push_reply(MockReply::json(
+        200,
+        &serde_json::json!([{"customerId": "c1"}]),
+    ));
     let client = builder(&mock).build().unwrap();
     assert_eq!(meter_and_list_customers(&client, 1.0).unwrap(), 1);
 
     let invalid = meter_and_list_customers(&client, f64::NAN).unwrap_err();
-    assert!(matches!(invalid, amberflo::Error::Meter(MeterError::Invalid(_))));
+    assert!(matches!(
+        invalid,
+        amberflo::Error::Meter(MeterError::Invalid(_))
+    ));
     assert_eq!(invalid.validation().unwrap().field(), "meter_value");
 
     client.shutdown(WAIT).unwrap();

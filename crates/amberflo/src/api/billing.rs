@@ -6,9 +6,9 @@ use amberflo_types::{
 };
 
 use crate::client::Client;
+use crate::error::Error;
 use http::Method;
 use http::StatusCode;
-use crate::error::Error;
 
 const PRODUCT_PLAN: &str = "/payments/pricing/amberflo/customer-pricing";
 const PRODUCT_PLAN_LIST: &str = "/payments/pricing/amberflo/customer-pricing/list";
@@ -23,7 +23,9 @@ const INVOICE_ALL: &str = "/payments/billing/customer-product-invoice/all";
 /// use amberflo::types::CustomerProductPlanPayload;
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-/// let payload = CustomerProductPlanPayload::builder("customer-1", "plan-gold").build()?;
+/// let payload = CustomerProductPlanPayload::builder("customer-1")
+///     .product_plan_id("plan-gold")
+///     .build()?;
 /// client.product_plans().add_or_update(&payload).await?;
 /// let latest = client.product_plans().get("customer-1").await?;
 /// assert_eq!(latest.map(|plan| plan.product_plan_id).as_deref(), Some("plan-gold"));
@@ -48,7 +50,9 @@ impl<'a> ProductPlansApi<'a> {
         payload: &CustomerProductPlanPayload,
     ) -> Result<CustomerProductPlan, Error> {
         payload.validate()?;
-        self.client.call_json(Method::POST, PRODUCT_PLAN, &(), payload).await
+        self.client
+            .call_json(Method::POST, PRODUCT_PLAN, &(), payload)
+            .await
     }
 
     /// The customer's latest product plan, or `None` when it has none.
@@ -75,19 +79,26 @@ impl<'a> ProductPlansApi<'a> {
     /// [`Error::Validation`] for a blank id, else as any API call.
     pub async fn list(self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
         let query = BillingCustomerQuery::new(customer_id)?;
-        self.client.call(Method::GET, PRODUCT_PLAN_LIST, &query).await
+        self.client
+            .call(Method::GET, PRODUCT_PLAN_LIST, &query)
+            .await
     }
 }
 
 /// Manages prepaid orders; from [`Client::prepaid_orders`].
 ///
 /// ```no_run
-/// use amberflo::types::PrepaidOrderPayload;
+/// use std::time::SystemTime;
+/// use amberflo::types::{PrepaidOrderListQuery, PrepaidOrderPayload};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-/// let order = PrepaidOrderPayload::builder("order-1", "customer-1", 1_700_000_000, 100.0).build()?;
+/// let order = PrepaidOrderPayload::builder("customer-1")
+///     .prepaid_price(100.0)
+///     .start_time(SystemTime::now())
+///     .build()?;
 /// client.prepaid_orders().add(&order).await?;
-/// let active = client.prepaid_orders().list_active("customer-1").await?;
+/// let query = PrepaidOrderListQuery::builder("customer-1").build()?;
+/// let active = client.prepaid_orders().list_active(&query).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -106,32 +117,21 @@ impl<'a> PrepaidOrdersApi<'a> {
     /// [`Error::Validation`] for an invalid payload, else as any API call.
     pub async fn add(self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
         payload.validate()?;
-        self.client.call_json(Method::POST, PREPAID, &(), payload).await
-    }
-
-    /// The customer's active prepaid orders for product `"1"`.
-    ///
-    /// # Errors
-    /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn list_active(self, customer_id: &str) -> Result<Vec<PrepaidOrder>, Error> {
-        self.list(PrepaidOrderListQuery::new(customer_id)?).await
-    }
-
-    /// The customer's active prepaid orders for `product_id`.
-    ///
-    /// # Errors
-    /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn list_active_for_product(
-        &self,
-        customer_id: &str,
-        product_id: &str,
-    ) -> Result<Vec<PrepaidOrder>, Error> {
-        self.list(PrepaidOrderListQuery::for_product(customer_id, product_id)?)
+        self.client
+            .call_json(Method::POST, PREPAID, &(), payload)
             .await
     }
 
-    async fn list(self, query: PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
-        self.client.call(Method::GET, PREPAID_LIST, &query).await
+    /// The customer's active prepaid orders for the query's product (default `"1"`).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid query, else as any API call.
+    pub async fn list_active(
+        self,
+        query: &PrepaidOrderListQuery,
+    ) -> Result<Vec<PrepaidOrder>, Error> {
+        query.validate()?;
+        self.client.call(Method::GET, PREPAID_LIST, query).await
     }
 }
 
@@ -141,8 +141,8 @@ impl<'a> PrepaidOrdersApi<'a> {
 /// use amberflo::types::{AllInvoicesQuery, InvoiceQuery};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-/// let all = client.invoices().all(&AllInvoicesQuery::new("customer-1")?).await?;
-/// let open = client.invoices().get(&InvoiceQuery::latest("customer-1")?).await?;
+/// let all = client.invoices().all(&AllInvoicesQuery::builder("customer-1").build()?).await?;
+/// let open = client.invoices().get(&InvoiceQuery::builder("customer-1").build()?).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -158,16 +158,18 @@ impl<'a> InvoicesApi<'a> {
     /// All invoices of a customer.
     ///
     /// # Errors
-    /// As any API call.
+    /// [`Error::Validation`] for an invalid query, else as any API call.
     pub async fn all(self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
+        query.validate()?;
         self.client.call(Method::GET, INVOICE_ALL, query).await
     }
 
     /// One invoice: the latest, or the one starting on a date.
     ///
     /// # Errors
-    /// As any API call.
+    /// [`Error::Validation`] for an invalid query, else as any API call.
     pub async fn get(self, query: &InvoiceQuery) -> Result<Invoice, Error> {
+        query.validate()?;
         self.client.call(Method::GET, INVOICE, query).await
     }
 }

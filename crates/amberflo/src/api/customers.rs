@@ -3,9 +3,9 @@
 use amberflo_types::{CreateCustomerQuery, Customer, CustomerPayload, CustomerQuery};
 
 use crate::client::Client;
+use crate::error::Error;
 use http::Method;
 use http::StatusCode;
-use crate::error::Error;
 
 const CUSTOMERS: &str = "/customers/";
 
@@ -15,10 +15,11 @@ const CUSTOMERS: &str = "/customers/";
 /// use amberflo::types::CustomerPayload;
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-/// let payload = CustomerPayload::builder("customer-1", "Acme Inc.")
-///     .email("billing@acme.test")
+/// let payload = CustomerPayload::builder("customer-1")
+///     .customer_name("Acme Inc.")
+///     .customer_email("billing@acme.test")
 ///     .build()?;
-/// let customer = client.customers().add_or_update(&payload, false).await?;
+/// let customer = client.customers().add_or_update(&payload).await?;
 /// assert_eq!(customer.customer_id, "customer-1");
 /// assert!(client.customers().get("customer-1").await?.is_some());
 /// # Ok(()) }
@@ -48,30 +49,27 @@ impl<'a> CustomersApi<'a> {
     pub async fn get(self, customer_id: &str) -> Result<Option<Customer>, Error> {
         let query = CustomerQuery::new(customer_id)?;
         // The API answers `{}` for an unknown id; a 404 means the same.
-        match self.client.call::<_, Customer>(Method::GET, CUSTOMERS, &query).await {
+        match self
+            .client
+            .call::<_, Customer>(Method::GET, CUSTOMERS, &query)
+            .await
+        {
             Ok(customer) => Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty())),
             Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(error) => Err(error),
         }
     }
 
-    /// Creates a customer; with `create_in_stripe`, also in Stripe (a `stripeId` trait).
+    /// Creates a customer; also in Stripe (a `stripeId` trait) when the payload was built
+    /// with [`create_in_stripe`](amberflo_types::CustomerPayloadBuilder::create_in_stripe).
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn add(
-        &self,
-        payload: &CustomerPayload,
-        create_in_stripe: bool,
-    ) -> Result<Customer, Error> {
+    pub async fn add(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
+        let query = CreateCustomerQuery::for_payload(payload);
         self.client
-            .call_json(
-                Method::POST,
-                CUSTOMERS,
-                &CreateCustomerQuery::new(create_in_stripe),
-                payload,
-            )
+            .call_json(Method::POST, CUSTOMERS, &query, payload)
             .await
     }
 
@@ -82,23 +80,21 @@ impl<'a> CustomersApi<'a> {
     /// [`Error::Validation`] for an invalid payload, else as any API call.
     pub async fn update(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
-        self.client.call_json(Method::PUT, CUSTOMERS, &(), payload).await
+        self.client
+            .call_json(Method::PUT, CUSTOMERS, &(), payload)
+            .await
     }
 
     /// Updates the customer if it exists (with [`update`](Self::update)'s PUT semantics),
-    /// else creates it (`create_in_stripe` applies only to creation).
+    /// else creates it (the payload's `create_in_stripe` applies only to creation).
     ///
     /// # Errors
     /// As [`get`](Self::get), [`add`](Self::add) and [`update`](Self::update).
-    pub async fn add_or_update(
-        &self,
-        payload: &CustomerPayload,
-        create_in_stripe: bool,
-    ) -> Result<Customer, Error> {
+    pub async fn add_or_update(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
         match self.get(payload.customer_id()).await? {
             Some(_) => self.update(payload).await,
-            None => self.add(payload, create_in_stripe).await,
+            None => self.add(payload).await,
         }
     }
 }

@@ -3,8 +3,8 @@
 use amberflo_types::{CustomerPortalSession, CustomerPortalSessionRequest};
 
 use crate::client::Client;
-use http::Method;
 use crate::error::Error;
+use http::Method;
 
 const SESSION: &str = "/session";
 
@@ -38,6 +38,8 @@ impl<'a> PortalSessionsApi<'a> {
         request: &CustomerPortalSessionRequest,
     ) -> Result<CustomerPortalSession, Error> {
         request.validate()?;
-        self.client.call_json(Method::POST, SESSION, &(), request).await
+        self.client
+            .call_json(Method::POST, SESSION, &(), request)
+            .await
     }
 }

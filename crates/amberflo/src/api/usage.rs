@@ -3,8 +3,8 @@
 use amberflo_types::{AllUsageQuery, UsageQuery, UsageReport};
 
 use crate::client::Client;
-use http::Method;
 use crate::error::Error;
+use http::Method;
 
 const USAGE: &str = "/usage/";
 const USAGE_BATCH: &str = "/usage/batch";
@@ -13,6 +13,7 @@ const USAGE_ALL: &str = "/usage/all";
 /// Queries aggregated meter values; from [`Client::usage`].
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
@@ -20,7 +21,7 @@ const USAGE_ALL: &str = "/usage/all";
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Day,
-///     TimeRange::since(1_700_000_000)?,
+///     TimeRange::last(Duration::from_secs(7 * 24 * 60 * 60))?,
 /// )
 /// .group_by(["customerId"])
 /// .build()?;
@@ -55,7 +56,9 @@ impl<'a> UsageApi<'a> {
     /// As [`get`](Self::get), for the first invalid query.
     pub async fn batch(self, queries: &[UsageQuery]) -> Result<Vec<UsageReport>, Error> {
         queries.iter().try_for_each(UsageQuery::validate)?;
-        self.client.call_json(Method::POST, USAGE_BATCH, &(), queries).await
+        self.client
+            .call_json(Method::POST, USAGE_BATCH, &(), queries)
+            .await
     }
 
     /// One report per meter (sums), optionally per customer.
