@@ -3,7 +3,7 @@
 //! - with `MockTransport` (feature `mock`): no server; assert on the exact requests sent and
 //!   script failures;
 //! - with the emulator (feature `emulator`): a real Amberflo-compatible server on 127.0.0.1;
-//!   assert on what it stored and what its usage API answers.
+//!   assert on what it stored.
 //!
 //! ```text
 //! cargo test --example testing   # runs the two tests below

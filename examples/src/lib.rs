@@ -44,7 +44,8 @@ impl TargetArgs {
     /// - with neither a URL nor `--api-key` (`AMBERFLO_API_KEY`): an embedded emulator started
     ///   in this process, so the example runs offline.
     ///
-    /// Without an API key, a URL gets a placeholder key (emulators accept any).
+    /// Without an API key, a URL gets a placeholder key (emulators accept any) and a lone URL
+    /// serves both APIs.
     ///
     /// # Errors
     /// When the embedded emulator cannot start.
@@ -59,10 +60,21 @@ impl TargetArgs {
             });
         }
         let mut builder = builder.api_key(self.api_key.as_deref().unwrap_or("local-key"));
-        if let Some(url) = &self.api_url {
+        // Without a key the target is a local server: a lone URL serves both APIs, so no
+        // traffic goes to Amberflo with the placeholder key.
+        let local = self.api_key.is_none();
+        let api_url = self
+            .api_url
+            .as_ref()
+            .or(self.ingest_url.as_ref().filter(|_| local));
+        let ingest_url = self
+            .ingest_url
+            .as_ref()
+            .or(self.api_url.as_ref().filter(|_| local));
+        if let Some(url) = api_url {
             builder = builder.api_url(url);
         }
-        if let Some(url) = &self.ingest_url {
+        if let Some(url) = ingest_url {
             builder = builder.ingest_url(url);
         }
         if let Some(endpoint) = &self.endpoint {

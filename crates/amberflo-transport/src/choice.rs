@@ -8,13 +8,19 @@
 //! | compiled in | default transport | default TLS of the reqwest transport |
 //! |---|---|---|
 //! | `reqwest` (with or without `hyper`) | reqwest | native-tls if `native-tls` is on, else rustls |
-//! | `hyper` only | hyper | (hyper always uses rustls) |
+//! | `hyper` only | hyper | (hyper uses rustls when `rustls` is on) |
 //! | neither | none: a transport must be given | — |
 //!
-//! `native-tls` wins over `rustls` because `rustls` is on by default: a build that turns
+//! (Without `rustls`, the hyper transport speaks plain `http://` only.) `native-tls` wins over
+//! `rustls` because `rustls` is on by default: a build that turns
 //! `native-tls` on asked for the platform library.
 
-/// A built-in [`Transport`](crate::Transport) implementation.
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Transport, TransportError};
+
+/// A built-in [`Transport`] implementation.
 ///
 /// ```
 /// use amberflo_transport::TransportKind;
@@ -46,23 +52,68 @@ impl TransportKind {
         }
     }
 
-    /// Whether this build compiled the transport in.
-    #[must_use]
-    pub const fn is_compiled_in(self) -> bool {
+    /// Builds this transport with `options` (its defaults for what they leave unset).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use amberflo_transport::{BuiltinOptions, TransportKind};
+    ///
+    /// # #[cfg(feature = "reqwest")] {
+    /// let mut options = BuiltinOptions::default();
+    /// options.request_timeout = Some(Duration::from_secs(5));
+    /// let transport = TransportKind::Reqwest.build(&options)?;
+    /// assert_eq!(transport.name(), "reqwest");
+    /// # }
+    /// # Ok::<(), amberflo_transport::TransportError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Setup`] when the transport is not compiled in or its TLS stack
+    /// cannot be initialized.
+    pub fn build(self, options: &BuiltinOptions) -> Result<Arc<dyn Transport>, TransportError> {
+        // Arms for transports this build lacks are cut out; the last arm then refuses them.
+        #[allow(unreachable_patterns, clippy::match_single_binding)]
         match self {
-            TransportKind::Reqwest => cfg!(feature = "reqwest"),
-            TransportKind::Hyper => cfg!(feature = "hyper"),
+            #[cfg(feature = "reqwest")]
+            TransportKind::Reqwest => {
+                let mut builder = crate::ReqwestTransport::builder();
+                if let Some(timeout) = options.connect_timeout {
+                    builder = builder.connect_timeout(timeout);
+                }
+                if let Some(timeout) = options.request_timeout {
+                    builder = builder.request_timeout(timeout);
+                }
+                Ok(Arc::new(builder.build()?))
+            }
+            #[cfg(feature = "hyper")]
+            TransportKind::Hyper => {
+                let mut builder = crate::HyperTransport::builder();
+                if let Some(timeout) = options.connect_timeout {
+                    builder = builder.connect_timeout(timeout);
+                }
+                if let Some(timeout) = options.request_timeout {
+                    builder = builder.request_timeout(timeout);
+                }
+                Ok(Arc::new(builder.build()?))
+            }
+            other => Err(TransportError::Setup {
+                message: format!("the {other:?} transport is not compiled in (enable its feature)"),
+                source: None,
+            }),
         }
     }
+}
 
-    /// The name its transport reports from [`Transport::name`](crate::Transport::name).
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            TransportKind::Reqwest => "reqwest",
-            TransportKind::Hyper => "hyper",
-        }
-    }
+/// Settings for [`TransportKind::build`]; `None` keeps the transport's default
+/// ([`defaults`](crate::defaults)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BuiltinOptions {
+    /// How long to wait for a connection (default 10 s).
+    pub connect_timeout: Option<Duration>,
+    /// How long a whole exchange may take (default 30 s).
+    pub request_timeout: Option<Duration>,
 }
 
 /// The TLS library a transport uses for `https://`.
@@ -119,7 +170,9 @@ mod tests {
             (false, false) => None,
         };
         assert_eq!(TransportKind::default_for_build(), expected);
-        assert!(expected.is_none_or(TransportKind::is_compiled_in));
+        if let Some(kind) = expected {
+            assert!(kind.build(&BuiltinOptions::default()).is_ok());
+        }
 
         let features = (cfg!(feature = "native-tls"), cfg!(feature = "rustls"));
         let expected = match features {

@@ -218,10 +218,9 @@ impl ApiClient {
         self.ingest_body(body).await
     }
 
-    /// Ingests an already gzipped JSON array (see [`encode_ingest_body`](crate::encode_ingest_body),
-    /// or [`gzip_ingest_body`](crate::gzip_ingest_body) for JSON written by
-    /// `amberflo_types::write_records_json`), so a batching sink can encode a batch once and
-    /// resend the same bytes on retries.
+    /// Ingests an already gzipped JSON array (see [`gzip_ingest_body`](crate::gzip_ingest_body),
+    /// for JSON written by `amberflo_types::write_records_json` or `serde_json`), so a batching
+    /// sink can encode a batch once and resend the same bytes on retries.
     ///
     /// # Errors
     ///

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{ApiClient, ApiKey, Error, Transport, TransportKind, defaults, url_policy};
+use crate::{
+    ApiClient, ApiKey, BuiltinOptions, Error, Transport, TransportKind, defaults, url_policy,
+};
 
 /// Settings for an [`ApiClient`].
 ///
@@ -59,8 +61,8 @@ impl ApiClientBuilder {
 
     /// Allows `http://` base URLs to non-loopback hosts, which sends the API key in clear text.
     /// Plain http to `127.0.0.0/8`, `::1` and `localhost` is always allowed.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
         self
     }
 
@@ -108,17 +110,14 @@ impl ApiClientBuilder {
 
 /// The transport of [`TransportKind::default_for_build`], with its default settings.
 fn default_transport() -> Result<Arc<dyn Transport>, Error> {
-    match TransportKind::default_for_build() {
-        #[cfg(feature = "reqwest")]
-        Some(TransportKind::Reqwest) => Ok(Arc::new(crate::ReqwestTransport::new()?)),
-        #[cfg(feature = "hyper")]
-        Some(TransportKind::Hyper) => Ok(Arc::new(crate::HyperTransport::new()?)),
-        _ => Err(Error::invalid_config(
+    let kind = TransportKind::default_for_build().ok_or_else(|| {
+        Error::invalid_config(
             "transport",
             "this build has no transport (enable the `reqwest` or `hyper` feature); \
              pass one with ApiClientBuilder::transport",
-        )),
-    }
+        )
+    })?;
+    Ok(kind.build(&BuiltinOptions::default())?)
 }
 
 impl fmt::Debug for ApiClientBuilder {
@@ -207,7 +206,7 @@ mod tests {
         let ok = ApiClient::builder(key)
             .transport(Nop)
             .ingest_url("http://ingest.amberflo.io")
-            .allow_insecure_http(true)
+            .allow_insecure_http()
             .build();
         assert!(ok.is_ok());
     }

@@ -86,7 +86,7 @@ mod reqwest_transport;
 
 pub use api_key::ApiKey;
 pub use async_trait::async_trait;
-pub use choice::{TlsBackend, TransportKind};
+pub use choice::{BuiltinOptions, TlsBackend, TransportKind};
 pub use client::ApiClient;
 pub use client::ApiRequest;
 pub use client_builder::ApiClientBuilder;

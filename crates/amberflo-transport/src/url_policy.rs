@@ -30,7 +30,7 @@ pub(crate) fn check_base_url(
                 field,
                 format!(
                     "`{raw}` uses plain http to a non-loopback host, which would send the API key \
-                     in clear text; use https, or opt in with allow_insecure_http(true)"
+                     in clear text; use https, or opt in with allow_insecure_http()"
                 ),
             ));
         }

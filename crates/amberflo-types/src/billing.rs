@@ -470,12 +470,14 @@ fn default_offer_version() -> i64 {
 
 impl PrepaidOrderPayload {
     /// Starts an order for `customer_id`. Its id defaults to a fresh UUID v4 (lower-case,
-    /// hyphenated), made here, so every clone of the builder shares it; set the start with
+    /// hyphenated) made by [`build`](PrepaidOrderPayloadBuilder::build), so a builder used
+    /// as a template gives each order its own id, while a built payload sent again keeps
+    /// its id; set the start with
     /// [`PrepaidOrderPayloadBuilder::start_time`] and the price with
     /// [`PrepaidOrderPayloadBuilder::prepaid_price`].
     pub fn builder(customer_id: impl Into<String>) -> PrepaidOrderPayloadBuilder {
         PrepaidOrderPayloadBuilder {
-            id: Uuid::new_v4().hyphenated().to_string(),
+            id: None,
             customer_id: customer_id.into(),
             product_id: default_product_id(),
             start_time_in_seconds: None,
@@ -564,7 +566,7 @@ impl PrepaidOrderPayload {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct PrepaidOrderPayloadBuilder {
-    id: String,
+    id: Option<String>,
     customer_id: String,
     product_id: String,
     start_time_in_seconds: Option<i64>,
@@ -576,9 +578,9 @@ pub struct PrepaidOrderPayloadBuilder {
 }
 
 impl PrepaidOrderPayloadBuilder {
-    /// Sets the order's id (default: the UUID v4 made by [`PrepaidOrderPayload::builder`]).
+    /// Sets the order's id (default: a fresh UUID v4 made by [`build`](Self::build)).
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = id.into();
+        self.id = Some(id.into());
         self
     }
 
@@ -632,8 +634,9 @@ impl PrepaidOrderPayloadBuilder {
     /// Validates and returns the payload, or the first rule broken (`start_time_in_seconds`
     /// and `prepaid_price` are [`Rule::Missing`] when never set).
     pub fn build(self) -> Result<PrepaidOrderPayload, ValidationError> {
-        validate::non_blank("id", &self.id)?;
-        validate::non_blank("customer_id", &self.customer_id)?;
+        let id = self
+            .id
+            .unwrap_or_else(|| Uuid::new_v4().hyphenated().to_string());
         let start_time_in_seconds = self
             .start_time_in_seconds
             .ok_or_else(|| ValidationError::new("start_time_in_seconds", Rule::Missing))?;
@@ -641,7 +644,7 @@ impl PrepaidOrderPayloadBuilder {
             .prepaid_price
             .ok_or_else(|| ValidationError::new("prepaid_price", Rule::Missing))?;
         let payload = PrepaidOrderPayload {
-            id: self.id,
+            id,
             customer_id: self.customer_id,
             product_id: self.product_id,
             start_time_in_seconds,

@@ -25,7 +25,7 @@ use crate::validate;
 /// let json = serde_json::to_value(&payload).unwrap();
 /// assert_eq!(json["traits"]["region"], "us-east-1");
 /// assert!(json.get("createInStripe").is_none(), "a request option, not in the body");
-/// assert!(CreateCustomerQuery::for_payload(&payload).creates_in_stripe());
+/// assert!(CreateCustomerQuery::for_payload(&payload).create_in_stripe());
 ///
 /// let error = CustomerPayload::builder("customer-1").build().unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("customer_name", &Rule::Missing));
@@ -102,7 +102,7 @@ impl CustomerPayload {
     /// Whether creating this customer also creates it in Stripe (see
     /// [`CustomerPayloadBuilder::create_in_stripe`]). Never part of the JSON body: a
     /// deserialised payload always says `false`.
-    pub fn creates_in_stripe(&self) -> bool {
+    pub fn create_in_stripe(&self) -> bool {
         self.create_in_stripe
     }
 }
@@ -301,7 +301,7 @@ impl CreateCustomerQuery {
     }
 
     /// Whether the customer is also created in Stripe.
-    pub fn creates_in_stripe(&self) -> bool {
+    pub fn create_in_stripe(&self) -> bool {
         self.auto_create_customer_in_stripe
     }
 

@@ -25,7 +25,7 @@ use crate::validate;
 ///
 /// let query = AllInvoicesQuery::builder("customer-1").skip_cache().build()?;
 /// assert_eq!(query.customer_id(), "customer-1");
-/// assert!(query.skips_cache() && !query.skips_payment_status());
+/// assert!(query.skip_cache() && !query.skip_payment_status());
 /// assert_eq!(
 ///     serde_urlencoded::to_string(&query).unwrap(),
 ///     "customerId=customer-1&productId=1&fromCache=false&withPaymentStatus=true"
@@ -105,12 +105,12 @@ impl AllInvoicesQuery {
     }
 
     /// Whether the server must not answer from its cache (`fromCache=false`).
-    pub fn skips_cache(&self) -> bool {
+    pub fn skip_cache(&self) -> bool {
         !self.from_cache
     }
 
     /// Whether invoices come without their payment status (`withPaymentStatus=false`).
-    pub fn skips_payment_status(&self) -> bool {
+    pub fn skip_payment_status(&self) -> bool {
         !self.with_payment_status
     }
 }
@@ -242,13 +242,13 @@ impl InvoiceQuery {
     }
 
     /// Whether the server must not answer from its cache (`fromCache=false`).
-    pub fn skips_cache(&self) -> bool {
-        self.common.skips_cache()
+    pub fn skip_cache(&self) -> bool {
+        self.common.skip_cache()
     }
 
     /// Whether the invoice comes without its payment status (`withPaymentStatus=false`).
-    pub fn skips_payment_status(&self) -> bool {
-        self.common.skips_payment_status()
+    pub fn skip_payment_status(&self) -> bool {
+        self.common.skip_payment_status()
     }
 
     /// Whether this asks for the latest invoice.

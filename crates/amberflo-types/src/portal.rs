@@ -121,7 +121,8 @@ impl CustomerPortalSessionRequestBuilder {
     }
 }
 
-/// A customer portal session: the URL to open and its token.
+/// A customer portal session: the URL to open and its token. (A server making one starts
+/// from `CustomerPortalSession::default()` and sets the fields by name.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
@@ -130,14 +131,4 @@ pub struct CustomerPortalSession {
     pub url: String,
     /// The session token.
     pub session_token: String,
-}
-
-impl CustomerPortalSession {
-    /// A session from its URL and token.
-    pub fn new(url: impl Into<String>, session_token: impl Into<String>) -> Self {
-        CustomerPortalSession {
-            url: url.into(),
-            session_token: session_token.into(),
-        }
-    }
 }

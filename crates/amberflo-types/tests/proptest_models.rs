@@ -762,9 +762,9 @@ proptest! {
         let builder = CustomerPayload::builder("c").customer_name("n");
         let builder = if stripe { builder.create_in_stripe() } else { builder };
         let payload = builder.build().expect("valid");
-        prop_assert_eq!(payload.creates_in_stripe(), stripe);
+        prop_assert_eq!(payload.create_in_stripe(), stripe);
         let create = CreateCustomerQuery::for_payload(&payload);
-        prop_assert_eq!(create.creates_in_stripe(), stripe);
+        prop_assert_eq!(create.create_in_stripe(), stripe);
         prop_assert_eq!(CreateCustomerQuery::from(&payload), create);
         prop_assert!(create.validate().is_ok());
         assert_json_round_trip(&create);
@@ -831,7 +831,9 @@ proptest! {
             prop_assert!(request.validate().is_ok());
             assert_json_round_trip(&request);
         }
-        let session = CustomerPortalSession::new(url.clone(), token.clone());
+        let mut session = CustomerPortalSession::default();
+        session.url.clone_from(&url);
+        session.session_token.clone_from(&token);
         prop_assert_eq!((session.url.as_str(), session.session_token.as_str()), (url.as_str(), token.as_str()));
         assert_json_round_trip(&session);
     }
@@ -1063,8 +1065,8 @@ proptest! {
         if let Some(query) = check(all.build(), &broken) {
             prop_assert_eq!(query.customer_id(), customer.as_str());
             prop_assert_eq!(query.product_id(), expected_product);
-            prop_assert_eq!(query.skips_cache(), skip_cache);
-            prop_assert_eq!(query.skips_payment_status(), skip_payment_status);
+            prop_assert_eq!(query.skip_cache(), skip_cache);
+            prop_assert_eq!(query.skip_payment_status(), skip_payment_status);
             prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);
@@ -1077,8 +1079,8 @@ proptest! {
             prop_assert_eq!(query.start_date(), None);
             prop_assert_eq!(query.product_plan_id(), None);
             prop_assert_eq!(query.product_id(), expected_product);
-            prop_assert_eq!(query.skips_cache(), skip_cache);
-            prop_assert_eq!(query.skips_payment_status(), skip_payment_status);
+            prop_assert_eq!(query.skip_cache(), skip_cache);
+            prop_assert_eq!(query.skip_payment_status(), skip_payment_status);
             prop_assert!(query.validate().is_ok());
             assert_json_round_trip(&query);
             assert_query_round_trip(&query);

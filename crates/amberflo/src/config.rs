@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
-use amberflo_transport::{ApiClient, ApiKey, Transport, TransportKind};
+use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
 use amberflo_types::MeterRecord;
 
 use crate::client::Client;
@@ -47,23 +47,6 @@ impl FailedBatch {
 }
 
 type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
-
-/// Applies a [`ClientBuilder`]'s timeouts to a built-in transport's builder (they share the
-/// setters, not a trait) and builds the transport.
-#[cfg(any(feature = "reqwest", feature = "hyper"))]
-macro_rules! build_with_timeouts {
-    ($config:expr, $builder:expr) => {{
-        let mut builder = $builder;
-        if let Some(timeout) = $config.connect_timeout {
-            builder = builder.connect_timeout(timeout);
-        }
-        if let Some(timeout) = $config.request_timeout {
-            builder = builder.request_timeout(timeout);
-        }
-        let transport: Arc<dyn Transport> = Arc::new(builder.build().map_err(Error::Transport)?);
-        Ok(transport)
-    }};
-}
 
 /// How the client reaches Amberflo.
 #[derive(Clone)]
@@ -223,8 +206,8 @@ impl ClientBuilder {
     }
 
     /// Allows plain `http://` to hosts other than loopback (off by default).
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
         self
     }
 
@@ -377,9 +360,10 @@ impl ClientBuilder {
         check_capacity("custom_queue_capacity", self.custom_capacity)?;
         let runtime = IoRuntime::start()?;
         let transport = self.resolve_transport(&runtime)?;
-        let mut api = ApiClient::builder(api_key)
-            .shared_transport(transport)
-            .allow_insecure_http(self.allow_insecure_http);
+        let mut api = ApiClient::builder(api_key).shared_transport(transport);
+        if self.allow_insecure_http {
+            api = api.allow_insecure_http();
+        }
         if let Some(url) = &self.api_url {
             api = api.api_url(url.clone());
         }
@@ -460,19 +444,10 @@ impl ClientBuilder {
 
     /// A built-in transport with this builder's timeouts.
     fn builtin_transport(&self, kind: TransportKind) -> Result<Arc<dyn Transport>, Error> {
-        // Arms for transports this build lacks are cut out; the last arm then refuses them.
-        #[allow(unreachable_patterns)]
-        match kind {
-            #[cfg(feature = "reqwest")]
-            TransportKind::Reqwest => {
-                build_with_timeouts!(self, amberflo_transport::ReqwestTransport::builder())
-            }
-            #[cfg(feature = "hyper")]
-            TransportKind::Hyper => {
-                build_with_timeouts!(self, amberflo_transport::HyperTransport::builder())
-            }
-            _ => Err(Error::NoTransport),
-        }
+        let mut options = BuiltinOptions::default();
+        options.connect_timeout = self.connect_timeout;
+        options.request_timeout = self.request_timeout;
+        kind.build(&options).map_err(Error::Transport)
     }
 }
 

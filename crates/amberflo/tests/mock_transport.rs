@@ -385,7 +385,7 @@ fn plain_http_to_a_remote_host_is_refused() {
     assert!(
         builder(&mock)
             .endpoint("http://metering.example.com")
-            .allow_insecure_http(true)
+            .allow_insecure_http()
             .build()
             .is_ok()
     );

@@ -70,9 +70,8 @@ pub(super) fn session(shared: &Shared, request: &ApiRequest) -> Handled {
         .store
         .create_session(&session, token.clone())
         .map_err(|error| store_error(&error))?;
-    let url = format!("{}/portal/{token}", shared.base_url);
-    Ok(respond::json(
-        StatusCode::OK,
-        &CustomerPortalSession::new(url, token),
-    ))
+    let mut reply = CustomerPortalSession::default();
+    reply.url = format!("{}/portal/{token}", shared.base_url);
+    reply.session_token = token;
+    Ok(respond::json(StatusCode::OK, &reply))
 }

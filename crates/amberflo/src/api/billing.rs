@@ -46,7 +46,7 @@ impl<'a> ProductPlansApi<'a> {
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
     pub async fn add_or_update(
-        &self,
+        self,
         payload: &CustomerProductPlanPayload,
     ) -> Result<CustomerProductPlan, Error> {
         payload.validate()?;

@@ -34,7 +34,7 @@ impl<'a> PortalSessionsApi<'a> {
     /// # Errors
     /// [`Error::Validation`] for an invalid request, else as any API call.
     pub async fn create(
-        &self,
+        self,
         request: &CustomerPortalSessionRequest,
     ) -> Result<CustomerPortalSession, Error> {
         request.validate()?;
