@@ -106,7 +106,7 @@ pub mod types {
 }
 
 /// The built-in transports and how a build picks one, for configuring or replacing the
-/// HTTP stack (implement [`Transport`](crate::Transport) for your own).
+/// HTTP stack (implement [`Transport`] for your own with the `async-trait` crate).
 pub mod transport {
     #[cfg(feature = "hyper")]
     pub use amberflo_transport::{HyperTransport, HyperTransportBuilder};
