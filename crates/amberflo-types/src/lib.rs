@@ -109,3 +109,4 @@ pub use usage::{
     Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageQueryBuilder,
     UsageReport, UsageValue,
 };
+pub use validate::is_blank;

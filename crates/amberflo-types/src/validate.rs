@@ -7,7 +7,7 @@ use crate::error::{Rule, ValidationError};
 
 type Field = Cow<'static, str>;
 
-/// The string must contain something other than whitespace.
+/// The string must contain something visible (see [`is_blank`]).
 pub(crate) fn non_blank(field: impl Into<Field>, value: &str) -> Result<(), ValidationError> {
     if is_blank(value) {
         return Err(ValidationError::new(field, Rule::Blank));
@@ -15,10 +15,39 @@ pub(crate) fn non_blank(field: impl Into<Field>, value: &str) -> Result<(), Vali
     Ok(())
 }
 
-/// Whether `text` is empty or only whitespace. Stops at the first other character (the
-/// first one, for real values), where `trim` would also scan from the end and slice.
-pub(crate) fn is_blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
+/// Whether `text` counts as blank for the API's "must not be blank" rules: empty, or made only
+/// of whitespace, control characters (NUL, tabs, ...) and invisible format characters
+/// (zero-width space and joiners, byte-order mark, bidirectional marks, soft hyphen, ...).
+///
+/// Stops at the first visible character (the first one, for real values).
+///
+/// ```
+/// use amberflo_types::is_blank;
+///
+/// assert!(is_blank(" \t"));
+/// assert!(is_blank("\u{200B}\u{FEFF}\0")); // zero-width space, BOM, NUL
+/// assert!(!is_blank(" a "));
+/// ```
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(is_invisible)
+}
+
+/// Whitespace, a control character, or an invisible format character (Unicode category Cf).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
 }
 
 /// Like [`non_blank`], for an optional string.

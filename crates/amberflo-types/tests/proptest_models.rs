@@ -31,18 +31,19 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------------------------
 // Input strategies.
 
-/// Empty or whitespace-only strings, including non-ASCII whitespace.
+/// Empty strings, or strings of whitespace (including non-ASCII), control characters and
+/// invisible format characters (zero-width space and joiners, BOM, soft hyphen).
 fn blank() -> impl Strategy<Value = String> {
-    "[ \t\n\r\u{0b}\u{0c}\u{85}\u{a0}\u{2003}\u{2028}\u{3000}]{0,4}"
+    "[ \t\n\r\u{0b}\u{0c}\u{85}\u{a0}\u{2003}\u{2028}\u{3000}\u{0}\u{1}\u{7f}\u{ad}\u{200b}\u{200d}\u{2060}\u{feff}]{0,4}"
 }
 
-/// Strings with at least one non-whitespace character (ASCII, accents, CJK, emoji,
-/// zero-width space), possibly padded with whitespace.
+/// Strings with at least one visible character (ASCII, accents, CJK, emoji), possibly
+/// padded with whitespace or invisible characters.
 fn non_blank() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9_.-]{1,12}",
-        "[ \u{a0}]{0,2}[a-z\u{e9}\u{4e2d}\u{1f600}\u{200b}]{1,4}[ \u{3000}]{0,2}",
-        "\\PC{0,6}[^\\s]\\PC{0,6}",
+        "[ \u{a0}\u{200b}]{0,2}[a-z\u{e9}\u{4e2d}\u{1f600}]{1,4}[ \u{3000}\u{feff}]{0,2}",
+        "\\PC{0,6}[a-zA-Z\u{e9}]\\PC{0,6}",
     ]
 }
 
@@ -156,8 +157,27 @@ fn extra_fields(known: &'static [&'static str]) -> impl Strategy<Value = BTreeMa
 
 type Broken = Vec<(String, Rule)>;
 
+/// Blank: nothing but whitespace, control characters and the invisible format characters
+/// (Unicode category Cf).
 fn is_blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
+    const INVISIBLE: &[(char, char)] = &[
+        ('\u{00AD}', '\u{00AD}'),
+        ('\u{061C}', '\u{061C}'),
+        ('\u{180E}', '\u{180E}'),
+        ('\u{200B}', '\u{200F}'),
+        ('\u{202A}', '\u{202E}'),
+        ('\u{2060}', '\u{2064}'),
+        ('\u{2066}', '\u{206F}'),
+        ('\u{FEFF}', '\u{FEFF}'),
+        ('\u{FFF9}', '\u{FFFB}'),
+    ];
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || INVISIBLE
+                .iter()
+                .any(|&(low, high)| (low..=high).contains(&c))
+    })
 }
 
 fn require_non_blank(broken: &mut Broken, field: &str, value: &str) {

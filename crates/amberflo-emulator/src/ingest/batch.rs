@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use amberflo_types::{MeterRecord, UniqueId, ValidationError};
+use amberflo_types::{MeterRecord, UniqueId, ValidationError, is_blank};
 use uuid::Uuid;
 
 /// A dimension key and value, borrowed from the body when they hold no escapes.
@@ -105,7 +105,7 @@ impl<'a> Batch<'a> {
         let (unique_id, id_ok) = match canonical_uuid(&fields.unique_id) {
             Some(uuid) => (UniqueId::from(uuid), true),
             None => {
-                let id_ok = !blank(&fields.unique_id);
+                let id_ok = !is_blank(&fields.unique_id);
                 (UniqueId::from(fields.unique_id.into_owned()), id_ok)
             }
         };
@@ -125,14 +125,14 @@ impl<'a> Batch<'a> {
     /// [`MeterRecord::validate`]'s rules for everything but the unique id. The dimensions
     /// are checked after a repeated key kept its last value, as in the built record.
     fn pre_check(&self, record: &Incoming<'_>) -> bool {
-        !blank(&record.meter_api_name)
+        !is_blank(&record.meter_api_name)
             && record.meter_value.is_finite()
             && record.meter_time_in_millis > 0
-            && !blank(&record.customer_id)
+            && !is_blank(&record.customer_id)
             && self.dimensions(record).is_none_or(|pairs| {
                 pairs
                     .iter()
-                    .all(|(key, value)| !blank(key) && !blank(value))
+                    .all(|(key, value)| !is_blank(key) && !is_blank(value))
             })
     }
 
@@ -155,11 +155,6 @@ impl<'a> Batch<'a> {
         };
         builder.build()
     }
-}
-
-fn blank(text: &str) -> bool {
-    // `trim().is_empty()`, but stopping at the first other character.
-    text.chars().all(char::is_whitespace)
 }
 
 /// Whether `id` is a UUID in canonical (lowercase, hyphenated) form, which [`UniqueId`]
