@@ -12,6 +12,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) pool_idle_timeout: Duration,
     pub(crate) pool_max_idle_per_host: usize,
     pub(crate) tcp_keepalive: Duration,
+    pub(crate) max_response_bytes: usize,
 }
 
 impl Default for ConnectionSettings {
@@ -22,6 +23,7 @@ impl Default for ConnectionSettings {
             pool_idle_timeout: defaults::POOL_IDLE_TIMEOUT,
             pool_max_idle_per_host: defaults::POOL_MAX_IDLE_PER_HOST,
             tcp_keepalive: defaults::TCP_KEEPALIVE,
+            max_response_bytes: defaults::MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -56,6 +58,14 @@ macro_rules! connection_setters {
         /// The TCP keep-alive interval on open connections.
         pub fn tcp_keepalive(mut self, interval: std::time::Duration) -> Self {
             self.settings.tcp_keepalive = interval;
+            self
+        }
+
+        /// The most response body bytes read (default 64 MiB); a longer body stops the
+        /// exchange with [`TransportError::ResponseTooLarge`](crate::TransportError), so a
+        /// broken or hostile server cannot balloon this process's memory.
+        pub fn max_response_bytes(mut self, limit: usize) -> Self {
+            self.settings.max_response_bytes = limit;
             self
         }
     };

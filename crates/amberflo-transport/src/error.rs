@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::TransportError;
+use crate::defaults::{MAX_ERROR_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::transport_error::SharedError;
 
 /// How many characters of a response body error messages quote.
@@ -122,27 +123,50 @@ impl Error {
 
 /// A non-2xx answer from Amberflo.
 ///
-/// `retry_after` is the server's `Retry-After` header (seconds or an HTTP date, relative to the
-/// time the response arrived; dates in the past give zero).
+/// `body` keeps at most [`MAX_ERROR_BODY_BYTES`](crate::defaults::MAX_ERROR_BODY_BYTES) of the
+/// response body (lossily decoded UTF-8, cut at a character boundary); `body_len` is the length
+/// the server sent. `retry_after` is the server's `Retry-After` header (seconds or an HTTP
+/// date, relative to the time the response arrived; dates in the past give zero), clamped to
+/// [`MAX_RETRY_AFTER`](crate::defaults::MAX_RETRY_AFTER).
+///
+/// ```
+/// use std::time::Duration;
+/// use amberflo_transport::ApiError;
+/// use http::StatusCode;
+///
+/// let error = ApiError::new(StatusCode::BAD_GATEWAY, "x".repeat(100_000), Some(Duration::MAX));
+/// assert_eq!(error.body.len(), 4096);
+/// assert_eq!(error.body_len, 100_000);
+/// assert_eq!(error.retry_after, Some(Duration::from_secs(600)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Amberflo answered {status}: {}", snippet(body.as_bytes()))]
 #[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The response body as text (lossily decoded UTF-8).
+    /// The start of the response body as text (at most 4 KiB).
     pub body: String,
-    /// The server's requested wait before retrying, from `Retry-After`.
+    /// The length of the whole response body, in bytes.
+    pub body_len: usize,
+    /// The server's requested wait before retrying, from `Retry-After` (clamped).
     pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
-    /// An API error with these parts.
-    pub fn new(status: StatusCode, body: impl Into<String>, retry_after: Option<Duration>) -> Self {
+    /// An API error with these parts; `body` is cut to 4 KiB and `retry_after` clamped.
+    pub fn new(status: StatusCode, body: impl AsRef<[u8]>, retry_after: Option<Duration>) -> Self {
+        let body = body.as_ref();
+        let mut kept = body.len().min(MAX_ERROR_BODY_BYTES);
+        // Cut at a character boundary of valid UTF-8 (invalid bytes are replaced anyway).
+        while kept < body.len() && kept > 0 && (body[kept] & 0xC0) == 0x80 {
+            kept -= 1;
+        }
         Self {
             status,
-            body: body.into(),
-            retry_after,
+            body: String::from_utf8_lossy(&body[..kept]).into_owned(),
+            body_len: body.len(),
+            retry_after: retry_after.map(|wait| wait.min(MAX_RETRY_AFTER)),
         }
     }
 

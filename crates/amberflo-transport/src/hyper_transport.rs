@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -46,6 +46,7 @@ type Connector = HttpConnector;
 pub struct HyperTransport {
     client: Client<Connector, Full<Bytes>>,
     request_timeout: Duration,
+    max_response_bytes: usize,
 }
 
 impl HyperTransport {
@@ -73,7 +74,18 @@ impl HyperTransport {
             .await
             .map_err(|e| map_client_error(&e))?;
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| io_error(&e))?.to_bytes();
+        let limit = self.max_response_bytes;
+        let body = Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(|error| {
+                if error.is::<LengthLimitError>() {
+                    TransportError::ResponseTooLarge { limit }
+                } else {
+                    io_error(&*error)
+                }
+            })?
+            .to_bytes();
         Ok(http::Response::from_parts(parts, body))
     }
 }
@@ -164,6 +176,9 @@ fn chain_has_timeout(error: &(dyn StdError + 'static)) -> bool {
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | 8 |
 /// | [`tcp_keepalive`](Self::tcp_keepalive) | 60 s |
+/// | [`max_response_bytes`](Self::max_response_bytes) | 64 MiB |
+///
+/// It never follows redirects (a 3xx is a response like any other).
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct HyperTransportBuilder {
@@ -192,6 +207,7 @@ impl HyperTransportBuilder {
         Ok(HyperTransport {
             client,
             request_timeout: self.settings.request_timeout,
+            max_response_bytes: self.settings.max_response_bytes,
         })
     }
 }

@@ -10,8 +10,9 @@ use crate::runtime::{ensure_tokio, error_chain};
 use crate::{TlsBackend, Transport, TransportError};
 
 /// A [`Transport`] on [`reqwest`]: a pooled HTTP/1.1 client with keep-alive, connect and
-/// request timeouts, and TLS through rustls (ring provider, platform verifier) or, with the
-/// `native-tls` feature, the platform's TLS library.
+/// request timeouts, a response size cap, no redirects (ever: a response from another URL
+/// is [`TransportError::Redirected`]), and TLS through rustls (ring provider, platform
+/// verifier) or, with the `native-tls` feature, the platform's TLS library.
 ///
 /// It must be driven by a Tokio runtime (polling it elsewhere gives a
 /// [`TransportError::Other`], not a panic). Cloning is cheap and shares the pool.
@@ -27,20 +28,13 @@ use crate::{TlsBackend, Transport, TransportError};
 ///     .request_timeout(Duration::from_secs(20))
 ///     .build()?;
 /// assert_eq!(transport.name(), "reqwest");
-///
-/// // Or bring your own client, starting from this crate's settings (TLS included):
-/// let client = ReqwestTransport::builder()
-///     .into_client_builder()?
-///     .default_headers(http::HeaderMap::new())
-///     .build()
-///     .map_err(amberflo_transport::TransportError::other)?;
-/// let transport = ReqwestTransport::from_client(client);
 /// # Ok::<(), amberflo_transport::TransportError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
-    request_timeout: Option<Duration>,
+    request_timeout: Duration,
+    max_response_bytes: usize,
     tls: Option<TlsBackend>,
 }
 
@@ -59,23 +53,6 @@ impl ReqwestTransport {
         ReqwestTransportBuilder::default()
     }
 
-    /// Wraps an existing client; its own timeouts, TLS and proxy settings apply (its
-    /// [`tls_backend`](Transport::tls_backend) is then unknown: `None`).
-    ///
-    /// Beware `reqwest::Client::new()` / `reqwest::Client::builder()`: when reqwest's only TLS
-    /// backend is this crate's (feature `rustls`, which enables reqwest's `rustls-no-provider`),
-    /// reqwest panics building a client unless a process-wide rustls `CryptoProvider` is
-    /// installed. Start from [`ReqwestTransportBuilder::into_client_builder`] instead, which
-    /// carries a ready rustls configuration.
-    #[must_use]
-    pub fn from_client(client: reqwest::Client) -> Self {
-        Self {
-            client,
-            request_timeout: None,
-            tls: None,
-        }
-    }
-
     /// The underlying client.
     #[must_use]
     pub fn client(&self) -> &reqwest::Client {
@@ -89,7 +66,7 @@ impl ReqwestTransport {
             TransportError::Connect { message, source }
         } else if error.is_timeout() {
             TransportError::Timeout {
-                timeout: self.request_timeout,
+                timeout: Some(self.request_timeout),
             }
         } else if error.is_builder() {
             TransportError::InvalidRequest { message }
@@ -98,6 +75,28 @@ impl ReqwestTransport {
         } else {
             TransportError::Other { message, source }
         }
+    }
+}
+
+impl ReqwestTransport {
+    /// Reads the body chunk by chunk, stopping at `max_response_bytes`.
+    async fn read_body(&self, response: &mut reqwest::Response) -> Result<Bytes, TransportError> {
+        let limit = self.max_response_bytes;
+        let too_large = TransportError::ResponseTooLarge { limit };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_large);
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(&e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 }
 
@@ -120,15 +119,20 @@ impl Transport for ReqwestTransport {
             )));
         }
         let request = reqwest::Request::try_from(request).map_err(|e| self.map_error(&e))?;
+        let requested = request.url().clone();
         let mut response = self
             .client
             .execute(request)
             .await
             .map_err(|e| self.map_error(&e))?;
+        // Redirects are off; a response from elsewhere would mean the key went elsewhere.
+        if *response.url() != requested {
+            return Err(TransportError::Redirected);
+        }
         let status = response.status();
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
-        let body = response.bytes().await.map_err(|e| self.map_error(&e))?;
+        let body = self.read_body(&mut response).await?;
         let mut out = http::Response::new(body);
         *out.status_mut() = status;
         *out.version_mut() = version;
@@ -154,12 +158,29 @@ impl Transport for ReqwestTransport {
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | 8 |
 /// | [`tcp_keepalive`](Self::tcp_keepalive) | 60 s |
+/// | [`max_response_bytes`](Self::max_response_bytes) | 64 MiB |
+/// | [`customize`](Self::customize) | none (redirects stay off whatever it does) |
 /// | [`tls_backend`](Self::tls_backend) | [`TlsBackend::default_for_build`]: native-tls when the `native-tls` feature is on, else rustls |
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct ReqwestTransportBuilder {
     settings: ConnectionSettings,
     tls: Option<TlsBackend>,
+    customize: Option<Customize>,
+}
+
+/// A user's adjustment of the reqwest client builder (proxies, root certificates, ...).
+type Customize =
+    std::sync::Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
+impl std::fmt::Debug for ReqwestTransportBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReqwestTransportBuilder")
+            .field("settings", &self.settings)
+            .field("tls", &self.tls)
+            .field("customized", &self.customize.is_some())
+            .finish()
+    }
 }
 
 impl Default for ReqwestTransportBuilder {
@@ -167,6 +188,7 @@ impl Default for ReqwestTransportBuilder {
         Self {
             settings: ConnectionSettings::default(),
             tls: TlsBackend::default_for_build(),
+            customize: None,
         }
     }
 }
@@ -191,6 +213,26 @@ impl ReqwestTransportBuilder {
         self
     }
 
+    /// Adjusts the reqwest client beyond these settings (a proxy, extra root certificates,
+    /// local address, ...). It runs after this builder's settings; redirects stay off whatever
+    /// it does, so the API key is only ever sent to the configured URLs.
+    ///
+    /// ```
+    /// use amberflo_transport::ReqwestTransport;
+    ///
+    /// let transport = ReqwestTransport::builder()
+    ///     .customize(|client| client.no_proxy().user_agent("my-app/1.0"))
+    ///     .build()?;
+    /// # Ok::<(), amberflo_transport::TransportError>(())
+    /// ```
+    pub fn customize<F>(mut self, adjust: F) -> Self
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        self.customize = Some(std::sync::Arc::new(adjust));
+        self
+    }
+
     /// Builds the transport.
     ///
     /// # Errors
@@ -198,10 +240,14 @@ impl ReqwestTransportBuilder {
     /// [`TransportError::Setup`] when the TLS stack cannot be initialized, or the chosen TLS
     /// library is not compiled in.
     pub fn build(self) -> Result<ReqwestTransport, TransportError> {
-        let request_timeout = self.settings.request_timeout;
+        let settings = self.settings;
         let tls = self.tls;
-        let client = self
-            .into_client_builder()?
+        let mut builder = self.client_builder()?;
+        if let Some(adjust) = &self.customize {
+            builder = adjust(builder);
+        }
+        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TransportError::Setup {
                 message: error_chain(&e),
@@ -209,19 +255,15 @@ impl ReqwestTransportBuilder {
             })?;
         Ok(ReqwestTransport {
             client,
-            request_timeout: Some(request_timeout),
+            request_timeout: settings.request_timeout,
+            max_response_bytes: settings.max_response_bytes,
             tls,
         })
     }
 
     /// A `reqwest::ClientBuilder` with these settings and this crate's TLS configuration
-    /// (HTTP/1.1 only, no redirects), to customize further and pass to
-    /// [`ReqwestTransport::from_client`].
-    ///
-    /// # Errors
-    ///
-    /// As [`build`](Self::build).
-    pub fn into_client_builder(self) -> Result<reqwest::ClientBuilder, TransportError> {
+    /// (HTTP/1.1 only, no redirects).
+    fn client_builder(&self) -> Result<reqwest::ClientBuilder, TransportError> {
         let builder = reqwest::Client::builder()
             .connect_timeout(self.settings.connect_timeout)
             .timeout(self.settings.request_timeout)

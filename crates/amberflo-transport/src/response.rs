@@ -27,7 +27,7 @@ pub(crate) fn classify_at(
     }
     Err(ApiError::new(
         parts.status,
-        String::from_utf8_lossy(&body).into_owned(),
+        &body,
         retry_after::from_headers(&parts.headers, now),
     ))
 }

@@ -7,17 +7,19 @@ use std::time::{Duration, SystemTime};
 /// - `"7"` (delay-seconds) gives 7 s;
 /// - an HTTP date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, or the obsolete RFC 850 and asctime
 ///   forms) gives the time from `now` until then, and zero when the date is already past;
-/// - anything else (negative, fractional, garbage) gives `None`.
+/// - anything else (negative, fractional, garbage) gives `None`;
+/// - the result is clamped to [`MAX_RETRY_AFTER`](crate::defaults::MAX_RETRY_AFTER).
 #[must_use]
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Longer than u64 seconds is "forever"; saturate rather than reject.
-        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(crate::defaults::MAX_RETRY_AFTER))
 }
 
 /// Reads `Retry-After` from `headers`, relative to `now`.
@@ -29,6 +31,7 @@ pub(crate) fn from_headers(headers: &http::HeaderMap, now: SystemTime) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::defaults::MAX_RETRY_AFTER;
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
@@ -45,7 +48,20 @@ mod tests {
         );
         assert_eq!(
             parse_retry_after("99999999999999999999999", now),
-            Some(Duration::from_secs(u64::MAX))
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after(&u64::MAX.to_string(), now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn far_future_dates_are_clamped() {
+        let now = at(1_700_000_000);
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 2099 00:00:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
         );
     }
 

@@ -19,6 +19,8 @@ pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
 /// | `Io` | the connection broke while sending or reading (reset, truncated body) | yes |
 /// | `InvalidRequest` | the request could not be sent as built (bad URI, unsupported scheme) | no |
 /// | `Setup` | the transport itself could not be built (TLS roots, settings) | no |
+/// | `ResponseTooLarge` | the response body was over the transport's `max_response_bytes` | no |
+/// | `Redirected` | the response came from another URL than the one requested | no |
 /// | `Other` | anything else | no |
 ///
 /// The type is `Clone` (sources are held in an [`Arc`]) so scripted mocks and retry loops can
@@ -65,6 +67,16 @@ pub enum TransportError {
         #[source]
         source: Option<SharedError>,
     },
+    /// The response body was longer than the transport accepts; reading stopped there.
+    #[error("the response body is over the {limit}-byte limit")]
+    ResponseTooLarge {
+        /// The limit, in bytes (`max_response_bytes`).
+        limit: usize,
+    },
+    /// The response came from another URL than the one requested (a client that followed a
+    /// redirect). Built-in transports never follow redirects; nothing was delivered.
+    #[error("the request was redirected; redirects are never followed")]
+    Redirected,
     /// Any other failure.
     #[error("transport error: {message}")]
     Other {

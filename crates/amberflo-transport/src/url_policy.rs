@@ -17,10 +17,21 @@ pub(crate) fn check_base_url(
     raw: &str,
     allow_insecure_http: bool,
 ) -> Result<Url, Error> {
+    // Messages quote the URL without any credentials it carries.
+    let shown = redact(raw);
     let url = Url::parse(raw.trim())
-        .map_err(|e| Error::invalid_config(field, format!("`{raw}` is not a valid URL: {e}")))?;
+        .map_err(|e| Error::invalid_config(field, format!("`{shown}` is not a valid URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_config(
+            field,
+            format!("`{shown}` must not carry credentials; the API key is sent as a header"),
+        ));
+    }
     let Some(host) = url.host() else {
-        return Err(Error::invalid_config(field, format!("`{raw}` has no host")));
+        return Err(Error::invalid_config(
+            field,
+            format!("`{shown}` has no host"),
+        ));
     };
     match url.scheme() {
         "https" => {}
@@ -29,34 +40,40 @@ pub(crate) fn check_base_url(
             return Err(Error::invalid_config(
                 field,
                 format!(
-                    "`{raw}` uses plain http to a non-loopback host, which would send the API key \
-                     in clear text; use https, or opt in with allow_insecure_http()"
+                    "`{shown}` uses plain http to a non-loopback host, which would send the API \
+                     key in clear text; use https, or opt in with allow_insecure_http()"
                 ),
             ));
         }
         other => {
             return Err(Error::invalid_config(
                 field,
-                format!("`{raw}` has scheme `{other}`; only https (and http to loopback) work"),
+                format!("`{shown}` has scheme `{other}`; only https (and http to loopback) work"),
             ));
         }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_config(
-            field,
-            "must not carry credentials; the API key is sent as a header",
-        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_config(
             field,
-            format!("`{raw}` must not have a query or fragment"),
+            format!("`{shown}` must not have a query or fragment"),
         ));
     }
     let mut url = url;
     let trimmed = url.path().trim_end_matches('/').to_owned();
     url.set_path(&trimmed);
     Ok(url)
+}
+
+/// `raw` with any `user:password@` before the host replaced by `***@`, whether or not the
+/// rest parses as a URL.
+fn redact(raw: &str) -> String {
+    let authority_start = raw.find("://").map_or(0, |at| at + 3);
+    let rest = &raw[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..authority_start], &rest[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 /// Whether `host` is `localhost` or a loopback address.
@@ -81,6 +98,28 @@ fn is_loopback_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_error_quotes_credentials() {
+        let secret = "S3CRET";
+        for raw in [
+            "http://user:S3CRET@example.com",
+            "ftp://user:S3CRET@example.com/x",
+            "https://user:S3CRET@example.com",
+            "https://user:S3CRET@example.com/?q=1",
+            "http://user:S3CRET@[::1",
+            "user:S3CRET@host without scheme",
+            "https://S3CRET@example.com",
+        ] {
+            for insecure in [false, true] {
+                let error = check_base_url("api_url", raw, insecure).unwrap_err();
+                let shown = format!("{error} {error:?}");
+                assert!(!shown.contains(secret), "{raw}: {shown}");
+            }
+        }
+        assert_eq!(redact("https://u:p@h/p@x"), "https://***@h/p@x");
+        assert_eq!(redact("https://h/p@x"), "https://h/p@x");
+    }
 
     fn reason(result: Result<Url, Error>) -> (String, &'static str) {
         match result {

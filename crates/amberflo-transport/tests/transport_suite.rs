@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 /// The request timeout every suite transport is built with.
 const TIMEOUT: Duration = Duration::from_millis(400);
 const KEY: &str = "test-key-0123";
+/// `max_response_bytes` of every transport in this suite.
+const MAX_BODY: usize = 1024 * 1024;
 
 fn client(transport: Arc<dyn Transport>, base: &str) -> ApiClient {
     ApiClient::builder(ApiKey::new(KEY).unwrap())
@@ -351,6 +353,56 @@ mod cases {
         }
     }
 
+    /// A body over `max_response_bytes` (1 MiB in this suite) stops the exchange, whether its
+    /// length is announced or not.
+    pub async fn huge_bodies_stop_at_the_limit(t: Arc<dyn Transport>) {
+        for with_length in [true, false] {
+            let addr = common::huge_body_server(8 * MAX_BODY, with_length);
+            let err = t
+                .send(get(&format!("http://{addr}/usage/")))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, TransportError::ResponseTooLarge { limit: MAX_BODY }),
+                "with_length {with_length}: {err:?}"
+            );
+            assert!(!err.is_retryable());
+        }
+    }
+
+    /// A 301 is a response like any other: never followed, so the key never reaches the
+    /// redirect's host, and an ingest answered with it is not delivered.
+    pub async fn redirects_are_never_followed(t: Arc<dyn Transport>) {
+        let elsewhere = common::counting_server();
+        let addr = common::redirect_server(elsewhere.addr);
+        let client = client(t, &format!("http://{addr}"));
+        let body = amberflo_transport::gzip_ingest_body(b"[]").unwrap();
+        let err = client.ingest_body(body).await.unwrap_err();
+        assert_eq!(
+            err.status(),
+            Some(http::StatusCode::MOVED_PERMANENTLY),
+            "{err:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let reached = elsewhere.requests.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(reached, 0, "the redirect was followed");
+    }
+
+    /// An error body is kept to 4 KiB, with its real length noted.
+    pub async fn error_bodies_are_truncated(t: Arc<dyn Transport>) {
+        let addr = common::status_body_server(502, MAX_BODY / 2);
+        let client = client(t, &format!("http://{addr}"));
+        let err = client
+            .get_json::<_, serde_json::Value>("/usage/", &())
+            .await
+            .unwrap_err();
+        let Error::Api(api) = err else {
+            panic!("expected an API error, got {err:?}");
+        };
+        assert_eq!(api.body.len(), 4096);
+        assert_eq!(api.body_len, MAX_BODY / 2);
+    }
+
     /// Outside a Tokio runtime the transport errors instead of panicking.
     pub fn outside_a_runtime_is_an_error_not_a_panic(t: &dyn Transport) {
         let err = common::block_on(t.send(get("http://127.0.0.1:9/x"))).unwrap_err();
@@ -385,7 +437,10 @@ macro_rules! transport_suite {
                 reuses_pooled_connections,
                 plain_http_to_a_remote_host_is_refused,
                 relative_uri_is_an_invalid_request,
-                failed_tls_handshake_is_a_connect_error
+                failed_tls_handshake_is_a_connect_error,
+                huge_bodies_stop_at_the_limit,
+                redirects_are_never_followed,
+                error_bodies_are_truncated
             );
 
             #[test]
@@ -413,6 +468,7 @@ transport_suite!(reqwest, |timeout| {
         builder
             .connect_timeout(timeout)
             .request_timeout(timeout)
+            .max_response_bytes(MAX_BODY)
             .build()
             .unwrap(),
     )
@@ -424,6 +480,7 @@ transport_suite!(reqwest_native_tls, |timeout| {
         amberflo_transport::ReqwestTransport::builder()
             .connect_timeout(timeout)
             .request_timeout(timeout)
+            .max_response_bytes(MAX_BODY)
             .tls_backend(amberflo_transport::TlsBackend::NativeTls)
             .build()
             .unwrap(),
@@ -436,7 +493,20 @@ transport_suite!(hyper, |timeout| {
         amberflo_transport::HyperTransport::builder()
             .connect_timeout(timeout)
             .request_timeout(timeout)
+            .max_response_bytes(MAX_BODY)
             .build()
             .unwrap(),
     )
 });
+
+/// `customize` cannot turn redirects back on: the key still never reaches another host.
+#[cfg(feature = "reqwest")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customize_cannot_turn_redirects_on() {
+    let transport = amberflo_transport::ReqwestTransport::builder()
+        .customize(|client| client.redirect(::reqwest::redirect::Policy::limited(5)))
+        .request_timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    cases::redirects_are_never_followed(Arc::new(transport)).await;
+}

@@ -84,6 +84,52 @@ pub fn truncating_server() -> SocketAddr {
     })
 }
 
+/// A server answering `200` with `len` bytes of body, announced by `Content-Length` or, when
+/// `with_length` is false, delimited by closing the connection.
+pub fn huge_body_server(len: usize, with_length: bool) -> SocketAddr {
+    one_shot(move |stream| {
+        let head = if with_length {
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n")
+        } else {
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_owned()
+        };
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            let n = chunk.len().min(len - sent);
+            if stream.write_all(&chunk[..n]).is_err() {
+                return; // the client stopped reading
+            }
+            sent += n;
+        }
+    })
+}
+
+/// A server answering `status` with a body of `len` bytes.
+pub fn status_body_server(status: u16, len: usize) -> SocketAddr {
+    one_shot(move |stream| {
+        let head = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: {len}\r\n\r\n");
+        stream.write_all(head.as_bytes()).ok();
+        stream.write_all(&vec![b'e'; len]).ok();
+        stream.flush().ok();
+    })
+}
+
+/// A server answering every request with `301` to `target` (another port).
+pub fn redirect_server(target: SocketAddr) -> SocketAddr {
+    one_shot(move |stream| {
+        let head = format!(
+            "HTTP/1.1 301 Moved Permanently\r\nLocation: http://{target}/ingest/\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).ok();
+        stream.flush().ok();
+    })
+}
+
 /// A "TLS" server that answers a ClientHello with plain HTTP, so any handshake fails.
 pub fn not_tls_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
