@@ -87,10 +87,10 @@ impl CustomerProductPlanPayload {
         validate::non_blank("product_plan_id", &self.product_plan_id)?;
         validate::non_blank("product_id", &self.product_id)?;
         if let Some(start) = self.start_time_in_seconds {
-            validate::positive("start_time_in_seconds", start)?;
+            validate::epoch_seconds("start_time_in_seconds", start)?;
         }
         if let Some(end) = self.end_time_in_seconds {
-            validate::positive("end_time_in_seconds", end)?;
+            validate::epoch_seconds("end_time_in_seconds", end)?;
         }
         if let (Some(start), Some(end)) = (self.start_time_in_seconds, self.end_time_in_seconds)
             && end.saturating_sub(start) < MIN_PRODUCT_PLAN_SECONDS
@@ -495,7 +495,7 @@ impl PrepaidOrderPayload {
         validate::non_blank("id", &self.id)?;
         validate::non_blank("customer_id", &self.customer_id)?;
         validate::non_blank("product_id", &self.product_id)?;
-        validate::positive("start_time_in_seconds", self.start_time_in_seconds)?;
+        validate::epoch_seconds("start_time_in_seconds", self.start_time_in_seconds)?;
         if self.prepaid_offer_version != DEFAULT_PREPAID_OFFER_VERSION {
             validate::positive("prepaid_offer_version", self.prepaid_offer_version)?;
         }

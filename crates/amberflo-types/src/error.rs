@@ -50,6 +50,16 @@ pub enum Rule {
     NotADate,
     /// A required field was never set on a builder.
     Missing,
+    /// A string was longer than a [`RecordLimits`](crate::RecordLimits) limit.
+    TooLong {
+        /// The limit, in bytes.
+        max_bytes: usize,
+    },
+    /// A collection had more entries than a [`RecordLimits`](crate::RecordLimits) limit.
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for Rule {
@@ -66,6 +76,8 @@ impl fmt::Display for Rule {
             Rule::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
             Rule::NotADate => f.write_str("must be a valid calendar date"),
             Rule::Missing => f.write_str("must be set"),
+            Rule::TooLong { max_bytes } => write!(f, "must be at most {max_bytes} bytes long"),
+            Rule::TooMany { max } => write!(f, "must have at most {max} entries"),
         }
     }
 }

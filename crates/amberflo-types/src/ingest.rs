@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::dimensions::Dimensions;
-use crate::error::ValidationError;
+use crate::error::{Rule, ValidationError};
+use crate::limits::RecordLimits;
 use crate::{number, time, validate};
 
 /// A record's unique id: a UUID v4 made when the record is built, or an id of the caller's.
@@ -184,18 +185,70 @@ impl MeterRecord {
         }
     }
 
-    /// Checks every field against the ingest rules. Records made by the builder always pass;
-    /// use this on records that came from elsewhere (for example deserialised ones).
+    /// Checks every field against the ingest rules and the default [`RecordLimits`]. Records
+    /// made by the builder always pass; use this on records that came from elsewhere (for
+    /// example deserialised ones).
+    ///
+    /// The time must lie between 2000 and 2099 in milliseconds
+    /// ([`MIN_EPOCH_MILLIS`](crate::MIN_EPOCH_MILLIS)`..=`[`MAX_EPOCH_MILLIS`](crate::MAX_EPOCH_MILLIS)):
+    /// a value outside is almost always seconds given as milliseconds (or a sentinel such as
+    /// `i64::MAX`).
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_with(&RecordLimits::DEFAULT)
+    }
+
+    /// Like [`validate`](Self::validate), with other size limits.
+    pub fn validate_with(&self, limits: &RecordLimits) -> Result<(), ValidationError> {
+        let name = limits.max_name_bytes;
         validate::non_blank("meter_api_name", &self.meter_api_name)?;
+        validate::max_len("meter_api_name", &self.meter_api_name, name)?;
         validate::finite("meter_value", self.meter_value)?;
-        validate::positive("meter_time_in_millis", self.meter_time_in_millis)?;
+        validate::time_in(
+            "meter_time_in_millis",
+            self.meter_time_in_millis,
+            limits.min_meter_time_millis,
+            limits.max_meter_time_millis,
+        )?;
         validate::non_blank("customer_id", &self.customer_id)?;
+        validate::max_len("customer_id", &self.customer_id, name)?;
+        let mut bytes = self.meter_api_name.len() + self.customer_id.len();
         if let Some(custom) = self.unique_id.as_custom() {
             validate::non_blank("unique_id", custom)?;
+            validate::max_len("unique_id", custom, name)?;
+            bytes += custom.len();
         }
         if let Some(dimensions) = &self.dimensions {
-            validate::string_map("dimensions", dimensions.iter())?;
+            if dimensions.len() > limits.max_dimensions {
+                let rule = Rule::TooMany {
+                    max: limits.max_dimensions,
+                };
+                return Err(ValidationError::new("dimensions", rule));
+            }
+            for (key, value) in dimensions.iter() {
+                // A bad key is named `dimensions.<key>`: the key itself may be huge.
+                validate::non_blank("dimensions.<key>", key)?;
+                validate::max_len("dimensions.<key>", key, name)?;
+                // Formatted only on failure: this runs for every record.
+                let broken = if validate::is_blank(value) {
+                    Some(Rule::Blank)
+                } else if value.len() > limits.max_value_bytes {
+                    Some(Rule::TooLong {
+                        max_bytes: limits.max_value_bytes,
+                    })
+                } else {
+                    None
+                };
+                if let Some(rule) = broken {
+                    return Err(ValidationError::new(format!("dimensions.{key}"), rule));
+                }
+                bytes += key.len() + value.len();
+            }
+        }
+        if bytes > limits.max_record_bytes {
+            let rule = Rule::TooLong {
+                max_bytes: limits.max_record_bytes,
+            };
+            return Err(ValidationError::new("record", rule));
         }
         Ok(())
     }
@@ -291,8 +344,14 @@ impl MeterRecordBuilder {
         self
     }
 
-    /// Validates and returns the record, or the first rule broken.
-    pub fn build(mut self) -> Result<MeterRecord, ValidationError> {
+    /// Validates and returns the record, or the first rule broken (with the default
+    /// [`RecordLimits`]).
+    pub fn build(self) -> Result<MeterRecord, ValidationError> {
+        self.build_with(&RecordLimits::DEFAULT)
+    }
+
+    /// Like [`build`](Self::build), with other size limits.
+    pub fn build_with(mut self, limits: &RecordLimits) -> Result<MeterRecord, ValidationError> {
         if let Some(dimensions) = &mut self.dimensions {
             dimensions.shrink_to_fit();
         }
@@ -304,7 +363,7 @@ impl MeterRecordBuilder {
             meter_time_in_millis: self.meter_time_in_millis.unwrap_or_else(time::now_millis),
             dimensions: self.dimensions,
         };
-        record.validate()?;
+        record.validate_with(limits)?;
         Ok(record)
     }
 }

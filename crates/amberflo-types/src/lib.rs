@@ -76,6 +76,7 @@ mod dimensions;
 mod error;
 mod ingest;
 mod invoice;
+mod limits;
 mod number;
 mod portal;
 mod records_json;
@@ -99,6 +100,7 @@ pub use ingest::{MeterRecord, MeterRecordBuilder, UniqueId};
 pub use invoice::{
     AllInvoicesQuery, AllInvoicesQueryBuilder, Invoice, InvoiceQuery, InvoiceQueryBuilder,
 };
+pub use limits::{MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS, RecordLimits};
 pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };

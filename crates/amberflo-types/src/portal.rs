@@ -59,7 +59,7 @@ impl CustomerPortalSessionRequest {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::non_blank("customer_id", &self.customer_id)?;
         if let Some(expiration) = self.expiration_epoch_milliseconds {
-            validate::positive("expiration_epoch_milliseconds", expiration)?;
+            validate::epoch_millis("expiration_epoch_milliseconds", expiration)?;
         }
         validate::optional_non_blank("return_url", self.return_url.as_deref())
     }

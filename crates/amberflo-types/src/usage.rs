@@ -134,14 +134,15 @@ impl TimeRange {
 
     /// Checks the rules the constructors enforce (for deserialised ranges).
     pub fn validate(&self) -> Result<(), ValidationError> {
-        validate::positive("start_time_in_seconds", self.start_time_in_seconds)?;
-        if let Some(end) = self.end_time_in_seconds
-            && end <= self.start_time_in_seconds
-        {
-            return Err(ValidationError::new(
-                "end_time_in_seconds",
-                Rule::EndNotAfterStart,
-            ));
+        validate::epoch_seconds("start_time_in_seconds", self.start_time_in_seconds)?;
+        if let Some(end) = self.end_time_in_seconds {
+            if end <= self.start_time_in_seconds {
+                return Err(ValidationError::new(
+                    "end_time_in_seconds",
+                    Rule::EndNotAfterStart,
+                ));
+            }
+            validate::epoch_seconds("end_time_in_seconds", end)?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{Rule, ValidationError};
+use crate::limits::{MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS};
 
 type Field = Cow<'static, str>;
 
@@ -64,6 +65,46 @@ pub(crate) fn positive(field: impl Into<Field>, value: i64) -> Result<(), Valida
         return Err(ValidationError::new(field, Rule::NotPositive));
     }
     Ok(())
+}
+
+/// The string must be at most `max_bytes` long.
+pub(crate) fn max_len(
+    field: impl Into<Field>,
+    value: &str,
+    max_bytes: usize,
+) -> Result<(), ValidationError> {
+    if value.len() > max_bytes {
+        return Err(ValidationError::new(field, Rule::TooLong { max_bytes }));
+    }
+    Ok(())
+}
+
+/// A positive time in epoch milliseconds between 2000 and 2099 (see
+/// [`crate::MIN_EPOCH_MILLIS`]).
+pub(crate) fn epoch_millis(field: impl Into<Field>, value: i64) -> Result<(), ValidationError> {
+    time_in(field, value, MIN_EPOCH_MILLIS, MAX_EPOCH_MILLIS)
+}
+
+/// A positive time (else [`Rule::NotPositive`]) within `min..=max` (else
+/// [`Rule::OutOfRange`]).
+pub(crate) fn time_in(
+    field: impl Into<Field>,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<(), ValidationError> {
+    if value <= 0 {
+        return Err(ValidationError::new(field, Rule::NotPositive));
+    }
+    if !(min..=max).contains(&value) {
+        return Err(ValidationError::new(field, Rule::OutOfRange { min, max }));
+    }
+    Ok(())
+}
+
+/// A positive time in epoch seconds before 2100 (see [`crate::MAX_EPOCH_SECONDS`]).
+pub(crate) fn epoch_seconds(field: impl Into<Field>, value: i64) -> Result<(), ValidationError> {
+    time_in(field, value, 1, MAX_EPOCH_SECONDS)
 }
 
 /// The number must be finite (not NaN, not infinite).

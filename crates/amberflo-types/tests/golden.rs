@@ -147,7 +147,7 @@ fn ingest_batch_is_an_array_of_the_golden_records() {
 fn integral_meter_values_serialise_as_json_integers() {
     let body = |value: f64| {
         let record = MeterRecord::builder("m", value, "c")
-            .meter_time_in_millis(1)
+            .meter_time_in_millis(1_700_000_000_000)
             .unique_id("id")
             .build()
             .expect("valid record");
@@ -862,7 +862,11 @@ fn meter_time_equals_meter_time_in_millis() {
         .build()
         .expect("valid record");
     assert_eq!(nanos.meter_time_in_millis(), 1_700_000_000_123);
-    // Before 1970: the field's own rule, named.
+    // Before 1970 (or 2000): the field's own rule, named.
+    let window = Rule::OutOfRange {
+        min: amberflo_types::MIN_EPOCH_MILLIS,
+        max: amberflo_types::MAX_EPOCH_MILLIS,
+    };
     let error = MeterRecord::builder("m", 1.0, "c")
         .meter_time(UNIX_EPOCH - Duration::from_secs(1))
         .build()
@@ -871,6 +875,17 @@ fn meter_time_equals_meter_time_in_millis() {
         (error.field(), error.rule()),
         ("meter_time_in_millis", &Rule::NotPositive)
     );
+    // Seconds given as milliseconds, and a sentinel: refused by the same rule.
+    for wrong_unit in [1_700_000_000, i64::MAX] {
+        let error = MeterRecord::builder("m", 1.0, "c")
+            .meter_time_in_millis(wrong_unit)
+            .build()
+            .expect_err("outside 2000..2100");
+        assert_eq!(
+            (error.field(), error.rule()),
+            ("meter_time_in_millis", &window)
+        );
+    }
 }
 
 #[test]
@@ -906,10 +921,20 @@ fn time_range_system_time_constructors_equal_epoch_ones() {
     assert_eq!(last_day.end_time_in_seconds(), None);
 
     // The rules, with the fields named, as for the epoch constructors.
+    let window = Rule::OutOfRange {
+        min: 1,
+        max: amberflo_types::MAX_EPOCH_SECONDS,
+    };
     let error = TimeRange::since(UNIX_EPOCH).expect_err("the epoch is 0");
     assert_eq!(
         (error.field(), error.rule()),
         ("start_time_in_seconds", &Rule::NotPositive)
+    );
+    // Milliseconds given as seconds.
+    let error = TimeRange::since_epoch_seconds(1_700_000_000_000).expect_err("year 55,000");
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("start_time_in_seconds", &window)
     );
     let error = TimeRange::last(Duration::from_secs(u64::MAX)).expect_err("before 1970");
     assert_eq!(error.field(), "start_time_in_seconds");

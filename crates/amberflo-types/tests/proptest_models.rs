@@ -17,9 +17,10 @@ use amberflo_types::{
     BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter, CreateCustomerQuery, Customer,
     CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    Dimensions, Invoice, InvoiceQuery, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month,
-    PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval,
-    TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
+    Dimensions, Invoice, InvoiceQuery, MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS,
+    MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month, PrepaidOrder, PrepaidOrderListQuery,
+    PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
+    UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -186,6 +187,34 @@ fn require_non_blank(broken: &mut Broken, field: &str, value: &str) {
     }
 }
 
+/// A time in epoch milliseconds must lie in 2000..=2099 (seconds given as milliseconds, or
+/// a sentinel, fall outside).
+fn require_epoch_millis(broken: &mut Broken, field: &str, value: i64) {
+    if value < 1 {
+        broken.push((field.to_owned(), Rule::NotPositive));
+    } else if !(MIN_EPOCH_MILLIS..=MAX_EPOCH_MILLIS).contains(&value) {
+        let rule = Rule::OutOfRange {
+            min: MIN_EPOCH_MILLIS,
+            max: MAX_EPOCH_MILLIS,
+        };
+        broken.push((field.to_owned(), rule));
+    }
+}
+
+/// A time in epoch seconds must be positive and before 2100 (milliseconds given as seconds
+/// fall outside).
+fn require_epoch_seconds(broken: &mut Broken, field: &str, value: i64) {
+    if value < 1 {
+        broken.push((field.to_owned(), Rule::NotPositive));
+    } else if value > MAX_EPOCH_SECONDS {
+        let rule = Rule::OutOfRange {
+            min: 1,
+            max: MAX_EPOCH_SECONDS,
+        };
+        broken.push((field.to_owned(), rule));
+    }
+}
+
 fn require_positive(broken: &mut Broken, field: &str, value: i64) {
     if value < 1 {
         broken.push((field.to_owned(), Rule::NotPositive));
@@ -292,12 +321,15 @@ fn raw_period(count: i64) -> BillingPeriod {
 }
 
 fn range_rules(broken: &mut Broken, prefix: &str, start: i64, end: Option<i64>) {
-    require_positive(broken, &format!("{prefix}start_time_in_seconds"), start);
-    if end.is_some_and(|end| end <= start) {
-        broken.push((
-            format!("{prefix}end_time_in_seconds"),
-            Rule::EndNotAfterStart,
-        ));
+    require_epoch_seconds(broken, &format!("{prefix}start_time_in_seconds"), start);
+    if let Some(end) = end {
+        if end <= start {
+            broken.push((
+                format!("{prefix}end_time_in_seconds"),
+                Rule::EndNotAfterStart,
+            ));
+        }
+        require_epoch_seconds(broken, &format!("{prefix}end_time_in_seconds"), end);
     }
 }
 
@@ -342,7 +374,7 @@ proptest! {
             broken.push(("meter_value".to_owned(), Rule::NotFinite));
         }
         if let Some(time) = time {
-            require_positive(&mut broken, "meter_time_in_millis", time);
+            require_epoch_millis(&mut broken, "meter_time_in_millis", time);
         }
         require_non_blank(&mut broken, "customer_id", &customer);
         if let Some(id) = &id {
@@ -467,7 +499,7 @@ proptest! {
         let error = MeterRecord::builder(name, 1.0, customer)
             .unique_id(id)
             .dimension(dim_key, dim_value)
-            .meter_time_in_millis(1)
+            .meter_time_in_millis(1_700_000_000_000)
             .build()
             .expect_err("one field is blank");
         let expected = match which {
@@ -648,7 +680,7 @@ proptest! {
     #[test]
     fn all_usage_query_validates_and_round_trips(
         interval in interval(),
-        start in 1..i64::MAX,
+        start in 1..=(MAX_EPOCH_SECONDS - 1_000_000),
         length in option::of(1..1_000_000_i64),
         group in any::<bool>(),
         customer in option::of(text()),
@@ -828,7 +860,7 @@ proptest! {
         let mut broken = Broken::new();
         require_non_blank(&mut broken, "customer_id", &id);
         if let Some(expiration) = expiration {
-            require_positive(&mut broken, "expiration_epoch_milliseconds", expiration);
+            require_epoch_millis(&mut broken, "expiration_epoch_milliseconds", expiration);
         }
         if let Some(return_url) = &return_url {
             require_non_blank(&mut broken, "return_url", return_url);
@@ -874,8 +906,16 @@ proptest! {
 
     #[test]
     fn product_plan_minimum_length_holds_at_the_i64_extremes(
-        start in prop_oneof![(i64::MAX - 100_000)..=i64::MAX, 1..200_000_i64],
-        end in prop_oneof![Just(i64::MAX), (i64::MAX - 100_000)..=i64::MAX, 1..300_000_i64],
+        start in prop_oneof![
+            (i64::MAX - 100_000)..=i64::MAX,
+            (MAX_EPOCH_SECONDS - 100_000)..=MAX_EPOCH_SECONDS,
+            1..200_000_i64,
+        ],
+        end in prop_oneof![
+            Just(i64::MAX),
+            (MAX_EPOCH_SECONDS - 100_000)..=(MAX_EPOCH_SECONDS + 10),
+            1..300_000_i64,
+        ],
     ) {
         product_plan_property("c", "p", None, Some(start), Some(end))?;
     }
@@ -924,7 +964,7 @@ proptest! {
             require_non_blank(&mut broken, "product_id", product);
         }
         match start {
-            Some(start) => require_positive(&mut broken, "start_time_in_seconds", start),
+            Some(start) => require_epoch_seconds(&mut broken, "start_time_in_seconds", start),
             None => broken.push(("start_time_in_seconds".to_owned(), Rule::Missing)),
         }
         if let Some(version) = version
@@ -1204,10 +1244,10 @@ fn product_plan_property(
         require_non_blank(&mut broken, "product_id", product);
     }
     if let Some(start) = start {
-        require_positive(&mut broken, "start_time_in_seconds", start);
+        require_epoch_seconds(&mut broken, "start_time_in_seconds", start);
     }
     if let Some(end) = end {
-        require_positive(&mut broken, "end_time_in_seconds", end);
+        require_epoch_seconds(&mut broken, "end_time_in_seconds", end);
     }
     if let (Some(start), Some(end)) = (start, end)
         && i128::from(end) < i128::from(start) + i128::from(MIN_PRODUCT_PLAN_SECONDS)
@@ -1254,21 +1294,29 @@ fn product_plan_property(
     Ok(())
 }
 
-/// Regression: the one-day minimum used `start.saturating_add(86_400)`, which saturates at
-/// `i64::MAX` and so accepted an end only seconds after a start near `i64::MAX`.
+/// Regression: the one-day minimum used `start.saturating_add(86_400)`, which saturated near
+/// `i64::MAX`; times that large are now refused outright, and the minimum holds at the top
+/// of the accepted window.
 #[test]
-fn product_plan_shorter_than_a_day_is_rejected_near_i64_max() {
+fn product_plan_shorter_than_a_day_is_rejected_at_the_end_of_the_window() {
     let error = CustomerProductPlanPayload::builder("c")
         .product_plan_id("p")
         .start_time_in_seconds(i64::MAX - 10)
         .end_time_in_seconds(i64::MAX)
         .build()
+        .expect_err("i64::MAX is no time");
+    assert_eq!(error.field(), "start_time_in_seconds");
+    let error = CustomerProductPlanPayload::builder("c")
+        .product_plan_id("p")
+        .start_time_in_seconds(MAX_EPOCH_SECONDS - 10)
+        .end_time_in_seconds(MAX_EPOCH_SECONDS)
+        .build()
         .expect_err("ten seconds is not a day");
     assert_eq!(error.field(), "end_time_in_seconds");
     let ok = CustomerProductPlanPayload::builder("c")
         .product_plan_id("p")
-        .start_time_in_seconds(i64::MAX - MIN_PRODUCT_PLAN_SECONDS)
-        .end_time_in_seconds(i64::MAX)
+        .start_time_in_seconds(MAX_EPOCH_SECONDS - MIN_PRODUCT_PLAN_SECONDS)
+        .end_time_in_seconds(MAX_EPOCH_SECONDS)
         .build();
     assert!(ok.is_ok(), "{ok:?}");
 }

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use amberflo_types::{MeterRecord, UniqueId, ValidationError, is_blank};
+use amberflo_types::{MeterRecord, RecordLimits, UniqueId, ValidationError, is_blank};
 use uuid::Uuid;
 
 /// A dimension key and value, borrowed from the body when they hold no escapes.
@@ -153,7 +153,8 @@ impl<'a> Batch<'a> {
             ),
             None => builder,
         };
-        builder.build()
+        // The wire contract's rules only: the SDK's size limits and time window are its own.
+        builder.build_with(&RecordLimits::NONE)
     }
 }
 

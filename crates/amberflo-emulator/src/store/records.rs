@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use amberflo_types::{MeterRecord, UniqueId};
+use amberflo_types::{MeterRecord, RecordLimits, UniqueId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -87,7 +87,7 @@ impl<'a> StoredView<'a> {
             ),
             None => builder,
         };
-        match builder.build() {
+        match builder.build_with(&RecordLimits::NONE) {
             Ok(record) => Some(record),
             Err(error) => {
                 tracing::error!(%error, "a stored record no longer validates");
@@ -293,7 +293,7 @@ mod tests {
             .unique_id(id)
             .meter_time_in_millis(1_000)
             .dimension("region", "eu")
-            .build()
+            .build_with(&RecordLimits::NONE)
             .expect("valid record")
     }
 
@@ -329,14 +329,14 @@ mod tests {
             record("a", 1.5),
             MeterRecord::builder("other", 2.0, "d")
                 .meter_time_in_millis(5)
-                .build()
+                .build_with(&RecordLimits::NONE)
                 .expect("valid record"),
             MeterRecord::builder("other", 2.0, "d")
                 .meter_time_in_millis(5)
                 .dimensions(Vec::<(String, String)>::new())
                 .dimension("x", "1")
                 .dimension("a", "2")
-                .build()
+                .build_with(&RecordLimits::NONE)
                 .expect("valid record"),
         ];
         let mut log = RecordLog::default();

@@ -192,7 +192,16 @@ async fn bad_usage_queries_are_400_naming_the_field() {
         message.starts_with("groupBy supports only customerId"),
         "{message}"
     );
-    // An hourly report over ~300 years is refused, not attempted.
+    // An hourly report over ~130 years is refused, not attempted.
+    let (status, message) = error_of(
+        harness
+            .get("/usage/all?startTimeInSeconds=1&endTimeInSeconds=4102444799&timeGroupingInterval=HOUR")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("buckets"), "{message}");
+    // Milliseconds given as seconds: refused, naming the field.
     let (status, message) = error_of(
         harness
             .get("/usage/all?startTimeInSeconds=1&endTimeInSeconds=9999999999&timeGroupingInterval=HOUR")
@@ -200,5 +209,8 @@ async fn bad_usage_queries_are_400_naming_the_field() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message.contains("buckets"), "{message}");
+    assert!(
+        message.starts_with("time_range.end_time_in_seconds must be between 1 and"),
+        "{message}"
+    );
 }

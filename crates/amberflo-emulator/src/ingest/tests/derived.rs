@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use amberflo_types::{MeterRecord, UniqueId};
+use amberflo_types::{MeterRecord, RecordLimits, UniqueId};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
@@ -87,7 +87,7 @@ pub(super) fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, String> {
                 None => builder,
             };
             builder
-                .build()
+                .build_with(&RecordLimits::NONE)
                 .map_err(|source| IngestError::Invalid { index, source }.to_string())
         })
         .collect()
