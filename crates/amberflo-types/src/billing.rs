@@ -206,8 +206,9 @@ impl CustomerProductPlanPayloadBuilder {
 }
 
 /// A customer's product plan as the API returns it (lenient; other fields in `extra`).
+/// `customerId` and `productPlanId` are required: an answer without it is a decode error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CustomerProductPlan {
     /// The customer.
@@ -215,12 +216,13 @@ pub struct CustomerProductPlan {
     /// The product plan.
     pub product_plan_id: String,
     /// The product.
+    #[serde(default)]
     pub product_id: String,
     /// When the plan starts, in Unix seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time_in_seconds: Option<i64>,
     /// When the plan ends, in Unix seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time_in_seconds: Option<i64>,
     /// Every other field the server sent.
     #[serde(flatten)]
@@ -660,21 +662,24 @@ impl PrepaidOrderPayloadBuilder {
 }
 
 /// A prepaid order as the API returns it (lenient; other fields in `extra`).
+/// `id` is required: an answer without it is a decode error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PrepaidOrder {
     /// The order's id.
     pub id: String,
     /// The customer.
+    #[serde(default)]
     pub customer_id: String,
     /// The product.
+    #[serde(default)]
     pub product_id: String,
     /// When the order starts, in Unix seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time_in_seconds: Option<i64>,
     /// The price paid.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepaid_price: Option<f64>,
     /// Every other field the server sent.
     #[serde(flatten)]

@@ -190,27 +190,30 @@ impl CustomerPayloadBuilder {
 
 /// A customer as the API returns it. Parsed leniently: fields this type does not name are
 /// kept in [`Customer::extra`].
+/// `customerId` is required: an answer without it is a decode error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Customer {
     /// The customer's id.
     pub customer_id: String,
     /// The customer's display name.
+    #[serde(default)]
     pub customer_name: String,
     /// The customer's email.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
     /// Whether the customer is enabled.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// The customer's traits.
+    #[serde(default)]
     pub traits: BTreeMap<String, String>,
     /// Creation time, in Unix milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// Last update time, in Unix milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// Every other field the server sent.
     #[serde(flatten)]

@@ -121,10 +121,10 @@ impl CustomerPortalSessionRequestBuilder {
     }
 }
 
-/// A customer portal session: the URL to open and its token. (A server making one starts
+/// A customer portal session: the URL to open and its token (both required). (A server making one starts
 /// from `CustomerPortalSession::default()` and sets the fields by name.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CustomerPortalSession {
     /// The portal URL.

@@ -586,14 +586,26 @@ impl AllUsageQueryBuilder {
 
 /// A usage report: the bucket start times and, per group, a value per bucket.
 ///
-/// Parsed leniently: unknown fields are ignored and missing ones default.
+/// Parsed leniently where it can be: unknown fields are ignored and optional ones default,
+/// but the fields a report cannot do without are required (`clientMeters`; per meter
+/// `groupValue` and `values`; per value `value` and `secondsSinceEpochUtc`), so an answer
+/// of the wrong shape is a decode error naming the missing field, never an empty report.
+///
+/// ```
+/// use amberflo_types::UsageReport;
+///
+/// let error = serde_json::from_str::<UsageReport>(r#"{"unexpected": 1}"#).unwrap_err();
+/// assert!(error.to_string().contains("missing field `clientMeters`"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageReport {
     /// Report metadata as the server sent it (meter, aggregation, time range, ...).
+    #[serde(default)]
     pub metadata: serde_json::Value,
     /// The start of each bucket, in Unix seconds.
+    #[serde(default)]
     pub seconds_since_epoch_intervals: Vec<i64>,
     /// One entry per group (one in all when the query had no group-by).
     pub client_meters: Vec<ClientMeter>,
@@ -601,11 +613,11 @@ pub struct UsageReport {
 
 /// The usage of one group in a [`UsageReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ClientMeter {
     /// The group's key, absent when the query had no group-by.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<MeterGroup>,
     /// The group's aggregate over the whole range.
     pub group_value: f64,
@@ -615,7 +627,7 @@ pub struct ClientMeter {
 
 /// The key of a group: dimension (or `customerId`) name to value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MeterGroup {
     /// The grouped-by names and this group's values for them.
@@ -624,7 +636,7 @@ pub struct MeterGroup {
 
 /// One bucket's value in a [`ClientMeter`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageValue {
     /// The aggregate of the bucket.
@@ -632,6 +644,7 @@ pub struct UsageValue {
     /// The bucket's start, in Unix seconds.
     pub seconds_since_epoch_utc: i64,
     /// Change from the previous bucket, in percent.
+    #[serde(default)]
     pub percentage_from_previous: f64,
 }
 

@@ -430,6 +430,30 @@ fn all_usage_response_parses_including_empty_reports() {
     assert_eq!(reports[2], UsageReport::default());
 }
 
+#[test]
+fn a_report_of_the_wrong_shape_is_an_error_naming_the_field() {
+    for (body, field) in [
+        (json!({}), "clientMeters"),
+        (json!({"clientMeters": [{"values": []}]}), "groupValue"),
+        (
+            json!({"clientMeters": [{"groupValue": 1, "values": [{"value": 1}]}]}),
+            "secondsSinceEpochUtc",
+        ),
+    ] {
+        let error = serde_json::from_value::<UsageReport>(body).expect_err("wrong shape");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("missing field `{field}`")),
+            "{error}"
+        );
+    }
+    // Unknown fields stay welcome.
+    let report: UsageReport =
+        serde_json::from_value(json!({"clientMeters": [], "somethingNew": true})).expect("parses");
+    assert!(report.client_meters.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Customers.
 
@@ -515,11 +539,15 @@ fn customer_response_parses_leniently_and_keeps_unknown_fields() {
 }
 
 #[test]
-fn absent_customer_is_an_empty_default() {
-    let customer: Customer =
-        serde_json::from_value(fixture("customer_response_absent")).expect("parses");
-    assert_eq!(customer, Customer::default());
-    assert!(customer.customer_id.is_empty());
+fn absent_customer_is_not_a_customer() {
+    // `{}` is what the API answers for an unknown id: the client reads it as "none"; as a
+    // `Customer` it lacks the required id.
+    let error = serde_json::from_value::<Customer>(fixture("customer_response_absent"))
+        .expect_err("no customerId");
+    assert!(
+        error.to_string().contains("missing field `customerId`"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use amberflo_batcher::{Batcher, ShutdownError, Stats};
 use amberflo_transport::{ApiClient, ApiRequest, Transport};
-use amberflo_types::MeterRecord;
+use amberflo_types::{MeterRecord, RecordLimits};
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,6 +51,7 @@ struct Inner {
     records: Batcher<MeterRecord>,
     custom: Batcher<serde_json::Value>,
     shutdown_timeout: Duration,
+    limits: RecordLimits,
     // Declared last: dropped after the batchers have stopped using it.
     runtime: IoRuntime,
 }
@@ -104,6 +105,7 @@ impl Client {
         custom: Batcher<serde_json::Value>,
         runtime: IoRuntime,
         shutdown_timeout: Duration,
+        limits: RecordLimits,
     ) -> Self {
         Client {
             inner: Arc::new(Inner {
@@ -111,6 +113,7 @@ impl Client {
                 records,
                 custom,
                 shutdown_timeout,
+                limits,
                 runtime,
             }),
         }
@@ -135,7 +138,8 @@ impl Client {
         meter_value: f64,
         customer_id: impl AsRef<str>,
     ) -> Result<(), MeterError> {
-        let record = MeterRecord::builder(meter_api_name, meter_value, customer_id).build()?;
+        let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
+            .build_with(&self.inner.limits)?;
         self.inner.records.try_send(record)?;
         Ok(())
     }
@@ -143,9 +147,11 @@ impl Client {
     /// Meters a full record (dimensions, time, unique id), built with [`MeterRecord::builder`].
     ///
     /// # Errors
-    /// As [`meter`](Self::meter); records from elsewhere (e.g. deserialised) are validated.
+    /// As [`meter`](Self::meter): the record is checked against the client's
+    /// [`record_limits`](crate::ClientBuilder::record_limits) and the ingest rules (records
+    /// from elsewhere, e.g. deserialised, included).
     pub fn meter_record(&self, record: MeterRecord) -> Result<(), MeterError> {
-        record.validate()?;
+        record.validate_with(&self.inner.limits)?;
         self.inner.records.try_send(record)?;
         Ok(())
     }
@@ -164,7 +170,7 @@ impl Client {
         record: MeterRecord,
         timeout: Duration,
     ) -> Result<(), MeterError> {
-        record.validate()?;
+        record.validate_with(&self.inner.limits)?;
         self.inner.records.send_timeout(record, timeout)?;
         Ok(())
     }
@@ -184,6 +190,9 @@ impl Client {
         dimensions: &BTreeMap<String, String>,
     ) -> Result<usize, MeterError> {
         let records = llm::token_records(response, customer_id, dimensions)?;
+        for record in &records {
+            record.validate_with(&self.inner.limits)?;
+        }
         let count = records.len();
         for record in records {
             self.inner.records.try_send(record)?;

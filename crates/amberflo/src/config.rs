@@ -7,7 +7,7 @@ use std::time::Duration;
 use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
 use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
-use amberflo_types::MeterRecord;
+use amberflo_types::{MeterRecord, RecordLimits};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -80,6 +80,7 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 /// | workers | 2 |
 /// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
 /// | shutdown timeout (also on drop) | 10 s |
+/// | record limits | [`RecordLimits::DEFAULT`] (256 B names, 1 KiB values, 64 dimensions, 16 KiB a record, times in 2000..2099) |
 /// | error callback | logs with `tracing::error!` |
 ///
 /// ```no_run
@@ -111,6 +112,7 @@ pub struct ClientBuilder {
     retry_policy: Option<RetryPolicy>,
     shutdown_timeout: Option<Duration>,
     on_error: Option<ErrorCallback>,
+    record_limits: RecordLimits,
 }
 
 impl Default for ClientBuilder {
@@ -131,6 +133,7 @@ impl Default for ClientBuilder {
             retry_policy: None,
             shutdown_timeout: None,
             on_error: None,
+            record_limits: RecordLimits::DEFAULT,
         }
     }
 }
@@ -335,6 +338,33 @@ impl ClientBuilder {
         self
     }
 
+    /// The size limits and time window `meter` checks records against (default
+    /// [`RecordLimits::DEFAULT`]: names and ids up to 256 bytes, dimension values up to
+    /// 1 KiB, 64 dimensions, 16 KiB a record, times between 2000 and 2099). A record over a
+    /// limit is refused with a [`ValidationError`](crate::ValidationError) naming the field.
+    ///
+    /// ```
+    /// use amberflo::types::RecordLimits;
+    ///
+    /// let mut limits = RecordLimits::default();
+    /// limits.max_dimensions = 8;
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .record_limits(limits)
+    ///     .build()?;
+    /// let many = (0..9).map(|i| (format!("k{i}"), "v"));
+    /// let record = amberflo::MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+    ///     .dimensions(many)
+    ///     .build()?; // within the defaults
+    /// let refused = client.meter_record(record).unwrap_err();
+    /// assert_eq!(refused.to_string(), "dimensions must have at most 8 entries");
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn record_limits(mut self, limits: RecordLimits) -> Self {
+        self.record_limits = limits;
+        self
+    }
+
     /// Called with every batch that could not be delivered (after retries, on a fatal error,
     /// or at the shutdown deadline). It owns the batch: persist it, or re-send it later.
     pub fn on_error<F>(mut self, callback: F) -> Self
@@ -392,6 +422,7 @@ impl ClientBuilder {
             custom,
             runtime,
             shutdown_timeout,
+            self.record_limits,
         ))
     }
 

@@ -64,12 +64,14 @@ pub fn meter(
     meter_value: f64,
     customer_id: impl AsRef<str>,
 ) -> Result<(), Error> {
-    let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
-        .build()
-        .map_err(MeterError::Invalid)?;
     match global() {
-        Some(client) => Ok(client.meter_record(record)?),
-        None => Err(Error::NotInitialized(Box::new(record))),
+        Some(client) => Ok(client.meter(meter_api_name, meter_value, customer_id)?),
+        None => {
+            let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
+                .build()
+                .map_err(MeterError::Invalid)?;
+            Err(Error::NotInitialized(Box::new(record)))
+        }
     }
 }
 

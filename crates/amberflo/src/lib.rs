@@ -97,11 +97,12 @@ pub mod types {
         CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder, CustomerProductPlan,
         CustomerProductPlanPayload, CustomerProductPlanPayloadBuilder,
         DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, Dimensions, Invoice, InvoiceQuery,
-        InvoiceQueryBuilder, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, MeterRecordBuilder,
-        Month, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderListQueryBuilder,
-        PrepaidOrderPayload, PrepaidOrderPayloadBuilder, Rule, Take, TimeGroupingInterval,
-        TimeRange, UniqueId, UsagePayloadFactory, UsageQuery, UsageQueryBuilder, UsageReport,
-        UsageValue, ValidationError,
+        InvoiceQueryBuilder, MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS,
+        MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, MeterRecordBuilder, Month, PrepaidOrder,
+        PrepaidOrderListQuery, PrepaidOrderListQueryBuilder, PrepaidOrderPayload,
+        PrepaidOrderPayloadBuilder, RecordLimits, Rule, Take, TimeGroupingInterval, TimeRange,
+        UniqueId, UsagePayloadFactory, UsageQuery, UsageQueryBuilder, UsageReport, UsageValue,
+        ValidationError,
     };
 }
 

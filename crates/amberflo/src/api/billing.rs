@@ -5,6 +5,7 @@ use amberflo_types::{
     Invoice, InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload,
 };
 
+use crate::api::found::Found;
 use crate::client::Client;
 use crate::error::Error;
 use http::Method;
@@ -64,10 +65,10 @@ impl<'a> ProductPlansApi<'a> {
         // "No plan" may come back as 404, `null` or `{}`: all mean `None`.
         match self
             .client
-            .call::<_, Option<CustomerProductPlan>>(Method::GET, PRODUCT_PLAN, &query)
+            .call::<_, Found<CustomerProductPlan>>(Method::GET, PRODUCT_PLAN, &query)
             .await
         {
-            Ok(plan) => Ok(plan.filter(|plan| !plan.product_plan_id.is_empty())),
+            Ok(Found(plan)) => Ok(plan),
             Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(error) => Err(error),
         }

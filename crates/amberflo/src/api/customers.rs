@@ -2,6 +2,7 @@
 
 use amberflo_types::{CreateCustomerQuery, Customer, CustomerPayload, CustomerQuery};
 
+use crate::api::found::Found;
 use crate::client::Client;
 use crate::error::Error;
 use http::Method;
@@ -51,10 +52,10 @@ impl<'a> CustomersApi<'a> {
         // The API answers `{}` for an unknown id; a 404 means the same.
         match self
             .client
-            .call::<_, Customer>(Method::GET, CUSTOMERS, &query)
+            .call::<_, Found<Customer>>(Method::GET, CUSTOMERS, &query)
             .await
         {
-            Ok(customer) => Ok(Some(customer).filter(|customer| !customer.customer_id.is_empty())),
+            Ok(Found(customer)) => Ok(customer),
             Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
             Err(error) => Err(error),
         }

@@ -5,6 +5,7 @@
 
 mod billing;
 mod customers;
+mod found;
 mod portal;
 mod usage;
 
