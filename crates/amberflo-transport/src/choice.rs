@@ -84,6 +84,9 @@ impl TransportKind {
                 if let Some(timeout) = options.request_timeout {
                     builder = builder.request_timeout(timeout);
                 }
+                if let Some(limit) = options.max_response_bytes {
+                    builder = builder.max_response_bytes(limit);
+                }
                 Ok(Arc::new(builder.build()?))
             }
             #[cfg(feature = "hyper")]
@@ -94,6 +97,9 @@ impl TransportKind {
                 }
                 if let Some(timeout) = options.request_timeout {
                     builder = builder.request_timeout(timeout);
+                }
+                if let Some(limit) = options.max_response_bytes {
+                    builder = builder.max_response_bytes(limit);
                 }
                 Ok(Arc::new(builder.build()?))
             }
@@ -114,6 +120,8 @@ pub struct BuiltinOptions {
     pub connect_timeout: Option<Duration>,
     /// How long a whole exchange may take (default 30 s).
     pub request_timeout: Option<Duration>,
+    /// The most response body bytes read (default 64 MiB).
+    pub max_response_bytes: Option<usize>,
 }
 
 /// The TLS library a transport uses for `https://`.

@@ -124,8 +124,8 @@ impl fmt::Debug for ApiClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiClientBuilder")
             .field("api_key", &self.api_key)
-            .field("api_url", &self.api_url)
-            .field("ingest_url", &self.ingest_url)
+            .field("api_url", &url_policy::redacted_url(&self.api_url))
+            .field("ingest_url", &url_policy::redacted_url(&self.ingest_url))
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("transport", &self.transport.as_ref().map(|t| t.name()))
             .finish()

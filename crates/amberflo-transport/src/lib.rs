@@ -95,6 +95,7 @@ pub use gzip::gzip_ingest_body;
 pub use request::{API_KEY_HEADER, USER_AGENT};
 pub use transport::Transport;
 pub use transport_error::{SharedError, TransportError};
+pub use url_policy::redacted_url;
 
 #[cfg(feature = "hyper")]
 pub use hyper_transport::{HyperTransport, HyperTransportBuilder};

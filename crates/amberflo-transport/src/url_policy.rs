@@ -18,7 +18,7 @@ pub(crate) fn check_base_url(
     allow_insecure_http: bool,
 ) -> Result<Url, Error> {
     // Messages quote the URL without any credentials it carries.
-    let shown = redact(raw);
+    let shown = redacted_url(raw);
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::invalid_config(field, format!("`{shown}` is not a valid URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -65,8 +65,15 @@ pub(crate) fn check_base_url(
 }
 
 /// `raw` with any `user:password@` before the host replaced by `***@`, whether or not the
-/// rest parses as a URL.
-fn redact(raw: &str) -> String {
+/// rest parses as a URL: safe to log or show in an error.
+///
+/// ```
+/// assert_eq!(
+///     amberflo_transport::redacted_url("https://user:secret@example.com/api"),
+///     "https://***@example.com/api"
+/// );
+/// ```
+pub fn redacted_url(raw: &str) -> String {
     let authority_start = raw.find("://").map_or(0, |at| at + 3);
     let rest = &raw[authority_start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -117,8 +124,8 @@ mod tests {
                 assert!(!shown.contains(secret), "{raw}: {shown}");
             }
         }
-        assert_eq!(redact("https://u:p@h/p@x"), "https://***@h/p@x");
-        assert_eq!(redact("https://h/p@x"), "https://h/p@x");
+        assert_eq!(redacted_url("https://u:p@h/p@x"), "https://***@h/p@x");
+        assert_eq!(redacted_url("https://h/p@x"), "https://h/p@x");
     }
 
     fn reason(result: Result<Url, Error>) -> (String, &'static str) {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
-use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
+use amberflo_transport::{
+    ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind, redacted_url,
+};
 use amberflo_types::{MeterRecord, RecordLimits};
 
 use crate::client::Client;
@@ -75,6 +77,7 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 /// | transport | reqwest when the `reqwest` feature is on, else hyper (any feature combination builds; `use_reqwest()` / `use_hyper()` override) |
 /// | TLS | reqwest: native-tls when the `native-tls` feature is on, else rustls; hyper: rustls |
 /// | connect / request timeout | 10 s / 30 s |
+/// | max response bytes | 64 MiB |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 100 records / 0.5 s |
 /// | workers | 2 |
@@ -104,6 +107,7 @@ pub struct ClientBuilder {
     transport: TransportChoice,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
+    max_response_bytes: Option<usize>,
     capacity: Option<usize>,
     custom_capacity: Option<usize>,
     max_batch_size: Option<usize>,
@@ -125,6 +129,7 @@ impl Default for ClientBuilder {
             transport: TransportChoice::Default,
             connect_timeout: None,
             request_timeout: None,
+            max_response_bytes: None,
             capacity: None,
             custom_capacity: None,
             max_batch_size: None,
@@ -142,8 +147,8 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
-            .field("api_url", &self.api_url)
-            .field("ingest_url", &self.ingest_url)
+            .field("api_url", &self.api_url.as_deref().map(redacted_url))
+            .field("ingest_url", &self.ingest_url.as_deref().map(redacted_url))
             .field("capacity", &self.capacity)
             .field("custom_capacity", &self.custom_capacity)
             .field("max_batch_size", &self.max_batch_size)
@@ -273,6 +278,14 @@ impl ClientBuilder {
     /// Whole-request timeout of the built-in transports.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The most response body bytes the built-in transports read (default 64 MiB, far above
+    /// any Amberflo answer): a longer answer is an [`Error::Transport`], so a broken or
+    /// hostile server cannot balloon this process's memory.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
         self
     }
 
@@ -478,6 +491,7 @@ impl ClientBuilder {
         let mut options = BuiltinOptions::default();
         options.connect_timeout = self.connect_timeout;
         options.request_timeout = self.request_timeout;
+        options.max_response_bytes = self.max_response_bytes;
         kind.build(&options).map_err(Error::Transport)
     }
 }

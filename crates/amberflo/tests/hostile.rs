@@ -1,0 +1,261 @@
+//! Limits and hostile peers, over real loopback HTTP: oversized input, huge or lying
+//! answers, redirects, clamped `Retry-After`, and secrets that never show in errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use amberflo::types::{
+    AggregationType, AllInvoicesQuery, Rule, TimeGroupingInterval, TimeRange, UsageQuery,
+};
+use amberflo::{Client, ClientBuilder, Error, FailedBatch, MeterRecord, RetryPolicy};
+use amberflo_emulator::Emulator;
+
+const WAIT: Duration = Duration::from_secs(10);
+const KEY: &str = "hostile-test-key-3141";
+
+/// A tiny HTTP/1.1 server on 127.0.0.1: every request gets `respond(request head)`, then the
+/// connection closes. It counts requests and stops accepting after a few seconds.
+struct Server {
+    addr: SocketAddr,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        let respond = Arc::new(respond);
+        thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < until {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let respond = Arc::clone(&respond);
+                        thread::spawn(move || answer(stream, &*respond));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server { addr, requests }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Reads one request (head and `Content-Length` body), writes the answer, closes.
+fn answer(mut stream: TcpStream, respond: &(dyn Fn(&str) -> Vec<u8> + Send + Sync)) {
+    stream.set_nonblocking(false).ok();
+    stream.set_read_timeout(Some(WAIT)).ok();
+    let mut data = Vec::new();
+    let mut buf = [0_u8; 8192];
+    let head_end = loop {
+        let Ok(n) = stream.read(&mut buf) else { return };
+        if n == 0 {
+            return;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while data.len() < head_end + length {
+        let Ok(n) = stream.read(&mut buf) else { return };
+        if n == 0 {
+            return;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    let _ = stream.write_all(&respond(&head));
+}
+
+fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn client_for(url: &str) -> ClientBuilder {
+    Client::builder()
+        .api_key(KEY)
+        .endpoint(url)
+        .linger(Duration::from_millis(10))
+        .retry_policy(RetryPolicy::new([Duration::from_millis(10); 2]))
+        .request_timeout(Duration::from_secs(5))
+}
+
+fn usage_query() -> UsageQuery {
+    UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Sum,
+        TimeGroupingInterval::Day,
+        TimeRange::last(Duration::from_secs(86_400)).unwrap(),
+    )
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn an_oversized_record_is_refused_alone_and_the_rest_is_delivered() {
+    let emulator = Emulator::start().unwrap();
+    let client = client_for(emulator.url()).build().unwrap();
+    let huge_customer = "c".repeat(12 * 1024 * 1024);
+    for i in 0..93 {
+        let outcome = if i == 46 {
+            client.meter("ApiCalls", 1.0, &huge_customer)
+        } else {
+            client.meter("ApiCalls", 1.0, format!("customer-{i}"))
+        };
+        match outcome {
+            Ok(()) => assert_ne!(i, 46),
+            Err(error) => {
+                assert_eq!(i, 46, "{error}");
+                let amberflo::MeterError::Invalid(invalid) = error else {
+                    panic!("expected a validation error, got {error:?}");
+                };
+                assert_eq!(invalid.field(), "customer_id");
+                assert_eq!(invalid.rule(), &Rule::TooLong { max_bytes: 256 });
+            }
+        }
+    }
+    client.flush(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.enqueued, stats.delivered, stats.failed), (92, 92, 0));
+    assert_eq!(emulator.record_count(), 92);
+}
+
+#[test]
+fn seconds_given_as_milliseconds_are_refused() {
+    let emulator = Emulator::start().unwrap();
+    let client = client_for(emulator.url()).build().unwrap();
+    let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+        .meter_time_in_millis(1_700_000_000) // seconds, by mistake
+        .build();
+    let error = record.unwrap_err();
+    assert_eq!(error.field(), "meter_time_in_millis");
+    assert!(matches!(error.rule(), Rule::OutOfRange { .. }), "{error}");
+}
+
+#[test]
+fn a_huge_answer_stops_at_the_limit() {
+    let server = Server::start(|_| response("200 OK", "", &vec![b'x'; 8 * 1024 * 1024]));
+    let client = client_for(&server.url())
+        .max_response_bytes(1024 * 1024)
+        .build()
+        .unwrap();
+    let error = amberflo_batcher::block_on(client.usage().get(&usage_query())).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport(amberflo::TransportError::ResponseTooLarge { limit: 1_048_576 })
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_wrong_shape_answer_is_a_decode_error_naming_the_field() {
+    let server = Server::start(|_| response("200 OK", "", br#"{"unexpected": true}"#));
+    let client = client_for(&server.url()).build().unwrap();
+    let error = amberflo_batcher::block_on(client.usage().get(&usage_query())).unwrap_err();
+    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    assert!(error.to_string().contains("clientMeters"), "{error}");
+}
+
+#[test]
+fn a_redirected_ingest_is_not_delivered_and_the_key_stays_home() {
+    let elsewhere = Server::start(|_| response("200 OK", "", b"1 records were ingested"));
+    let target = elsewhere.addr;
+    let redirecting = Server::start(move |_| {
+        let location = format!("Location: http://{target}/ingest/\r\n");
+        response("301 Moved Permanently", &location, b"")
+    });
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failed);
+    let client = client_for(&redirecting.url())
+        .on_error(move |_, batch| sink.lock().unwrap().push(batch))
+        .build()
+        .unwrap();
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    client.flush(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.delivered, stats.failed), (0, 1));
+    assert!(
+        matches!(&failed.lock().unwrap()[..], [FailedBatch::Records(records)] if records.len() == 1)
+    );
+    assert_eq!(elsewhere.requests.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn retry_after_is_clamped() {
+    let server = Server::start(|_| {
+        response(
+            "429 Too Many Requests",
+            "Retry-After: 99999999999\r\n",
+            b"slow down",
+        )
+    });
+    let client = client_for(&server.url()).build().unwrap();
+    let error = amberflo_batcher::block_on(client.customers().list()).unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(600)));
+}
+
+#[test]
+fn api_calls_validate_deserialised_queries_before_sending() {
+    let server = Server::start(|_| response("200 OK", "", b"[]"));
+    let client = client_for(&server.url()).build().unwrap();
+    let query: AllInvoicesQuery = serde_json::from_value(serde_json::json!({
+        "customerId": " ", "productId": "1", "fromCache": true, "withPaymentStatus": true
+    }))
+    .unwrap();
+    let error = amberflo_batcher::block_on(client.invoices().all(&query)).unwrap_err();
+    assert_eq!(error.validation().unwrap().field(), "customer_id");
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn no_error_or_debug_output_shows_the_key_or_url_credentials() {
+    let mut shown = Vec::new();
+    for url in [
+        "http://user:S3CRET@example.com",
+        "https://user:S3CRET@example.com",
+        "ftp://user:S3CRET@example.com",
+        "https://user:S3CRET@",
+        "not a url user:S3CRET@x",
+    ] {
+        let builder = Client::builder().api_key(KEY).api_url(url);
+        shown.push(format!("{builder:?}"));
+        let error = builder.build().unwrap_err();
+        shown.push(format!("{error} {error:?}"));
+    }
+    let server = Server::start(|_| response("401 Unauthorized", "", b"bad key"));
+    let client = client_for(&server.url()).build().unwrap();
+    shown.push(format!("{client:?}"));
+    let error = amberflo_batcher::block_on(client.customers().list()).unwrap_err();
+    shown.push(format!("{error} {error:?}"));
+    for text in shown {
+        assert!(!text.contains("S3CRET"), "{text}");
+        assert!(!text.contains(KEY), "{text}");
+    }
+}
