@@ -149,12 +149,19 @@ fn an_oversized_record_is_refused_alone_and_the_rest_is_delivered() {
 fn seconds_given_as_milliseconds_are_refused() {
     let emulator = Emulator::start().unwrap();
     let client = client_for(emulator.url()).build().unwrap();
-    let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
-        .meter_time_in_millis(1_700_000_000) // seconds, by mistake
-        .build();
-    let error = record.unwrap_err();
-    assert_eq!(error.field(), "meter_time_in_millis");
-    assert!(matches!(error.rule(), Rule::OutOfRange { .. }), "{error}");
+    // A record from elsewhere (say, another service's JSON) with seconds by mistake.
+    let record: MeterRecord = serde_json::from_value(serde_json::json!({
+        "uniqueId": "id-1", "meterApiName": "ApiCalls", "meterValue": 1,
+        "customerId": "customer-1", "meterTimeInMillis": 1_700_000_000_i64,
+    }))
+    .unwrap();
+    let error = client.meter_record(record).unwrap_err();
+    let amberflo::MeterError::Invalid(invalid) = error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    assert_eq!(invalid.field(), "meter_time_in_millis");
+    assert!(matches!(invalid.rule(), Rule::OutOfRange { .. }), "{invalid}");
+    assert_eq!(client.stats().enqueued, 0);
 }
 
 #[test]
