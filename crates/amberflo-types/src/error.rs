@@ -48,8 +48,14 @@ pub enum Rule {
     },
     /// A year, month and day did not form a calendar date.
     NotADate,
-    /// A required field was never set on a builder.
+    /// A required field was never set on a builder, or is absent from parsed JSON.
     Missing,
+    /// A parsed JSON value had the wrong type, e.g. a string where a number belongs (see
+    /// [`ingest_file`](crate::ingest_file)).
+    WrongType {
+        /// What the field must be, e.g. `"a number"`.
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for Rule {
@@ -66,6 +72,7 @@ impl fmt::Display for Rule {
             Rule::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
             Rule::NotADate => f.write_str("must be a valid calendar date"),
             Rule::Missing => f.write_str("must be set"),
+            Rule::WrongType { expected } => write!(f, "must be {expected}"),
         }
     }
 }
