@@ -103,7 +103,7 @@ pub fn validate_reader<R: Read>(reader: R) -> io::Result<FileReport> {
 /// assert_eq!(report.errors.len(), 10);
 /// assert_eq!(report.errors_not_kept(), 40);
 ///
-/// let long = format!("{}\n", " ".repeat(100) + "{}");
+/// let long = format!("{{\"uniqueId\": \"{}\"}}\n", "x".repeat(100));
 /// let report = FileValidator::new().max_record_bytes(64).validate(long.as_bytes())?;
 /// assert_eq!(report.errors[0].problem, Problem::TooLarge { limit: 64 });
 /// # Ok::<(), std::io::Error>(())
