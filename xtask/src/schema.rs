@@ -18,7 +18,8 @@ fn expected() -> Vec<(&'static str, String)> {
 /// Writes every schema under `root/schemas/` and removes `.json` files no model produces.
 pub(crate) fn write(root: &Path) -> Result<(), String> {
     let dir = root.join(SCHEMA_DIR);
-    fs::create_dir_all(&dir).map_err(|e| format!("schema: cannot create {}: {e}", dir.display()))?;
+    fs::create_dir_all(&dir)
+        .map_err(|e| format!("schema: cannot create {}: {e}", dir.display()))?;
     let files = expected();
     for name in stale_files(&dir, &files)? {
         let path = dir.join(&name);
@@ -130,9 +131,18 @@ mod tests {
         fs::write(dir.join(SCHEMA_DIR).join("old.json"), "{}").unwrap();
         fs::remove_file(dir.join(SCHEMA_DIR).join("customer.json")).unwrap();
         let message = check(&dir).unwrap_err();
-        assert!(message.contains("schemas/meter_record.json differs"), "{message}");
-        assert!(message.contains("schemas/customer.json is missing"), "{message}");
-        assert!(message.contains("schemas/old.json is produced by no model"), "{message}");
+        assert!(
+            message.contains("schemas/meter_record.json differs"),
+            "{message}"
+        );
+        assert!(
+            message.contains("schemas/customer.json is missing"),
+            "{message}"
+        );
+        assert!(
+            message.contains("schemas/old.json is produced by no model"),
+            "{message}"
+        );
         assert!(message.contains("cargo xtask schema"), "{message}");
         write(&dir).unwrap();
         assert!(check(&dir).is_ok());

@@ -199,7 +199,10 @@ pub struct InvoiceQuery {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_plan_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "i32", range(min = 1, max = 9999)))]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i32", range(min = 1, max = 9999))
+    )]
     year: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "u32", range(min = 1, max = 12)))]

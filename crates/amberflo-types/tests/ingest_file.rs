@@ -34,16 +34,38 @@ fn a_million_line_file_reports_exactly_its_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("records.ndjson");
     let bad: [(u64, &str, Problem); 5] = [
-        (1, r#"{"uniqueId":"x","meterApiName":" ","meterValue":1,"customerId":"c","meterTimeInMillis":1}"#,
-            invalid("meter_api_name", Rule::Blank)),
-        (250_000, r#"{"uniqueId":"x","meterApiName":"m","meterValue":"1","customerId":"c","meterTimeInMillis":1}"#,
-            invalid("meter_value", Rule::WrongType { expected: "a number" })),
-        (500_001, r#"{"uniqueId":"x","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":0}"#,
-            invalid("meter_time_in_millis", Rule::NotPositive)),
-        (999_999, r#"{"uniqueId":"x","meterApiName":"m","meterValue":1,"meterTimeInMillis":1}"#,
-            invalid("customer_id", Rule::Missing)),
-        (1_000_000, r#"{"uniqueId":"x","meterApiName":"m","#,
-            Problem::Syntax { message: "EOF while parsing a value".into() }),
+        (
+            1,
+            r#"{"uniqueId":"x","meterApiName":" ","meterValue":1,"customerId":"c","meterTimeInMillis":1}"#,
+            invalid("meter_api_name", Rule::Blank),
+        ),
+        (
+            250_000,
+            r#"{"uniqueId":"x","meterApiName":"m","meterValue":"1","customerId":"c","meterTimeInMillis":1}"#,
+            invalid(
+                "meter_value",
+                Rule::WrongType {
+                    expected: "a number",
+                },
+            ),
+        ),
+        (
+            500_001,
+            r#"{"uniqueId":"x","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":0}"#,
+            invalid("meter_time_in_millis", Rule::NotPositive),
+        ),
+        (
+            999_999,
+            r#"{"uniqueId":"x","meterApiName":"m","meterValue":1,"meterTimeInMillis":1}"#,
+            invalid("customer_id", Rule::Missing),
+        ),
+        (
+            1_000_000,
+            r#"{"uniqueId":"x","meterApiName":"m","#,
+            Problem::Syntax {
+                message: "EOF while parsing a value".into(),
+            },
+        ),
     ];
     {
         let mut out = BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -58,7 +80,10 @@ fn a_million_line_file_reports_exactly_its_bad_lines() {
     let report = ingest_file::validate_reader(std::fs::File::open(&path).unwrap()).unwrap();
     assert_eq!(report.format, FileFormat::Ndjson);
     assert_eq!((report.valid, report.invalid), (999_995, 5));
-    let expected: Vec<_> = bad.iter().map(|(line, _, p)| (*line, None, p.clone())).collect();
+    let expected: Vec<_> = bad
+        .iter()
+        .map(|(line, _, p)| (*line, None, p.clone()))
+        .collect();
     assert_eq!(located(&report), expected);
     assert_eq!(report.errors[4].column, Some(35));
     assert!(!report.is_ok() && report.complete);
@@ -90,9 +115,16 @@ fn the_error_list_is_capped_and_the_counts_stay_exact() {
         .validate(std::fs::File::open(&path).unwrap())
         .unwrap();
     assert_eq!((small.invalid, small.errors.len()), (6_666, 3));
-    let none = FileValidator::new().max_errors(0).validate(&b"{}\n{}\n"[..]).unwrap();
+    let none = FileValidator::new()
+        .max_errors(0)
+        .validate(&b"{}\n{}\n"[..])
+        .unwrap();
     assert_eq!((none.invalid, none.errors.len()), (2, 0));
-    assert!(report.to_string().contains(&format!("... and {} more errors", 6_666 - 100)));
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("... and {} more errors", 6_666 - 100))
+    );
 }
 
 #[test]
@@ -110,7 +142,16 @@ fn arrays_report_the_line_and_index_of_each_bad_element() {
         located(&report),
         [
             (4, Some(1), invalid("customer_id", Rule::Blank)),
-            (8, Some(3), invalid("record", Rule::WrongType { expected: "an object" })),
+            (
+                8,
+                Some(3),
+                invalid(
+                    "record",
+                    Rule::WrongType {
+                        expected: "an object"
+                    }
+                )
+            ),
             (8, Some(4), invalid("dimensions.<key>", Rule::Blank)),
         ]
     );
@@ -122,22 +163,38 @@ fn arrays_report_the_line_and_index_of_each_bad_element() {
 
 #[test]
 fn a_syntax_error_in_an_array_ends_the_check_at_its_line() {
-    let text = format!("[\n{},\n{},\n{{\"uniqueId\": oops}},\n{}\n]", record(1), record(2), record(4));
+    let text = format!(
+        "[\n{},\n{},\n{{\"uniqueId\": oops}},\n{}\n]",
+        record(1),
+        record(2),
+        record(4)
+    );
     let report = ingest_file::validate_reader(text.as_bytes()).unwrap();
     assert_eq!((report.valid, report.invalid), (2, 1));
     assert!(!report.complete);
     let error = &report.errors[0];
-    assert_eq!((error.line, error.column, error.index), (4, Some(14), Some(2)));
-    assert!(matches!(&error.problem, Problem::Syntax { message } if message.starts_with("expected value")));
+    assert_eq!(
+        (error.line, error.column, error.index),
+        (4, Some(14), Some(2))
+    );
+    assert!(
+        matches!(&error.problem, Problem::Syntax { message } if message.starts_with("expected value"))
+    );
 
     let trailing = format!("[{}] x", record(1));
     let report = ingest_file::validate_reader(trailing.as_bytes()).unwrap();
-    assert_eq!((report.valid, report.invalid, report.complete), (1, 1, true));
+    assert_eq!(
+        (report.valid, report.invalid, report.complete),
+        (1, 1, true)
+    );
     assert_eq!(report.errors[0].index, None);
 
     let unterminated = format!("[{},", record(1));
     let report = ingest_file::validate_reader(unterminated.as_bytes()).unwrap();
-    assert_eq!((report.valid, report.invalid, report.complete), (1, 1, false));
+    assert_eq!(
+        (report.valid, report.invalid, report.complete),
+        (1, 1, false)
+    );
 }
 
 #[test]
@@ -150,14 +207,27 @@ fn over_long_records_are_refused_without_being_stored() {
     let validator = FileValidator::new().max_record_bytes(1_000);
     let report = validator.validate(ndjson.as_bytes()).unwrap();
     assert_eq!((report.valid, report.invalid), (2, 1));
-    assert_eq!(located(&report), [(2, None, Problem::TooLarge { limit: 1_000 })]);
+    assert_eq!(
+        located(&report),
+        [(2, None, Problem::TooLarge { limit: 1_000 })]
+    );
 
     let array = format!("[\n{},\n{long},\n{}]", record(1), record(3));
     let report = validator.validate(array.as_bytes()).unwrap();
-    assert_eq!((report.valid, report.invalid, report.complete), (1, 1, false));
-    assert_eq!(located(&report), [(3, Some(1), Problem::TooLarge { limit: 1_000 })]);
+    assert_eq!(
+        (report.valid, report.invalid, report.complete),
+        (1, 1, false)
+    );
+    assert_eq!(
+        located(&report),
+        [(3, Some(1), Problem::TooLarge { limit: 1_000 })]
+    );
     // The default limit takes them.
-    assert!(ingest_file::validate_reader(array.as_bytes()).unwrap().is_ok());
+    assert!(
+        ingest_file::validate_reader(array.as_bytes())
+            .unwrap()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -167,8 +237,15 @@ fn empty_files_blank_lines_and_crlf() {
         assert_eq!(report.records(), 0, "{text:?}");
         assert!(report.is_ok(), "{text:?}");
     }
-    let text = format!("\r\n{}\r\n\r\n{}\r\n", record(1), record(2).replace("ApiCalls", "\\t"));
+    let text = format!(
+        "\r\n{}\r\n\r\n{}\r\n",
+        record(1),
+        record(2).replace("ApiCalls", "\\t")
+    );
     let report = ingest_file::validate_reader(text.as_bytes()).unwrap();
     assert_eq!((report.valid, report.invalid), (1, 1));
-    assert_eq!(located(&report), [(4, None, invalid("meter_api_name", Rule::Blank))]);
+    assert_eq!(
+        located(&report),
+        [(4, None, invalid("meter_api_name", Rule::Blank))]
+    );
 }

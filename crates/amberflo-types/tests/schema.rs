@@ -27,7 +27,9 @@ fn validator(file_name: &str) -> Validator {
 }
 
 fn fixtures_dir() -> PathBuf {
-    [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"].iter().collect()
+    [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"]
+        .iter()
+        .collect()
 }
 
 /// The schema each fixture is an instance of.
@@ -115,7 +117,10 @@ fn every_schema_is_valid_and_records_batch_is_an_array_of_records() {
 }
 
 /// Rust's verdict on a payload: deserialise, then `validate()`.
-fn rust_rejects<T: DeserializeOwned>(value: &Value, validate: fn(&T) -> Result<(), ValidationError>) -> bool {
+fn rust_rejects<T: DeserializeOwned>(
+    value: &Value,
+    validate: fn(&T) -> Result<(), ValidationError>,
+) -> bool {
     match serde_json::from_value::<T>(value.clone()) {
         Ok(parsed) => validate(&parsed).is_err(),
         Err(_) => true,
@@ -150,19 +155,41 @@ fn assert_both_reject<T: DeserializeOwned>(
     cases: &[(&str, Option<Value>)],
 ) {
     let validator = validator(schema);
-    assert!(validator.is_valid(base), "{schema}: the base payload must pass");
-    assert!(!rust_rejects(base, validate), "{schema}: Rust must accept the base payload");
+    assert!(
+        validator.is_valid(base),
+        "{schema}: the base payload must pass"
+    );
+    assert!(
+        !rust_rejects(base, validate),
+        "{schema}: Rust must accept the base payload"
+    );
     for (path, new) in cases {
         let value = with(base, path, new.clone());
-        assert!(rust_rejects(&value, validate), "{schema}: Rust accepts {path} = {new:?}");
-        assert!(!validator.is_valid(&value), "{schema}: the schema accepts {path} = {new:?}");
+        assert!(
+            rust_rejects(&value, validate),
+            "{schema}: Rust accepts {path} = {new:?}"
+        );
+        assert!(
+            !validator.is_valid(&value),
+            "{schema}: the schema accepts {path} = {new:?}"
+        );
     }
 }
 
-const BLANKS: [&str; 6] = ["", " ", "\t\n", "\u{200B}", "\u{FEFF}\u{2060}", "\u{00AD} \u{0}"];
+const BLANKS: [&str; 6] = [
+    "",
+    " ",
+    "\t\n",
+    "\u{200B}",
+    "\u{FEFF}\u{2060}",
+    "\u{00AD} \u{0}",
+];
 
 fn blank_cases(path: &'static str) -> Vec<(&'static str, Option<Value>)> {
-    BLANKS.iter().map(|blank| (path, Some(json!(blank)))).collect()
+    BLANKS
+        .iter()
+        .map(|blank| (path, Some(json!(blank))))
+        .collect()
 }
 
 #[test]
@@ -218,7 +245,12 @@ fn invalid_usage_queries_are_rejected_by_both() {
         ("groupBy", Some(json!("region"))),
     ];
     cases.extend(blank_cases("customerId"));
-    assert_both_reject::<AllUsageQuery>("all_usage_query.json", &all, AllUsageQuery::validate, &cases);
+    assert_both_reject::<AllUsageQuery>(
+        "all_usage_query.json",
+        &all,
+        AllUsageQuery::validate,
+        &cases,
+    );
 }
 
 #[test]
@@ -233,7 +265,12 @@ fn invalid_customer_and_portal_payloads_are_rejected_by_both() {
     for field in ["customerId", "customerName", "customerEmail"] {
         cases.extend(blank_cases(field));
     }
-    assert_both_reject::<CustomerPayload>("customer_payload.json", &base, CustomerPayload::validate, &cases);
+    assert_both_reject::<CustomerPayload>(
+        "customer_payload.json",
+        &base,
+        CustomerPayload::validate,
+        &cases,
+    );
 
     let portal = json!({"customerId": "c-1", "expirationEpochMilliSeconds": 1_700_000_000_000_i64,
         "returnUrl": "https://x.test"});
@@ -296,7 +333,12 @@ fn invalid_invoice_queries_are_rejected_by_both() {
         "withPaymentStatus": true});
     let mut cases = vec![("fromCache", None)];
     cases.extend(blank_cases("productId"));
-    assert_both_reject::<AllInvoicesQuery>("all_invoices_query.json", &all, AllInvoicesQuery::validate, &cases);
+    assert_both_reject::<AllInvoicesQuery>(
+        "all_invoices_query.json",
+        &all,
+        AllInvoicesQuery::validate,
+        &cases,
+    );
 
     let one = json!({"customerId": "c-1", "productId": "1", "fromCache": true,
         "withPaymentStatus": true, "productPlanId": "gold", "year": 2024, "month": 2, "day": 29});
@@ -334,9 +376,16 @@ fn fields_we_omit_are_never_null_in_requests() {
         "timeRange": {"startTimeInSeconds": 1}});
     assert!(query.is_valid(&base));
     for field in ["groupBy", "filter", "take"] {
-        assert!(!query.is_valid(&with(&base, field, Some(Value::Null))), "{field}");
+        assert!(
+            !query.is_valid(&with(&base, field, Some(Value::Null))),
+            "{field}"
+        );
     }
-    assert!(!query.is_valid(&with(&base, "timeRange.endTimeInSeconds", Some(Value::Null))));
+    assert!(!query.is_valid(&with(
+        &base,
+        "timeRange.endTimeInSeconds",
+        Some(Value::Null)
+    )));
 }
 
 /// The rules the module docs list as beyond JSON Schema: Rust rejects, the schema cannot.
@@ -348,11 +397,17 @@ fn cross_field_rules_are_checked_in_rust_only() {
     assert!(validator("usage_query.json").is_valid(&query));
     let plan = json!({"customerId": "c", "productPlanId": "p", "productId": "1",
         "startTimeInSeconds": 100, "endTimeInSeconds": 200});
-    assert!(rust_rejects::<CustomerProductPlanPayload>(&plan, CustomerProductPlanPayload::validate));
+    assert!(rust_rejects::<CustomerProductPlanPayload>(
+        &plan,
+        CustomerProductPlanPayload::validate
+    ));
     assert!(validator("customer_product_plan_payload.json").is_valid(&plan));
     let invoice = json!({"customerId": "c", "productId": "1", "fromCache": true,
         "withPaymentStatus": true, "productPlanId": "p", "year": 2023, "month": 2, "day": 29});
-    assert!(rust_rejects::<InvoiceQuery>(&invoice, InvoiceQuery::validate));
+    assert!(rust_rejects::<InvoiceQuery>(
+        &invoice,
+        InvoiceQuery::validate
+    ));
     assert!(validator("invoice_query.json").is_valid(&invoice));
 }
 
@@ -371,9 +426,13 @@ fn the_pattern_agrees_with_is_blank_on_every_character() {
     let mut checked = 0;
     // Every character of the Basic Multilingual Plane (where all the blank ones are), and
     // every 61st one beyond it (each made of two UTF-16 units in ECMA-262 regexes).
-    let astral = (0x1_0000..=0x10_FFFF).step_by(61).chain([0xE_0001, 0x1_D173, 0x10_FFFF]);
+    let astral = (0x1_0000..=0x10_FFFF)
+        .step_by(61)
+        .chain([0xE_0001, 0x1_D173, 0x10_FFFF]);
     for code in (0..=0xFFFF).chain(astral) {
-        let Some(c) = char::from_u32(code) else { continue };
+        let Some(c) = char::from_u32(code) else {
+            continue;
+        };
         let text = c.to_string();
         assert_eq!(
             validator.is_valid(&json!(text)),
@@ -398,9 +457,22 @@ fn the_pattern_agrees_with_is_blank_on_every_character() {
 /// Strings mostly of blank characters, with a visible one now and then.
 fn tricky_string() -> impl Strategy<Value = String> {
     let chars = prop_oneof![
-        Just(' '), Just('\t'), Just('\n'), Just('\u{0}'), Just('\u{85}'), Just('\u{A0}'),
-        Just('\u{AD}'), Just('\u{200B}'), Just('\u{200D}'), Just('\u{2028}'), Just('\u{2060}'),
-        Just('\u{FEFF}'), Just('\u{3000}'), Just('a'), Just('é'), Just('\u{1F600}'),
+        Just(' '),
+        Just('\t'),
+        Just('\n'),
+        Just('\u{0}'),
+        Just('\u{85}'),
+        Just('\u{A0}'),
+        Just('\u{AD}'),
+        Just('\u{200B}'),
+        Just('\u{200D}'),
+        Just('\u{2028}'),
+        Just('\u{2060}'),
+        Just('\u{FEFF}'),
+        Just('\u{3000}'),
+        Just('a'),
+        Just('é'),
+        Just('\u{1F600}'),
         any::<char>(),
     ];
     proptest::collection::vec(chars, 0..6).prop_map(|chars| chars.into_iter().collect())

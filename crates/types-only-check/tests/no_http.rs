@@ -24,7 +24,14 @@ fn dependency_names(package: &str, args: &[&str]) -> BTreeSet<String> {
         .arg("tree")
         .arg("--manifest-path")
         .arg(&manifest)
-        .args(["--package", package, "--edges", "normal", "--prefix", "none"])
+        .args([
+            "--package",
+            package,
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .args(["--format", "{p}"])
         .args(args)
         .output()
@@ -51,7 +58,10 @@ fn assert_no_network_crates(names: &BTreeSet<String>) {
         .copied()
         .filter(|forbidden| names.contains(*forbidden))
         .collect();
-    assert!(found.is_empty(), "network crates in the graph: {found:?} (all: {names:?})");
+    assert!(
+        found.is_empty(),
+        "network crates in the graph: {found:?} (all: {names:?})"
+    );
 }
 
 #[test]
@@ -62,7 +72,10 @@ fn the_types_crate_pulls_no_http_runtime_or_tls() {
     );
     // The graph was really read: the crate itself, serde and schemars are in it.
     for expected in ["amberflo-types", "serde", "serde_json", "schemars"] {
-        assert!(names.contains(expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(expected),
+            "{expected} missing from {names:?}"
+        );
     }
     assert_no_network_crates(&names);
 }
@@ -71,7 +84,10 @@ fn the_types_crate_pulls_no_http_runtime_or_tls() {
 fn this_crate_depends_on_the_types_crate_alone() {
     let names = dependency_names("types-only-check", &[]);
     assert!(names.contains("amberflo-types"), "{names:?}");
-    assert!(!names.contains("amberflo"), "the facade must not be here: {names:?}");
+    assert!(
+        !names.contains("amberflo"),
+        "the facade must not be here: {names:?}"
+    );
     assert_no_network_crates(&names);
 }
 

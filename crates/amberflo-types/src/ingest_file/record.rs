@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::report::Problem;
-use crate::error::{Rule, ValidationError};
 use crate::MeterRecord;
+use crate::error::{Rule, ValidationError};
 
 /// Checks one record's JSON text (a line of NDJSON); a syntax error comes with its column.
 pub(crate) fn check_bytes(text: &[u8]) -> Result<(), (Problem, Option<u64>)> {
@@ -151,6 +151,9 @@ mod tests {
             problem(r#"{"uniqueId": "#),
             "invalid JSON: EOF while parsing a value"
         );
-        assert!(problem(&OK.replace(":5}", r#":5,"customerId":"d"}"#)).starts_with("not a meter record: duplicate field"));
+        assert!(
+            problem(&OK.replace(":5}", r#":5,"customerId":"d"}"#))
+                .starts_with("not a meter record: duplicate field")
+        );
     }
 }

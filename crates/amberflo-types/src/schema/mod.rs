@@ -44,7 +44,9 @@
 
 mod parts;
 
-pub(crate) use parts::{FilterMap, NonBlank, NonBlankList, NonBlankMap, OfferVersion, PositiveNumber};
+pub(crate) use parts::{
+    FilterMap, NonBlank, NonBlankList, NonBlankMap, OfferVersion, PositiveNumber,
+};
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
@@ -72,13 +74,13 @@ use crate::{
 /// ```
 pub const NON_BLANK_PATTERN: &str = concat!(
     "[^",
-    r"\u0000-\u0020",                // C0 controls and space
-    r"\u007F-\u00A0",                // DEL, C1 controls (NEL), no-break space
-    r"\u00AD\u061C\u1680\u180E",     // soft hyphen, Arabic letter mark, Ogham space, MVS
-    r"\u2000-\u200F",                // spaces, zero-width space and joiners, LRM/RLM
-    r"\u2028-\u202F",                // line/paragraph separators, bidi embeddings, NNBSP
-    r"\u205F-\u2064\u2066-\u206F",   // math space, word joiner, invisible operators, bidi
-    r"\u3000\uFEFF\uFFF9-\uFFFB",    // ideographic space, BOM, interlinear annotations
+    r"\u0000-\u0020",              // C0 controls and space
+    r"\u007F-\u00A0",              // DEL, C1 controls (NEL), no-break space
+    r"\u00AD\u061C\u1680\u180E",   // soft hyphen, Arabic letter mark, Ogham space, MVS
+    r"\u2000-\u200F",              // spaces, zero-width space and joiners, LRM/RLM
+    r"\u2028-\u202F",              // line/paragraph separators, bidi embeddings, NNBSP
+    r"\u205F-\u2064\u2066-\u206F", // math space, word joiner, invisible operators, bidi
+    r"\u3000\uFEFF\uFFF9-\uFFFB",  // ideographic space, BOM, interlinear annotations
     "]",
 );
 
@@ -229,7 +231,10 @@ pub fn all() -> Vec<SchemaFile> {
             titled(response_schema::<[PrepaidOrder]>(), "PrepaidOrderList"),
         ),
         // Invoices.
-        file("all_invoices_query.json", request_schema::<AllInvoicesQuery>()),
+        file(
+            "all_invoices_query.json",
+            request_schema::<AllInvoicesQuery>(),
+        ),
         file("invoice_query.json", request_schema::<InvoiceQuery>()),
         file("invoice.json", response_schema::<Invoice>()),
         file(
@@ -312,7 +317,9 @@ mod tests {
     #[test]
     fn docs_lose_examples_and_link_brackets() {
         assert_eq!(
-            tidy_doc("Made by [`MeterRecord::builder`], see [`Rule`](crate::Rule).\n\n```\ncode\n```"),
+            tidy_doc(
+                "Made by [`MeterRecord::builder`], see [`Rule`](crate::Rule).\n\n```\ncode\n```"
+            ),
             "Made by `MeterRecord::builder`, see `Rule`."
         );
         assert_eq!(tidy_doc("plain [`unclosed"), "plain [`unclosed");
