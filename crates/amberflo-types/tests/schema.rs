@@ -131,12 +131,12 @@ fn rust_rejects<T: DeserializeOwned>(
 fn with(base: &Value, path: &str, new: Option<Value>) -> Value {
     let mut value = base.clone();
     let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().unwrap();
+    let last = parts.pop().expect("a non-empty path");
     let mut target = &mut value;
     for part in parts {
         target = &mut target[part];
     }
-    let object = target.as_object_mut().unwrap();
+    let object = target.as_object_mut().expect("the path leads to an object");
     match new {
         Some(new) => {
             object.insert(last.to_owned(), new);
@@ -417,7 +417,7 @@ fn non_blank_validator() -> Validator {
     let non_blank = &record.as_value()["$defs"]["NonBlankString"];
     assert_eq!(non_blank["pattern"], NON_BLANK_PATTERN);
     assert_eq!(non_blank["minLength"], 1);
-    jsonschema::validator_for(non_blank).unwrap()
+    jsonschema::validator_for(non_blank).expect("a valid schema")
 }
 
 #[test]
@@ -513,7 +513,7 @@ proptest! {
             }
             Err(error) => {
                 // The same fields as JSON, as another producer would write them.
-                let mut json = json!({"uniqueId": id.clone().unwrap_or_else(|| "u".into()),
+                let mut json = json!({"uniqueId": id.unwrap_or_else(|| "u".into()),
                     "meterApiName": name, "meterValue": value, "customerId": customer,
                     "meterTimeInMillis": millis});
                 if let Some(dimensions) = &dimensions {
