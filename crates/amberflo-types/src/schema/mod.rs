@@ -20,7 +20,7 @@
 //! These are checked by `validate()` / `build()` in Rust only:
 //!
 //! - an end time after its start ([`TimeRange`](crate::TimeRange),
-//!   [`AllUsageQuery`](crate::AllUsageQuery)), and a product plan's end at least
+//!   [`AllUsageQuery`]), and a product plan's end at least
 //!   [`MIN_PRODUCT_PLAN_SECONDS`](crate::MIN_PRODUCT_PLAN_SECONDS) after its start
 //!   (cross-field comparisons of numbers);
 //! - an invoice query's day existing in its month and year (30 April, 29 February in a
@@ -28,7 +28,7 @@
 //! - a finite `meterValue`: JSON itself has no NaN or infinity, so every JSON number passes;
 //!   the integers are not range-checked beyond their sign (JSON Schema has no 64-bit type).
 //!
-//! Query-parameter types ([`CustomerQuery`](crate::CustomerQuery) and the like) are described
+//! Query-parameter types ([`CustomerQuery`] and the like) are described
 //! by the JSON of their parameters, with booleans as JSON booleans (on the wire they are the
 //! text `true` / `false`).
 //!
