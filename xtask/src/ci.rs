@@ -188,6 +188,9 @@ pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
     crate::tidy::check(&root)?;
     println!("ci: tidy ok");
+    // Regenerated in memory and compared with the committed `schemas/*.json`.
+    crate::schema::check(&root)?;
+    println!("ci: schemas up to date");
     let mut tally = TestTally::default();
     for step in steps() {
         let step_started = Instant::now();

@@ -55,15 +55,27 @@ fn default_product_id() -> String {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerProductPlanPayload {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_plan_id: String,
     #[serde(default = "default_product_id")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i64", range(min = 1, max = crate::MAX_EPOCH_SECONDS))
+    )]
     start_time_in_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i64", range(min = 1, max = crate::MAX_EPOCH_SECONDS))
+    )]
     end_time_in_seconds: Option<i64>,
 }
 
@@ -208,6 +220,7 @@ impl CustomerProductPlanPayloadBuilder {
 /// A customer's product plan as the API returns it (lenient; other fields in `extra`).
 /// `customerId` and `productPlanId` are required: an answer without it is a decode error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CustomerProductPlan {
@@ -254,8 +267,10 @@ impl From<CustomerProductPlanPayload> for CustomerProductPlan {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct BillingCustomerQuery {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
 }
 
@@ -294,9 +309,12 @@ impl BillingCustomerQuery {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct PrepaidOrderListQuery {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_id: String,
 }
 
@@ -352,6 +370,7 @@ impl PrepaidOrderListQueryBuilder {
 
 /// The unit of a [`BillingPeriod`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum BillingPeriodUnit {
@@ -376,9 +395,11 @@ pub enum BillingPeriodUnit {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BillingPeriod {
     interval: BillingPeriodUnit,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     intervals_count: i64,
 }
 
@@ -443,26 +464,35 @@ impl BillingPeriod {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PrepaidOrderPayload {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
     #[serde(default = "default_product_id")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_id: String,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = crate::MAX_EPOCH_SECONDS)))]
     start_time_in_seconds: i64,
     #[serde(default = "default_offer_version")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::OfferVersion"))]
     prepaid_offer_version: i64,
     #[serde(serialize_with = "number::serialize")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::PositiveNumber"))]
     prepaid_price: f64,
     #[serde(default)]
     external_payment: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "BillingPeriod"))]
     recurrence_frequency: Option<BillingPeriod>,
     #[serde(
         default,
         serialize_with = "number::serialize_option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::PositiveNumber"))]
     original_worth: Option<f64>,
 }
 
@@ -664,6 +694,7 @@ impl PrepaidOrderPayloadBuilder {
 /// A prepaid order as the API returns it (lenient; other fields in `extra`).
 /// `id` is required: an answer without it is a decode error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PrepaidOrder {

@@ -48,7 +48,7 @@ pub enum Rule {
     },
     /// A year, month and day did not form a calendar date.
     NotADate,
-    /// A required field was never set on a builder.
+    /// A required field was never set on a builder, or is absent from parsed JSON.
     Missing,
     /// A string was longer than a [`RecordLimits`](crate::RecordLimits) limit.
     TooLong {
@@ -59,6 +59,12 @@ pub enum Rule {
     TooMany {
         /// The limit.
         max: usize,
+    },
+    /// A parsed JSON value had the wrong type, e.g. a string where a number belongs (see
+    /// [`ingest_file`](crate::ingest_file)).
+    WrongType {
+        /// What the field must be, e.g. `"a number"`.
+        expected: &'static str,
     },
 }
 
@@ -78,6 +84,7 @@ impl fmt::Display for Rule {
             Rule::Missing => f.write_str("must be set"),
             Rule::TooLong { max_bytes } => write!(f, "must be at most {max_bytes} bytes long"),
             Rule::TooMany { max } => write!(f, "must have at most {max} entries"),
+            Rule::WrongType { expected } => write!(f, "must be {expected}"),
         }
     }
 }

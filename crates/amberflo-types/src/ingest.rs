@@ -156,15 +156,24 @@ impl<'de> Deserialize<'de> for UniqueId {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MeterRecord {
     unique_id: UniqueId,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::RecordName"))]
     meter_api_name: CompactString,
     #[serde(serialize_with = "number::serialize")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
     meter_value: f64,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::RecordName"))]
     customer_id: CompactString,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(range(min = crate::MIN_EPOCH_MILLIS, max = crate::MAX_EPOCH_MILLIS))
+    )]
     meter_time_in_millis: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Dimensions"))]
     dimensions: Option<Dimensions>,
 }
 

@@ -35,13 +35,18 @@ use crate::validate;
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AllInvoicesQuery {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_id: String,
     #[serde(deserialize_with = "bool_or_str")]
+    #[cfg_attr(feature = "schemars", schemars(with = "bool"))]
     from_cache: bool,
     #[serde(deserialize_with = "bool_or_str")]
+    #[cfg_attr(feature = "schemars", schemars(with = "bool"))]
     with_payment_status: bool,
 }
 
@@ -175,19 +180,35 @@ impl AllInvoicesQueryBuilder {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schemars",
+    schemars(extend("anyOf" = [
+        { "required": ["latest"], "properties": { "latest": { "const": true } } },
+        { "required": ["productPlanId", "year", "month", "day"] },
+    ]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceQuery {
     #[serde(flatten)]
     common: AllInvoicesQuery,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "bool"))]
     latest: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     product_plan_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i32", range(min = 1, max = 9999))
+    )]
     year: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "u32", range(min = 1, max = 12)))]
     month: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "u32", range(min = 1, max = 31)))]
     day: Option<u32>,
 }
 
@@ -337,6 +358,7 @@ impl InvoiceQueryBuilder {
 /// An invoice as the API returns it. Parsed leniently: the fields named here are optional and
 /// everything else is kept in [`Invoice::extra`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Invoice {

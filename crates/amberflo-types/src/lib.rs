@@ -75,11 +75,14 @@ mod date;
 mod dimensions;
 mod error;
 mod ingest;
+pub mod ingest_file;
 mod invoice;
 mod limits;
 mod number;
 mod portal;
 mod records_json;
+#[cfg(feature = "schemars")]
+pub mod schema;
 mod time;
 mod usage;
 mod validate;

@@ -30,16 +30,23 @@ use crate::{time, validate};
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerPortalSessionRequest {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
     #[serde(
         default,
         rename = "expirationEpochMilliSeconds",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i64", range(min = crate::MIN_EPOCH_MILLIS, max = crate::MAX_EPOCH_MILLIS))
+    )]
     expiration_epoch_milliseconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     return_url: Option<String>,
 }
 
@@ -124,6 +131,7 @@ impl CustomerPortalSessionRequestBuilder {
 /// A customer portal session: the URL to open and its token (both required). (A server making one starts
 /// from `CustomerPortalSession::default()` and sets the fields by name.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CustomerPortalSession {

@@ -11,6 +11,7 @@ use crate::{time, validate};
 
 /// How values inside one time bucket are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum AggregationType {
@@ -26,6 +27,7 @@ pub enum AggregationType {
 
 /// The width of the time buckets of a usage report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum TimeGroupingInterval {
@@ -79,10 +81,16 @@ impl TimeGroupingInterval {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TimeRange {
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = crate::MAX_EPOCH_SECONDS)))]
     start_time_in_seconds: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i64", range(min = 1, max = crate::MAX_EPOCH_SECONDS))
+    )]
     end_time_in_seconds: Option<i64>,
 }
 
@@ -185,8 +193,10 @@ impl TimeRange {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Take {
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     limit: i64,
     #[serde(default)]
     is_ascending: bool,
@@ -256,17 +266,22 @@ impl Take {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UsageQuery {
     aggregation: AggregationType,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     meter_api_name: String,
     time_grouping_interval: TimeGroupingInterval,
     time_range: TimeRange,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlankList"))]
     group_by: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::FilterMap"))]
     filter: Option<BTreeMap<String, Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Take"))]
     take: Option<Take>,
 }
 
@@ -486,20 +501,29 @@ impl UsagePayloadFactory {
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AllUsageQuery {
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = crate::MAX_EPOCH_SECONDS)))]
     start_time_in_seconds: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "i64", range(min = 1, max = crate::MAX_EPOCH_SECONDS))
+    )]
     end_time_in_seconds: Option<i64>,
     time_grouping_interval: TimeGroupingInterval,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "AllUsageGroupBy"))]
     group_by: Option<AllUsageGroupBy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: Option<String>,
 }
 
 /// How `GET /usage/all` groups usage (`groupBy=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum AllUsageGroupBy {
     /// One group per customer (`groupBy=customerId`).
@@ -598,6 +622,7 @@ impl AllUsageQueryBuilder {
 /// assert!(error.to_string().contains("missing field `clientMeters`"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageReport {
@@ -613,6 +638,7 @@ pub struct UsageReport {
 
 /// The usage of one group in a [`UsageReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ClientMeter {
@@ -627,6 +653,7 @@ pub struct ClientMeter {
 
 /// The key of a group: dimension (or `customerId`) name to value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MeterGroup {
@@ -636,6 +663,7 @@ pub struct MeterGroup {
 
 /// One bucket's value in a [`ClientMeter`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageValue {

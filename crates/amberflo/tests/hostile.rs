@@ -160,7 +160,10 @@ fn seconds_given_as_milliseconds_are_refused() {
         panic!("expected a validation error, got {error:?}");
     };
     assert_eq!(invalid.field(), "meter_time_in_millis");
-    assert!(matches!(invalid.rule(), Rule::OutOfRange { .. }), "{invalid}");
+    assert!(
+        matches!(invalid.rule(), Rule::OutOfRange { .. }),
+        "{invalid}"
+    );
     assert_eq!(client.stats().enqueued, 0);
 }
 
