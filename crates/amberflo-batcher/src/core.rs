@@ -13,6 +13,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::flush::Coord;
@@ -143,14 +144,24 @@ pub(crate) struct Core {
     pub(crate) delivered: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) retried: AtomicU64,
+    /// Batches (or parts of batches) split in two because the sink found them too large.
+    pub(crate) split: AtomicU64,
     /// Items failed with `ShutdownTimedOut`.
     pub(crate) abandoned: AtomicU64,
     pub(crate) parking: Padded<Parking>,
     pub(crate) space: SpaceWait,
     /// Flush bookkeeping (drained watermark, waiters).
     pub(crate) coord: Mutex<Coord>,
-    /// Set once shutdown gives up waiting: no more sink calls, leftovers fail at once.
+    /// Set once shutdown gives up waiting: no more sink calls, sink calls in progress are
+    /// cancelled, leftovers fail at once. Set it with [`Core::set_abort`], which also wakes
+    /// the pending sink calls.
     pub(crate) abort: AtomicBool,
+    /// One slot per worker: the waker of its sink call while the call is pending (see
+    /// `worker::AbortableCall`), woken by [`Core::set_abort`].
+    abort_wakers: Box<[Padded<Mutex<Option<Waker>>>]>,
+    /// Workers settling a failed batch (counting it and running the error callback); a
+    /// shutdown that aborted waits for them, even past its deadline.
+    pub(crate) settling: AtomicUsize,
     pub(crate) retry_gate: Mutex<RetryGate>,
     pub(crate) retry_cv: Condvar,
     /// Workers that have exited (their loop ended), for a bounded join.
@@ -163,7 +174,8 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new() -> Self {
+    /// A fresh engine state for `workers` worker threads.
+    pub(crate) fn new(workers: usize) -> Self {
         Core {
             // Epoch 1; epoch 0 never holds items.
             state: AtomicU64::new(EPOCH_ONE),
@@ -174,11 +186,14 @@ impl Core {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             retried: AtomicU64::new(0),
+            split: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
             parking: Padded(Parking::default()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
             abort: AtomicBool::new(false),
+            abort_wakers: (0..workers).map(|_| Padded(Mutex::new(None))).collect(),
+            settling: AtomicUsize::new(0),
             retry_gate: Mutex::new(RetryGate::default()),
             retry_cv: Condvar::new(),
             exited: Mutex::new(0),
@@ -236,6 +251,7 @@ impl Core {
         let delivered = self.delivered.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
         let retried = self.retried.load(Ordering::SeqCst);
+        let split = self.split.load(Ordering::SeqCst);
         let popped = self.popped.0.load(Ordering::SeqCst);
         let enqueued = self.enqueued();
         let rejected = self.rejected();
@@ -245,6 +261,7 @@ impl Core {
             delivered,
             failed,
             retried,
+            split,
             in_queue: enqueued.saturating_sub(popped),
             in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
         }
@@ -272,6 +289,55 @@ impl Core {
         }
         if state & CLOSED != 0 {
             self.parking.0.notify_all();
+        }
+    }
+
+    /// Sets the abort flag (under the retry gate, which retry waits check it under), then
+    /// wakes every retry wait, sleeping worker and pending sink call so that they notice.
+    pub(crate) fn set_abort(&self) {
+        {
+            let _gate = lock(&self.retry_gate);
+            self.abort.store(true, Ordering::SeqCst);
+        }
+        self.retry_cv.notify_all();
+        self.parking.0.notify_all();
+        for slot in &*self.abort_wakers {
+            // A call registers its waker, then re-reads the flag: either it sees the flag set
+            // above, or its waker is in the slot by the time this lock is taken.
+            let waker = lock(&slot.0).take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Registers the waker of worker `worker`'s pending sink call; `true` if the engine is
+    /// aborting (then the call must stop instead of waiting).
+    pub(crate) fn register_abort_waker(&self, worker: usize, waker: &Waker) -> bool {
+        if let Some(slot) = self.abort_wakers.get(worker) {
+            let mut slot = lock(&slot.0);
+            match &*slot {
+                Some(registered) if registered.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+        // Re-check after registering, so that an abort set meanwhile is not missed.
+        self.abort.load(Ordering::SeqCst)
+    }
+
+    /// Forgets worker `worker`'s waker once its sink call ended.
+    pub(crate) fn clear_abort_waker(&self, worker: usize) {
+        if let Some(slot) = self.abort_wakers.get(worker) {
+            lock(&slot.0).take();
+        }
+    }
+
+    /// A worker finished settling a failed batch: wake a shutdown waiting for it.
+    pub(crate) fn settled(&self) {
+        self.settling.fetch_sub(1, Ordering::SeqCst);
+        if self.abort.load(Ordering::SeqCst) {
+            let _exited = lock(&self.exited);
+            self.exited_cv.notify_all();
         }
     }
 

@@ -4,6 +4,12 @@
 //! shutdown (or the `Drop` that runs one) never deadlocks inside a tokio runtime of either
 //! flavour and never waits past its timeout, except for the time the error callback takes for
 //! records abandoned at the deadline.
+//!
+//! At the flush deadline the shutdown aborts: [`Core::set_abort`] wakes every pending sink
+//! call, whose worker drops the sink's future (cancelling the call) and fails its batch with
+//! `ShutdownTimedOut`; the shutdown waits for those workers until its deadline, and past it
+//! only for a worker already inside the error callback. Only a sink that blocks its thread
+//! inside a poll (instead of yielding) cannot be cancelled; its records stay `in_flight`.
 
 use std::mem;
 use std::sync::atomic::Ordering;
@@ -19,6 +25,9 @@ use crate::ingress::Shared;
 
 /// The most of the timeout reserved for abandoning retries and joining workers.
 const MAX_GRACE: Duration = Duration::from_millis(250);
+
+/// How often a shutdown waiting for a settling worker re-checks (belt and braces).
+const SETTLING_POLL: Duration = Duration::from_millis(10);
 
 /// Where the engine is in its life.
 #[derive(Clone, Copy)]
@@ -116,19 +125,22 @@ fn run<T>(
         flush_deadline.saturating_duration_since(Instant::now()),
     );
 
-    // 3. Out of time: stop calling the sink, hand what is left to the error callback.
-    if flushed.is_err() {
-        {
-            let _gate = lock(&core.retry_gate);
-            core.abort.store(true, Ordering::SeqCst);
-        }
-        core.retry_cv.notify_all();
-        core.parking.0.notify_all();
+    // 3. Out of time: stop calling the sink, cancel the pending sink calls (their workers
+    //    fail their batches), hand what is still queued to the error callback.
+    let aborted = flushed.is_err();
+    if aborted {
+        core.set_abort();
         abandon_queued(shared, deadline);
     }
 
-    // 4. Let the workers go, within the remaining time.
+    // 4. Let the workers go, within the remaining time: they settle what they hold (a cancelled
+    //    call's batch goes to the error callback) and exit.
     let all_exited = wait_for_workers(core, shared.config.workers, deadline);
+    if aborted && !on_worker_thread(lifecycle) {
+        // A worker already handing its batch to the error callback finishes first, so that
+        // the callback has the records when `shutdown` returns (the documented callback time).
+        wait_for_settling(core);
+    }
     join(lifecycle, all_exited);
 
     let stats = core.stats();
@@ -192,6 +204,25 @@ fn wait_for_workers(core: &Core, workers: usize, deadline: Instant) -> bool {
         exited = wait_timeout(&core.exited_cv, exited, deadline - now);
     }
     true
+}
+
+/// Waits (without a deadline: only the error callback's own time) until no worker is settling
+/// a failed batch.
+fn wait_for_settling(core: &Core) {
+    let mut exited = lock(&core.exited);
+    while core.settling.load(Ordering::SeqCst) > 0 {
+        // The timeout only guards against a lost notification; `Core::settled` notifies.
+        exited = wait_timeout(&core.exited_cv, exited, SETTLING_POLL);
+    }
+}
+
+/// Whether the shutdown runs on one of the engine's worker threads (e.g. the last handle was
+/// dropped in the error callback): it must not wait for its own settlement.
+fn on_worker_thread(lifecycle: &Lifecycle) -> bool {
+    let me = thread::current().id();
+    lock(&lifecycle.handles)
+        .iter()
+        .any(|handle| handle.thread().id() == me)
 }
 
 /// Joins the workers that are done; detaches the others (they finish on their own).
