@@ -243,8 +243,10 @@ impl<T> Batcher<T> {
     ///    own timeout), whichever [`Executor`](crate::Executor) drives them, and their
     ///    batches go to the error callback (on their worker threads) with `ShutdownTimedOut`.
     /// 4. The shutdown waits, until `timeout`, for the workers to settle what they hold and
-    ///    exit, and past it only for a worker already running the error callback; so when it
-    ///    returns, the records of cancelled calls are counted in [`Stats::failed`] and the
+    ///    exit; past it, it still waits for a worker running the error callback, and for a
+    ///    worker whose cancelled call has yet to be polled (it only needs to be scheduled;
+    ///    this wait is capped at 1 s in case an executor never polls a woken future). So when
+    ///    it returns, the records of cancelled calls are counted in [`Stats::failed`] and the
     ///    callback has them ([`Stats::in_flight`] is 0). Workers are joined; one still inside
     ///    the sink is detached.
     ///

@@ -129,6 +129,22 @@ pub(crate) struct RetryGate {
     pub(crate) abort_at: Option<Instant>,
 }
 
+/// A worker's pending sink call, as the abort sees it.
+#[derive(Default)]
+pub(crate) struct AbortSlot {
+    state: Mutex<AbortSlotState>,
+    /// The call returned `Pending` after registering its waker and has not been polled since:
+    /// woken after an abort, it cancels itself at its next poll without calling into the sink.
+    parked: AtomicBool,
+}
+
+#[derive(Default)]
+struct AbortSlotState {
+    waker: Option<Waker>,
+    /// The abort counted this worker in `Core::cancelling`.
+    counted: bool,
+}
+
 /// The engine's type-independent shared state.
 pub(crate) struct Core {
     /// Epoch (`/ EPOCH_ONE`) plus the `CLOSED` and `DRAINING` bits.
@@ -156,12 +172,15 @@ pub(crate) struct Core {
     /// cancelled, leftovers fail at once. Set it with [`Core::set_abort`], which also wakes
     /// the pending sink calls.
     pub(crate) abort: AtomicBool,
-    /// One slot per worker: the waker of its sink call while the call is pending (see
-    /// `worker::AbortableCall`), woken by [`Core::set_abort`].
-    abort_wakers: Box<[Padded<Mutex<Option<Waker>>>]>,
+    /// One slot per worker for its pending sink call (see `worker::AbortableCall`), woken by
+    /// [`Core::set_abort`].
+    abort_slots: Box<[Padded<AbortSlot>]>,
     /// Workers settling a failed batch (counting it and running the error callback); a
     /// shutdown that aborted waits for them, even past its deadline.
     pub(crate) settling: AtomicUsize,
+    /// Workers whose pending sink call [`Core::set_abort`] woke to cancel it, until they have
+    /// settled the batch; a shutdown that aborted waits for them (briefly) past its deadline.
+    pub(crate) cancelling: AtomicUsize,
     pub(crate) retry_gate: Mutex<RetryGate>,
     pub(crate) retry_cv: Condvar,
     /// Workers that have exited (their loop ended), for a bounded join.
@@ -192,8 +211,9 @@ impl Core {
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
             abort: AtomicBool::new(false),
-            abort_wakers: (0..workers).map(|_| Padded(Mutex::new(None))).collect(),
+            abort_slots: (0..workers).map(|_| Padded(AbortSlot::default())).collect(),
             settling: AtomicUsize::new(0),
+            cancelling: AtomicUsize::new(0),
             retry_gate: Mutex::new(RetryGate::default()),
             retry_cv: Condvar::new(),
             exited: Mutex::new(0),
@@ -294,6 +314,7 @@ impl Core {
 
     /// Sets the abort flag (under the retry gate, which retry waits check it under), then
     /// wakes every retry wait, sleeping worker and pending sink call so that they notice.
+    /// Workers whose call was parked are counted in `cancelling` until they settled it.
     pub(crate) fn set_abort(&self) {
         {
             let _gate = lock(&self.retry_gate);
@@ -301,35 +322,63 @@ impl Core {
         }
         self.retry_cv.notify_all();
         self.parking.0.notify_all();
-        for slot in &*self.abort_wakers {
-            // A call registers its waker, then re-reads the flag: either it sees the flag set
-            // above, or its waker is in the slot by the time this lock is taken.
-            let waker = lock(&slot.0).take();
+        for slot in &*self.abort_slots {
+            // A call registers its waker and marks itself parked, then re-reads the flag:
+            // either it sees the flag set above, or both are visible here.
+            let waker = {
+                let mut state = lock(&slot.0.state);
+                let waker = state.waker.take();
+                if waker.is_some() && slot.0.parked.load(Ordering::SeqCst) && !state.counted {
+                    state.counted = true;
+                    self.cancelling.fetch_add(1, Ordering::SeqCst);
+                }
+                waker
+            };
             if let Some(waker) = waker {
                 waker.wake();
             }
         }
     }
 
-    /// Registers the waker of worker `worker`'s pending sink call; `true` if the engine is
-    /// aborting (then the call must stop instead of waiting).
+    /// Worker `worker`'s pending call is being polled again (it is no longer parked).
+    pub(crate) fn unpark_abort_slot(&self, worker: usize) {
+        if let Some(slot) = self.abort_slots.get(worker) {
+            slot.0.parked.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Registers the waker of worker `worker`'s sink call, which is about to return `Pending`;
+    /// `true` if the engine is aborting (then the call must stop instead of waiting).
     pub(crate) fn register_abort_waker(&self, worker: usize, waker: &Waker) -> bool {
-        if let Some(slot) = self.abort_wakers.get(worker) {
-            let mut slot = lock(&slot.0);
-            match &*slot {
+        if let Some(slot) = self.abort_slots.get(worker) {
+            let mut state = lock(&slot.0.state);
+            match &state.waker {
                 Some(registered) if registered.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
+                _ => state.waker = Some(waker.clone()),
             }
+            slot.0.parked.store(true, Ordering::SeqCst);
         }
         // Re-check after registering, so that an abort set meanwhile is not missed.
         self.abort.load(Ordering::SeqCst)
     }
 
-    /// Forgets worker `worker`'s waker once its sink call ended.
-    pub(crate) fn clear_abort_waker(&self, worker: usize) {
-        if let Some(slot) = self.abort_wakers.get(worker) {
-            lock(&slot.0).take();
-        }
+    /// Forgets worker `worker`'s call once it ended; `true` if the abort counted it in
+    /// `cancelling` (the worker must call [`Core::cancel_settled`] once its batch settled).
+    pub(crate) fn clear_abort_slot(&self, worker: usize) -> bool {
+        let Some(slot) = self.abort_slots.get(worker) else {
+            return false;
+        };
+        let mut state = lock(&slot.0.state);
+        state.waker = None;
+        slot.0.parked.store(false, Ordering::SeqCst);
+        std::mem::take(&mut state.counted)
+    }
+
+    /// A worker counted in `cancelling` settled its batch: wake the shutdown waiting for it.
+    pub(crate) fn cancel_settled(&self) {
+        self.cancelling.fetch_sub(1, Ordering::SeqCst);
+        let _exited = lock(&self.exited);
+        self.exited_cv.notify_all();
     }
 
     /// A worker finished settling a failed batch: wake a shutdown waiting for it.

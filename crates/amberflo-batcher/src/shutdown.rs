@@ -8,8 +8,10 @@
 //! At the flush deadline the shutdown aborts: [`Core::set_abort`] wakes every pending sink
 //! call, whose worker drops the sink's future (cancelling the call) and fails its batch with
 //! `ShutdownTimedOut`; the shutdown waits for those workers until its deadline, and past it
-//! only for a worker already inside the error callback. Only a sink that blocks its thread
-//! inside a poll (instead of yielding) cannot be cancelled; its records stay `in_flight`.
+//! for a worker already inside the error callback and (at most [`MAX_CANCEL_WAIT`] more) for
+//! one whose call was pending when woken, so that the callback has their records when it
+//! returns. Only a sink that blocks its thread inside a poll (instead of yielding) cannot be
+//! cancelled; its records stay `in_flight`.
 
 use std::mem;
 use std::sync::atomic::Ordering;
@@ -28,6 +30,10 @@ const MAX_GRACE: Duration = Duration::from_millis(250);
 
 /// How often a shutdown waiting for a settling worker re-checks (belt and braces).
 const SETTLING_POLL: Duration = Duration::from_millis(10);
+
+/// The most a shutdown waits past its deadline for workers whose pending sink call it woke to
+/// cancel: they only need to be scheduled (and the executor to poll the woken future).
+const MAX_CANCEL_WAIT: Duration = Duration::from_secs(1);
 
 /// Where the engine is in its life.
 #[derive(Clone, Copy)]
@@ -138,8 +144,9 @@ fn run<T>(
     let all_exited = wait_for_workers(core, shared.config.workers, deadline);
     if aborted && !on_worker_thread(lifecycle) {
         // A worker already handing its batch to the error callback finishes first, so that
-        // the callback has the records when `shutdown` returns (the documented callback time).
-        wait_for_settling(core);
+        // the callback has the records when `shutdown` returns (the documented callback time);
+        // so does one whose cancelled call has yet to be polled (it only needs the CPU).
+        wait_for_handovers(core, deadline_after(deadline, MAX_CANCEL_WAIT));
     }
     join(lifecycle, all_exited);
 
@@ -206,12 +213,19 @@ fn wait_for_workers(core: &Core, workers: usize, deadline: Instant) -> bool {
     true
 }
 
-/// Waits (without a deadline: only the error callback's own time) until no worker is settling
-/// a failed batch.
-fn wait_for_settling(core: &Core) {
+/// Waits until no worker is settling a failed batch (without a deadline: that is the error
+/// callback's own time), nor, until `cancel_deadline`, has a cancelled call left to settle.
+fn wait_for_handovers(core: &Core, cancel_deadline: Instant) {
     let mut exited = lock(&core.exited);
-    while core.settling.load(Ordering::SeqCst) > 0 {
-        // The timeout only guards against a lost notification; `Core::settled` notifies.
+    loop {
+        let settling = core.settling.load(Ordering::SeqCst) > 0;
+        let cancelling =
+            core.cancelling.load(Ordering::SeqCst) > 0 && Instant::now() < cancel_deadline;
+        if !settling && !cancelling {
+            return;
+        }
+        // The timeout only guards against a lost notification (both paths notify) and
+        // bounds the wait for cancelled calls.
         exited = wait_timeout(&core.exited_cv, exited, SETTLING_POLL);
     }
 }

@@ -61,6 +61,7 @@ pub(crate) fn run<T: Sync + 'static>(shared: Arc<Shared<T>>, ctx: Arc<WorkerCtx<
         ctx: &ctx,
         index,
         rng: fastrand::Rng::new(),
+        counted_cancelling: false,
     };
     while gather(&shared, &mut batch) {
         worker.deliver(&mut batch);
@@ -155,6 +156,8 @@ struct Worker<'a, T> {
     /// This worker's slot for the abort waker of its sink calls.
     index: usize,
     rng: fastrand::Rng,
+    /// The shutdown counted a call of the current batch in `Core::cancelling`.
+    counted_cancelling: bool,
 }
 
 /// How one part ended: the whole batch, or a slice of it after a split.
@@ -171,6 +174,14 @@ enum PartOutcome {
 impl<T: Sync + 'static> Worker<'_, T> {
     /// Delivers `batch` (splitting it if the sink finds it too large) and settles it.
     fn deliver(&mut self, batch: &mut Batch<T>) {
+        self.deliver_and_settle(batch);
+        if std::mem::take(&mut self.counted_cancelling) {
+            // After the callback ran: the shutdown may return now.
+            self.shared.core.cancel_settled();
+        }
+    }
+
+    fn deliver_and_settle(&mut self, batch: &mut Batch<T>) {
         match self.send_part(&batch.items) {
             // The fast paths: the whole batch ends one way, without any allocation for parts.
             PartOutcome::Delivered => self.shared.settle_delivered(batch),
@@ -238,7 +249,9 @@ impl<T: Sync + 'static> Worker<'_, T> {
                 return PartOutcome::Failed(DeliveryError::ShutdownTimedOut { attempts, last });
             }
             attempts = attempts.saturating_add(1);
-            let error = match call_sink(core, self.ctx, self.index, items) {
+            let (call, counted) = call_sink(core, self.ctx, self.index, items);
+            self.counted_cancelling |= counted;
+            let error = match call {
                 Call::Done(Ok(())) => return PartOutcome::Delivered,
                 Call::Done(Err(error)) => error,
                 Call::Cancelled => {
@@ -350,6 +363,9 @@ impl Future for AbortableCall<'_> {
         let Some(sink) = this.sink.as_mut() else {
             return Poll::Ready(());
         };
+        if *this.registered {
+            this.core.unpark_abort_slot(this.worker);
+        }
         if !this.core.abort.load(Ordering::SeqCst) {
             if let Poll::Ready(result) = sink.as_mut().poll(cx) {
                 this.sink = None;
@@ -370,12 +386,14 @@ impl Future for AbortableCall<'_> {
 
 /// One attempt: drives the sink future through the executor, racing it against the shutdown's
 /// abort, and turns panics into fatal errors.
+///
+/// Also says whether the shutdown counted this call as cancelling (`Core::cancelling`).
 fn call_sink<T: Sync + 'static>(
     core: &Core,
     ctx: &WorkerCtx<T>,
     worker: usize,
     items: &[T],
-) -> Call {
+) -> (Call, bool) {
     let mut outcome = None;
     let mut registered = false;
     let ran = catch_unwind(AssertUnwindSafe(|| {
@@ -387,10 +405,8 @@ fn call_sink<T: Sync + 'static>(
             outcome: &mut outcome,
         }));
     }));
-    if registered {
-        core.clear_abort_waker(worker);
-    }
-    match ran {
+    let counted = registered && core.clear_abort_slot(worker);
+    let call = match ran {
         Ok(()) => outcome.unwrap_or_else(|| {
             Call::Done(Err(SinkError::fatal(
                 "the executor returned before the sink future completed",
@@ -403,7 +419,8 @@ fn call_sink<T: Sync + 'static>(
                 "the sink panicked: {message}"
             ))))
         }
-    }
+    };
+    (call, counted)
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

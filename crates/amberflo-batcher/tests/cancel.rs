@@ -99,11 +99,16 @@ fn shutdown_cancels_pending_sink_calls_and_hands_their_records_over_before_retur
         .on_error(on_error)
         .build(sink.clone())
         .unwrap();
-    // Both workers get stuck (a push wakes an idle worker); the rest stays queued.
+    // Both workers get stuck (a push wakes an idle worker, so send in waves); the rest stays
+    // queued.
     for item in 0..3 {
         batcher.try_send(item).unwrap();
     }
-    assert!(wait_until(PATIENCE, || sink.started.lock().unwrap().len() == 1));
+    assert!(wait_until(PATIENCE, || !sink
+        .started
+        .lock()
+        .unwrap()
+        .is_empty()));
     for item in 3..6 {
         batcher.try_send(item).unwrap();
     }
