@@ -432,3 +432,145 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         "non-string panic payload".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::task::{Wake, Waker};
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Flips its flag when dropped (with the sink future that owns it).
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A sink future that is pending forever; `polled` counts its polls, `dropped` flips
+    /// when it is dropped.
+    fn never_ready(polled: &Arc<AtomicUsize>, dropped: &Arc<AtomicBool>) -> SinkFuture<'static> {
+        let (polled, guard) = (Arc::clone(polled), DropFlag(Arc::clone(dropped)));
+        Box::pin(std::future::poll_fn(move |_cx| {
+            let _owned = &guard;
+            polled.fetch_add(1, Ordering::SeqCst);
+            Poll::Pending
+        }))
+    }
+
+    fn poll_once(call: &mut AbortableCall<'_>, waker: &Arc<CountingWaker>) -> Poll<()> {
+        let waker = Waker::from(Arc::clone(waker));
+        Pin::new(call).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn an_abort_wakes_a_parked_call_which_drops_the_sink_future_at_its_next_poll() {
+        let core = Core::new(1);
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let waker = Arc::new(CountingWaker::default());
+        let (mut registered, mut outcome) = (false, None);
+        {
+            let mut call = AbortableCall {
+                sink: Some(never_ready(&polled, &dropped)),
+                core: &core,
+                worker: 0,
+                registered: &mut registered,
+                outcome: &mut outcome,
+            };
+            assert!(poll_once(&mut call, &waker).is_pending());
+            core.set_abort();
+            assert_eq!(waker.0.load(Ordering::SeqCst), 1, "the abort woke the call");
+            assert_eq!(core.cancelling.load(Ordering::SeqCst), 1);
+            assert!(!dropped.load(Ordering::SeqCst));
+            assert!(poll_once(&mut call, &waker).is_ready());
+            // Dropped inside the poll, without polling the sink again.
+            assert!(dropped.load(Ordering::SeqCst));
+            assert_eq!(polled.load(Ordering::SeqCst), 1);
+        }
+        assert!(registered);
+        assert!(matches!(outcome, Some(Call::Cancelled)));
+        assert!(core.clear_abort_slot(0), "counted as cancelling");
+        assert!(!core.clear_abort_slot(0), "counted once");
+    }
+
+    #[test]
+    fn a_call_being_polled_at_the_abort_is_woken_but_not_counted() {
+        let core = Core::new(1);
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let waker = Arc::new(CountingWaker::default());
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(never_ready(&polled, &dropped)),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &waker).is_pending());
+        // What the next poll does first; the abort comes while the sink is being polled
+        // (where a sink that blocks its thread could stay forever).
+        core.unpark_abort_slot(0);
+        core.set_abort();
+        assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(core.cancelling.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_call_registering_after_the_abort_sees_it() {
+        let core = Core::new(1);
+        core.set_abort();
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        assert!(core.register_abort_waker(0, &waker));
+    }
+
+    #[test]
+    fn an_abort_before_the_first_poll_never_calls_the_sink() {
+        let core = Core::new(1);
+        core.set_abort();
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(never_ready(&polled, &dropped)),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &Arc::default()).is_ready());
+        assert_eq!(polled.load(Ordering::SeqCst), 0);
+        assert!(dropped.load(Ordering::SeqCst));
+        drop(call);
+        assert!(matches!(outcome, Some(Call::Cancelled)));
+        assert!(!registered);
+    }
+
+    #[test]
+    fn a_ready_sink_completes_without_touching_the_abort_slot() {
+        let core = Core::new(1);
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(Box::pin(async { Err(SinkError::fatal("400")) })),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &Arc::default()).is_ready());
+        drop(call);
+        assert!(!registered);
+        assert!(matches!(outcome, Some(Call::Done(Err(_)))));
+        core.set_abort();
+        assert_eq!(core.cancelling.load(Ordering::SeqCst), 0);
+    }
+}
