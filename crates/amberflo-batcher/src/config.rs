@@ -28,7 +28,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
 }
 
-/// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`](crate::defaults).
+/// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`].
 ///
 /// ```
 /// use amberflo_batcher::{Batcher, RetryPolicy, SinkError, SinkFn};
