@@ -1,5 +1,11 @@
 //! A batch being built or delivered, and how its records are settled (delivered or failed).
+//!
+//! A batch normally settles whole: delivered, or failed and handed to the error callback. A
+//! batch the sink found too large is split (see the `worker` module) and settles in parts:
+//! delivered parts are counted as they go, failed parts are counted and handed over one by one
+//! at the end, and the batch's epoch counts complete once, after every part settled.
 
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
 
@@ -35,6 +41,12 @@ impl<T> Batch<T> {
     }
 }
 
+/// A part of a split batch that failed: its position in the batch and its error.
+pub(crate) struct FailedPart {
+    pub(crate) range: Range<usize>,
+    pub(crate) error: DeliveryError,
+}
+
 impl<T> Shared<T> {
     /// The sink accepted `batch`: count it delivered, then complete it. Keeps the allocation.
     pub(crate) fn settle_delivered(&self, batch: &mut Batch<T>) {
@@ -49,15 +61,47 @@ impl<T> Shared<T> {
     /// returns only after the callback ran).
     pub(crate) fn settle_failed(&self, batch: &mut Batch<T>, error: DeliveryError) {
         let core = &*self.core;
-        let records = batch.items.len();
-        core.failed.fetch_add(records as u64, Ordering::SeqCst);
-        if error.is_shutdown() {
-            core.abandoned.fetch_add(records as u64, Ordering::SeqCst);
-        }
+        core.settling.fetch_add(1, Ordering::SeqCst);
         let items = std::mem::replace(
             &mut batch.items,
             Vec::with_capacity(self.config.max_batch_size),
         );
+        self.hand_over(error, items);
+        core.complete(&std::mem::take(&mut batch.counts));
+        core.settled();
+    }
+
+    /// A split `batch` ended in several parts. The delivered parts were counted as they went;
+    /// count each failed part and hand it, with exactly its own records, to the error callback
+    /// (in batch order), then complete the whole batch once, after every callback returned.
+    /// Keeps the batch's allocation (each failed part gets its own vector).
+    pub(crate) fn settle_parts(&self, batch: &mut Batch<T>, failures: Vec<FailedPart>) {
+        let core = &*self.core;
+        core.settling.fetch_add(1, Ordering::SeqCst);
+        let mut rest = batch.items.drain(..);
+        let mut position = 0;
+        for FailedPart { range, error } in failures {
+            // Drops the delivered records before this part.
+            rest.by_ref()
+                .take(range.start.saturating_sub(position))
+                .for_each(drop);
+            let part: Vec<T> = rest.by_ref().take(range.len()).collect();
+            position = range.end;
+            self.hand_over(error, part);
+        }
+        drop(rest);
+        core.complete(&std::mem::take(&mut batch.counts));
+        core.settled();
+    }
+
+    /// Counts `items` failed and hands them to the error callback (catching a panic).
+    fn hand_over(&self, error: DeliveryError, items: Vec<T>) {
+        let core = &*self.core;
+        let records = items.len();
+        core.failed.fetch_add(records as u64, Ordering::SeqCst);
+        if error.is_shutdown() {
+            core.abandoned.fetch_add(records as u64, Ordering::SeqCst);
+        }
         let callback = &self.on_error;
         if catch_unwind(AssertUnwindSafe(|| callback(error, items))).is_err() {
             tracing::error!(
@@ -65,6 +109,5 @@ impl<T> Shared<T> {
                 "amberflo-batcher error callback panicked; the failed batch it was given is lost"
             );
         }
-        core.complete(&std::mem::take(&mut batch.counts));
     }
 }

@@ -238,10 +238,23 @@ impl<T> Batcher<T> {
     ///    [`DeliveryError::ShutdownTimedOut`](crate::DeliveryError::ShutdownTimedOut).
     /// 3. If the flush deadline passes, the engine aborts: no new sink call starts, records
     ///    still queued go to the error callback (on this thread) with `ShutdownTimedOut`, and
-    ///    so do batches waiting for a retry. A sink call already running cannot be
-    ///    interrupted: its records stay counted in [`Stats::in_flight`] and are settled
-    ///    normally if it ever returns (no retry after that).
-    /// 4. Workers are joined until `timeout`; a worker still inside the sink is detached.
+    ///    so do batches waiting for a retry. Sink calls in progress are cancelled: their
+    ///    futures are woken and dropped (an HTTP request in flight is abandoned, whatever its
+    ///    own timeout), whichever [`Executor`](crate::Executor) drives them, and their
+    ///    batches go to the error callback (on their worker threads) with `ShutdownTimedOut`.
+    /// 4. The shutdown waits, until `timeout`, for the workers to settle what they hold and
+    ///    exit; past it, it still waits for a worker running the error callback, and for a
+    ///    worker whose cancelled call has yet to be polled (it only needs to be scheduled;
+    ///    this wait is capped at 1 s in case an executor never polls a woken future). So when
+    ///    it returns, the records of cancelled calls are counted in [`Stats::failed`] and the
+    ///    callback has them ([`Stats::in_flight`] is 0). Workers are joined; one still inside
+    ///    the sink is detached.
+    ///
+    /// Only a sink call that blocks its thread inside a poll (a synchronous sink, or one that
+    /// never yields) cannot be cancelled: its records stay counted in [`Stats::in_flight`],
+    /// are reported as `in_flight` below, and are settled normally if it ever returns (no retry
+    /// after that). Cancelled calls may have reached the server: re-sending their records
+    /// relies on the sink being idempotent (Amberflo dedups by `uniqueId`).
     ///
     /// Nothing is lost silently: every record is delivered, handed to the error callback, or
     /// reported in the error below. The call returns by `timeout` plus the time the error

@@ -2,12 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::Duration;
 
 use crate::batcher::Batcher;
-use crate::core::lock;
 use crate::defaults;
 use crate::error::{BuildError, DeliveryError};
 use crate::executor::{Executor, ParkExecutor};
@@ -30,7 +28,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
 }
 
-/// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`](crate::defaults).
+/// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`].
 ///
 /// ```
 /// use amberflo_batcher::{Batcher, RetryPolicy, SinkError, SinkFn};
@@ -248,18 +246,14 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
             let (worker_shared, worker_ctx) = (Arc::clone(&shared), Arc::clone(&ctx));
             let spawned = thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || worker::run(worker_shared, worker_ctx));
+                .spawn(move || worker::run(worker_shared, worker_ctx, index));
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(source) => {
                     // Stop the workers already started; the queue is empty, so they exit at once.
                     let core = &shared.core;
-                    {
-                        let _gate = lock(&core.retry_gate);
-                        core.close();
-                        core.abort.store(true, Ordering::SeqCst);
-                    }
-                    core.parking.0.notify_all();
+                    core.close();
+                    core.set_abort();
                     return Err(BuildError::Spawn { name, source });
                 }
             }

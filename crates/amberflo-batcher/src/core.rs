@@ -13,6 +13,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::flush::Coord;
@@ -128,6 +129,22 @@ pub(crate) struct RetryGate {
     pub(crate) abort_at: Option<Instant>,
 }
 
+/// A worker's pending sink call, as the abort sees it.
+#[derive(Default)]
+pub(crate) struct AbortSlot {
+    state: Mutex<AbortSlotState>,
+    /// The call returned `Pending` after registering its waker and has not been polled since:
+    /// woken after an abort, it cancels itself at its next poll without calling into the sink.
+    parked: AtomicBool,
+}
+
+#[derive(Default)]
+struct AbortSlotState {
+    waker: Option<Waker>,
+    /// The abort counted this worker in `Core::cancelling`.
+    counted: bool,
+}
+
 /// The engine's type-independent shared state.
 pub(crate) struct Core {
     /// Epoch (`/ EPOCH_ONE`) plus the `CLOSED` and `DRAINING` bits.
@@ -143,14 +160,27 @@ pub(crate) struct Core {
     pub(crate) delivered: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) retried: AtomicU64,
+    /// Batches (or parts of batches) split in two because the sink found them too large.
+    pub(crate) split: AtomicU64,
     /// Items failed with `ShutdownTimedOut`.
     pub(crate) abandoned: AtomicU64,
     pub(crate) parking: Padded<Parking>,
     pub(crate) space: SpaceWait,
     /// Flush bookkeeping (drained watermark, waiters).
     pub(crate) coord: Mutex<Coord>,
-    /// Set once shutdown gives up waiting: no more sink calls, leftovers fail at once.
+    /// Set once shutdown gives up waiting: no more sink calls, sink calls in progress are
+    /// cancelled, leftovers fail at once. Set it with [`Core::set_abort`], which also wakes
+    /// the pending sink calls.
     pub(crate) abort: AtomicBool,
+    /// One slot per worker for its pending sink call (see `worker::AbortableCall`), woken by
+    /// [`Core::set_abort`].
+    abort_slots: Box<[Padded<AbortSlot>]>,
+    /// Workers settling a failed batch (counting it and running the error callback); a
+    /// shutdown that aborted waits for them, even past its deadline.
+    pub(crate) settling: AtomicUsize,
+    /// Workers whose pending sink call [`Core::set_abort`] woke to cancel it, until they have
+    /// settled the batch; a shutdown that aborted waits for them (briefly) past its deadline.
+    pub(crate) cancelling: AtomicUsize,
     pub(crate) retry_gate: Mutex<RetryGate>,
     pub(crate) retry_cv: Condvar,
     /// Workers that have exited (their loop ended), for a bounded join.
@@ -163,7 +193,8 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new() -> Self {
+    /// A fresh engine state for `workers` worker threads.
+    pub(crate) fn new(workers: usize) -> Self {
         Core {
             // Epoch 1; epoch 0 never holds items.
             state: AtomicU64::new(EPOCH_ONE),
@@ -174,11 +205,15 @@ impl Core {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             retried: AtomicU64::new(0),
+            split: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
             parking: Padded(Parking::default()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
             abort: AtomicBool::new(false),
+            abort_slots: (0..workers).map(|_| Padded(AbortSlot::default())).collect(),
+            settling: AtomicUsize::new(0),
+            cancelling: AtomicUsize::new(0),
             retry_gate: Mutex::new(RetryGate::default()),
             retry_cv: Condvar::new(),
             exited: Mutex::new(0),
@@ -236,6 +271,7 @@ impl Core {
         let delivered = self.delivered.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
         let retried = self.retried.load(Ordering::SeqCst);
+        let split = self.split.load(Ordering::SeqCst);
         let popped = self.popped.0.load(Ordering::SeqCst);
         let enqueued = self.enqueued();
         let rejected = self.rejected();
@@ -245,6 +281,7 @@ impl Core {
             delivered,
             failed,
             retried,
+            split,
             in_queue: enqueued.saturating_sub(popped),
             in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
         }
@@ -272,6 +309,84 @@ impl Core {
         }
         if state & CLOSED != 0 {
             self.parking.0.notify_all();
+        }
+    }
+
+    /// Sets the abort flag (under the retry gate, which retry waits check it under), then
+    /// wakes every retry wait, sleeping worker and pending sink call so that they notice.
+    /// Workers whose call was parked are counted in `cancelling` until they settled it.
+    pub(crate) fn set_abort(&self) {
+        {
+            let _gate = lock(&self.retry_gate);
+            self.abort.store(true, Ordering::SeqCst);
+        }
+        self.retry_cv.notify_all();
+        self.parking.0.notify_all();
+        for slot in &*self.abort_slots {
+            // A call registers its waker and marks itself parked, then re-reads the flag:
+            // either it sees the flag set above, or both are visible here.
+            let waker = {
+                let mut state = lock(&slot.0.state);
+                let waker = state.waker.take();
+                if waker.is_some() && slot.0.parked.load(Ordering::SeqCst) && !state.counted {
+                    state.counted = true;
+                    self.cancelling.fetch_add(1, Ordering::SeqCst);
+                }
+                waker
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Worker `worker`'s pending call is being polled again (it is no longer parked).
+    pub(crate) fn unpark_abort_slot(&self, worker: usize) {
+        if let Some(slot) = self.abort_slots.get(worker) {
+            slot.0.parked.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Registers the waker of worker `worker`'s sink call, which is about to return `Pending`;
+    /// `true` if the engine is aborting (then the call must stop instead of waiting).
+    pub(crate) fn register_abort_waker(&self, worker: usize, waker: &Waker) -> bool {
+        if let Some(slot) = self.abort_slots.get(worker) {
+            let mut state = lock(&slot.0.state);
+            match &state.waker {
+                Some(registered) if registered.will_wake(waker) => {}
+                _ => state.waker = Some(waker.clone()),
+            }
+            slot.0.parked.store(true, Ordering::SeqCst);
+        }
+        // Re-check after registering, so that an abort set meanwhile is not missed.
+        self.abort.load(Ordering::SeqCst)
+    }
+
+    /// Forgets worker `worker`'s call once it ended; `true` if the abort counted it in
+    /// `cancelling` (the worker must call [`Core::cancel_settled`] once its batch settled).
+    pub(crate) fn clear_abort_slot(&self, worker: usize) -> bool {
+        let Some(slot) = self.abort_slots.get(worker) else {
+            return false;
+        };
+        let mut state = lock(&slot.0.state);
+        state.waker = None;
+        slot.0.parked.store(false, Ordering::SeqCst);
+        std::mem::take(&mut state.counted)
+    }
+
+    /// A worker counted in `cancelling` settled its batch: wake the shutdown waiting for it.
+    pub(crate) fn cancel_settled(&self) {
+        self.cancelling.fetch_sub(1, Ordering::SeqCst);
+        let _exited = lock(&self.exited);
+        self.exited_cv.notify_all();
+    }
+
+    /// A worker finished settling a failed batch: wake a shutdown waiting for it.
+    pub(crate) fn settled(&self) {
+        self.settling.fetch_sub(1, Ordering::SeqCst);
+        if self.abort.load(Ordering::SeqCst) {
+            let _exited = lock(&self.exited);
+            self.exited_cv.notify_all();
         }
     }
 

@@ -96,9 +96,10 @@ impl<T> StdError for SendError<T> {}
 
 /// The error a [`Sink`](crate::Sink) returns for a batch it could not deliver.
 ///
-/// It says whether the failure is worth retrying (5xx, 429, network errors) or not (other 4xx),
-/// and may carry a server-supplied `Retry-After` wait that overrides the backoff (capped by
-/// [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after)).
+/// It says whether the failure is worth retrying (5xx, 429, network errors), whether the batch
+/// was too large to send as one request ([`too_large`](Self::too_large): the engine splits it),
+/// or neither (other 4xx), and may carry a server-supplied `Retry-After` wait that overrides
+/// the backoff (capped by [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after)).
 ///
 /// ```
 /// use amberflo_batcher::SinkError;
@@ -109,31 +110,83 @@ impl<T> StdError for SendError<T> {}
 /// assert!(err.is_retryable());
 /// assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
 /// assert!(!SinkError::fatal("400 Bad Request").is_retryable());
+/// let err = SinkError::too_large("413 Payload Too Large");
+/// assert!(err.is_too_large() && !err.is_retryable());
 /// ```
 #[derive(Debug)]
 pub struct SinkError {
-    retryable: bool,
+    kind: SinkErrorKind,
     retry_after: Option<Duration>,
     source: BoxError,
 }
 
+/// What kind of failure a [`SinkError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkErrorKind {
+    Retryable,
+    Fatal,
+    TooLarge,
+}
+
 impl SinkError {
+    fn new(kind: SinkErrorKind, source: BoxError) -> Self {
+        SinkError {
+            kind,
+            retry_after: None,
+            source,
+        }
+    }
+
     /// A failure worth retrying (server error, throttling, network error).
     pub fn retryable(source: impl Into<BoxError>) -> Self {
-        SinkError {
-            retryable: true,
-            retry_after: None,
-            source: source.into(),
-        }
+        SinkError::new(SinkErrorKind::Retryable, source.into())
     }
 
     /// A failure that retrying cannot fix (the batch goes to the error callback at once).
     pub fn fatal(source: impl Into<BoxError>) -> Self {
-        SinkError {
-            retryable: false,
-            retry_after: None,
-            source: source.into(),
-        }
+        SinkError::new(SinkErrorKind::Fatal, source.into())
+    }
+
+    /// The batch cannot be sent as one request: its encoded body is over a size cap, or the
+    /// server answered `413 Payload Too Large`.
+    ///
+    /// Not retryable as the same batch: the engine splits the batch in two halves and sends
+    /// each on its own (recursively, each with its own retries), so a single record that is
+    /// still too large alone fails with [`DeliveryError::TooLarge`] while the rest of its batch
+    /// is delivered. A `Retry-After` on this error is ignored.
+    ///
+    /// ```
+    /// use amberflo_batcher::{Batcher, DeliveryError, SinkError, SinkFn};
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let failed = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&failed);
+    /// let batcher = Batcher::builder()
+    ///     .linger(Duration::from_secs(60))
+    ///     .on_error(move |error, batch: Vec<String>| {
+    ///         assert!(matches!(error, DeliveryError::TooLarge { .. }));
+    ///         seen.lock().unwrap().extend(batch);
+    ///     })
+    ///     // At most 2 records, none longer than 10 bytes, fit in one request.
+    ///     .build(SinkFn::new(|batch: &[String]| {
+    ///         if batch.len() > 2 || batch.iter().any(|record| record.len() > 10) {
+    ///             return Err(SinkError::too_large("413 Payload Too Large"));
+    ///         }
+    ///         Ok(())
+    ///     }))?;
+    /// for record in ["a", "b", "much too long a record", "c", "d"] {
+    ///     batcher.try_send(record.to_owned())?;
+    /// }
+    /// batcher.flush(Duration::from_secs(5))?;
+    /// assert_eq!(*failed.lock().unwrap(), ["much too long a record"]);
+    /// let stats = batcher.stats();
+    /// assert_eq!((stats.delivered, stats.failed), (4, 1));
+    /// assert!(stats.split > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn too_large(source: impl Into<BoxError>) -> Self {
+        SinkError::new(SinkErrorKind::TooLarge, source.into())
     }
 
     /// Sets the server-supplied wait before the next attempt (from a `Retry-After` header).
@@ -145,7 +198,12 @@ impl SinkError {
 
     /// Whether the engine may retry the batch.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        self.kind == SinkErrorKind::Retryable
+    }
+
+    /// Whether the batch was too large for one request (see [`too_large`](Self::too_large)).
+    pub fn is_too_large(&self) -> bool {
+        self.kind == SinkErrorKind::TooLarge
     }
 
     /// The server-supplied wait, if any.
@@ -161,7 +219,11 @@ impl SinkError {
 
 impl fmt::Display for SinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.retryable { "retryable" } else { "fatal" };
+        let kind = match self.kind {
+            SinkErrorKind::Retryable => "retryable",
+            SinkErrorKind::Fatal => "fatal",
+            SinkErrorKind::TooLarge => "too-large",
+        };
         write!(f, "{kind} sink error: {}", self.source)
     }
 }
@@ -174,7 +236,25 @@ impl StdError for SinkError {
 
 /// Why a batch ended in the error callback instead of being delivered.
 ///
-/// The callback receives this error together with the batch it owns.
+/// The callback receives this error together with the batch it owns. A batch the sink found
+/// [too large](SinkError::too_large) is split, and its parts may end differently: each failed
+/// part reaches the callback on its own, with its own error and exactly its own records.
+///
+/// ```
+/// use amberflo_batcher::{DeliveryError, SinkError};
+///
+/// fn describe(error: &DeliveryError) -> String {
+///     match error {
+///         DeliveryError::TooLarge { .. } => "drop or shrink this record".to_owned(),
+///         error if error.is_shutdown() => "persist and re-send at the next start".to_owned(),
+///         error => format!("failed after {} attempt(s): {error}", error.attempts()),
+///     }
+/// }
+///
+/// let error = DeliveryError::TooLarge { attempts: 1, source: SinkError::too_large("413") };
+/// assert_eq!(describe(&error), "drop or shrink this record");
+/// assert!(error.sink_error().is_some_and(SinkError::is_too_large));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -196,8 +276,21 @@ pub enum DeliveryError {
         #[source]
         source: SinkError,
     },
+    /// A single record was too large for one request even alone: the sink returned
+    /// [`SinkError::too_large`] for it. The other records of its batch were sent without it
+    /// (the engine split the batch), so the callback gets exactly this one record.
+    #[error("the record is too large to send even alone (attempt {attempts})")]
+    TooLarge {
+        /// Sink calls made for this record alone (earlier calls for the larger batches it was
+        /// part of are not counted).
+        attempts: u32,
+        /// The sink's too-large error.
+        #[source]
+        source: SinkError,
+    },
     /// The engine was shutting down and the batch could not be delivered before the shutdown
-    /// deadline (it was still queued, or waiting for a retry that would end past the deadline).
+    /// deadline (it was still queued, waiting for a retry that would end past the deadline, or
+    /// inside a sink call that was cancelled at the deadline).
     #[error("shutdown timed out before the batch was delivered ({attempts} attempt(s) made)")]
     ShutdownTimedOut {
         /// Sink calls made for this batch (0 if it never left the queue).
@@ -214,6 +307,7 @@ impl DeliveryError {
         match self {
             DeliveryError::Fatal { attempts, .. }
             | DeliveryError::RetriesExhausted { attempts, .. }
+            | DeliveryError::TooLarge { attempts, .. }
             | DeliveryError::ShutdownTimedOut { attempts, .. } => *attempts,
         }
     }
@@ -222,7 +316,8 @@ impl DeliveryError {
     pub fn sink_error(&self) -> Option<&SinkError> {
         match self {
             DeliveryError::Fatal { source, .. }
-            | DeliveryError::RetriesExhausted { source, .. } => Some(source),
+            | DeliveryError::RetriesExhausted { source, .. }
+            | DeliveryError::TooLarge { source, .. } => Some(source),
             DeliveryError::ShutdownTimedOut { last, .. } => last.as_ref(),
         }
     }
@@ -258,8 +353,22 @@ pub enum FlushError {
 ///
 /// Whatever the outcome, every record is accounted for in [`Stats`](crate::Stats): records
 /// listed as `abandoned` went to the error callback with
-/// [`DeliveryError::ShutdownTimedOut`]; records listed as `in_flight` are inside a sink call
-/// that had not returned, and are accounted (delivered or failed) if it ever returns.
+/// [`DeliveryError::ShutdownTimedOut`] (including those of sink calls cancelled at the
+/// deadline); records listed as `in_flight` are inside a sink call that could not be cancelled
+/// (a sink that blocks its thread instead of yielding) and had not returned, and are accounted
+/// (delivered or failed) if it ever returns.
+///
+/// ```
+/// use amberflo_batcher::ShutdownError;
+/// use std::time::Duration;
+///
+/// let error = ShutdownError::Incomplete {
+///     timeout: Duration::from_secs(1),
+///     in_flight: 0,
+///     abandoned: 3,
+/// };
+/// assert!(error.to_string().contains("3 record(s) handed to the error callback"));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ShutdownError {
@@ -271,7 +380,8 @@ pub enum ShutdownError {
     Incomplete {
         /// The shutdown timeout.
         timeout: Duration,
-        /// Records still inside a sink call that had not returned (not yet accounted).
+        /// Records still inside a sink call that had not returned and could not be cancelled
+        /// (not yet accounted).
         in_flight: u64,
         /// Records handed to the error callback because of the shutdown deadline.
         abandoned: u64,

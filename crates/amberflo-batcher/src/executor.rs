@@ -21,6 +21,11 @@
 //!   runtime the user has, or none, exactly like sentry's transport thread. Such an executor
 //!   belongs in the facade crate; this crate has no tokio dependency.
 //!
+//! Cancellation needs nothing from an executor beyond honouring wake-ups: the future the engine
+//! hands over races the sink's future against the shutdown's abort flag, and when a shutdown
+//! gives up it wakes that future, which drops the sink's future (cancelling the call) and
+//! completes, so `block_on` returns as for any completed future.
+//!
 //! The engine hands the executor to the worker threads only, so it is dropped on a worker
 //! thread when the last worker exits (never on the caller's async task): an executor owning a
 //! tokio runtime is therefore never dropped inside an async context.

@@ -60,7 +60,7 @@ pub(crate) struct Shared<T> {
 impl<T> Shared<T> {
     pub(crate) fn new(config: Config, on_error: ErrorCallback<T>) -> Self {
         Shared {
-            core: Arc::new(Core::new()),
+            core: Arc::new(Core::new(config.workers)),
             // `capacity <= MAX_CAPACITY`, checked by the builder: no overflow.
             queue: ArrayQueue::new(config.capacity.saturating_add(PUSH_HEADROOM)),
             config,

@@ -41,11 +41,16 @@
 //!
 //! * `try_send` is lock-free and makes no syscall unless a worker must be woken.
 //! * [`Stats`]: once idle, `delivered + failed == enqueued`; attempts = `enqueued + rejected`.
+//! * A batch the sink finds [too large](SinkError::too_large) for one request is split in
+//!   halves until the parts fit; a record too large even alone fails alone
+//!   ([`DeliveryError::TooLarge`]) and the rest of its batch is still delivered.
 //! * `flush` is exact: it waits for every record accepted before the call, and for none
 //!   accepted after it, however the workers interleave (epochs, see [`Batcher::flush`]).
 //! * Shutdown and `Drop` are bounded by a timeout, never panic, and only wait on std
 //!   primitives, so they cannot deadlock inside a tokio runtime; what could not be delivered in
-//!   time goes to the error callback or is reported (see [`Batcher::shutdown`]).
+//!   time goes to the error callback or is reported (see [`Batcher::shutdown`]). At the
+//!   deadline, sink calls still pending are cancelled (their futures dropped, whatever the
+//!   executor) and their records handed to the error callback before `shutdown` returns.
 //! * Idle workers block on a condition variable: an idle engine uses no CPU.
 
 mod batch;

@@ -25,7 +25,7 @@ pub enum Jitter {
 /// errors are never retried.
 ///
 /// The default is the Python SDK's: 6 retries, nominal waits 2, 6, 12, 20, 40, 80 s, full
-/// jitter, `Retry-After` capped at 60 s (see [`defaults`](crate::defaults)).
+/// jitter, `Retry-After` capped at 60 s (see [`defaults`]).
 ///
 /// ```
 /// use amberflo_batcher::{Jitter, RetryPolicy};

@@ -4,6 +4,14 @@
 //! shutdown (or the `Drop` that runs one) never deadlocks inside a tokio runtime of either
 //! flavour and never waits past its timeout, except for the time the error callback takes for
 //! records abandoned at the deadline.
+//!
+//! At the flush deadline the shutdown aborts: [`Core::set_abort`] wakes every pending sink
+//! call, whose worker drops the sink's future (cancelling the call) and fails its batch with
+//! `ShutdownTimedOut`; the shutdown waits for those workers until its deadline, and past it
+//! for a worker already inside the error callback and (at most [`MAX_CANCEL_WAIT`] more) for
+//! one whose call was pending when woken, so that the callback has their records when it
+//! returns. Only a sink that blocks its thread inside a poll (instead of yielding) cannot be
+//! cancelled; its records stay `in_flight`.
 
 use std::mem;
 use std::sync::atomic::Ordering;
@@ -19,6 +27,13 @@ use crate::ingress::Shared;
 
 /// The most of the timeout reserved for abandoning retries and joining workers.
 const MAX_GRACE: Duration = Duration::from_millis(250);
+
+/// How often a shutdown waiting for a settling worker re-checks (belt and braces).
+const SETTLING_POLL: Duration = Duration::from_millis(10);
+
+/// The most a shutdown waits past its deadline for workers whose pending sink call it woke to
+/// cancel: they only need to be scheduled (and the executor to poll the woken future).
+const MAX_CANCEL_WAIT: Duration = Duration::from_secs(1);
 
 /// Where the engine is in its life.
 #[derive(Clone, Copy)]
@@ -116,19 +131,23 @@ fn run<T>(
         flush_deadline.saturating_duration_since(Instant::now()),
     );
 
-    // 3. Out of time: stop calling the sink, hand what is left to the error callback.
-    if flushed.is_err() {
-        {
-            let _gate = lock(&core.retry_gate);
-            core.abort.store(true, Ordering::SeqCst);
-        }
-        core.retry_cv.notify_all();
-        core.parking.0.notify_all();
+    // 3. Out of time: stop calling the sink, cancel the pending sink calls (their workers
+    //    fail their batches), hand what is still queued to the error callback.
+    let aborted = flushed.is_err();
+    if aborted {
+        core.set_abort();
         abandon_queued(shared, deadline);
     }
 
-    // 4. Let the workers go, within the remaining time.
+    // 4. Let the workers go, within the remaining time: they settle what they hold (a cancelled
+    //    call's batch goes to the error callback) and exit.
     let all_exited = wait_for_workers(core, shared.config.workers, deadline);
+    if aborted && !on_worker_thread(lifecycle) {
+        // A worker already handing its batch to the error callback finishes first, so that
+        // the callback has the records when `shutdown` returns (the documented callback time);
+        // so does one whose cancelled call has yet to be polled (it only needs the CPU).
+        wait_for_handovers(core, deadline_after(deadline, MAX_CANCEL_WAIT));
+    }
     join(lifecycle, all_exited);
 
     let stats = core.stats();
@@ -192,6 +211,32 @@ fn wait_for_workers(core: &Core, workers: usize, deadline: Instant) -> bool {
         exited = wait_timeout(&core.exited_cv, exited, deadline - now);
     }
     true
+}
+
+/// Waits until no worker is settling a failed batch (without a deadline: that is the error
+/// callback's own time), nor, until `cancel_deadline`, has a cancelled call left to settle.
+fn wait_for_handovers(core: &Core, cancel_deadline: Instant) {
+    let mut exited = lock(&core.exited);
+    loop {
+        let settling = core.settling.load(Ordering::SeqCst) > 0;
+        let cancelling =
+            core.cancelling.load(Ordering::SeqCst) > 0 && Instant::now() < cancel_deadline;
+        if !settling && !cancelling {
+            return;
+        }
+        // The timeout only guards against a lost notification (both paths notify) and
+        // bounds the wait for cancelled calls.
+        exited = wait_timeout(&core.exited_cv, exited, SETTLING_POLL);
+    }
+}
+
+/// Whether the shutdown runs on one of the engine's worker threads (e.g. the last handle was
+/// dropped in the error callback): it must not wait for its own settlement.
+fn on_worker_thread(lifecycle: &Lifecycle) -> bool {
+    let me = thread::current().id();
+    lock(&lifecycle.handles)
+        .iter()
+        .any(|handle| handle.thread().id() == me)
 }
 
 /// Joins the workers that are done; detaches the others (they finish on their own).

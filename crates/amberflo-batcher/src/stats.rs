@@ -39,6 +39,11 @@ pub struct Stats {
     pub failed: u64,
     /// Retry attempts (a batch retried three times counts 3; its records count once elsewhere).
     pub retried: u64,
+    /// Times a batch, or a part of one, was split in two halves because the sink found it
+    /// [too large](crate::SinkError::too_large) for one request. A batch of `n` records split
+    /// down to single records counts `n - 1`. Splitting moves no record between buckets: the
+    /// parts of a batch end in `delivered` or `failed` like any batch.
+    pub split: u64,
     /// Records accepted but not yet taken by a worker.
     pub in_queue: u64,
     /// Records taken by a worker and not yet delivered or failed: being batched, inside a sink

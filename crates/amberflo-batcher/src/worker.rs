@@ -1,17 +1,26 @@
 //! The worker thread: gather a batch (linger), drive the sink through the executor, retry with
 //! backoff, settle the batch.
 //!
+//! A batch the sink finds [too large](crate::SinkError::too_large) is split in two halves, each
+//! sent with its own retries and split again while still too large; a single record still too
+//! large fails alone ([`DeliveryError::TooLarge`]). Each sink call races the shutdown's abort
+//! flag: once the shutdown gives up, a pending call's future is dropped (cancelling it) and its
+//! records are failed with [`DeliveryError::ShutdownTimedOut`].
+//!
 //! Idle workers block on a condition variable (no polling) until a producer wakes them;
 //! lingering workers block until their linger deadline or until the queue can fill their
 //! batch. While a flush is pending or the engine is closing, partial batches go out at once.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::batch::Batch;
+use crate::batch::{Batch, FailedPart};
 use crate::core::{CLOSED, Core, DRAINING, LINGER_SHIFT, deadline_after, lock, wait, wait_timeout};
 use crate::error::{DeliveryError, SinkError};
 use crate::executor::Executor;
@@ -40,16 +49,22 @@ impl Drop for ExitSignal {
 }
 
 /// The body of a worker thread.
-pub(crate) fn run<T: Sync + 'static>(shared: Arc<Shared<T>>, ctx: Arc<WorkerCtx<T>>) {
+pub(crate) fn run<T: Sync + 'static>(shared: Arc<Shared<T>>, ctx: Arc<WorkerCtx<T>>, index: usize) {
     let _exit = ExitSignal(Arc::clone(&shared.core));
     // Declared after `_exit`, so dropped before it: the sink and executor are released on this
     // thread before the shutdown sees the worker as gone.
     let shared = shared;
     let ctx = ctx;
-    let mut rng = fastrand::Rng::new();
     let mut batch = Batch::with_capacity(shared.config.max_batch_size);
+    let mut worker = Worker {
+        shared: &shared,
+        ctx: &ctx,
+        index,
+        rng: fastrand::Rng::new(),
+        counted_cancelling: false,
+    };
     while gather(&shared, &mut batch) {
-        deliver(&shared, &ctx, &mut batch, &mut rng);
+        worker.deliver(&mut batch);
     }
 }
 
@@ -134,73 +149,156 @@ fn wait_lingering<T>(shared: &Shared<T>, need: usize, deadline: Instant) {
     drop(guard);
 }
 
-/// Sends `batch` until it is delivered or failed, following the retry policy.
-fn deliver<T: Sync + 'static>(
-    shared: &Shared<T>,
-    ctx: &WorkerCtx<T>,
-    batch: &mut Batch<T>,
-    rng: &mut fastrand::Rng,
-) {
-    let core = &*shared.core;
-    let mut attempts = 0u32;
-    let mut last = None;
-    loop {
-        if core.abort.load(Ordering::SeqCst) {
-            shared.settle_failed(batch, DeliveryError::ShutdownTimedOut { attempts, last });
-            return;
+/// What a worker needs to deliver: the engine, the sink, its own index and random source.
+struct Worker<'a, T> {
+    shared: &'a Shared<T>,
+    ctx: &'a WorkerCtx<T>,
+    /// This worker's slot for the abort waker of its sink calls.
+    index: usize,
+    rng: fastrand::Rng,
+    /// The shutdown counted a call of the current batch in `Core::cancelling`.
+    counted_cancelling: bool,
+}
+
+/// How one part ended: the whole batch, or a slice of it after a split.
+enum PartOutcome {
+    Delivered,
+    Failed(DeliveryError),
+    /// The sink said the part is too large for one request.
+    TooLarge {
+        attempts: u32,
+        error: SinkError,
+    },
+}
+
+impl<T: Sync + 'static> Worker<'_, T> {
+    /// Delivers `batch` (splitting it if the sink finds it too large) and settles it.
+    fn deliver(&mut self, batch: &mut Batch<T>) {
+        self.deliver_and_settle(batch);
+        if std::mem::take(&mut self.counted_cancelling) {
+            // After the callback ran: the shutdown may return now.
+            self.shared.core.cancel_settled();
         }
-        attempts = attempts.saturating_add(1);
-        let error = match call_sink(ctx, &batch.items) {
-            Ok(()) => {
-                shared.settle_delivered(batch);
-                return;
+    }
+
+    fn deliver_and_settle(&mut self, batch: &mut Batch<T>) {
+        match self.send_part(&batch.items) {
+            // The fast paths: the whole batch ends one way, without any allocation for parts.
+            PartOutcome::Delivered => self.shared.settle_delivered(batch),
+            PartOutcome::Failed(error) => self.shared.settle_failed(batch, error),
+            PartOutcome::TooLarge { attempts, error } if batch.len() == 1 => {
+                self.shared.settle_failed(
+                    batch,
+                    DeliveryError::TooLarge {
+                        attempts,
+                        source: error,
+                    },
+                );
             }
-            Err(error) => error,
-        };
-        if !error.is_retryable() {
-            shared.settle_failed(
-                batch,
-                DeliveryError::Fatal {
-                    attempts,
-                    source: error,
-                },
-            );
-            return;
+            PartOutcome::TooLarge { error, .. } => {
+                tracing::debug!(
+                    records = batch.len(),
+                    error = %error,
+                    "amberflo-batcher: the batch is too large for one request; splitting it"
+                );
+                let mut failures = Vec::new();
+                self.split(&batch.items, 0, &mut failures);
+                self.shared.settle_parts(batch, failures);
+            }
         }
-        let retry = attempts - 1;
-        let Some(wait) = shared
-            .config
-            .retry
-            .delay(retry, error.retry_after(), rng.f64())
-        else {
-            shared.settle_failed(
-                batch,
-                DeliveryError::RetriesExhausted {
+    }
+
+    /// Sends the two halves of `items` (at least two records, at `offset` in the batch) one
+    /// after the other, splitting further any half that is still too large. Counts delivered
+    /// halves at once; collects the failed ones, in batch order, for the final settlement.
+    fn split(&mut self, items: &[T], offset: usize, failures: &mut Vec<FailedPart>) {
+        self.shared.core.split.fetch_add(1, Ordering::SeqCst);
+        let (left, right) = items.split_at(items.len() / 2);
+        for (part, start) in [(left, offset), (right, offset + left.len())] {
+            let range = start..start + part.len();
+            match self.send_part(part) {
+                PartOutcome::Delivered => {
+                    self.shared
+                        .core
+                        .delivered
+                        .fetch_add(part.len() as u64, Ordering::SeqCst);
+                }
+                PartOutcome::Failed(error) => failures.push(FailedPart { range, error }),
+                PartOutcome::TooLarge { attempts, error } if part.len() == 1 => {
+                    failures.push(FailedPart {
+                        range,
+                        error: DeliveryError::TooLarge {
+                            attempts,
+                            source: error,
+                        },
+                    });
+                }
+                PartOutcome::TooLarge { .. } => self.split(part, start, failures),
+            }
+        }
+    }
+
+    /// Sends `items` until the sink accepts them, fails them for good, or finds them too large,
+    /// following the retry policy.
+    fn send_part(&mut self, items: &[T]) -> PartOutcome {
+        let core = &*self.shared.core;
+        let mut attempts = 0u32;
+        let mut last = None;
+        loop {
+            if core.abort.load(Ordering::SeqCst) {
+                return PartOutcome::Failed(DeliveryError::ShutdownTimedOut { attempts, last });
+            }
+            attempts = attempts.saturating_add(1);
+            let (call, counted) = call_sink(core, self.ctx, self.index, items);
+            self.counted_cancelling |= counted;
+            let error = match call {
+                Call::Done(Ok(())) => return PartOutcome::Delivered,
+                Call::Done(Err(error)) => error,
+                Call::Cancelled => {
+                    tracing::debug!(
+                        records = items.len(),
+                        "amberflo-batcher: shutdown deadline passed; sink call cancelled"
+                    );
+                    return PartOutcome::Failed(DeliveryError::ShutdownTimedOut { attempts, last });
+                }
+            };
+            if error.is_too_large() {
+                return PartOutcome::TooLarge { attempts, error };
+            }
+            if !error.is_retryable() {
+                return PartOutcome::Failed(DeliveryError::Fatal {
                     attempts,
                     source: error,
-                },
+                });
+            }
+            let retry = attempts - 1;
+            let Some(wait) =
+                self.shared
+                    .config
+                    .retry
+                    .delay(retry, error.retry_after(), self.rng.f64())
+            else {
+                return PartOutcome::Failed(DeliveryError::RetriesExhausted {
+                    attempts,
+                    source: error,
+                });
+            };
+            tracing::debug!(
+                attempt = attempts,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                records = items.len(),
+                error = %error,
+                "amberflo-batcher: sink failed; retrying the batch"
             );
-            return;
-        };
-        tracing::debug!(
-            attempt = attempts,
-            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            records = batch.len(),
-            error = %error,
-            "amberflo-batcher: sink failed; retrying the batch"
-        );
-        if !wait_before_retry(core, ctx, wait) {
-            shared.settle_failed(
-                batch,
-                DeliveryError::ShutdownTimedOut {
+            if !wait_before_retry(core, self.ctx, wait) {
+                return PartOutcome::Failed(DeliveryError::ShutdownTimedOut {
                     attempts,
                     last: Some(error),
-                },
-            );
-            return;
+                });
+            }
+            core.retried.fetch_add(1, Ordering::SeqCst);
+            last = Some(error);
         }
-        core.retried.fetch_add(1, Ordering::SeqCst);
-        last = Some(error);
     }
 }
 
@@ -229,26 +327,100 @@ fn wait_before_retry<T>(core: &Core, ctx: &WorkerCtx<T>, wait: Duration) -> bool
     }
 }
 
-/// One attempt: drives the sink future through the executor, turning panics into fatal errors.
-fn call_sink<T: Sync + 'static>(ctx: &WorkerCtx<T>, items: &[T]) -> Result<(), SinkError> {
+/// How one sink call ended.
+enum Call {
+    /// The sink's future completed.
+    Done(Result<(), SinkError>),
+    /// The shutdown aborted the engine while the call was pending: its future was dropped.
+    Cancelled,
+}
+
+/// The sink's future as `async_trait` boxes it.
+type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + 'a>>;
+
+/// Races a sink call against the engine's abort flag.
+///
+/// Each poll first reads the flag (one atomic load: the whole cost on the normal path), then
+/// polls the sink. Only when the sink is pending does it register its waker in the worker's
+/// slot of the core and read the flag again, so an abort set at any moment is either seen by
+/// that read or wakes the call ([`Core::set_abort`]). An aborted call drops the sink's future
+/// at once, which is what cancels it (an HTTP request in flight is abandoned).
+struct AbortableCall<'a> {
+    /// `None` once the call ended (completed or cancelled).
+    sink: Option<SinkFuture<'a>>,
+    core: &'a Core,
+    worker: usize,
+    /// Whether a waker was registered (so it must be cleared afterwards).
+    registered: &'a mut bool,
+    outcome: &'a mut Option<Call>,
+}
+
+impl Future for AbortableCall<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(sink) = this.sink.as_mut() else {
+            return Poll::Ready(());
+        };
+        if *this.registered {
+            this.core.unpark_abort_slot(this.worker);
+        }
+        if !this.core.abort.load(Ordering::SeqCst) {
+            if let Poll::Ready(result) = sink.as_mut().poll(cx) {
+                this.sink = None;
+                *this.outcome = Some(Call::Done(result));
+                return Poll::Ready(());
+            }
+            *this.registered = true;
+            if !this.core.register_abort_waker(this.worker, cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        // Dropping the future cancels the call, before the executor even returns.
+        this.sink = None;
+        *this.outcome = Some(Call::Cancelled);
+        Poll::Ready(())
+    }
+}
+
+/// One attempt: drives the sink future through the executor, racing it against the shutdown's
+/// abort, and turns panics into fatal errors.
+///
+/// Also says whether the shutdown counted this call as cancelling (`Core::cancelling`).
+fn call_sink<T: Sync + 'static>(
+    core: &Core,
+    ctx: &WorkerCtx<T>,
+    worker: usize,
+    items: &[T],
+) -> (Call, bool) {
     let mut outcome = None;
+    let mut registered = false;
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        ctx.executor.block_on(Box::pin(async {
-            outcome = Some(ctx.sink.send(items).await);
+        ctx.executor.block_on(Box::pin(AbortableCall {
+            sink: Some(ctx.sink.send(items)),
+            core,
+            worker,
+            registered: &mut registered,
+            outcome: &mut outcome,
         }));
     }));
-    match ran {
+    let counted = registered && core.clear_abort_slot(worker);
+    let call = match ran {
         Ok(()) => outcome.unwrap_or_else(|| {
-            Err(SinkError::fatal(
+            Call::Done(Err(SinkError::fatal(
                 "the executor returned before the sink future completed",
-            ))
+            )))
         }),
         Err(panic) => {
             let message = panic_message(panic.as_ref());
             tracing::error!(panic = %message, "amberflo-batcher: the sink or executor panicked");
-            Err(SinkError::fatal(format!("the sink panicked: {message}")))
+            Call::Done(Err(SinkError::fatal(format!(
+                "the sink panicked: {message}"
+            ))))
         }
-    }
+    };
+    (call, counted)
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -258,5 +430,147 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         text.clone()
     } else {
         "non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::task::{Wake, Waker};
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Flips its flag when dropped (with the sink future that owns it).
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A sink future that is pending forever; `polled` counts its polls, `dropped` flips
+    /// when it is dropped.
+    fn never_ready(polled: &Arc<AtomicUsize>, dropped: &Arc<AtomicBool>) -> SinkFuture<'static> {
+        let (polled, guard) = (Arc::clone(polled), DropFlag(Arc::clone(dropped)));
+        Box::pin(std::future::poll_fn(move |_cx| {
+            let _owned = &guard;
+            polled.fetch_add(1, Ordering::SeqCst);
+            Poll::Pending
+        }))
+    }
+
+    fn poll_once(call: &mut AbortableCall<'_>, waker: &Arc<CountingWaker>) -> Poll<()> {
+        let waker = Waker::from(Arc::clone(waker));
+        Pin::new(call).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn an_abort_wakes_a_parked_call_which_drops_the_sink_future_at_its_next_poll() {
+        let core = Core::new(1);
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let waker = Arc::new(CountingWaker::default());
+        let (mut registered, mut outcome) = (false, None);
+        {
+            let mut call = AbortableCall {
+                sink: Some(never_ready(&polled, &dropped)),
+                core: &core,
+                worker: 0,
+                registered: &mut registered,
+                outcome: &mut outcome,
+            };
+            assert!(poll_once(&mut call, &waker).is_pending());
+            core.set_abort();
+            assert_eq!(waker.0.load(Ordering::SeqCst), 1, "the abort woke the call");
+            assert_eq!(core.cancelling.load(Ordering::SeqCst), 1);
+            assert!(!dropped.load(Ordering::SeqCst));
+            assert!(poll_once(&mut call, &waker).is_ready());
+            // Dropped inside the poll, without polling the sink again.
+            assert!(dropped.load(Ordering::SeqCst));
+            assert_eq!(polled.load(Ordering::SeqCst), 1);
+        }
+        assert!(registered);
+        assert!(matches!(outcome, Some(Call::Cancelled)));
+        assert!(core.clear_abort_slot(0), "counted as cancelling");
+        assert!(!core.clear_abort_slot(0), "counted once");
+    }
+
+    #[test]
+    fn a_call_being_polled_at_the_abort_is_woken_but_not_counted() {
+        let core = Core::new(1);
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let waker = Arc::new(CountingWaker::default());
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(never_ready(&polled, &dropped)),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &waker).is_pending());
+        // What the next poll does first; the abort comes while the sink is being polled
+        // (where a sink that blocks its thread could stay forever).
+        core.unpark_abort_slot(0);
+        core.set_abort();
+        assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(core.cancelling.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_call_registering_after_the_abort_sees_it() {
+        let core = Core::new(1);
+        core.set_abort();
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        assert!(core.register_abort_waker(0, &waker));
+    }
+
+    #[test]
+    fn an_abort_before_the_first_poll_never_calls_the_sink() {
+        let core = Core::new(1);
+        core.set_abort();
+        let (polled, dropped) = (Arc::default(), Arc::default());
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(never_ready(&polled, &dropped)),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &Arc::default()).is_ready());
+        assert_eq!(polled.load(Ordering::SeqCst), 0);
+        assert!(dropped.load(Ordering::SeqCst));
+        drop(call);
+        assert!(matches!(outcome, Some(Call::Cancelled)));
+        assert!(!registered);
+    }
+
+    #[test]
+    fn a_ready_sink_completes_without_touching_the_abort_slot() {
+        let core = Core::new(1);
+        let (mut registered, mut outcome) = (false, None);
+        let mut call = AbortableCall {
+            sink: Some(Box::pin(async { Err(SinkError::fatal("400")) })),
+            core: &core,
+            worker: 0,
+            registered: &mut registered,
+            outcome: &mut outcome,
+        };
+        assert!(poll_once(&mut call, &Arc::default()).is_ready());
+        drop(call);
+        assert!(!registered);
+        assert!(matches!(outcome, Some(Call::Done(Err(_)))));
+        core.set_abort();
+        assert_eq!(core.cancelling.load(Ordering::SeqCst), 0);
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -25,6 +25,10 @@ enum Outcome {
     /// Retryable with a `Retry-After` (microseconds; capped by the policy at 1 ms).
     RetryAfter(u16),
     Fatal,
+    /// Too large for one request: the engine splits the batch (or fails a lone record).
+    TooLarge,
+    /// Too large above this many records; delivered otherwise.
+    TooLargeOver(u8),
 }
 
 fn outcome() -> impl Strategy<Value = Outcome> {
@@ -34,6 +38,8 @@ fn outcome() -> impl Strategy<Value = Outcome> {
         2 => Just(Outcome::Retryable),
         1 => (0u16..5000).prop_map(Outcome::RetryAfter),
         1 => Just(Outcome::Fatal),
+        1 => Just(Outcome::TooLarge),
+        1 => (1u8..8).prop_map(Outcome::TooLargeOver),
     ]
 }
 
@@ -91,10 +97,13 @@ fn run(scenario: &Scenario) {
     let record = Record::<u64>::default();
     let calls = Arc::new(AtomicUsize::new(0));
     let biggest = Arc::new(AtomicUsize::new(0));
+    // Too-large answers to slices of two or more records: each causes exactly one split.
+    let splittable = Arc::new(AtomicU64::new(0));
     let sink = {
         let record = record.clone();
         let calls = Arc::clone(&calls);
         let biggest = Arc::clone(&biggest);
+        let splittable = Arc::clone(&splittable);
         let script = scenario.script.clone();
         SinkFn::new(move |batch: &[u64]| {
             assert!(!batch.is_empty(), "the sink never gets an empty batch");
@@ -114,6 +123,16 @@ fn run(scenario: &Scenario) {
                 Outcome::RetryAfter(micros) => Err(SinkError::retryable("429")
                     .with_retry_after(Duration::from_micros(u64::from(micros)))),
                 Outcome::Fatal => Err(SinkError::fatal("400")),
+                Outcome::TooLargeOver(cap) if batch.len() <= usize::from(cap) => {
+                    record.deliver(batch);
+                    Ok(())
+                }
+                Outcome::TooLarge | Outcome::TooLargeOver(_) => {
+                    if batch.len() > 1 {
+                        splittable.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(SinkError::too_large("413"))
+                }
             }
         })
     };
@@ -173,6 +192,7 @@ fn run(scenario: &Scenario) {
     assert_eq!(stats.rejected, refused.len() as u64, "{stats:?}");
     assert_eq!(stats.delivered + stats.failed, stats.enqueued, "{stats:?}");
     assert_eq!(stats.pending(), 0, "{stats:?}");
+    assert_eq!(stats.split, splittable.load(Ordering::SeqCst), "{stats:?}");
 
     let delivered = record.delivered_items();
     let failed = record.failed_items();
@@ -188,8 +208,11 @@ fn run(scenario: &Scenario) {
 
     let max = scenario.max_batch.min(scenario.capacity);
     assert!(biggest.load(Ordering::SeqCst) <= max);
-    for (_, _, batch) in record.failed.lock().unwrap().iter() {
+    for (error, _, batch) in record.failed.lock().unwrap().iter() {
         assert!(!batch.is_empty() && batch.len() <= max);
+        if error.contains("too large to send even alone") {
+            assert_eq!(batch.len(), 1, "a too-large record fails alone: {error}");
+        }
     }
 }
 
@@ -217,6 +240,28 @@ fn heavy_contention_keeps_exact_counts() {
             Outcome::Retryable,
             Outcome::Ok,
             Outcome::Ok,
+            Outcome::Fatal,
+        ],
+        blocking_send: true,
+    });
+}
+
+#[test]
+fn heavy_contention_with_splits_keeps_exact_counts() {
+    run(&Scenario {
+        producers: 4,
+        per_producer: 10_000,
+        capacity: 256,
+        max_batch: 64,
+        workers: 2,
+        linger_us: 100,
+        retries: 1,
+        script: vec![
+            Outcome::TooLargeOver(7),
+            Outcome::Ok,
+            Outcome::Retryable,
+            Outcome::TooLarge,
+            Outcome::TooLargeOver(3),
             Outcome::Fatal,
         ],
         blocking_send: true,
