@@ -62,6 +62,10 @@ enum TransportChoice {
     Builtin(TransportKind),
 }
 
+/// Default cap on an ingest request's (gzipped) body: 4 MiB. A batch whose body is larger is
+/// split in halves before sending (see [`ClientBuilder::max_request_bytes`]).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// Default capacity of the custom-schema payload queue (see
 /// [`ClientBuilder::custom_queue_capacity`]).
 pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
@@ -78,6 +82,7 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 /// | TLS | reqwest: native-tls when the `native-tls` feature is on, else rustls; hyper: rustls |
 /// | connect / request timeout | 10 s / 30 s |
 /// | max response bytes | 64 MiB |
+/// | max request bytes (gzipped) | 4 MiB; larger batches are split |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 100 records / 0.5 s |
 /// | workers | 2 |
@@ -108,6 +113,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
+    max_request_bytes: Option<usize>,
     capacity: Option<usize>,
     custom_capacity: Option<usize>,
     max_batch_size: Option<usize>,
@@ -130,6 +136,7 @@ impl Default for ClientBuilder {
             connect_timeout: None,
             request_timeout: None,
             max_response_bytes: None,
+            max_request_bytes: None,
             capacity: None,
             custom_capacity: None,
             max_batch_size: None,
@@ -289,6 +296,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest ingest request body, gzipped (default [`DEFAULT_MAX_REQUEST_BYTES`],
+    /// 4 MiB). A batch whose body would be larger is split in halves until each part fits;
+    /// a server's `413 Payload Too Large` splits it the same way instead of resending the same
+    /// body. A single record that cannot fit goes to the error callback alone
+    /// ([`DeliveryError::TooLarge`](crate::DeliveryError)); the rest of its batch is
+    /// delivered. `Stats::split` counts the splits.
+    pub fn max_request_bytes(mut self, limit: usize) -> Self {
+        self.max_request_bytes = Some(limit);
+        self
+    }
+
     /// How many records the queue holds before `meter` refuses more (default 100,000; 1 to
     /// 16,777,216). Custom-schema payloads have their own queue
     /// ([`custom_queue_capacity`](Self::custom_queue_capacity)).
@@ -415,9 +433,14 @@ impl ClientBuilder {
         }
         let api = api.build()?;
 
+        let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
         let records = self
             .batcher("amberflo-meter", &runtime, FailedBatch::Records)
-            .build(IngestSink::new(api.clone(), IngestKind::Records))?;
+            .build(IngestSink::new(
+                api.clone(),
+                IngestKind::Records,
+                max_request_bytes,
+            ))?;
         let custom = self
             .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
             .capacity(
@@ -425,7 +448,11 @@ impl ClientBuilder {
                     .unwrap_or(DEFAULT_CUSTOM_QUEUE_CAPACITY),
             )
             .workers(1)
-            .build(IngestSink::new(api.clone(), IngestKind::Custom))?;
+            .build(IngestSink::new(
+                api.clone(),
+                IngestKind::Custom,
+                max_request_bytes,
+            ))?;
         let shutdown_timeout = self
             .shutdown_timeout
             .unwrap_or(amberflo_batcher::defaults::SHUTDOWN_TIMEOUT);

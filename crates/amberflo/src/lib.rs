@@ -76,8 +76,8 @@ pub use api::{
 };
 pub use client::Client;
 pub use config::{
-    ClientBuilder, DEFAULT_CUSTOM_QUEUE_CAPACITY, ENV_API_KEY, ENV_API_URL, ENV_INGEST_URL,
-    FailedBatch,
+    ClientBuilder, DEFAULT_CUSTOM_QUEUE_CAPACITY, DEFAULT_MAX_REQUEST_BYTES, ENV_API_KEY,
+    ENV_API_URL, ENV_INGEST_URL, FailedBatch,
 };
 pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};

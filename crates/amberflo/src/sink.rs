@@ -1,4 +1,5 @@
-//! The batcher's sinks: encode a batch (JSON, gzip) and post it to the ingest API.
+//! The batcher's sinks: encode a batch (JSON, gzip) and post it to the ingest API; a body over
+//! the size cap, or a 413 answer, makes the batcher split the batch.
 
 use std::marker::PhantomData;
 
@@ -7,6 +8,7 @@ use amberflo_transport::{ApiClient, gzip_ingest_body};
 use amberflo_types::{MeterRecord, write_records_json};
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::StatusCode;
 
 /// How a batch of one item type becomes a gzipped JSON ingest body.
 pub(crate) trait IngestItem: Sized {
@@ -45,18 +47,20 @@ pub(crate) enum IngestKind {
     Custom,
 }
 
-/// Posts each batch of `T` to one ingest endpoint.
+/// Posts each batch of `T` to one ingest endpoint, in bodies of at most `max_request_bytes`.
 pub(crate) struct IngestSink<T> {
     api: ApiClient,
     kind: IngestKind,
+    max_request_bytes: usize,
     items: PhantomData<fn(&T)>,
 }
 
 impl<T> IngestSink<T> {
-    pub(crate) fn new(api: ApiClient, kind: IngestKind) -> Self {
+    pub(crate) fn new(api: ApiClient, kind: IngestKind, max_request_bytes: usize) -> Self {
         IngestSink {
             api,
             kind,
+            max_request_bytes,
             items: PhantomData,
         }
     }
@@ -66,11 +70,24 @@ impl<T> IngestSink<T> {
 impl<T: IngestItem + Send + Sync + 'static> Sink<T> for IngestSink<T> {
     async fn send(&self, batch: &[T]) -> Result<(), SinkError> {
         let body = T::encode(batch)?;
+        // Too large for one request: the batcher splits the batch (a lone record that is
+        // still too large fails alone) instead of retrying the same body.
+        if body.len() > self.max_request_bytes {
+            return Err(SinkError::too_large(format!(
+                "the gzipped body of {} item(s) is {} bytes, over max_request_bytes ({})",
+                batch.len(),
+                body.len(),
+                self.max_request_bytes
+            )));
+        }
         let reply = match self.kind {
             IngestKind::Records => self.api.ingest_body(body).await,
             IngestKind::Custom => self.api.ingest_custom_body(body).await,
         };
         let Err(error) = reply else { return Ok(()) };
+        if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
+            return Err(SinkError::too_large(error));
+        }
         let retry_after = error.retry_after();
         let sink_error = if error.is_retryable() {
             SinkError::retryable(error)

@@ -269,3 +269,111 @@ fn no_error_or_debug_output_shows_the_key_or_url_credentials() {
         assert!(!text.contains(KEY), "{text}");
     }
 }
+
+#[test]
+fn a_413_splits_the_batch_until_the_parts_fit() {
+    // The server decodes at most 64 KiB of JSON per request; a batch of 1,000 records is
+    // about four times that.
+    let emulator = Emulator::builder()
+        .max_decoded_bytes(64 * 1024)
+        .start()
+        .unwrap();
+    let client = client_for(emulator.url())
+        .max_batch_size(1000)
+        .linger(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for i in 0..1000 {
+        client
+            .meter("ApiCalls", 1.0, format!("customer-{}", i % 7))
+            .unwrap();
+    }
+    client.flush(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!(
+        (stats.enqueued, stats.delivered, stats.failed),
+        (1000, 1000, 0)
+    );
+    assert!(stats.split > 0, "{stats:?}");
+    assert_eq!(emulator.record_count(), 1000);
+}
+
+#[test]
+fn bodies_over_max_request_bytes_are_split_before_sending_and_a_lone_giant_fails_alone() {
+    let emulator = Emulator::start().unwrap();
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failed);
+    let client = client_for(emulator.url())
+        .max_request_bytes(2 * 1024)
+        .max_batch_size(500)
+        .linger(Duration::from_millis(200))
+        .on_error(move |error, batch| sink.lock().unwrap().push((error.to_string(), batch)))
+        .build()
+        .unwrap();
+    // Random letters compress badly: ten values of them make one record over 2 KiB gzipped.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = || -> String {
+        (0..1000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect()
+    };
+    for i in 0..200_u64 {
+        let mut record = MeterRecord::builder("ApiCalls", 1.0, format!("customer-{i}"));
+        if i == 100 {
+            for d in 0..10 {
+                record = record.dimension(format!("blob{d}"), noise());
+            }
+        }
+        client.meter_record(record.build().unwrap()).unwrap();
+    }
+    client.flush(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.delivered, stats.failed), (199, 1), "{stats:?}");
+    assert!(stats.split > 0);
+    assert_eq!(emulator.record_count(), 199);
+    let failed = failed.lock().unwrap();
+    let [(error, FailedBatch::Records(records))] = &failed[..] else {
+        panic!("expected one failed record, got {failed:?}");
+    };
+    assert!(error.contains("too large"), "{error}");
+    assert_eq!(records[0].customer_id(), "customer-100");
+}
+
+#[test]
+fn shutdown_cancels_a_stuck_request_and_hands_its_records_over_before_returning() {
+    // Accepts, reads, never answers.
+    let silent = Server::start(|_| {
+        thread::sleep(Duration::from_secs(15));
+        Vec::new()
+    });
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failed);
+    let client = client_for(&silent.url())
+        .request_timeout(Duration::from_secs(30))
+        .on_error(move |_, batch| sink.lock().unwrap().push(batch))
+        .build()
+        .unwrap();
+    client.meter("ApiCalls", 1.0, "customer-1").unwrap();
+    client.meter("ApiCalls", 2.0, "customer-2").unwrap();
+    // Let the batch go out and get stuck.
+    let deadline = Instant::now() + WAIT;
+    while silent.requests.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    let outcome = client.shutdown(Duration::from_millis(500));
+    let took = started.elapsed();
+    assert!(outcome.is_err(), "nothing was delivered");
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    // Handed over before `shutdown` returned.
+    let handed: usize = failed.lock().unwrap().iter().map(FailedBatch::len).sum();
+    assert_eq!(handed, 2);
+    let stats = client.stats();
+    assert_eq!((stats.enqueued, stats.delivered, stats.failed), (2, 0, 2));
+    assert_eq!(stats.in_flight, 0);
+}
