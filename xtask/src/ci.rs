@@ -33,6 +33,7 @@ const FACADE_FEATURE_MATRIX: &[&str] = &[
     "hyper,native-tls",
     "reqwest,hyper,rustls",
     "reqwest,rustls,native-tls",
+    "s3,mock",
 ];
 
 /// Examples run against their embedded emulator (no API key, no network).

@@ -55,6 +55,10 @@ pub enum Error {
         #[source]
         source: Option<SharedError>,
     },
+    /// S3 answered with a non-2xx status (feature `s3`).
+    #[cfg(feature = "s3")]
+    #[error(transparent)]
+    S3(#[from] crate::S3Error),
     /// A setting is invalid; `field` names it (`api_key`, `api_url`, `ingest_url`, ...).
     #[error("invalid configuration for `{field}`: {reason}")]
     InvalidConfig {
@@ -73,6 +77,8 @@ impl Error {
         match self {
             Self::Transport(e) => e.is_retryable(),
             Self::Api(e) => e.is_retryable(),
+            #[cfg(feature = "s3")]
+            Self::S3(e) => e.is_retryable(),
             Self::Encode { .. } | Self::Decode { .. } | Self::InvalidConfig { .. } => false,
         }
     }
@@ -82,6 +88,8 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api(e) => e.retry_after,
+            #[cfg(feature = "s3")]
+            Self::S3(e) => e.retry_after,
             _ => None,
         }
     }
@@ -91,6 +99,8 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) => Some(e.status),
+            #[cfg(feature = "s3")]
+            Self::S3(e) => Some(e.status),
             _ => None,
         }
     }

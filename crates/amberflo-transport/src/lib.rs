@@ -40,6 +40,7 @@
 //! | `hyper` | no | `HyperTransport` (hyper 1 + hyper-util's pooled client); the default only without `reqwest` |
 //! | `native-tls` | no | TLS via the platform library (OpenSSL on Linux), for `ReqwestTransport` only; its default TLS when on (see [`TlsBackend`]) |
 //! | `mock` | no | `MockTransport` for tests; needs no async runtime |
+//! | `s3` | no | `S3Client`: PUT objects into S3, signed with Signature V4 (`aws-sigv4`) |
 //!
 //! Features are additive: any combination builds, and the defaults follow one documented
 //! precedence ([`TransportKind::default_for_build`], [`TlsBackend::default_for_build`]) that
@@ -83,6 +84,8 @@ mod hyper_transport;
 mod mock;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
+#[cfg(feature = "s3")]
+mod s3;
 
 pub use api_key::ApiKey;
 pub use async_trait::async_trait;
@@ -103,3 +106,8 @@ pub use hyper_transport::{HyperTransport, HyperTransportBuilder};
 pub use mock::{MockReply, MockTransport, RecordedRequest};
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
+#[cfg(feature = "s3")]
+pub use s3::{
+    S3BodyFormat, S3Client, S3Credentials, S3CredentialsBuilder, S3Destination,
+    S3DestinationBuilder, S3Error,
+};

@@ -50,6 +50,15 @@ impl FailedBatch {
 
 type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
 
+/// Where the client delivers batches.
+enum Delivery {
+    /// `POST` to the ingest API, in bodies of at most `max_request_bytes`.
+    Api { max_request_bytes: usize },
+    /// Objects in the customer's bucket.
+    #[cfg(feature = "s3")]
+    S3(Box<amberflo_transport::S3Client>),
+}
+
 /// How the client reaches Amberflo.
 #[derive(Clone)]
 enum TransportChoice {
@@ -123,6 +132,8 @@ pub struct ClientBuilder {
     shutdown_timeout: Option<Duration>,
     on_error: Option<ErrorCallback>,
     record_limits: RecordLimits,
+    #[cfg(feature = "s3")]
+    s3: Option<amberflo_transport::S3Destination>,
 }
 
 impl Default for ClientBuilder {
@@ -146,6 +157,8 @@ impl Default for ClientBuilder {
             shutdown_timeout: None,
             on_error: None,
             record_limits: RecordLimits::DEFAULT,
+            #[cfg(feature = "s3")]
+            s3: None,
         }
     }
 }
@@ -296,6 +309,33 @@ impl ClientBuilder {
         self
     }
 
+    /// Delivers meter records and custom-schema payloads as objects in an S3 bucket that
+    /// Amberflo reads, instead of calling the ingest API (feature `s3`). The queue, retries,
+    /// error callback and stats work unchanged; the API key is still used for API calls and
+    /// never sent to S3. Objects are laid out as the Python SDK writes them (see
+    /// [`S3Destination`](crate::s3::S3Destination)).
+    ///
+    /// ```no_run
+    /// use amberflo::s3::{S3BodyFormat, S3Credentials, S3Destination};
+    ///
+    /// let destination = S3Destination::builder("my-amberflo-bucket")
+    ///     .region("us-west-2")
+    ///     .credentials(S3Credentials::from_env()?) // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    ///     .body_format(S3BodyFormat::GzipJson)
+    ///     .build()?;
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .ingest_to_s3(destination)
+    ///     .build()?;
+    /// client.meter("ApiCalls", 1.0, "customer-1")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "s3")]
+    pub fn ingest_to_s3(mut self, destination: amberflo_transport::S3Destination) -> Self {
+        self.s3 = Some(destination);
+        self
+    }
+
     /// The largest ingest request body, gzipped (default [`DEFAULT_MAX_REQUEST_BYTES`],
     /// 4 MiB). A batch whose body would be larger is split in halves until each part fits;
     /// a server's `413 Payload Too Large` splits it the same way instead of resending the same
@@ -433,26 +473,36 @@ impl ClientBuilder {
         }
         let api = api.build()?;
 
-        let max_request_bytes = self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
-        let records = self
-            .batcher("amberflo-meter", &runtime, FailedBatch::Records)
-            .build(IngestSink::new(
-                api.clone(),
-                IngestKind::Records,
-                max_request_bytes,
-            ))?;
+        let records = self.batcher("amberflo-meter", &runtime, FailedBatch::Records);
         let custom = self
             .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
             .capacity(
                 self.custom_capacity
                     .unwrap_or(DEFAULT_CUSTOM_QUEUE_CAPACITY),
             )
-            .workers(1)
-            .build(IngestSink::new(
-                api.clone(),
-                IngestKind::Custom,
-                max_request_bytes,
-            ))?;
+            .workers(1);
+        let (records, custom) = match self.delivery(&api) {
+            #[cfg(feature = "s3")]
+            Delivery::S3(client) => (
+                records.build(crate::s3_sink::S3Sink::new(
+                    (*client).clone(),
+                    IngestKind::Records,
+                ))?,
+                custom.build(crate::s3_sink::S3Sink::new(*client, IngestKind::Custom))?,
+            ),
+            Delivery::Api { max_request_bytes } => (
+                records.build(IngestSink::new(
+                    api.clone(),
+                    IngestKind::Records,
+                    max_request_bytes,
+                ))?,
+                custom.build(IngestSink::new(
+                    api.clone(),
+                    IngestKind::Custom,
+                    max_request_bytes,
+                ))?,
+            ),
+        };
         let shutdown_timeout = self
             .shutdown_timeout
             .unwrap_or(amberflo_batcher::defaults::SHUTDOWN_TIMEOUT);
@@ -464,6 +514,20 @@ impl ClientBuilder {
             shutdown_timeout,
             self.record_limits,
         ))
+    }
+
+    /// Where batches go: the ingest API, or objects in S3.
+    fn delivery(&self, api: &ApiClient) -> Delivery {
+        #[cfg(feature = "s3")]
+        if let Some(destination) = &self.s3 {
+            let client =
+                amberflo_transport::S3Client::new(Arc::clone(api.transport()), destination.clone());
+            return Delivery::S3(Box::new(client));
+        }
+        let _ = api;
+        Delivery::Api {
+            max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+        }
     }
 
     /// A batcher builder with this configuration, delivering failures as `wrap(batch)`.

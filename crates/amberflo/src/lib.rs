@@ -30,6 +30,7 @@
 //! | `native-tls` | no | TLS through the platform library, for the reqwest transport (its default TLS when on) |
 //! | `blocking` | no | synchronous API clients, [`Client::blocking`] |
 //! | `mock` | no | [`mock::MockTransport`], to swap the transport in your tests |
+//! | `s3` | no | deliver batches as objects in an S3 bucket ([`ClientBuilder::ingest_to_s3`]) |
 //! | `emulator` | no | `amberflo::emulator`, a local Amberflo-compatible server |
 //!
 //! Features are additive: any combination compiles, and [`ClientBuilder::build`] picks a
@@ -69,6 +70,8 @@ mod error;
 mod global;
 pub mod llm;
 mod runtime;
+#[cfg(feature = "s3")]
+mod s3_sink;
 mod sink;
 
 pub use api::{
@@ -114,6 +117,15 @@ pub mod transport {
     #[cfg(feature = "reqwest")]
     pub use amberflo_transport::{ReqwestTransport, ReqwestTransportBuilder};
     pub use amberflo_transport::{SharedError, TlsBackend, TransportKind};
+}
+
+/// S3 delivery (feature `s3`): where objects go ([`ClientBuilder::ingest_to_s3`]).
+#[cfg(feature = "s3")]
+pub mod s3 {
+    pub use amberflo_transport::{
+        S3BodyFormat, S3Credentials, S3CredentialsBuilder, S3Destination, S3DestinationBuilder,
+        S3Error,
+    };
 }
 
 /// [`MockTransport`](mock::MockTransport): a scripted, recording transport for your tests.

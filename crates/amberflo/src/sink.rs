@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::StatusCode;
 
 /// How a batch of one item type becomes a gzipped JSON ingest body.
-pub(crate) trait IngestItem: Sized {
+pub(crate) trait IngestItem: serde::Serialize + Sized {
     /// The batch as the JSON array the ingest API takes.
     fn to_json(batch: &[Self]) -> Result<Vec<u8>, serde_json::Error>;
 
@@ -88,15 +88,20 @@ impl<T: IngestItem + Send + Sync + 'static> Sink<T> for IngestSink<T> {
         if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
             return Err(SinkError::too_large(error));
         }
-        let retry_after = error.retry_after();
-        let sink_error = if error.is_retryable() {
-            SinkError::retryable(error)
-        } else {
-            SinkError::fatal(error)
-        };
-        Err(match retry_after {
-            Some(wait) => sink_error.with_retry_after(wait),
-            None => sink_error,
-        })
+        Err(sink_error(error))
+    }
+}
+
+/// A failed exchange as the batcher sees it: retryable or not, with the server's wait.
+pub(crate) fn sink_error(error: amberflo_transport::Error) -> SinkError {
+    let retry_after = error.retry_after();
+    let sink_error = if error.is_retryable() {
+        SinkError::retryable(error)
+    } else {
+        SinkError::fatal(error)
+    };
+    match retry_after {
+        Some(wait) => sink_error.with_retry_after(wait),
+        None => sink_error,
     }
 }

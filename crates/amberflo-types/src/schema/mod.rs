@@ -145,7 +145,8 @@ pub fn request_schema<T: JsonSchema + ?Sized>() -> Schema {
 /// use amberflo_types::{Customer, schema};
 ///
 /// let schema = schema::response_schema::<Customer>();
-/// assert!(schema.get("required").is_none(), "responses are parsed leniently");
+/// // Lenient, but a customer without its id is not a customer.
+/// assert_eq!(schema.get("required"), Some(&serde_json::json!(["customerId"])));
 /// ```
 pub fn response_schema<T: JsonSchema + ?Sized>() -> Schema {
     finish(
