@@ -26,6 +26,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) bisect_budget: u32,
 }
 
 /// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`].
@@ -70,6 +71,7 @@ pub struct BatcherBuilder<T> {
     workers: usize,
     retry: RetryPolicy,
     shutdown_timeout: Duration,
+    bisect_budget: u32,
     thread_name: String,
     on_error: Option<ErrorCallback<T>>,
     executor: Option<Arc<dyn Executor>>,
@@ -85,6 +87,7 @@ impl<T> Default for BatcherBuilder<T> {
             workers: defaults::WORKERS,
             retry: RetryPolicy::default(),
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
+            bisect_budget: defaults::BISECT_BUDGET,
             thread_name: defaults::THREAD_NAME.to_owned(),
             on_error: None,
             executor: None,
@@ -102,6 +105,7 @@ impl<T> fmt::Debug for BatcherBuilder<T> {
             .field("workers", &self.workers)
             .field("retry", &self.retry)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("bisect_budget", &self.bisect_budget)
             .field("thread_name", &self.thread_name)
             .field("on_error", &self.on_error.is_some())
             .field("executor", &self.executor.is_some())
@@ -153,6 +157,15 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
     /// Bound on the shutdown run when the last handle is dropped (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The most extra requests spent per batch isolating the records a server
+    /// [refuses](crate::SinkError::rejected) (default
+    /// [`BISECT_BUDGET`](crate::defaults::BISECT_BUDGET) = 64; `0` turns isolation off: a
+    /// refused batch fails whole). When it runs out, each part still refused fails as it is.
+    pub fn bisect_budget(mut self, requests: u32) -> Self {
+        self.bisect_budget = requests;
         self
     }
 
@@ -219,6 +232,7 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
             workers: self.workers,
             retry: self.retry.clone(),
             shutdown_timeout: self.shutdown_timeout,
+            bisect_budget: self.bisect_budget,
         })
     }
 

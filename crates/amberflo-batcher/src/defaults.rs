@@ -11,12 +11,18 @@
 //! | worker threads | [`WORKERS`] = 2 | [`workers`](crate::BatcherBuilder::workers) |
 //! | retries | [`BACKOFF`]`.len()` = 6, waits 2, 6, 12, 20, 40, 80 s nominal, full jitter | [`retry_policy`](crate::BatcherBuilder::retry_policy) |
 //! | `Retry-After` cap | [`MAX_RETRY_AFTER`] = 60 s | [`RetryPolicy::with_max_retry_after`](crate::RetryPolicy::with_max_retry_after) |
+//! | extra requests to isolate refused records, per batch | [`BISECT_BUDGET`] = 64 | [`bisect_budget`](crate::BatcherBuilder::bisect_budget) |
 //! | shutdown timeout (also used by `Drop`) | [`SHUTDOWN_TIMEOUT`] = 10 s | [`shutdown_timeout`](crate::BatcherBuilder::shutdown_timeout) |
 //! | worker thread names | [`THREAD_NAME`]`-0`, `-1`, … | [`thread_name`](crate::BatcherBuilder::thread_name) |
 //! | executor | [`ParkExecutor`](crate::ParkExecutor) (no reactor) | [`executor`](crate::BatcherBuilder::executor) |
 //! | error callback | logs the failure with `tracing::error!` and drops the batch | [`on_error`](crate::BatcherBuilder::on_error) |
 
 use std::time::Duration;
+
+/// Default most extra requests spent per batch bisecting a [refused](crate::SinkError::rejected)
+/// batch down to the records the server refuses: enough for a few bad records in a batch of
+/// 1,000 (each costs about 2 × log2(1,000) ≈ 20).
+pub const BISECT_BUDGET: u32 = 64;
 
 /// Default queue capacity, in records (Python SDK: 100,000).
 pub const CAPACITY: usize = 100_000;

@@ -126,6 +126,7 @@ enum SinkErrorKind {
     Retryable,
     Fatal,
     TooLarge,
+    Rejected,
 }
 
 impl SinkError {
@@ -189,6 +190,51 @@ impl SinkError {
         SinkError::new(SinkErrorKind::TooLarge, source.into())
     }
 
+    /// The server refused the batch for good because of what is in it (a 400 naming a bad
+    /// record, say), so one record may be the cause: poison-record isolation.
+    ///
+    /// Not retryable as the same batch: the engine bisects it, sending each half on its own,
+    /// so good records are delivered and only the records the server still refuses alone
+    /// reach the error callback, each as [`DeliveryError::Fatal`] with the server's own error.
+    /// Bisecting costs about two requests per level (log2 of the batch size per bad record);
+    /// the engine spends at most [`BatcherBuilder::bisect_budget`](crate::BatcherBuilder::bisect_budget)
+    /// extra requests per batch, then fails what is left as it is.
+    ///
+    /// ```
+    /// use amberflo_batcher::{Batcher, DeliveryError, SinkError, SinkFn};
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let refused = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&refused);
+    /// let batcher = Batcher::builder()
+    ///     .linger(Duration::from_secs(60))
+    ///     .on_error(move |error, batch: Vec<u32>| {
+    ///         assert!(matches!(error, DeliveryError::Fatal { .. }));
+    ///         seen.lock().unwrap().extend(batch);
+    ///     })
+    ///     // The server refuses any batch holding a 13.
+    ///     .build(SinkFn::new(|batch: &[u32]| match batch.contains(&13) {
+    ///         true => Err(SinkError::rejected("400: record 13 is invalid")),
+    ///         false => Ok(()),
+    ///     }))?;
+    /// for record in 0..20 {
+    ///     batcher.try_send(record)?;
+    /// }
+    /// batcher.flush(Duration::from_secs(5))?;
+    /// assert_eq!(*refused.lock().unwrap(), [13]);
+    /// assert_eq!(batcher.stats().delivered, 19);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rejected(source: impl Into<BoxError>) -> Self {
+        SinkError::new(SinkErrorKind::Rejected, source.into())
+    }
+
+    /// Whether the server refused the batch's contents (see [`rejected`](Self::rejected)).
+    pub fn is_rejected(&self) -> bool {
+        self.kind == SinkErrorKind::Rejected
+    }
+
     /// Sets the server-supplied wait before the next attempt (from a `Retry-After` header).
     #[must_use]
     pub fn with_retry_after(mut self, wait: Duration) -> Self {
@@ -223,6 +269,7 @@ impl fmt::Display for SinkError {
             SinkErrorKind::Retryable => "retryable",
             SinkErrorKind::Fatal => "fatal",
             SinkErrorKind::TooLarge => "too-large",
+            SinkErrorKind::Rejected => "rejected",
         };
         write!(f, "{kind} sink error: {}", self.source)
     }

@@ -322,6 +322,7 @@ mod tests {
             workers: 1,
             retry: RetryPolicy::default(),
             shutdown_timeout: Duration::ZERO,
+            bisect_budget: 0,
         };
         Shared::new(config, Arc::new(|_, _| {}))
     }

@@ -3,7 +3,10 @@
 //!
 //! A batch the sink finds [too large](crate::SinkError::too_large) is split in two halves, each
 //! sent with its own retries and split again while still too large; a single record still too
-//! large fails alone ([`DeliveryError::TooLarge`]). Each sink call races the shutdown's abort
+//! large fails alone ([`DeliveryError::TooLarge`]). A batch whose contents the server
+//! [refuses](crate::SinkError::rejected) is bisected the same way, within the batch's bisect
+//! budget, so only the records refused alone reach the error callback. Each sink call races
+//! the shutdown's abort
 //! flag: once the shutdown gives up, a pending call's future is dropped (cancelling it) and its
 //! records are failed with [`DeliveryError::ShutdownTimedOut`].
 //!
@@ -62,6 +65,7 @@ pub(crate) fn run<T: Sync + 'static>(shared: Arc<Shared<T>>, ctx: Arc<WorkerCtx<
         index,
         rng: fastrand::Rng::new(),
         counted_cancelling: false,
+        bisect_left: 0,
     };
     while gather(&shared, &mut batch) {
         worker.deliver(&mut batch);
@@ -158,6 +162,8 @@ struct Worker<'a, T> {
     rng: fastrand::Rng,
     /// The shutdown counted a call of the current batch in `Core::cancelling`.
     counted_cancelling: bool,
+    /// Extra requests the current batch may still spend bisecting refused parts.
+    bisect_left: u32,
 }
 
 /// How one part ended: the whole batch, or a slice of it after a split.
@@ -169,6 +175,29 @@ enum PartOutcome {
         attempts: u32,
         error: SinkError,
     },
+    /// The server refused the part's contents: bisect it to find the records at fault.
+    Rejected {
+        attempts: u32,
+        error: SinkError,
+    },
+}
+
+impl PartOutcome {
+    /// How a part of `len` records that cannot be split further, or may not be, fails.
+    fn into_failure(self) -> Option<DeliveryError> {
+        match self {
+            PartOutcome::Delivered => None,
+            PartOutcome::Failed(error) => Some(error),
+            PartOutcome::TooLarge { attempts, error } => Some(DeliveryError::TooLarge {
+                attempts,
+                source: error,
+            }),
+            PartOutcome::Rejected { attempts, error } => Some(DeliveryError::Fatal {
+                attempts,
+                source: error,
+            }),
+        }
+    }
 }
 
 impl<T: Sync + 'static> Worker<'_, T> {
@@ -182,58 +211,64 @@ impl<T: Sync + 'static> Worker<'_, T> {
     }
 
     fn deliver_and_settle(&mut self, batch: &mut Batch<T>) {
-        match self.send_part(&batch.items) {
-            // The fast paths: the whole batch ends one way, without any allocation for parts.
-            PartOutcome::Delivered => self.shared.settle_delivered(batch),
-            PartOutcome::Failed(error) => self.shared.settle_failed(batch, error),
-            PartOutcome::TooLarge { attempts, error } if batch.len() == 1 => {
-                self.shared.settle_failed(
-                    batch,
-                    DeliveryError::TooLarge {
-                        attempts,
-                        source: error,
-                    },
-                );
+        self.bisect_left = self.shared.config.bisect_budget;
+        let outcome = self.send_part(&batch.items);
+        if matches!(outcome, PartOutcome::Delivered) {
+            // The fast path: no allocation for parts.
+            self.shared.settle_delivered(batch);
+            return;
+        }
+        if !self.may_split(&outcome, batch.len()) {
+            if let Some(error) = outcome.into_failure() {
+                self.shared.settle_failed(batch, error);
             }
-            PartOutcome::TooLarge { error, .. } => {
-                tracing::debug!(
-                    records = batch.len(),
-                    error = %error,
-                    "amberflo-batcher: the batch is too large for one request; splitting it"
-                );
-                let mut failures = Vec::new();
-                self.split(&batch.items, 0, &mut failures);
-                self.shared.settle_parts(batch, failures);
+            return;
+        }
+        tracing::debug!(
+            records = batch.len(),
+            too_large = matches!(outcome, PartOutcome::TooLarge { .. }),
+            "amberflo-batcher: splitting the batch (too large, or refused contents)"
+        );
+        let mut failures = Vec::new();
+        self.split(&batch.items, 0, &mut failures);
+        self.shared.settle_parts(batch, failures);
+    }
+
+    /// Whether a part of `len` records that ended with `outcome` is split: always when too
+    /// large, and when refused while the bisect budget lasts (each split costs two requests).
+    fn may_split(&mut self, outcome: &PartOutcome, len: usize) -> bool {
+        if len < 2 {
+            return false;
+        }
+        match outcome {
+            PartOutcome::TooLarge { .. } => true,
+            PartOutcome::Rejected { .. } if self.bisect_left >= 2 => {
+                self.bisect_left -= 2;
+                true
             }
+            _ => false,
         }
     }
 
     /// Sends the two halves of `items` (at least two records, at `offset` in the batch) one
-    /// after the other, splitting further any half that is still too large. Counts delivered
-    /// halves at once; collects the failed ones, in batch order, for the final settlement.
+    /// after the other, splitting further any half that is still too large or refused (see
+    /// [`may_split`](Self::may_split)). Counts delivered halves at once; collects the failed
+    /// ones, in batch order, for the final settlement.
     fn split(&mut self, items: &[T], offset: usize, failures: &mut Vec<FailedPart>) {
         self.shared.core.split.fetch_add(1, Ordering::SeqCst);
         let (left, right) = items.split_at(items.len() / 2);
         for (part, start) in [(left, offset), (right, offset + left.len())] {
             let range = start..start + part.len();
-            match self.send_part(part) {
-                PartOutcome::Delivered => {
-                    self.shared
-                        .core
-                        .delivered
-                        .fetch_add(part.len() as u64, Ordering::SeqCst);
-                }
-                PartOutcome::Failed(error) => failures.push(FailedPart { range, error }),
-                PartOutcome::TooLarge { attempts, error } if part.len() == 1 => {
-                    failures.push(FailedPart {
-                        range,
-                        error: DeliveryError::TooLarge {
-                            attempts,
-                            source: error,
-                        },
-                    });
-                }
-                PartOutcome::TooLarge { .. } => self.split(part, start, failures),
+            let outcome = self.send_part(part);
+            if matches!(outcome, PartOutcome::Delivered) {
+                self.shared
+                    .core
+                    .delivered
+                    .fetch_add(part.len() as u64, Ordering::SeqCst);
+            } else if self.may_split(&outcome, part.len()) {
+                self.split(part, start, failures);
+            } else if let Some(error) = outcome.into_failure() {
+                failures.push(FailedPart { range, error });
             }
         }
     }
@@ -264,6 +299,9 @@ impl<T: Sync + 'static> Worker<'_, T> {
             };
             if error.is_too_large() {
                 return PartOutcome::TooLarge { attempts, error };
+            }
+            if error.is_rejected() {
+                return PartOutcome::Rejected { attempts, error };
             }
             if !error.is_retryable() {
                 return PartOutcome::Failed(DeliveryError::Fatal {

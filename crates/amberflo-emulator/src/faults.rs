@@ -162,6 +162,10 @@ pub struct FaultSettings {
     /// Connections to drop without a response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_connections: Option<DropConnections>,
+    /// Unique ids of meter records to refuse: an ingest batch holding any of them is answered
+    /// 400 naming them, and nothing of it is stored (an empty list removes the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_ids: Option<Vec<String>>,
 }
 
 /// A fault setting was refused.
@@ -241,6 +245,20 @@ impl Faults {
         self.lock().drop_connections = (drop.count > 0).then_some(drop);
     }
 
+    /// Refuses, until cleared, every ingest batch that holds a record with one of these unique
+    /// ids: 400 naming the ids found, nothing of the batch stored (an empty list removes the
+    /// rule). A poisoned record, as a server refusing it would see it.
+    ///
+    /// ```
+    /// let faults = amberflo_emulator::Faults::default();
+    /// faults.reject_ids(["id-13", "id-42"]);
+    /// assert_eq!(faults.settings().reject_ids.map(|ids| ids.len()), Some(2));
+    /// ```
+    pub fn reject_ids<S: Into<String>>(&self, ids: impl IntoIterator<Item = S>) {
+        let ids: Vec<String> = ids.into_iter().map(Into::into).collect();
+        self.lock().reject_ids = (!ids.is_empty()).then_some(ids);
+    }
+
     /// Applies every kind present in `settings`, keeping the others. Nothing changes when
     /// a setting is invalid.
     pub fn apply(&self, settings: FaultSettings) -> Result<(), FaultError> {
@@ -257,6 +275,9 @@ impl Faults {
         if let Some(drop) = settings.drop_connections {
             current.drop_connections = (drop.count > 0).then_some(drop);
         }
+        if let Some(ids) = settings.reject_ids {
+            current.reject_ids = (!ids.is_empty()).then_some(ids);
+        }
         Ok(())
     }
 
@@ -268,6 +289,11 @@ impl Faults {
     /// The current settings, with the counts still to go.
     pub fn settings(&self) -> FaultSettings {
         self.lock().clone()
+    }
+
+    /// The unique ids ingest must refuse (empty: none).
+    pub(crate) fn rejected_ids(&self) -> Vec<String> {
+        self.lock().reject_ids.clone().unwrap_or_default()
     }
 
     /// The delay to add to an API request, if any.

@@ -60,6 +60,12 @@ pub enum Rule {
         /// The limit.
         max: usize,
     },
+    /// A time was further in the future than allowed (see
+    /// [`RecordLimits::max_future`](crate::RecordLimits::max_future)).
+    TooFarInFuture {
+        /// How far ahead of now a time may be, in seconds.
+        max_seconds: u64,
+    },
     /// A parsed JSON value had the wrong type, e.g. a string where a number belongs (see
     /// [`ingest_file`](crate::ingest_file)).
     WrongType {
@@ -85,6 +91,9 @@ impl fmt::Display for Rule {
             Rule::TooLong { max_bytes } => write!(f, "must be at most {max_bytes} bytes long"),
             Rule::TooMany { max } => write!(f, "must have at most {max} entries"),
             Rule::WrongType { expected } => write!(f, "must be {expected}"),
+            Rule::TooFarInFuture { max_seconds } => {
+                write!(f, "must be at most {max_seconds} seconds in the future")
+            }
         }
     }
 }

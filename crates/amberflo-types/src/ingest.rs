@@ -218,6 +218,15 @@ impl MeterRecord {
             limits.min_meter_time_millis,
             limits.max_meter_time_millis,
         )?;
+        if let Some(ahead) = limits.max_future {
+            let ahead_millis = i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX);
+            if self.meter_time_in_millis > time::now_millis().saturating_add(ahead_millis) {
+                let rule = Rule::TooFarInFuture {
+                    max_seconds: ahead.as_secs(),
+                };
+                return Err(ValidationError::new("meter_time_in_millis", rule));
+            }
+        }
         validate::non_blank("customer_id", &self.customer_id)?;
         validate::max_len("customer_id", &self.customer_id, name)?;
         let mut bytes = self.meter_api_name.len() + self.customer_id.len();

@@ -15,6 +15,7 @@
 /// | `max_record_bytes` | 16,384 | all of a record's strings together |
 /// | `min_meter_time_millis` | [`MIN_EPOCH_MILLIS`] (2000-01-01) | `meterTimeInMillis` |
 /// | `max_meter_time_millis` | [`MAX_EPOCH_MILLIS`] (2099-12-31) | `meterTimeInMillis` |
+/// | `max_future` | none (off) | `meterTimeInMillis`, against the clock at validation |
 ///
 /// The time window catches seconds given where milliseconds are expected (a 1970 time) and
 /// sentinels such as `i64::MAX`. [`RecordLimits::NONE`] keeps only the wire contract's rules
@@ -52,6 +53,24 @@ pub struct RecordLimits {
     pub min_meter_time_millis: i64,
     /// The latest `meterTimeInMillis`.
     pub max_meter_time_millis: i64,
+    /// How far ahead of now a record's time may be (the TypeScript SDK's check; off by
+    /// default): a record timestamped later is refused with
+    /// [`Rule::TooFarInFuture`](crate::Rule::TooFarInFuture).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use amberflo_types::{MeterRecord, RecordLimits, Rule};
+    ///
+    /// let mut limits = RecordLimits::default();
+    /// limits.max_future = Some(Duration::from_secs(5 * 60));
+    /// let tomorrow = SystemTime::now() + Duration::from_secs(86_400);
+    /// let error = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+    ///     .meter_time(tomorrow)
+    ///     .build_with(&limits)
+    ///     .unwrap_err();
+    /// assert_eq!(error.rule(), &Rule::TooFarInFuture { max_seconds: 300 });
+    /// ```
+    pub max_future: Option<std::time::Duration>,
 }
 
 impl RecordLimits {
@@ -63,6 +82,7 @@ impl RecordLimits {
         max_record_bytes: 16 * 1024,
         min_meter_time_millis: MIN_EPOCH_MILLIS,
         max_meter_time_millis: MAX_EPOCH_MILLIS,
+        max_future: None,
     };
 
     /// No limits beyond the wire contract: any size, any positive time.
@@ -73,6 +93,7 @@ impl RecordLimits {
         max_record_bytes: usize::MAX,
         min_meter_time_millis: 1,
         max_meter_time_millis: i64::MAX,
+        max_future: None,
     };
 }
 

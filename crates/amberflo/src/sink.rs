@@ -1,5 +1,6 @@
 //! The batcher's sinks: encode a batch (JSON, gzip) and post it to the ingest API; a body over
-//! the size cap, or a 413 answer, makes the batcher split the batch.
+//! the size cap, or a 413 answer, makes the batcher split the batch, and a 400 or 422 bisect
+//! it to the records the server refuses.
 
 use std::marker::PhantomData;
 
@@ -85,10 +86,14 @@ impl<T: IngestItem + Send + Sync + 'static> Sink<T> for IngestSink<T> {
             IngestKind::Custom => self.api.ingest_custom_body(body).await,
         };
         let Err(error) = reply else { return Ok(()) };
-        if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
-            return Err(SinkError::too_large(error));
+        match error.status() {
+            Some(StatusCode::PAYLOAD_TOO_LARGE) => Err(SinkError::too_large(error)),
+            // The server refused what the batch holds: bisect it to the records at fault.
+            Some(StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) => {
+                Err(SinkError::rejected(error))
+            }
+            _ => Err(sink_error(error)),
         }
-        Err(sink_error(error))
     }
 }
 

@@ -377,3 +377,58 @@ fn shutdown_cancels_a_stuck_request_and_hands_its_records_over_before_returning(
     assert_eq!((stats.enqueued, stats.delivered, stats.failed), (2, 0, 2));
     assert_eq!(stats.in_flight, 0);
 }
+
+#[test]
+fn poisoned_records_are_isolated_and_the_rest_of_their_batch_delivered() {
+    let emulator = Emulator::start().unwrap();
+    let ids: Vec<String> = (0..1000).map(|i| format!("record-{i:04}")).collect();
+    let poisoned = [&ids[3], &ids[500], &ids[998]];
+    emulator
+        .faults()
+        .reject_ids(poisoned.iter().map(|id| id.as_str()));
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&failed);
+    let client = client_for(emulator.url())
+        .max_batch_size(1000)
+        .linger(Duration::from_millis(500))
+        .on_error(move |error, batch| {
+            // The whole chain: the delivery error, the sink's, the server's answer.
+            let mut chain = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                chain.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            sink.lock().unwrap().push((chain, batch));
+        })
+        .build()
+        .unwrap();
+    for id in &ids {
+        let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+            .unique_id(id.as_str())
+            .build()
+            .unwrap();
+        client.meter_record(record).unwrap();
+    }
+    client.flush(WAIT).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.delivered, stats.failed), (997, 3), "{stats:?}");
+    assert_eq!(emulator.record_count(), 997);
+    let failed = failed.lock().unwrap();
+    let mut refused = Vec::new();
+    for (error, batch) in failed.iter() {
+        let FailedBatch::Records(records) = batch else {
+            panic!("{batch:?}");
+        };
+        assert_eq!(records.len(), 1, "each refused record alone");
+        let id = records[0].unique_id().to_string();
+        // The server's own message, naming the record.
+        assert!(
+            error.contains(&format!("records refused: uniqueId {id}")),
+            "{error}"
+        );
+        refused.push(id);
+    }
+    refused.sort();
+    assert_eq!(refused, poisoned.map(|id| id.clone()));
+}

@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use amberflo_types::{
     AllUsageQuery, Customer, CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, Invoice, InvoiceQuery, MeterRecord, PrepaidOrder,
-    PrepaidOrderPayload, UsageQuery, UsageReport, ValidationError,
+    PrepaidOrderPayload, RecordLimits, UsageQuery, UsageReport, ValidationError,
 };
 use serde_json::Value;
 
@@ -149,7 +149,7 @@ impl Store {
     pub fn insert_records(&self, records: &[MeterRecord]) -> Result<IngestOutcome, IngestError> {
         for (index, record) in records.iter().enumerate() {
             record
-                .validate()
+                .validate_with(&RecordLimits::NONE)
                 .map_err(|source| IngestError::Invalid { index, source })?;
         }
         Ok(self.store_valid(Batch::from_records(records)))
