@@ -72,37 +72,23 @@ impl TransportKind {
     /// [`TransportError::Setup`] when the transport is not compiled in or its TLS stack
     /// cannot be initialized.
     pub fn build(self, options: &BuiltinOptions) -> Result<Arc<dyn Transport>, TransportError> {
+        #[cfg(not(any(feature = "reqwest", feature = "hyper")))]
+        let _ = options;
         // Arms for transports this build lacks are cut out; the last arm then refuses them.
         #[allow(unreachable_patterns, clippy::match_single_binding)]
         match self {
             #[cfg(feature = "reqwest")]
-            TransportKind::Reqwest => {
-                let mut builder = crate::ReqwestTransport::builder();
-                if let Some(timeout) = options.connect_timeout {
-                    builder = builder.connect_timeout(timeout);
-                }
-                if let Some(timeout) = options.request_timeout {
-                    builder = builder.request_timeout(timeout);
-                }
-                if let Some(limit) = options.max_response_bytes {
-                    builder = builder.max_response_bytes(limit);
-                }
-                Ok(Arc::new(builder.build()?))
-            }
+            TransportKind::Reqwest => Ok(Arc::new(
+                crate::ReqwestTransport::builder()
+                    .with_settings(options.settings())
+                    .build()?,
+            )),
             #[cfg(feature = "hyper")]
-            TransportKind::Hyper => {
-                let mut builder = crate::HyperTransport::builder();
-                if let Some(timeout) = options.connect_timeout {
-                    builder = builder.connect_timeout(timeout);
-                }
-                if let Some(timeout) = options.request_timeout {
-                    builder = builder.request_timeout(timeout);
-                }
-                if let Some(limit) = options.max_response_bytes {
-                    builder = builder.max_response_bytes(limit);
-                }
-                Ok(Arc::new(builder.build()?))
-            }
+            TransportKind::Hyper => Ok(Arc::new(
+                crate::HyperTransport::builder()
+                    .with_settings(options.settings())
+                    .build()?,
+            )),
             other => Err(TransportError::Setup {
                 message: format!("the {other:?} transport is not compiled in (enable its feature)"),
                 source: None,
@@ -162,6 +148,24 @@ impl TlsBackend {
             TlsBackend::Rustls => cfg!(feature = "rustls"),
             TlsBackend::NativeTls => cfg!(feature = "native-tls"),
         }
+    }
+}
+
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
+impl BuiltinOptions {
+    /// The connection settings these options give, the defaults elsewhere.
+    fn settings(&self) -> crate::connection::ConnectionSettings {
+        let mut settings = crate::connection::ConnectionSettings::default();
+        if let Some(timeout) = self.connect_timeout {
+            settings.connect_timeout = timeout;
+        }
+        if let Some(timeout) = self.request_timeout {
+            settings.request_timeout = timeout;
+        }
+        if let Some(limit) = self.max_response_bytes {
+            settings.max_response_bytes = limit;
+        }
+        settings
     }
 }
 

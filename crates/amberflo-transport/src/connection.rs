@@ -31,6 +31,15 @@ impl Default for ConnectionSettings {
 /// The setters of [`ConnectionSettings`], for a builder holding them in a `settings` field.
 macro_rules! connection_setters {
     () => {
+        /// Replaces every connection setting at once (for [`TransportKind::build`](crate::TransportKind::build)).
+        pub(crate) fn with_settings(
+            mut self,
+            settings: crate::connection::ConnectionSettings,
+        ) -> Self {
+            self.settings = settings;
+            self
+        }
+
         /// How long to wait for a connection to be established.
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.settings.connect_timeout = timeout;
