@@ -41,7 +41,8 @@ fn request(customer: bool) -> Request<Full<Bytes>> {
     builder.body(Full::new(Bytes::new())).unwrap()
 }
 
-const BODY: &[u8] = b"{\"id\":42,\"name\":\"Ada Lovelace\",\"plan\":\"pro\",\"region\":\"eu-west-1\"}";
+const BODY: &[u8] =
+    b"{\"id\":42,\"name\":\"Ada Lovelace\",\"plan\":\"pro\",\"region\":\"eu-west-1\"}";
 
 async fn handler<B>(_request: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(BODY))))

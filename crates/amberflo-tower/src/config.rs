@@ -442,7 +442,10 @@ impl MeteringLayerBuilder {
             }
         }
         for (index, (name, _)) in self.dimensions.iter().enumerate() {
-            if self.dimensions[..index].iter().any(|(seen, _)| seen == name) {
+            if self.dimensions[..index]
+                .iter()
+                .any(|(seen, _)| seen == name)
+            {
                 return Err(ConfigError::DuplicateDimension { name: name.clone() });
             }
         }

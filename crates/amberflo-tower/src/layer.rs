@@ -64,7 +64,10 @@ impl MeteringLayer {
     /// # let _ = layer;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(client: Client, meter_api_name: impl Into<String>) -> Result<Self, crate::ConfigError> {
+    pub fn new(
+        client: Client,
+        meter_api_name: impl Into<String>,
+    ) -> Result<Self, crate::ConfigError> {
         Self::builder(client)
             .meter(meter_api_name, MeterValue::Count)
             .build()
@@ -204,7 +207,10 @@ where
                     pending.set_status(response.status());
                 }
                 let (parts, body) = response.into_parts();
-                Ok(Response::from_parts(parts, ResponseBody::new(body, pending)))
+                Ok(Response::from_parts(
+                    parts,
+                    ResponseBody::new(body, pending),
+                ))
             }
             Err(error) => {
                 if let Some(pending) = pending {

@@ -424,7 +424,10 @@ mod tests {
         assert!(!log.refused());
         log.accepted();
         log.accepted();
-        assert!(log.refused(), "a refusal after an accepted record starts a new one");
+        assert!(
+            log.refused(),
+            "a refusal after an accepted record starts a new one"
+        );
         assert!(!log.refused());
     }
 
