@@ -80,18 +80,18 @@ fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_request");
     let mut plain = service_fn(handler::<Full<Bytes>>);
     group.bench_function("without_layer", |b| {
-        b.iter(|| round_trip(&mut plain, request(true)))
+        b.iter(|| round_trip(&mut plain, request(true)));
     });
     let mut metered = count.layer(service_fn(handler));
     group.bench_function("layer_count", |b| {
-        b.iter(|| round_trip(&mut metered, request(true)))
+        b.iter(|| round_trip(&mut metered, request(true)));
     });
     let mut metered_two = two_meters.layer(service_fn(handler));
     group.bench_function("layer_count_and_bytes", |b| {
-        b.iter(|| round_trip(&mut metered_two, request(true)))
+        b.iter(|| round_trip(&mut metered_two, request(true)));
     });
     group.bench_function("layer_skipped_no_customer", |b| {
-        b.iter(|| round_trip(&mut metered, request(false)))
+        b.iter(|| round_trip(&mut metered, request(false)));
     });
     group.finish();
 

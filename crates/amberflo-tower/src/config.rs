@@ -64,7 +64,9 @@ impl MeterValue {
 
 /// The closure of a [`MeterValue::Custom`] meter.
 #[derive(Clone)]
-pub struct ValueFn(pub(crate) Arc<dyn Fn(&RequestSummary<'_>) -> Option<f64> + Send + Sync>);
+pub struct ValueFn(pub(crate) Arc<ValueClosure>);
+
+type ValueClosure = dyn Fn(&RequestSummary<'_>) -> Option<f64> + Send + Sync;
 
 impl fmt::Debug for ValueFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -274,7 +276,7 @@ pub enum ConfigError {
     Invalid(#[from] ValidationError),
 }
 
-type CustomerFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
+pub(crate) type CustomerFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 enum CustomerChoice {
     Header(String),

@@ -13,12 +13,12 @@ use http::request::Parts;
 use http::uri::{Authority, PathAndQuery};
 use http::{Method, StatusCode};
 
-use crate::config::{MeterValue, MeteringStats, Outcome, RequestSummary};
+use crate::config::{CustomerFn, MeterValue, MeteringStats, Outcome, RequestSummary};
 
 /// Where the customer id comes from.
 pub(crate) enum CustomerSource {
     Header(HeaderName),
-    Fn(Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>),
+    Fn(CustomerFn),
 }
 
 /// One meter: a record of `name` per request.
@@ -138,11 +138,11 @@ impl Text {
 impl Shared {
     pub(crate) fn stats(&self) -> MeteringStats {
         let counters = &self.counters;
-        let mut stats = MeteringStats::default();
-        stats.skipped = counters.skipped.load(Ordering::Relaxed);
-        stats.rejected = counters.rejected.load(Ordering::Relaxed);
-        stats.invalid = counters.invalid.load(Ordering::Relaxed);
-        stats
+        MeteringStats {
+            skipped: counters.skipped.load(Ordering::Relaxed),
+            rejected: counters.rejected.load(Ordering::Relaxed),
+            invalid: counters.invalid.load(Ordering::Relaxed),
+        }
     }
 
     /// Captures what the records will need from the request head, or `None` when the request
