@@ -72,7 +72,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("", "GET", "/users/4", ""), // no customer: not metered
     ] {
         let (status, bytes) = request(address, method, path, customer, body).await?;
-        println!("{method:4} {path:12} customer {customer:8} -> {status}, {bytes} bytes on the wire");
+        println!(
+            "{method:4} {path:12} customer {customer:8} -> {status}, {bytes} bytes on the wire"
+        );
     }
     // A client that reads a little of the export and hangs up: metered as `aborted`.
     let mut stream = TcpStream::connect(address).await?;

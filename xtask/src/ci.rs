@@ -122,7 +122,12 @@ fn steps() -> Vec<Step> {
         // The metering layer without its `axum` feature: routes are paths, not templates.
         Step::cargo(
             "test amberflo-tower --no-default-features",
-            &["test", "--package", "amberflo-tower", "--no-default-features"],
+            &[
+                "test",
+                "--package",
+                "amberflo-tower",
+                "--no-default-features",
+            ],
         ),
     ];
     for features in FACADE_FEATURE_MATRIX {

@@ -53,6 +53,11 @@
 //! the bodies of any middleware that wraps them (this one included). The crate README has
 //! the benchmark figures.
 
+// The README's Rust snippet is a doc-test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod body;
 mod config;
 mod layer;
