@@ -12,6 +12,7 @@ const LIBRARY_CRATES: &[&str] = &[
     "amberflo-transport",
     "amberflo-batcher",
     "amberflo-emulator",
+    "amberflo-tower",
 ];
 
 /// Transport features built alone, so none of them leans on another by accident.
@@ -56,6 +57,7 @@ const EXAMPLE_RUNS: &[(&str, &[&str])] = &[
         "customer",
         &["--product-plan-id", "plan-ci", "--create-in-stripe"],
     ),
+    ("axum_metering", &[]),
 ];
 
 /// One CI step: a name for the summary line and the cargo arguments.
@@ -117,6 +119,16 @@ fn steps() -> Vec<Step> {
         Step::cargo(
             "test amberflo (default features)",
             &["test", "--package", "amberflo"],
+        ),
+        // The metering layer without its `axum` feature: routes are paths, not templates.
+        Step::cargo(
+            "test amberflo-tower --no-default-features",
+            &[
+                "test",
+                "--package",
+                "amberflo-tower",
+                "--no-default-features",
+            ],
         ),
     ];
     for features in FACADE_FEATURE_MATRIX {
