@@ -66,6 +66,9 @@ pub enum Rule {
         /// What the field must be, e.g. `"a number"`.
         expected: &'static str,
     },
+    /// An id that goes into a URL path was `.` or `..`, which URL parsers resolve as a
+    /// relative path step (percent-encoding cannot protect those two).
+    DotSegment,
 }
 
 impl fmt::Display for Rule {
@@ -85,6 +88,7 @@ impl fmt::Display for Rule {
             Rule::TooLong { max_bytes } => write!(f, "must be at most {max_bytes} bytes long"),
             Rule::TooMany { max } => write!(f, "must have at most {max} entries"),
             Rule::WrongType { expected } => write!(f, "must be {expected}"),
+            Rule::DotSegment => f.write_str("must not be `.` or `..`"),
         }
     }
 }
