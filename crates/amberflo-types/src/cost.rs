@@ -271,6 +271,38 @@ impl UsageCostQuery {
         }
     }
 
+    /// The query for the page after the one `info` describes, or `None` when that was the
+    /// last page (see [`PageInfo::next_page`]). The page size asked for is kept when the
+    /// server does not echo it; a "next" page equal to the current one ends the paging too,
+    /// so a server that repeats itself cannot loop a pager forever.
+    ///
+    /// ```
+    /// use amberflo_types::{PageInfo, PageRequest, TimeGroupingInterval, TimeRange, UsageCostQuery};
+    ///
+    /// let range = TimeRange::between_epoch_seconds(1_700_000_000, 1_700_086_400)?;
+    /// let first = UsageCostQuery::builder(TimeGroupingInterval::Day, range)
+    ///     .page(PageRequest::builder().number(1).size(2).build()?)
+    ///     .build()?;
+    /// let info: PageInfo = serde_json::from_str(r#"{"pageNumber": 1, "totalPages": 2}"#).unwrap();
+    /// let second = first.next_query(&info).unwrap();
+    /// assert_eq!(second.page().and_then(|page| page.number()), Some(2));
+    /// assert_eq!(second.page().and_then(|page| page.size()), Some(2));
+    /// let info: PageInfo = serde_json::from_str(r#"{"pageNumber": 2, "totalPages": 2}"#).unwrap();
+    /// assert!(second.next_query(&info).is_none());
+    /// # Ok::<(), amberflo_types::ValidationError>(())
+    /// ```
+    pub fn next_query(&self, info: &PageInfo) -> Option<UsageCostQuery> {
+        let mut next = info.next_page()?;
+        let current = self.page.clone().unwrap_or_default();
+        if next.size.is_none() {
+            next.size = current.size;
+        }
+        if next == current || next.validate().is_err() {
+            return None;
+        }
+        Some(self.with_page(next))
+    }
+
     /// The product (default `"1"`).
     pub fn product_id(&self) -> &str {
         &self.product_id

@@ -69,6 +69,9 @@ pub enum Rule {
     /// An id that goes into a URL path was `.` or `..`, which URL parsers resolve as a
     /// relative path step (percent-encoding cannot protect those two).
     DotSegment,
+    /// A field was set where the call does not allow it (an id on a create: the server
+    /// assigns it).
+    NotAllowed,
 }
 
 impl fmt::Display for Rule {
@@ -89,6 +92,7 @@ impl fmt::Display for Rule {
             Rule::TooMany { max } => write!(f, "must have at most {max} entries"),
             Rule::WrongType { expected } => write!(f, "must be {expected}"),
             Rule::DotSegment => f.write_str("must not be `.` or `..`"),
+            Rule::NotAllowed => f.write_str("must not be set"),
         }
     }
 }
