@@ -83,6 +83,7 @@
 
 mod calendar;
 pub mod config;
+pub mod cost;
 mod error;
 mod faults;
 mod handle;
