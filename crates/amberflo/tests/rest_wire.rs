@@ -29,11 +29,11 @@ fn client(mock: &MockTransport) -> Client {
 
 /// Runs one call against a mock answering `reply`, and returns the one request it sent.
 fn exchange<T: std::fmt::Debug>(
-    reply: Value,
+    reply: &Value,
     call: impl FnOnce(&Client) -> Result<T, amberflo::Error>,
 ) -> RecordedRequest {
     let mock = MockTransport::new();
-    mock.push_reply(MockReply::json(200, &reply));
+    mock.push_reply(MockReply::json(200, reply));
     let client = client(&mock);
     call(&client).unwrap();
     let mut requests = mock.take_requests();
@@ -83,7 +83,7 @@ fn usage_cost_posts_the_query_with_page_and_plural_filters() {
         .build()
         .unwrap();
     let reply = json!({"costList": [], "pageInfo": {"pageNumber": 2, "totalPages": 2}});
-    let request = exchange(reply, |client| run(client.usage_cost().get(&query)));
+    let request = exchange(&reply, |client| run(client.usage_cost().get(&query)));
     assert_wire(
         &request,
         "POST",
@@ -178,31 +178,29 @@ fn signal_calls_use_notification_with_the_id_in_the_path() {
         "thresholdValue": 1000.5, "email": [], "webhookUrl": "https://hooks.test/x",
         "customerFilterMode": "specific-customer", "customerId": "c1"});
     let signal = json!({"id": "s/1"});
-    let request = exchange(signal.clone(), |client| {
-        run(client.signals().create(&payload))
-    });
+    let request = exchange(&signal, |client| run(client.signals().create(&payload)));
     assert_wire(&request, "POST", "/notification", None, Some(body.clone()));
 
     let update = payload.to_builder().id("s/1").build().unwrap();
-    let request = exchange(signal.clone(), |client| {
-        run(client.signals().update(&update))
-    });
+    let request = exchange(&signal, |client| run(client.signals().update(&update)));
     let mut with_id = body;
     with_id["id"] = json!("s/1");
     assert_wire(&request, "PUT", "/notification", None, Some(with_id));
 
-    let request = exchange(signal.clone(), |client| run(client.signals().get("s/1")));
+    let request = exchange(&signal, |client| run(client.signals().get("s/1")));
     assert_wire(&request, "GET", "/notification/s%2F1", None, None);
-    let request = exchange(signal, |client| run(client.signals().delete("../x")));
+    let request = exchange(&signal, |client| run(client.signals().delete("../x")));
     assert_wire(&request, "DELETE", "/notification/..%2Fx", None, None);
-    let request = exchange(json!([]), |client| run(client.signals().list()));
+    let request = exchange(&json!([]), |client| run(client.signals().list()));
     assert_wire(&request, "GET", "/notification", None, None);
 }
 
 #[test]
 fn promotion_calls() {
     let promotion = json!({"id": "p1"});
-    let request = exchange(json!([promotion]), |client| run(client.promotions().list()));
+    let request = exchange(&json!([promotion]), |client| {
+        run(client.promotions().list())
+    });
     assert_wire(
         &request,
         "GET",
@@ -210,7 +208,7 @@ fn promotion_calls() {
         None,
         None,
     );
-    let request = exchange(promotion, |client| run(client.promotions().get("p 1")));
+    let request = exchange(&promotion, |client| run(client.promotions().get("p 1")));
     assert_wire(
         &request,
         "GET",
@@ -225,9 +223,7 @@ fn promotion_calls() {
         .build()
         .unwrap();
     let relation = json!({"id": "r1", "customerId": "c1", "promotionId": "p1"});
-    let request = exchange(relation.clone(), |client| {
-        run(client.promotions().apply(&apply))
-    });
+    let request = exchange(&relation, |client| run(client.promotions().apply(&apply)));
     assert_wire(
         &request,
         "POST",
@@ -239,7 +235,7 @@ fn promotion_calls() {
         ),
     );
     let list = CustomerPromotionListQuery::builder("c1").build().unwrap();
-    let request = exchange(json!([relation.clone()]), |client| {
+    let request = exchange(&json!([relation]), |client| {
         run(client.promotions().list_applied(&list))
     });
     assert_wire(
@@ -253,7 +249,7 @@ fn promotion_calls() {
         .promotion_id("p1")
         .build()
         .unwrap();
-    let request = exchange(relation, |client| run(client.promotions().remove(&remove)));
+    let request = exchange(&relation, |client| run(client.promotions().remove(&remove)));
     assert_wire(
         &request,
         "DELETE",
@@ -278,17 +274,15 @@ fn meter_definition_calls() {
         "aggregationDimensions": ["region"], "unit": "ms", "dimensions": ["region", "tier"],
         "useInBilling": false});
     let meter = json!({"id": "m1", "meterApiName": "ApiCalls"});
-    let request = exchange(meter.clone(), |client| {
-        run(client.meters().create(&payload))
-    });
+    let request = exchange(&meter, |client| run(client.meters().create(&payload)));
     assert_wire(&request, "POST", "/meters", None, Some(body.clone()));
     let update = payload.to_builder().id("m1").deprecated().build().unwrap();
-    let request = exchange(meter.clone(), |client| run(client.meters().update(&update)));
+    let request = exchange(&meter, |client| run(client.meters().update(&update)));
     let mut updated = body;
     updated["id"] = json!("m1");
     updated["lockingStatus"] = json!("deprecated");
     assert_wire(&request, "PUT", "/meters", None, Some(updated));
-    let request = exchange(meter.clone(), |client| run(client.meters().get("ApiCalls")));
+    let request = exchange(&meter, |client| run(client.meters().get("ApiCalls")));
     assert_wire(
         &request,
         "GET",
@@ -296,24 +290,24 @@ fn meter_definition_calls() {
         Some("meterApiName=ApiCalls"),
         None,
     );
-    let request = exchange(json!([meter.clone()]), |client| run(client.meters().list()));
+    let request = exchange(&json!([meter]), |client| run(client.meters().list()));
     assert_wire(&request, "GET", "/meters", None, None);
-    let request = exchange(meter, |client| run(client.meters().delete("m1")));
+    let request = exchange(&meter, |client| run(client.meters().delete("m1")));
     assert_wire(&request, "DELETE", "/meters/m1", None, None);
 }
 
 #[test]
 fn customer_delete_and_stage_and_typed_address() {
-    let request = exchange(json!({"customerId": "a/../b"}), |client| {
+    let request = exchange(&json!({"customerId": "a/../b"}), |client| {
         run(client.customers().delete("a/../b"))
     });
     assert_wire(&request, "DELETE", "/customers/a%2F..%2Fb", None, None);
-    let request = exchange(json!({"customerId": "x?y"}), |client| {
+    let request = exchange(&json!({"customerId": "x?y"}), |client| {
         run(client.customers().delete("x?y#%"))
     });
     assert_wire(&request, "DELETE", "/customers/x%3Fy%23%25", None, None);
     let stage = CustomerLifecycleStagePayload::new("c1", LifecycleStage::Offboarded).unwrap();
-    let request = exchange(json!({"customerId": "c1"}), |client| {
+    let request = exchange(&json!({"customerId": "c1"}), |client| {
         run(client.customers().set_lifecycle_stage(&stage))
     });
     assert_wire(
@@ -339,7 +333,7 @@ fn customer_delete_and_stage_and_typed_address() {
         .lifecycle_stage(LifecycleStage::Trial)
         .build()
         .unwrap();
-    let request = exchange(json!({"customerId": "c1"}), |client| {
+    let request = exchange(&json!({"customerId": "c1"}), |client| {
         run(client.customers().add(&payload))
     });
     assert_wire(
@@ -386,7 +380,7 @@ fn prepaid_delete_and_external_payment_status() {
         .order_id("o1")
         .build()
         .unwrap();
-    let request = exchange(json!({"id": "o1"}), |client| {
+    let request = exchange(&json!({"id": "o1"}), |client| {
         run(client.prepaid_orders().delete(&query))
     });
     assert_wire(
@@ -401,7 +395,7 @@ fn prepaid_delete_and_external_payment_status() {
         .system_name("stripe")
         .build()
         .unwrap();
-    let request = exchange(json!({}), |client| {
+    let request = exchange(&json!({}), |client| {
         run(client.prepaid_orders().report_external_payment(&status))
     });
     assert_wire(
@@ -422,7 +416,7 @@ fn prepaid_delete_and_external_payment_status() {
         .original_currency("EUR")
         .build()
         .unwrap();
-    let request = exchange(json!({"id": "o1"}), |client| {
+    let request = exchange(&json!({"id": "o1"}), |client| {
         run(client.prepaid_orders().add(&order))
     });
     let body: Value = request.body_json().unwrap();
