@@ -150,7 +150,8 @@ pub fn request_schema<T: JsonSchema + ?Sized>() -> Schema {
 /// use amberflo_types::{Customer, schema};
 ///
 /// let schema = schema::response_schema::<Customer>();
-/// assert!(schema.get("required").is_none(), "responses are parsed leniently");
+/// // Lenient: only the field a customer cannot do without is required.
+/// assert_eq!(schema.get("required"), Some(&serde_json::json!(["customerId"])));
 /// ```
 pub fn response_schema<T: JsonSchema + ?Sized>() -> Schema {
     finish(
