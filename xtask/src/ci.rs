@@ -52,6 +52,7 @@ const EXAMPLE_RUNS: &[(&str, &[&str])] = &[
     ),
     ("simulator", &["--count", "20000", "--threads", "4"]),
     ("usage", &[]),
+    ("billing", &[]),
     ("async_api", &[]),
     (
         "customer",

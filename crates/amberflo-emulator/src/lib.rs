@@ -1,6 +1,7 @@
 //! A local, in-memory, Amberflo-compatible HTTP server.
 //!
-//! It speaks the same API as Amberflo (ingest, usage, customers, billing), so the SDK's
+//! It speaks the same API as Amberflo (ingest, usage, usage cost, customers, billing, signals,
+//! promotions, meter definitions), so the SDK's
 //! examples run offline, users can integration-test their metering code, and this project's
 //! own tests and benchmarks talk to a real server over loopback HTTP.
 //!
@@ -43,10 +44,20 @@
 //! | GET | `/customers` | every customer; `?customerId=X` one customer, or `{}` |
 //! | POST, PUT | `/customers` | create (409 if it exists; `?autoCreateCustomerInStripe=true` adds a `stripeId` trait `cus_emulated_<id>`), replace (404 if missing) |
 //! | GET, DELETE | `/customers/<id>` | one customer (404 if missing); delete it |
+//! | PUT | `/customers/stage` | `{customerId, lifecycleStage}`: set the stage (404 if missing) |
 //! | POST | `/session` | a portal session: `{"url": "<emulator>/portal/<token>", "sessionToken"}` |
 //! | GET, POST | `/payments/pricing/amberflo/customer-pricing` | `?CustomerId=`: the latest product plan (404 if none); assign a plan |
 //! | GET | `/payments/pricing/amberflo/customer-pricing/list` | `?CustomerId=`: every plan |
-//! | POST | `/payments/pricing/amberflo/customer-prepaid` | a prepaid order (ids unique per customer, 409) |
+//! | POST, DELETE | `/payments/pricing/amberflo/customer-prepaid` | a prepaid order (ids unique per customer, 409); delete one (`?Id=&CustomerId=`, 404 if missing) |
+//! | POST | `/payments/external/prepaid-payment-status` | record an external payment's status on the order named by `prepaidUri` |
+//! | POST | `/payments/cost/usage-cost` | usage cost from the records and per-meter prices, paged ([`cost`]) |
+//! | GET, POST, PUT | `/notification` | every signal; create one (no id); update one (id required) |
+//! | GET, DELETE | `/notification/<id>` | one signal (404 if missing); delete it |
+//! | GET | `/payments/pricing/amberflo/account-pricing/promotions/list`, `.../promotions?id=` | the account's promotions; one (404 if missing) |
+//! | POST, DELETE | `/payments/pricing/amberflo/customer-promotions` | apply a promotion (404 unknown, 400 already applied); remove one (`?CustomerId=&Id=`) |
+//! | GET | `/payments/pricing/amberflo/customer-promotions/list` | `?ProductId=&CustomerId=`: the applied promotions |
+//! | GET, POST, PUT | `/meters` | every meter definition (`?meterApiName=` one, 404 if missing); create (400 "Meter already exists" for a taken name); update (needs the server id, else the same 400) |
+//! | DELETE | `/meters/<id>` | delete a meter by id once its `lockingStatus` is `deprecated` (400 before) |
 //! | GET | `/payments/pricing/amberflo/customer-prepaid/list` | `?CustomerId=&ProductId=` |
 //! | GET | `/payments/billing/customer-product-invoice/all` | `?customerId=&productId=&fromCache=&withPaymentStatus=`: emulated invoices ([`invoice`]) |
 //! | GET | `/payments/billing/customer-product-invoice` | `latest=true`, or `productPlanId`, `year`, `month`, `day` (404 if none matches) |
@@ -57,6 +68,8 @@
 //! | GET | `/_emulator/custom-records` | stored custom-schema records |
 //! | GET | `/_emulator/stats` | [`Stats`] |
 //! | GET | `/_emulator/summary` | per customer and meter: record count, total, last time; and the latest records |
+//! | GET, POST | `/_emulator/prices` | the per-meter prices usage cost uses; set some (`{"ApiCalls": 0.01}`) |
+//! | GET, POST | `/_emulator/promotions` | the account's promotions; add one (`{"id", ...}`) |
 //!
 //! Payloads are validated with the same rules as `amberflo-types`; a bad one gets a 400 whose
 //! `message` names the field, e.g. `records[3]: meter_api_name must not be blank`. Errors are
@@ -83,6 +96,7 @@
 
 mod calendar;
 pub mod config;
+pub mod cost;
 mod error;
 mod faults;
 mod handle;

@@ -60,15 +60,15 @@ pub enum UsageError {
 
 /// The resolved `[start, end)` range of a query and its bucket starts.
 #[derive(Debug, Clone)]
-struct Buckets {
+pub(crate) struct Buckets {
     start: i64,
     end: i64,
     interval: TimeGroupingInterval,
-    starts: Vec<i64>,
+    pub(crate) starts: Vec<i64>,
 }
 
 impl Buckets {
-    fn new(
+    pub(crate) fn new(
         range: &TimeRange,
         interval: TimeGroupingInterval,
         now_seconds: i64,
@@ -112,7 +112,7 @@ impl Buckets {
     }
 
     /// The bucket of a record, or `None` when it is outside the range.
-    fn index_of(&self, millis: i64) -> Option<usize> {
+    pub(crate) fn index_of(&self, millis: i64) -> Option<usize> {
         let first = *self.starts.first()?;
         let start_millis = self.start.saturating_mul(1000);
         let end_millis = self.end.saturating_mul(1000);
@@ -181,7 +181,7 @@ struct GroupAccumulator {
     buckets: Vec<Accumulator>,
 }
 
-fn matches_filter<'a>(
+pub(crate) fn matches_filter<'a>(
     record: impl RecordView<'a>,
     filter: Option<&BTreeMap<String, Vec<String>>>,
 ) -> bool {

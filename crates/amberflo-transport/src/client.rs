@@ -336,6 +336,20 @@ impl ApiRequest {
     }
 }
 
+impl Clone for ApiRequest {
+    /// A copy to send again (a retry): method, URI, version, headers and body (the body's
+    /// bytes are shared, not copied). Extensions are not copied; requests made by
+    /// [`ApiClient`] have none.
+    fn clone(&self) -> Self {
+        let mut http = http::Request::new(self.http.body().clone());
+        *http.method_mut() = self.http.method().clone();
+        *http.uri_mut() = self.http.uri().clone();
+        *http.version_mut() = self.http.version();
+        *http.headers_mut() = self.http.headers().clone();
+        ApiRequest { http }
+    }
+}
+
 impl fmt::Debug for ApiRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiRequest")

@@ -494,6 +494,18 @@ pub struct PrepaidOrderPayload {
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::PositiveNumber"))]
     original_worth: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "i64"))]
+    custom_priority: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::PrepaidPriority"))]
+    prepaid_priority: Option<crate::PrepaidPriority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    original_currency: Option<String>,
 }
 
 fn default_offer_version() -> i64 {
@@ -518,6 +530,10 @@ impl PrepaidOrderPayload {
             external_payment: false,
             recurrence_frequency: None,
             original_worth: None,
+            label: None,
+            custom_priority: None,
+            prepaid_priority: None,
+            original_currency: None,
         }
     }
 
@@ -540,7 +556,32 @@ impl PrepaidOrderPayload {
                 .validate()
                 .map_err(|e| e.within("recurrence_frequency"))?;
         }
+        validate::optional_non_blank("label", self.label.as_deref())?;
+        validate::optional_non_blank("original_currency", self.original_currency.as_deref())?;
+        if let Some(priority) = &self.prepaid_priority {
+            priority.check("prepaid_priority")?;
+        }
         Ok(())
+    }
+
+    /// The order's label, if set.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The order's custom priority, if set.
+    pub fn custom_priority(&self) -> Option<i64> {
+        self.custom_priority
+    }
+
+    /// Which orders are used first, if set.
+    pub fn prepaid_priority(&self) -> Option<&crate::PrepaidPriority> {
+        self.prepaid_priority.as_ref()
+    }
+
+    /// The currency the price is in, if set.
+    pub fn original_currency(&self) -> Option<&str> {
+        self.original_currency.as_deref()
     }
 
     /// The order's id.
@@ -607,9 +648,37 @@ pub struct PrepaidOrderPayloadBuilder {
     external_payment: bool,
     recurrence_frequency: Option<BillingPeriod>,
     original_worth: Option<f64>,
+    label: Option<String>,
+    custom_priority: Option<i64>,
+    prepaid_priority: Option<crate::PrepaidPriority>,
+    original_currency: Option<String>,
 }
 
 impl PrepaidOrderPayloadBuilder {
+    /// Sets a label.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets a custom priority among the customer's orders.
+    pub fn custom_priority(mut self, priority: i64) -> Self {
+        self.custom_priority = Some(priority);
+        self
+    }
+
+    /// Sets which orders are used first.
+    pub fn prepaid_priority(mut self, priority: crate::PrepaidPriority) -> Self {
+        self.prepaid_priority = Some(priority);
+        self
+    }
+
+    /// Sets the currency the price is in (e.g. `USD`).
+    pub fn original_currency(mut self, currency: impl Into<String>) -> Self {
+        self.original_currency = Some(currency.into());
+        self
+    }
+
     /// Sets the order's id (default: a fresh UUID v4 made by [`build`](Self::build)).
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
@@ -685,6 +754,10 @@ impl PrepaidOrderPayloadBuilder {
             external_payment: self.external_payment,
             recurrence_frequency: self.recurrence_frequency,
             original_worth: self.original_worth,
+            label: self.label,
+            custom_priority: self.custom_priority,
+            prepaid_priority: self.prepaid_priority,
+            original_currency: self.original_currency,
         };
         payload.validate()?;
         Ok(payload)
@@ -712,6 +785,24 @@ pub struct PrepaidOrder {
     /// The price paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepaid_price: Option<f64>,
+    /// The order's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Its custom priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_priority: Option<i64>,
+    /// Which orders are used first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepaid_priority: Option<crate::PrepaidPriority>,
+    /// The currency of the price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_currency: Option<String>,
+    /// Creation time, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time_in_seconds: Option<i64>,
+    /// Last change, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_time_in_seconds: Option<i64>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

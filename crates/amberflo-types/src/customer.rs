@@ -6,7 +6,133 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
+use crate::open_enum::open_enum;
 use crate::validate;
+
+open_enum! {
+    /// Where a customer is in its lifecycle (`lifecycleStage`).
+    ///
+    /// ```
+    /// use amberflo_types::LifecycleStage;
+    ///
+    /// assert_eq!(LifecycleStage::Trial.as_str(), "trial");
+    /// assert_eq!(serde_json::from_str::<LifecycleStage>(r#""churn-risk""#).unwrap().as_str(), "churn-risk");
+    /// ```
+    LifecycleStage {
+        /// Being set up (`onboarding`).
+        Onboarding => "onboarding",
+        /// On a trial (`trial`).
+        Trial => "trial",
+        /// A paying customer (`active`).
+        Active => "active",
+        /// Gone (`offboarded`).
+        Offboarded => "offboarded",
+    }
+}
+
+/// A postal address (`address`): every part optional, none blank.
+///
+/// ```
+/// use amberflo_types::{Address, Rule};
+///
+/// let address = Address::builder().line1("1 Main St").city("Springfield").country("US").build()?;
+/// assert_eq!(
+///     serde_json::to_value(&address).unwrap(),
+///     serde_json::json!({"line1": "1 Main St", "city": "Springfield", "country": "US"})
+/// );
+/// let error = Address::builder().postal_code(" ").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("postal_code", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Address {
+    /// The street line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    pub line1: Option<String>,
+    /// The city.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    pub city: Option<String>,
+    /// The state or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    pub state: Option<String>,
+    /// The postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    pub postal_code: Option<String>,
+    /// The country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    pub country: Option<String>,
+}
+
+impl Address {
+    /// Starts an address.
+    pub fn builder() -> AddressBuilder {
+        AddressBuilder {
+            address: Address::default(),
+        }
+    }
+
+    /// Checks that no part that is set is blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::optional_non_blank("line1", self.line1.as_deref())?;
+        validate::optional_non_blank("city", self.city.as_deref())?;
+        validate::optional_non_blank("state", self.state.as_deref())?;
+        validate::optional_non_blank("postal_code", self.postal_code.as_deref())?;
+        validate::optional_non_blank("country", self.country.as_deref())
+    }
+}
+
+/// Builds a validated [`Address`]; see [`Address::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AddressBuilder {
+    address: Address,
+}
+
+impl AddressBuilder {
+    /// Sets the street line.
+    pub fn line1(mut self, line1: impl Into<String>) -> Self {
+        self.address.line1 = Some(line1.into());
+        self
+    }
+
+    /// Sets the city.
+    pub fn city(mut self, city: impl Into<String>) -> Self {
+        self.address.city = Some(city.into());
+        self
+    }
+
+    /// Sets the state or region.
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.address.state = Some(state.into());
+        self
+    }
+
+    /// Sets the postal code.
+    pub fn postal_code(mut self, postal_code: impl Into<String>) -> Self {
+        self.address.postal_code = Some(postal_code.into());
+        self
+    }
+
+    /// Sets the country.
+    pub fn country(mut self, country: impl Into<String>) -> Self {
+        self.address.country = Some(country.into());
+        self
+    }
+
+    /// Validates and returns the address.
+    pub fn build(self) -> Result<Address, ValidationError> {
+        self.address.validate()?;
+        Ok(self.address)
+    }
+}
 
 /// A customer to create (`POST /customers/`) or replace (`PUT /customers/`).
 ///
@@ -49,6 +175,12 @@ pub struct CustomerPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlankMap"))]
     traits: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Address"))]
+    address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(with = "LifecycleStage"))]
+    lifecycle_stage: Option<LifecycleStage>,
     /// A request option, not part of the body (see [`CreateCustomerQuery`]).
     #[serde(skip)]
     create_in_stripe: bool,
@@ -64,6 +196,8 @@ impl CustomerPayload {
             customer_email: None,
             enabled: None,
             traits: None,
+            address: None,
+            lifecycle_stage: None,
             create_in_stripe: false,
         }
     }
@@ -77,7 +211,23 @@ impl CustomerPayload {
         if let Some(traits) = &self.traits {
             validate::string_map("traits", traits)?;
         }
+        if let Some(address) = &self.address {
+            address.validate().map_err(|e| e.within("address"))?;
+        }
+        if let Some(stage) = &self.lifecycle_stage {
+            stage.check("lifecycle_stage")?;
+        }
         Ok(())
+    }
+
+    /// The customer's address, if set.
+    pub fn address(&self) -> Option<&Address> {
+        self.address.as_ref()
+    }
+
+    /// The customer's lifecycle stage, if set.
+    pub fn lifecycle_stage(&self) -> Option<&LifecycleStage> {
+        self.lifecycle_stage.as_ref()
     }
 
     /// The customer's id.
@@ -122,10 +272,24 @@ pub struct CustomerPayloadBuilder {
     customer_email: Option<String>,
     enabled: Option<bool>,
     traits: Option<BTreeMap<String, String>>,
+    address: Option<Address>,
+    lifecycle_stage: Option<LifecycleStage>,
     create_in_stripe: bool,
 }
 
 impl CustomerPayloadBuilder {
+    /// Sets the customer's postal address.
+    pub fn address(mut self, address: Address) -> Self {
+        self.address = Some(address);
+        self
+    }
+
+    /// Sets the customer's lifecycle stage.
+    pub fn lifecycle_stage(mut self, stage: LifecycleStage) -> Self {
+        self.lifecycle_stage = Some(stage);
+        self
+    }
+
     /// Sets the customer's display name (required, not blank).
     pub fn customer_name(mut self, customer_name: impl Into<String>) -> Self {
         self.customer_name = Some(customer_name.into());
@@ -187,6 +351,8 @@ impl CustomerPayloadBuilder {
             customer_email: self.customer_email,
             enabled: self.enabled,
             traits: self.traits,
+            address: self.address,
+            lifecycle_stage: self.lifecycle_stage,
             create_in_stripe: self.create_in_stripe,
         };
         payload.validate()?;
@@ -222,6 +388,12 @@ pub struct Customer {
     /// Last update time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
+    /// The customer's postal address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// The customer's lifecycle stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<LifecycleStage>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -236,6 +408,8 @@ impl From<CustomerPayload> for Customer {
             customer_email: payload.customer_email,
             enabled: payload.enabled,
             traits: payload.traits.unwrap_or_default(),
+            address: payload.address,
+            lifecycle_stage: payload.lifecycle_stage,
             ..Customer::default()
         }
     }
@@ -333,4 +507,57 @@ impl From<&CustomerPayload> for CreateCustomerQuery {
 
 fn is_false(value: &bool) -> bool {
     !value
+}
+
+/// Moves a customer to another lifecycle stage (`PUT /customers/stage`).
+///
+/// ```
+/// use amberflo_types::{CustomerLifecycleStagePayload, LifecycleStage};
+///
+/// let payload = CustomerLifecycleStagePayload::new("customer-1", LifecycleStage::Active)?;
+/// assert_eq!(
+///     serde_json::to_value(&payload).unwrap(),
+///     serde_json::json!({"customerId": "customer-1", "lifecycleStage": "active"})
+/// );
+/// assert!(CustomerLifecycleStagePayload::new(" ", LifecycleStage::Trial).is_err());
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerLifecycleStagePayload {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    customer_id: String,
+    lifecycle_stage: LifecycleStage,
+}
+
+impl CustomerLifecycleStagePayload {
+    /// Moves `customer_id` to `lifecycle_stage`; the id must not be blank.
+    pub fn new(
+        customer_id: impl Into<String>,
+        lifecycle_stage: LifecycleStage,
+    ) -> Result<Self, ValidationError> {
+        let payload = CustomerLifecycleStagePayload {
+            customer_id: customer_id.into(),
+            lifecycle_stage,
+        };
+        payload.validate()?;
+        Ok(payload)
+    }
+
+    /// Checks the id and the stage are not blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)?;
+        self.lifecycle_stage.check("lifecycle_stage")
+    }
+
+    /// The customer.
+    pub fn customer_id(&self) -> &str {
+        &self.customer_id
+    }
+
+    /// The new stage.
+    pub fn lifecycle_stage(&self) -> &LifecycleStage {
+        &self.lifecycle_stage
+    }
 }

@@ -72,6 +72,12 @@ pub enum Rule {
         /// What the field must be, e.g. `"a number"`.
         expected: &'static str,
     },
+    /// An id that goes into a URL path was `.` or `..`, which URL parsers resolve as a
+    /// relative path step (percent-encoding cannot protect those two).
+    DotSegment,
+    /// A field was set where the call does not allow it (an id on a create: the server
+    /// assigns it).
+    NotAllowed,
 }
 
 impl fmt::Display for Rule {
@@ -94,6 +100,8 @@ impl fmt::Display for Rule {
             Rule::TooFarInFuture { max_seconds } => {
                 write!(f, "must be at most {max_seconds} seconds in the future")
             }
+            Rule::DotSegment => f.write_str("must not be `.` or `..`"),
+            Rule::NotAllowed => f.write_str("must not be set"),
         }
     }
 }

@@ -309,6 +309,22 @@ impl MeterRecord {
     }
 }
 
+/// The dimension that makes a record cancel the previous event of its resource (the Go SDK's
+/// `CancelMeter`): `aflo.cancel_previous_resource_event: "true"`; see
+/// [`MeterRecordBuilder::cancel_previous`].
+pub const CANCEL_PREVIOUS_DIMENSION: &str = "aflo.cancel_previous_resource_event";
+
+impl MeterRecord {
+    /// Whether this record cancels a previous event (it has
+    /// [`CANCEL_PREVIOUS_DIMENSION`] set to `"true"`).
+    pub fn cancels_previous(&self) -> bool {
+        self.dimensions
+            .as_ref()
+            .and_then(|dimensions| dimensions.get(CANCEL_PREVIOUS_DIMENSION))
+            == Some("true")
+    }
+}
+
 /// Builds a validated [`MeterRecord`]; see [`MeterRecord::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -347,6 +363,26 @@ impl MeterRecordBuilder {
             .get_or_insert_with(|| Dimensions::with_capacity(1))
             .insert(key.as_ref(), value.as_ref());
         self
+    }
+
+    /// Makes this record cancel the previous event of the same resource: re-send the record
+    /// you want cancelled (same meter, customer, value, time and dimensions) with this set.
+    /// Adds the dimension [`CANCEL_PREVIOUS_DIMENSION`] with the value `"true"`.
+    ///
+    /// ```
+    /// use amberflo_types::{CANCEL_PREVIOUS_DIMENSION, MeterRecord};
+    ///
+    /// let cancel = MeterRecord::builder("ApiCalls", 5.0, "customer-1")
+    ///     .meter_time_in_millis(1_700_000_000_000)
+    ///     .cancel_previous()
+    ///     .build()?;
+    /// assert!(cancel.cancels_previous());
+    /// let json = serde_json::to_value(&cancel).unwrap();
+    /// assert_eq!(json["dimensions"][CANCEL_PREVIOUS_DIMENSION], "true");
+    /// # Ok::<(), amberflo_types::ValidationError>(())
+    /// ```
+    pub fn cancel_previous(self) -> Self {
+        self.dimension(CANCEL_PREVIOUS_DIMENSION, "true")
     }
 
     /// Adds several dimensions, in order: a key given again (here or before) keeps its last

@@ -68,8 +68,20 @@
 //! | product plans | [`CustomerProductPlanPayload`] ([`CustomerProductPlanPayload::builder`]), [`BillingCustomerQuery`] (`new`) | [`CustomerProductPlan`] |
 //! | prepaid orders | [`PrepaidOrderPayload`] ([`PrepaidOrderPayload::builder`], [`BillingPeriod`]), [`PrepaidOrderListQuery`] ([`PrepaidOrderListQuery::builder`]) | [`PrepaidOrder`] |
 //! | invoices | [`AllInvoicesQuery`] ([`AllInvoicesQuery::builder`]), [`InvoiceQuery`] ([`InvoiceQuery::builder`], [`CalendarDate`], [`Month`]) | [`Invoice`] |
+//! | usage cost | [`UsageCostQuery`] ([`UsageCostQuery::builder`], paged with [`PageRequest`]) | [`UsageCostReport`] ([`PageInfo`]) |
+//! | signals | [`SignalPayload`] ([`SignalPayload::builder`]; [`NotificationType`], [`ThresholdCondition`], [`CustomerFilterMode`]) | [`Signal`] |
+//! | promotions | [`ApplyPromotionPayload`] ([`ApplyPromotionPayload::builder`]), [`PromotionQuery`] (`new`), [`CustomerPromotionListQuery`], [`RemovePromotionQuery`] (builders) | [`Promotion`], [`CustomerPromotion`] |
+//! | customer lifecycle | [`CustomerLifecycleStagePayload`] (`new`; [`LifecycleStage`]), [`Address`] ([`Address::builder`]) | [`Customer`] |
+//! | prepaid lifecycle | [`DeletePrepaidOrderQuery`] ([`DeletePrepaidOrderQuery::builder`]), [`PrepaidPaymentStatusPayload`] ([`PrepaidPaymentStatusPayload::builder`]; [`PaymentStatus`], [`PrepaidPriority`]) | [`PrepaidPaymentStatus`] |
+//! | meter definitions | [`MeterDefinitionPayload`] ([`MeterDefinitionPayload::builder`]; [`MeterType`]), [`MeterDefinitionQuery`] (`new`) | [`MeterDefinition`] |
+//! | event cancellation | [`MeterRecordBuilder::cancel_previous`] ([`CANCEL_PREVIOUS_DIMENSION`]) | |
+//!
+//! Closed sets the server may grow ([`NotificationType`], [`LifecycleStage`], [`MeterType`],
+//! ...) are enums with an `Other(String)` arm: a value this SDK does not know parses into it and
+//! is sent back unchanged.
 
 mod billing;
+mod cost;
 mod customer;
 mod date;
 mod dimensions;
@@ -78,11 +90,16 @@ mod ingest;
 pub mod ingest_file;
 mod invoice;
 mod limits;
+mod meter_definition;
 mod number;
+mod open_enum;
 mod portal;
+mod prepaid;
+mod promotion;
 mod records_json;
 #[cfg(feature = "schemars")]
 pub mod schema;
+mod signal;
 mod time;
 mod usage;
 mod validate;
@@ -93,21 +110,43 @@ pub use billing::{
     DEFAULT_PRODUCT_ID, MIN_PRODUCT_PLAN_SECONDS, PrepaidOrder, PrepaidOrderListQuery,
     PrepaidOrderListQueryBuilder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
 };
+pub use cost::{
+    CostGroup, CostValue, PageInfo, PageRequest, PageRequestBuilder, UsageCostQuery,
+    UsageCostQueryBuilder, UsageCostReport,
+};
 pub use customer::{
-    CreateCustomerQuery, Customer, CustomerPayload, CustomerPayloadBuilder, CustomerQuery,
+    Address, AddressBuilder, CreateCustomerQuery, Customer, CustomerLifecycleStagePayload,
+    CustomerPayload, CustomerPayloadBuilder, CustomerQuery, LifecycleStage,
 };
 pub use date::{CalendarDate, Month};
 pub use dimensions::Dimensions;
 pub use error::{Rule, ValidationError};
-pub use ingest::{MeterRecord, MeterRecordBuilder, UniqueId};
+pub use ingest::{CANCEL_PREVIOUS_DIMENSION, MeterRecord, MeterRecordBuilder, UniqueId};
 pub use invoice::{
     AllInvoicesQuery, AllInvoicesQueryBuilder, Invoice, InvoiceQuery, InvoiceQueryBuilder,
 };
 pub use limits::{MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS, RecordLimits};
+pub use meter_definition::{
+    LOCKING_STATUS_DEPRECATED, MeterDefinition, MeterDefinitionPayload,
+    MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterType,
+};
 pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };
+pub use prepaid::{
+    DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder, PaymentStatus, PrepaidPaymentStatus,
+    PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
+};
+pub use promotion::{
+    ApplyPromotionPayload, ApplyPromotionPayloadBuilder, CustomerPromotion,
+    CustomerPromotionListQuery, CustomerPromotionListQueryBuilder, Promotion, PromotionQuery,
+    RemovePromotionQuery, RemovePromotionQueryBuilder,
+};
 pub use records_json::write_records_json;
+pub use signal::{
+    CustomerFilterMode, NotificationType, Signal, SignalPayload, SignalPayloadBuilder,
+    ThresholdCondition,
+};
 pub use time::{now_millis, now_seconds};
 pub use usage::{
     AggregationType, AllUsageGroupBy, AllUsageQuery, AllUsageQueryBuilder, ClientMeter, MeterGroup,

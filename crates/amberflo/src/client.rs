@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amberflo_batcher::{Batcher, ShutdownError, Stats};
+use amberflo_batcher::{Batcher, RetryPolicy, ShutdownError, Stats};
 use amberflo_transport::{ApiClient, ApiRequest, Transport};
 use amberflo_types::{MeterRecord, RecordLimits};
 use http::Method;
@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::api::{
-    CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
+    CustomersApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi,
+    PromotionsApi, SignalsApi, UsageApi, UsageCostApi,
 };
 use crate::config::ClientBuilder;
 use crate::error::{CustomPayloadError, Error, MeterError};
@@ -52,6 +53,7 @@ struct Inner {
     custom: Batcher<serde_json::Value>,
     shutdown_timeout: Duration,
     limits: RecordLimits,
+    api_retry: RetryPolicy,
     // Declared last: dropped after the batchers have stopped using it.
     runtime: IoRuntime,
 }
@@ -106,6 +108,7 @@ impl Client {
         runtime: IoRuntime,
         shutdown_timeout: Duration,
         limits: RecordLimits,
+        api_retry: RetryPolicy,
     ) -> Self {
         Client {
             inner: Arc::new(Inner {
@@ -114,6 +117,7 @@ impl Client {
                 custom,
                 shutdown_timeout,
                 limits,
+                api_retry,
                 runtime,
             }),
         }
@@ -311,6 +315,26 @@ impl Client {
         InvoicesApi::new(self)
     }
 
+    /// The usage cost API: what usage costs, paged.
+    pub fn usage_cost(&self) -> UsageCostApi<'_> {
+        UsageCostApi::new(self)
+    }
+
+    /// The signals (notifications) API.
+    pub fn signals(&self) -> SignalsApi<'_> {
+        SignalsApi::new(self)
+    }
+
+    /// The promotions API: account promotions, and promotions applied to customers.
+    pub fn promotions(&self) -> PromotionsApi<'_> {
+        PromotionsApi::new(self)
+    }
+
+    /// The meter definitions API.
+    pub fn meters(&self) -> MetersApi<'_> {
+        MetersApi::new(self)
+    }
+
     /// Synchronous twins of the API clients.
     #[cfg(feature = "blocking")]
     pub fn blocking(&self) -> crate::blocking::BlockingClient<'_> {
@@ -318,13 +342,42 @@ impl Client {
     }
 
     /// Sends an encoded request on the SDK's I/O runtime, in the caller's `tracing` span, and
-    /// decodes the reply.
-    async fn send<R>(&self, request: ApiRequest) -> Result<R, Error>
+    /// decodes the reply. With `retry`, a retryable failure (408, 429, 5xx, network) is sent
+    /// again per the API retry policy, waiting the backoff or `Retry-After` on the runtime.
+    async fn send<R>(&self, request: ApiRequest, retry: Retry) -> Result<R, Error>
     where
         R: DeserializeOwned + Send + 'static,
     {
         let api = self.inner.api.clone();
-        let exchange = async move { Ok(api.send_json(request).await?) };
+        let policy = match retry {
+            Retry::Idempotent => self.inner.api_retry.clone(),
+            Retry::Never => RetryPolicy::none(),
+        };
+        let exchange = async move {
+            let mut attempt: u32 = 0;
+            loop {
+                let error: Error = match api.send_json(request.clone()).await {
+                    Ok(reply) => return Ok(reply),
+                    Err(error) => error.into(),
+                };
+                if !error.is_retryable() {
+                    return Err(error);
+                }
+                let Some(wait) = policy.delay(attempt, error.retry_after(), fastrand::f64()) else {
+                    return Err(error);
+                };
+                tracing::debug!(
+                    method = %request.method(),
+                    uri = %request.uri(),
+                    %error,
+                    retry = attempt + 1,
+                    wait_ms = wait.as_millis(),
+                    "amberflo call failed; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        };
         self.inner
             .runtime
             .call(exchange.instrument(tracing::Span::current()))
@@ -338,8 +391,9 @@ impl Client {
         Q: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
+        let retry = Retry::for_method(&method);
         let request = self.inner.api.request(method, path, query)?;
-        self.send(request).await
+        self.send(request, retry).await
     }
 
     /// `{method} {api}{path}?{query}` with a JSON body, decoded as `R`; encoded like
@@ -356,7 +410,42 @@ impl Client {
         B: Serialize + ?Sized,
         R: DeserializeOwned + Send + 'static,
     {
+        let retry = Retry::for_method(&method);
         let request = self.inner.api.request_json(method, path, query, body)?;
-        self.send(request).await
+        self.send(request, retry).await
+    }
+
+    /// `POST {api}{path}` with a JSON body that only reads (a query sent as a body, such as
+    /// usage): retried like GET.
+    pub(crate) async fn query_json<B, R>(&self, path: &str, body: &B) -> Result<R, Error>
+    where
+        B: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let request = self.inner.api.request_json(Method::POST, path, &(), body)?;
+        self.send(request, Retry::Idempotent).await
+    }
+}
+
+/// Whether a failed API call may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Sending it twice does what sending it once does: GET, PUT, DELETE, read-only POSTs.
+    Idempotent,
+    /// A POST that creates: never retried blindly.
+    Never,
+}
+
+impl Retry {
+    fn for_method(method: &Method) -> Retry {
+        if *method == Method::GET
+            || *method == Method::PUT
+            || *method == Method::DELETE
+            || *method == Method::HEAD
+        {
+            Retry::Idempotent
+        } else {
+            Retry::Never
+        }
     }
 }

@@ -79,6 +79,23 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// [`ClientBuilder::custom_queue_capacity`]).
 pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 
+/// The retry schedule of API calls (not ingest) unless
+/// [`ClientBuilder::api_retry_policy`] sets another: 3 retries, waiting up to 0.2, 0.5 and 1 s
+/// (full jitter), a `Retry-After` capped at 5 s.
+///
+/// ```
+/// let policy = amberflo::default_api_retry_policy();
+/// assert_eq!(policy.max_retries(), 3);
+/// ```
+pub fn default_api_retry_policy() -> RetryPolicy {
+    RetryPolicy::new([
+        Duration::from_millis(200),
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+    ])
+    .with_max_retry_after(Duration::from_secs(5))
+}
+
 /// Configures and builds a [`Client`].
 ///
 /// Defaults, in one place:
@@ -96,6 +113,7 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 /// | batch size / linger | 100 records / 0.5 s |
 /// | workers | 2 |
 /// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
+/// | API call retries | [`default_api_retry_policy`]: 3, waiting up to 0.2, 0.5, 1 s; only GET, PUT, DELETE and read-only POSTs (usage, usage cost), on 408, 429, 5xx and network errors |
 /// | shutdown timeout (also on drop) | 10 s |
 /// | record limits | [`RecordLimits::DEFAULT`] (256 B names, 1 KiB values, 64 dimensions, 16 KiB a record, times in 2000..2099) |
 /// | error callback | logs with `tracing::error!` |
@@ -129,6 +147,7 @@ pub struct ClientBuilder {
     linger: Option<Duration>,
     workers: Option<usize>,
     retry_policy: Option<RetryPolicy>,
+    api_retry_policy: Option<RetryPolicy>,
     shutdown_timeout: Option<Duration>,
     on_error: Option<ErrorCallback>,
     record_limits: RecordLimits,
@@ -154,6 +173,7 @@ impl Default for ClientBuilder {
             linger: None,
             workers: None,
             retry_policy: None,
+            api_retry_policy: None,
             shutdown_timeout: None,
             on_error: None,
             record_limits: RecordLimits::DEFAULT,
@@ -403,6 +423,28 @@ impl ClientBuilder {
         self
     }
 
+    /// The retry schedule of API calls (default [`default_api_retry_policy`]); the number of
+    /// retries is the budget of one call. Only idempotent calls are retried (GET, PUT, DELETE,
+    /// and the POSTs that only read: usage and usage cost), on 408, 429, 5xx and network
+    /// errors, waiting the backoff or the server's `Retry-After` (capped). A POST that creates
+    /// is never retried: a lost answer could otherwise create twice.
+    /// [`RetryPolicy::none`] turns API retries off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use amberflo::RetryPolicy;
+    ///
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .api_retry_policy(RetryPolicy::new([Duration::from_millis(100); 5]))
+    ///     .build()?;
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn api_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.api_retry_policy = Some(policy);
+        self
+    }
+
     /// How long dropping the client waits for queued records.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
@@ -513,6 +555,9 @@ impl ClientBuilder {
             runtime,
             shutdown_timeout,
             self.record_limits,
+            self.api_retry_policy
+                .clone()
+                .unwrap_or_else(default_api_retry_policy),
         ))
     }
 

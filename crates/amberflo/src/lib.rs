@@ -4,8 +4,25 @@
 //! microsecond, from any thread, without blocking and without an async runtime. Background
 //! workers send batches (gzip JSON) to the ingest API, retry with jittered exponential backoff
 //! (honouring `Retry-After`), and hand every record that cannot be delivered to your error
-//! callback: nothing is lost silently. The API clients cover usage queries, customers,
-//! customer portal sessions, product plans, prepaid orders and invoices.
+//! callback: nothing is lost silently. The API clients cover every area of the API:
+//!
+//! | area | client | calls |
+//! |---|---|---|
+//! | usage | [`Client::usage`] | one query, a batch, all meters |
+//! | usage cost | [`Client::usage_cost`] | one page, or every page ([`UsageCostPages`]) |
+//! | customers | [`Client::customers`] | list, get, add, update, add-or-update, delete, lifecycle stage |
+//! | portal sessions | [`Client::portal_sessions`] | create |
+//! | product plans | [`Client::product_plans`] | assign, latest, history |
+//! | prepaid orders | [`Client::prepaid_orders`] | add, list active, delete, report an external payment |
+//! | invoices | [`Client::invoices`] | all, one |
+//! | signals | [`Client::signals`] | list, get, create, update, delete |
+//! | promotions | [`Client::promotions`] | list, get, apply to a customer, list applied, remove |
+//! | meter definitions | [`Client::meters`] | list, get by API name, create, update, delete |
+//! | event cancellation | [`types::MeterRecordBuilder::cancel_previous`] | a record that cancels a previous one |
+//!
+//! API calls that are safe to repeat (GET, PUT, DELETE, and the read-only POSTs of usage and
+//! usage cost) are retried on 408, 429, 5xx and network errors per
+//! [`ClientBuilder::api_retry_policy`]; a POST that creates is never retried blindly.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -75,12 +92,13 @@ mod s3_sink;
 mod sink;
 
 pub use api::{
-    CustomersApi, InvoicesApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi, UsageApi,
+    CustomersApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi,
+    PromotionsApi, SignalsApi, UsageApi, UsageCostApi, UsageCostPages,
 };
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_CUSTOM_QUEUE_CAPACITY, DEFAULT_MAX_REQUEST_BYTES, ENV_API_KEY,
-    ENV_API_URL, ENV_INGEST_URL, FailedBatch,
+    ENV_API_URL, ENV_INGEST_URL, FailedBatch, default_api_retry_policy,
 };
 pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
@@ -93,6 +111,19 @@ pub use http::StatusCode;
 /// The payload models (`amberflo-types`): queries, payloads and responses of every API,
 /// each request type with its validating builder.
 pub mod types {
+    pub use amberflo_types::{
+        Address, AddressBuilder, ApplyPromotionPayload, ApplyPromotionPayloadBuilder,
+        CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, CustomerFilterMode,
+        CustomerLifecycleStagePayload, CustomerPromotion, CustomerPromotionListQuery,
+        CustomerPromotionListQueryBuilder, DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder,
+        LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterDefinition, MeterDefinitionPayload,
+        MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterType, NotificationType, PageInfo,
+        PageRequest, PageRequestBuilder, PaymentStatus, PrepaidPaymentStatus,
+        PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
+        Promotion, PromotionQuery, RemovePromotionQuery, RemovePromotionQueryBuilder, Signal,
+        SignalPayload, SignalPayloadBuilder, ThresholdCondition, UsageCostQuery,
+        UsageCostQueryBuilder, UsageCostReport,
+    };
     pub use amberflo_types::{
         AggregationType, AllInvoicesQuery, AllInvoicesQueryBuilder, AllUsageGroupBy, AllUsageQuery,
         AllUsageQueryBuilder, BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter,

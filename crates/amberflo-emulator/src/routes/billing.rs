@@ -6,8 +6,9 @@
 //! that matches none gets 404.
 
 use amberflo_types::{
-    AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload, InvoiceQuery,
-    Month, PrepaidOrderListQuery, PrepaidOrderPayload, ValidationError,
+    AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload,
+    DeletePrepaidOrderQuery, InvoiceQuery, Month, PrepaidOrderListQuery, PrepaidOrderPayload,
+    PrepaidPaymentStatusPayload, ValidationError,
 };
 use http::StatusCode;
 
@@ -75,6 +76,32 @@ pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
         .store
         .prepaid_orders(query.customer_id(), query.product_id());
     Ok(respond::json(StatusCode::OK, &orders))
+}
+
+pub(super) fn delete_order(shared: &Shared, request: &ApiRequest) -> Handled {
+    let mut query =
+        DeletePrepaidOrderQuery::builder(request.param("CustomerId").unwrap_or_default());
+    if let Some(id) = request.param("Id") {
+        query = query.order_id(id);
+    }
+    let query = query
+        .build()
+        .map_err(|error| Failure::bad_request(error.to_string().replace("order_id", "Id")))?;
+    let order = shared
+        .store
+        .delete_prepaid_order(query.customer_id(), query.order_id())
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &order))
+}
+
+pub(super) fn payment_status(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: PrepaidPaymentStatusPayload =
+        request.json("prepaid payment status", shared.config.max_decoded_bytes)?;
+    let status = shared
+        .store
+        .set_prepaid_payment_status(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &status))
 }
 
 /// The parameters both invoice endpoints share.

@@ -28,6 +28,35 @@ pub(super) fn faults(shared: &Shared, request: &ApiRequest) -> Handled {
     Ok(respond::json(StatusCode::OK, &shared.faults.settings()))
 }
 
+/// `GET` the per-meter prices usage cost uses; `POST` `{"<meterApiName>": price, ...}` to set
+/// some (finite, 0 or more).
+pub(super) fn prices(shared: &Shared, request: &ApiRequest) -> Handled {
+    if request.method == http::Method::POST {
+        let prices: std::collections::BTreeMap<String, f64> =
+            request.json("prices", shared.config.max_decoded_bytes)?;
+        for (meter, price) in prices {
+            shared
+                .store
+                .set_meter_price(&meter, price)
+                .map_err(|error| Failure::bad_request(error.to_string()))?;
+        }
+    }
+    Ok(respond::json(StatusCode::OK, &shared.store.meter_prices()))
+}
+
+/// `GET` the account's promotions; `POST` one (`{"id", "promotionName"?, ...}`) to add it.
+pub(super) fn promotions(shared: &Shared, request: &ApiRequest) -> Handled {
+    if request.method == http::Method::POST {
+        let promotion: amberflo_types::Promotion =
+            request.json("promotion", shared.config.max_decoded_bytes)?;
+        if amberflo_types::is_blank(&promotion.id) {
+            return Err(Failure::bad_request("id must not be blank"));
+        }
+        shared.store.add_promotion(promotion);
+    }
+    Ok(respond::json(StatusCode::OK, &shared.store.promotions()))
+}
+
 /// The stored records, optionally filtered by `customerId` and `meterApiName`, and cut to the
 /// last `limit`.
 pub(super) fn records(shared: &Shared, request: &ApiRequest) -> Handled {

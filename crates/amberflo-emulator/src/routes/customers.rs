@@ -2,10 +2,14 @@
 //!
 //! `GET /customers?customerId=X` returns the customer or `{}`; `POST` creates (409 if the id
 //! exists; `?autoCreateCustomerInStripe=true` adds a `stripeId` trait); `PUT` replaces (404 if
-//! missing); `DELETE /customers/<id>` deletes and returns the customer (404 if missing). A
-//! portal session is granted for any customer id, known or not.
+//! missing); `DELETE /customers/<id>` deletes and returns the customer (404 if missing);
+//! `PUT /customers/stage` sets a customer's lifecycle stage (404 if missing). A portal session
+//! is granted for any customer id, known or not.
 
-use amberflo_types::{CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest};
+use amberflo_types::{
+    CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSession,
+    CustomerPortalSessionRequest,
+};
 use http::StatusCode;
 
 use super::{Handled, store_error};
@@ -74,4 +78,14 @@ pub(super) fn session(shared: &Shared, request: &ApiRequest) -> Handled {
     reply.url = format!("{}/portal/{token}", shared.base_url);
     reply.session_token = token;
     Ok(respond::json(StatusCode::OK, &reply))
+}
+
+pub(super) fn stage(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: CustomerLifecycleStagePayload =
+        request.json("lifecycle stage", shared.config.max_decoded_bytes)?;
+    let customer = shared
+        .store
+        .set_lifecycle_stage(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &customer))
 }

@@ -9,10 +9,20 @@
 //! | GET | `/usage/all` | `usage` |
 //! | GET, POST, PUT | `/customers` | `customers` |
 //! | GET, DELETE | `/customers/<id>` | `customers` |
+//! | PUT | `/customers/stage` | `customers` |
 //! | POST | `/session` | `customers` |
 //! | GET, POST | `/payments/pricing/amberflo/customer-pricing` | `billing` |
 //! | GET | `/payments/pricing/amberflo/customer-pricing/list` | `billing` |
-//! | POST | `/payments/pricing/amberflo/customer-prepaid` | `billing` |
+//! | POST, DELETE | `/payments/pricing/amberflo/customer-prepaid` | `billing` |
+//! | POST | `/payments/external/prepaid-payment-status` | `billing` |
+//! | POST | `/payments/cost/usage-cost` | `catalog` |
+//! | GET, POST, PUT | `/notification` | `catalog` |
+//! | GET, DELETE | `/notification/<id>` | `catalog` |
+//! | GET | `/payments/pricing/amberflo/account-pricing/promotions` (`?id=`), `.../promotions/list` | `catalog` |
+//! | POST, DELETE | `/payments/pricing/amberflo/customer-promotions` | `catalog` |
+//! | GET | `/payments/pricing/amberflo/customer-promotions/list` | `catalog` |
+//! | GET, POST, PUT | `/meters` | `catalog` |
+//! | DELETE | `/meters/<id>` | `catalog` |
 //! | GET | `/payments/pricing/amberflo/customer-prepaid/list` | `billing` |
 //! | GET | `/payments/billing/customer-product-invoice` | `billing` |
 //! | GET | `/payments/billing/customer-product-invoice/all` | `billing` |
@@ -21,10 +31,12 @@
 //! | GET, POST, DELETE | `/_emulator/faults` | `control` |
 //! | GET, DELETE | `/_emulator/records` | `control` |
 //! | GET | `/_emulator/custom-records`, `/_emulator/stats`, `/_emulator/summary` | `control` |
+//! | GET, POST | `/_emulator/prices`, `/_emulator/promotions` | `control` |
 //!
 //! A trailing `/` is ignored (`/ingest/` is `/ingest`).
 
 mod billing;
+mod catalog;
 mod control;
 mod customers;
 mod ingest;
@@ -40,6 +52,8 @@ use crate::store::StoreError;
 const PRICING: &str = "/payments/pricing/amberflo/customer-pricing";
 const PREPAID: &str = "/payments/pricing/amberflo/customer-prepaid";
 const INVOICE: &str = "/payments/billing/customer-product-invoice";
+const PROMOTIONS: &str = "/payments/pricing/amberflo/account-pricing/promotions";
+const CUSTOMER_PROMOTIONS: &str = "/payments/pricing/amberflo/customer-promotions";
 
 /// Every endpoint the emulator serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +74,18 @@ pub(crate) enum Route {
     PrepaidList,
     Invoice,
     Invoices,
+    PaymentStatus,
+    UsageCost,
+    Signals,
+    Signal(String),
+    Promotions,
+    PromotionList,
+    CustomerPromotions,
+    CustomerPromotionList,
+    Meters,
+    Meter(String),
+    Prices,
+    TestPromotions,
     Faults,
     Records,
     CustomRecords,
@@ -85,6 +111,16 @@ impl Route {
             "/payments/pricing/amberflo/customer-prepaid/list" => Route::PrepaidList,
             INVOICE => Route::Invoice,
             "/payments/billing/customer-product-invoice/all" => Route::Invoices,
+            "/payments/external/prepaid-payment-status" => Route::PaymentStatus,
+            "/payments/cost/usage-cost" => Route::UsageCost,
+            "/notification" => Route::Signals,
+            PROMOTIONS => Route::Promotions,
+            "/payments/pricing/amberflo/account-pricing/promotions/list" => Route::PromotionList,
+            CUSTOMER_PROMOTIONS => Route::CustomerPromotions,
+            "/payments/pricing/amberflo/customer-promotions/list" => Route::CustomerPromotionList,
+            "/meters" => Route::Meters,
+            "/_emulator/prices" => Route::Prices,
+            "/_emulator/promotions" => Route::TestPromotions,
             "/_emulator/faults" => Route::Faults,
             "/_emulator/records" => Route::Records,
             "/_emulator/custom-records" => Route::CustomRecords,
@@ -105,6 +141,12 @@ impl Route {
         if let Some(id) = single("/customers/") {
             return Some(Route::Customer(id));
         }
+        if let Some(id) = single("/notification/") {
+            return Some(Route::Signal(id));
+        }
+        if let Some(id) = single("/meters/") {
+            return Some(Route::Meter(id));
+        }
         single("/portal/").map(Route::Portal)
     }
 
@@ -116,6 +158,8 @@ impl Route {
             Route::Page
                 | Route::Favicon
                 | Route::Portal(_)
+                | Route::Prices
+                | Route::TestPromotions
                 | Route::Faults
                 | Route::Records
                 | Route::CustomRecords
@@ -127,11 +171,21 @@ impl Route {
     /// The methods the route accepts.
     fn methods(&self) -> &'static [Method] {
         match self {
-            Route::Ingest | Route::Usage | Route::UsageBatch | Route::Session | Route::Prepaid => {
-                &[Method::POST]
+            Route::Ingest
+            | Route::Usage
+            | Route::UsageBatch
+            | Route::Session
+            | Route::PaymentStatus
+            | Route::UsageCost => &[Method::POST],
+            Route::Prepaid | Route::CustomerPromotions => &[Method::POST, Method::DELETE],
+            Route::Customers | Route::Signals | Route::Meters => {
+                &[Method::GET, Method::POST, Method::PUT]
             }
-            Route::Customers => &[Method::GET, Method::POST, Method::PUT],
-            Route::Customer(_) | Route::Records => &[Method::GET, Method::DELETE],
+            // `/customers/stage` is `PUT`; any other id is a customer to get or delete.
+            Route::Customer(_) => &[Method::GET, Method::DELETE, Method::PUT],
+            Route::Signal(_) | Route::Records => &[Method::GET, Method::DELETE],
+            Route::Meter(_) => &[Method::DELETE],
+            Route::Prices | Route::TestPromotions => &[Method::GET, Method::POST],
             Route::Pricing => &[Method::GET, Method::POST],
             Route::Faults => &[Method::GET, Method::POST, Method::DELETE],
             _ => &[Method::GET],
@@ -145,7 +199,14 @@ type Handled = Result<Reply, Failure>;
 /// Answers a request for `route`.
 pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> Reply {
     let methods = route.methods();
-    if !methods.contains(&request.method) {
+    let stage_route = matches!(route, Route::Customer(id) if id == "stage");
+    let allowed = if stage_route && request.method == Method::PUT {
+        true
+    } else {
+        methods.contains(&request.method)
+            && !(matches!(route, Route::Customer(_)) && request.method == Method::PUT)
+    };
+    if !allowed {
         return respond::method_not_allowed(&request.method, methods);
     }
     let method = &request.method;
@@ -160,13 +221,35 @@ pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> 
         Route::Customers if method == Method::POST => customers::create(shared, request),
         Route::Customers if method == Method::PUT => customers::replace(shared, request),
         Route::Customers => customers::list_or_get(shared, request),
+        Route::Customer(_) if method == Method::PUT => customers::stage(shared, request),
         Route::Customer(id) if method == Method::DELETE => customers::delete(shared, id),
         Route::Customer(id) => customers::get(shared, id),
         Route::Session => customers::session(shared, request),
         Route::Pricing if method == Method::POST => billing::add_plan(shared, request),
         Route::Pricing => billing::latest_plan(shared, request),
         Route::PricingList => billing::plans(shared, request),
+        Route::Prepaid if method == Method::DELETE => billing::delete_order(shared, request),
         Route::Prepaid => billing::add_order(shared, request),
+        Route::PaymentStatus => billing::payment_status(shared, request),
+        Route::UsageCost => catalog::usage_cost(shared, request),
+        Route::Signals if method == Method::POST => catalog::create_signal(shared, request),
+        Route::Signals if method == Method::PUT => catalog::update_signal(shared, request),
+        Route::Signals => catalog::signals(shared),
+        Route::Signal(id) if method == Method::DELETE => catalog::delete_signal(shared, id),
+        Route::Signal(id) => catalog::signal(shared, id),
+        Route::Promotions => catalog::promotion(shared, request),
+        Route::PromotionList => catalog::promotions(shared),
+        Route::CustomerPromotions if method == Method::DELETE => {
+            catalog::remove_promotion(shared, request)
+        }
+        Route::CustomerPromotions => catalog::apply_promotion(shared, request),
+        Route::CustomerPromotionList => catalog::applied_promotions(shared, request),
+        Route::Meters if method == Method::POST => catalog::create_meter(shared, request),
+        Route::Meters if method == Method::PUT => catalog::update_meter(shared, request),
+        Route::Meters => catalog::meters(shared, request),
+        Route::Meter(id) => catalog::delete_meter(shared, id),
+        Route::Prices => control::prices(shared, request),
+        Route::TestPromotions => control::promotions(shared, request),
         Route::PrepaidList => billing::orders(shared, request),
         Route::Invoice => billing::invoice(shared, request),
         Route::Invoices => billing::invoices(shared, request),
@@ -185,7 +268,8 @@ fn store_error(error: &StoreError) -> Failure {
     let status = match error {
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         StoreError::CustomerExists(_) | StoreError::OrderExists(_) => StatusCode::CONFLICT,
-        StoreError::CustomerNotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::CustomerNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::Rejected(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     Failure::new(status, error.to_string())

@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use amberflo_types::{
-    Customer, CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, PrepaidOrder, PrepaidOrderPayload,
+    Customer, CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSessionRequest,
+    CustomerProductPlan, CustomerProductPlanPayload, PrepaidOrder, PrepaidOrderPayload,
+    PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
 };
 
 use super::StoreError;
@@ -87,6 +88,21 @@ impl Accounts {
             .ok_or_else(|| StoreError::CustomerNotFound(customer_id.to_owned()))
     }
 
+    pub(crate) fn set_lifecycle_stage(
+        &mut self,
+        payload: &CustomerLifecycleStagePayload,
+        now_millis: i64,
+    ) -> Result<Customer, StoreError> {
+        let Some(customer) = self.customers.get_mut(payload.customer_id()) else {
+            return Err(StoreError::CustomerNotFound(
+                payload.customer_id().to_owned(),
+            ));
+        };
+        customer.lifecycle_stage = Some(payload.lifecycle_stage().clone());
+        customer.update_time = Some(now_millis);
+        Ok(customer.clone())
+    }
+
     pub(crate) fn create_session(
         &mut self,
         request: &CustomerPortalSessionRequest,
@@ -156,6 +172,60 @@ impl Accounts {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    pub(crate) fn delete_order(
+        &mut self,
+        customer_id: &str,
+        order_id: &str,
+    ) -> Result<PrepaidOrder, StoreError> {
+        let orders = self.orders.entry(customer_id.to_owned()).or_default();
+        let position = orders
+            .iter()
+            .position(|order| order.id == order_id)
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "customer {customer_id} has no prepaid order {order_id}"
+                ))
+            })?;
+        Ok(orders.remove(position))
+    }
+
+    /// Records an external payment's status on the order whose id is the `prepaidUri` (or
+    /// its last `/` segment).
+    pub(crate) fn set_payment_status(
+        &mut self,
+        payload: &PrepaidPaymentStatusPayload,
+    ) -> Result<PrepaidPaymentStatus, StoreError> {
+        let uri = payload.prepaid_uri();
+        let order_id = uri.rsplit('/').next().unwrap_or(uri);
+        let order = self
+            .orders
+            .values_mut()
+            .flatten()
+            .find(|order| order.id == order_id)
+            .ok_or_else(|| StoreError::NotFound(format!("prepaid order {uri} not found")))?;
+        let status = serde_json::Value::String(payload.payment_status().as_str().to_owned());
+        order.extra.insert("paymentStatus".to_owned(), status);
+        for (key, value) in [
+            ("paymentSystemName", payload.system_name()),
+            ("paymentId", payload.payment_id()),
+        ] {
+            if let Some(value) = value {
+                order
+                    .extra
+                    .insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+            }
+        }
+        if let Some(seconds) = payload.payment_time_in_seconds() {
+            order
+                .extra
+                .insert("paymentTimeInSeconds".to_owned(), seconds.into());
+        }
+        let mut reply = PrepaidPaymentStatus::default();
+        reply.prepaid_uri = Some(uri.to_owned());
+        reply.payment_status = Some(payload.payment_status().clone());
+        Ok(reply)
     }
 
     pub(crate) fn clear(&mut self) {

@@ -6,6 +6,7 @@
 //! is plain values and stays consistent at every step.
 
 mod accounts;
+mod catalog;
 mod dedup;
 mod interner;
 mod records;
@@ -14,15 +15,21 @@ use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use std::collections::BTreeMap;
+
 use amberflo_types::{
-    AllUsageQuery, Customer, CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, Invoice, InvoiceQuery, MeterRecord, PrepaidOrder,
-    PrepaidOrderPayload, RecordLimits, UsageQuery, UsageReport, ValidationError,
+    AllUsageQuery, ApplyPromotionPayload, Customer, CustomerLifecycleStagePayload, CustomerPayload,
+    CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload,
+    CustomerPromotion, Invoice, InvoiceQuery, MeterDefinition, MeterDefinitionPayload, MeterRecord,
+    PrepaidOrder, PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
+    Promotion, RecordLimits, Rule, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
+    UsageReport, ValidationError,
 };
 use serde_json::Value;
 
 use accounts::Accounts;
 pub(crate) use accounts::PortalSession;
+use catalog::Catalog;
 use interner::FxHasher;
 use records::RecordLog;
 
@@ -50,6 +57,13 @@ pub enum StoreError {
     /// The customer already has a prepaid order with this id (HTTP 409).
     #[error("prepaid order {0} already exists")]
     OrderExists(String),
+    /// Something this request names does not exist (HTTP 404); the message says what.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request breaks a rule of the server's state (HTTP 400), such as
+    /// "Meter already exists"; the message says which.
+    #[error("{0}")]
+    Rejected(String),
     /// The emulator failed on its own (a bug; HTTP 500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +103,7 @@ pub struct IngestOutcome {
 pub struct Store {
     records: Mutex<RecordLog>,
     accounts: Mutex<Accounts>,
+    catalog: Mutex<Catalog>,
     /// Hashes unique ids for the dedup index: a fast multiplicative hash, unseeded. The
     /// emulator is a development server for trusted clients (it binds 127.0.0.1 unless told
     /// otherwise): ids crafted to collide would only slow it down.
@@ -120,6 +135,7 @@ impl Store {
         Store {
             records: Mutex::default(),
             accounts: Mutex::default(),
+            catalog: Mutex::default(),
             id_hasher: BuildHasherDefault::default(),
             max_decoded_bytes: limit,
             ingest_batches: AtomicU64::new(0),
@@ -294,6 +310,170 @@ impl Store {
         usage::aggregate_all_views(&lock(&self.records).iter(), query, now)
     }
 
+    // ----- Usage cost -----
+
+    /// Sets the price of one unit of `meter_api_name` that usage cost uses (see
+    /// [`crate::cost`]); a finite number, 0 or more.
+    ///
+    /// ```
+    /// use amberflo_emulator::Store;
+    ///
+    /// let store = Store::new();
+    /// store.set_meter_price("ApiCalls", 0.01)?;
+    /// assert!(store.set_meter_price("ApiCalls", f64::NAN).is_err());
+    /// assert_eq!(store.meter_prices()["ApiCalls"], 0.01);
+    /// # Ok::<(), amberflo_emulator::StoreError>(())
+    /// ```
+    pub fn set_meter_price(&self, meter_api_name: &str, price: f64) -> Result<(), StoreError> {
+        if amberflo_types::is_blank(meter_api_name) {
+            return Err(ValidationError::new("meter_api_name", Rule::Blank).into());
+        }
+        if !price.is_finite() || price < 0.0 {
+            let rule = Rule::WrongType {
+                expected: "a finite number, 0 or more",
+            };
+            return Err(ValidationError::new(format!("prices.{meter_api_name}"), rule).into());
+        }
+        lock(&self.catalog)
+            .prices
+            .insert(meter_api_name.to_owned(), price);
+        Ok(())
+    }
+
+    /// The price per unit of every priced meter.
+    pub fn meter_prices(&self) -> BTreeMap<String, f64> {
+        lock(&self.catalog).prices.clone()
+    }
+
+    /// The page `POST /payments/cost/usage-cost` would return for `query`, with open ranges
+    /// ending now.
+    pub fn usage_cost(&self, query: &UsageCostQuery) -> Result<UsageCostReport, UsageError> {
+        let now = amberflo_types::now_seconds();
+        let prices = self.meter_prices();
+        crate::cost::usage_cost(lock(&self.records).iter(), query, &prices, now)
+    }
+
+    // ----- Signals -----
+
+    /// Every signal, ordered by id.
+    pub fn signals(&self) -> Vec<Signal> {
+        lock(&self.catalog).signals()
+    }
+
+    /// One signal, if it exists.
+    pub fn signal(&self, id: &str) -> Option<Signal> {
+        lock(&self.catalog).signal(id)
+    }
+
+    /// Creates a signal (`POST /notification`); the payload must have no id.
+    pub fn create_signal(&self, payload: &SignalPayload) -> Result<Signal, StoreError> {
+        payload.validate()?;
+        lock(&self.catalog).create_signal(payload, amberflo_types::now_millis())
+    }
+
+    /// Replaces a signal (`PUT /notification`); the payload must have the id.
+    pub fn update_signal(&self, payload: &SignalPayload) -> Result<Signal, StoreError> {
+        payload.validate()?;
+        lock(&self.catalog).update_signal(payload, amberflo_types::now_millis())
+    }
+
+    /// Deletes a signal, returning it.
+    pub fn delete_signal(&self, id: &str) -> Result<Signal, StoreError> {
+        lock(&self.catalog).delete_signal(id)
+    }
+
+    // ----- Promotions -----
+
+    /// Adds (or replaces) a promotion of the account, for tests and examples to apply.
+    ///
+    /// ```
+    /// use amberflo_emulator::Store;
+    /// use amberflo_types::Promotion;
+    ///
+    /// let store = Store::new();
+    /// let promotion: Promotion = serde_json::from_str(r#"{"id": "launch", "promotionName": "Launch"}"#).unwrap();
+    /// store.add_promotion(promotion);
+    /// assert_eq!(store.promotions().len(), 1);
+    /// ```
+    pub fn add_promotion(&self, promotion: Promotion) {
+        lock(&self.catalog).add_promotion(promotion);
+    }
+
+    /// Every promotion of the account, ordered by id.
+    pub fn promotions(&self) -> Vec<Promotion> {
+        lock(&self.catalog).promotions()
+    }
+
+    /// One promotion of the account, if it exists.
+    pub fn promotion(&self, id: &str) -> Option<Promotion> {
+        lock(&self.catalog).promotion(id)
+    }
+
+    /// Applies an account promotion to a customer (404 for an unknown promotion, 400 when it
+    /// is already applied for the product).
+    pub fn apply_promotion(
+        &self,
+        payload: &ApplyPromotionPayload,
+    ) -> Result<CustomerPromotion, StoreError> {
+        payload.validate()?;
+        lock(&self.catalog).apply_promotion(payload, amberflo_types::now_seconds())
+    }
+
+    /// The promotions applied to a customer for a product, in the order applied.
+    pub fn applied_promotions(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+    ) -> Vec<CustomerPromotion> {
+        lock(&self.catalog).applied_promotions(customer_id, product_id)
+    }
+
+    /// Removes a promotion (by promotion id, or by the id of its application) from a
+    /// customer, returning it.
+    pub fn remove_promotion(
+        &self,
+        customer_id: &str,
+        id: &str,
+    ) -> Result<CustomerPromotion, StoreError> {
+        lock(&self.catalog).remove_promotion(customer_id, id, amberflo_types::now_seconds())
+    }
+
+    // ----- Meter definitions -----
+
+    /// Every meter definition, ordered by id.
+    pub fn meter_definitions(&self) -> Vec<MeterDefinition> {
+        lock(&self.catalog).meters()
+    }
+
+    /// The meter definition with this API name, if it exists.
+    pub fn meter_definition(&self, meter_api_name: &str) -> Option<MeterDefinition> {
+        lock(&self.catalog).meter_by_name(meter_api_name)
+    }
+
+    /// Creates a meter definition (400 "Meter already exists" for a taken name).
+    pub fn create_meter_definition(
+        &self,
+        payload: &MeterDefinitionPayload,
+    ) -> Result<MeterDefinition, StoreError> {
+        payload.validate()?;
+        lock(&self.catalog).create_meter(payload)
+    }
+
+    /// Replaces a meter definition; the payload needs the server id (else 400 "Meter
+    /// already exists", as the API answers).
+    pub fn update_meter_definition(
+        &self,
+        payload: &MeterDefinitionPayload,
+    ) -> Result<MeterDefinition, StoreError> {
+        payload.validate()?;
+        lock(&self.catalog).update_meter(payload)
+    }
+
+    /// Deletes a deprecated meter definition by id, returning it.
+    pub fn delete_meter_definition(&self, id: &str) -> Result<MeterDefinition, StoreError> {
+        lock(&self.catalog).delete_meter(id)
+    }
+
     // ----- Customers -----
 
     /// Every customer, ordered by id.
@@ -333,6 +513,16 @@ impl Store {
     /// Deletes a customer (`DELETE /customers/<id>`), returning it.
     pub fn delete_customer(&self, customer_id: &str) -> Result<Customer, StoreError> {
         lock(&self.accounts).delete_customer(customer_id)
+    }
+
+    /// Moves a customer to a lifecycle stage (`PUT /customers/stage`), returning it.
+    pub fn set_lifecycle_stage(
+        &self,
+        payload: &CustomerLifecycleStagePayload,
+    ) -> Result<Customer, StoreError> {
+        payload.validate()?;
+        let now = amberflo_types::now_millis();
+        lock(&self.accounts).set_lifecycle_stage(payload, now)
     }
 
     pub(crate) fn create_session(
@@ -386,6 +576,26 @@ impl Store {
         lock(&self.accounts).orders(customer_id, product_id)
     }
 
+    /// Deletes a customer's prepaid order, returning it.
+    pub fn delete_prepaid_order(
+        &self,
+        customer_id: &str,
+        order_id: &str,
+    ) -> Result<PrepaidOrder, StoreError> {
+        lock(&self.accounts).delete_order(customer_id, order_id)
+    }
+
+    /// Records the status of an external payment on the prepaid order whose id is the
+    /// payload's `prepaidUri` (or its last `/` segment); the order then carries
+    /// `paymentStatus` (and the payment's system, id and time) among its fields.
+    pub fn set_prepaid_payment_status(
+        &self,
+        payload: &PrepaidPaymentStatusPayload,
+    ) -> Result<PrepaidPaymentStatus, StoreError> {
+        payload.validate()?;
+        lock(&self.accounts).set_payment_status(payload)
+    }
+
     /// Every emulated invoice of the customer for the product (see [`crate::invoice`]), oldest
     /// first, with payment status.
     pub fn invoices(&self, customer_id: &str, product_id: &str) -> Vec<Invoice> {
@@ -434,9 +644,11 @@ impl Store {
             .find(|invoice| invoice::invoice_key(invoice) == Some((key, plan)))
     }
 
-    /// Drops every customer, session, plan and order (records stay).
+    /// Drops every customer, session, plan and order, and every signal, promotion, meter
+    /// definition and price (records stay).
     pub fn clear_accounts(&self) {
         lock(&self.accounts).clear();
+        lock(&self.catalog).clear();
     }
 
     // ----- Counters -----

@@ -2,6 +2,7 @@
 //! the bytes on the wire matter).
 
 mod billing;
+mod catalog;
 mod control;
 mod customers;
 mod faults;

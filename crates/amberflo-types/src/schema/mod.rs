@@ -62,10 +62,15 @@ use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
 use crate::{
-    AllInvoicesQuery, AllUsageQuery, BillingCustomerQuery, CreateCustomerQuery, Customer,
-    CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, CustomerQuery, Invoice, InvoiceQuery, MeterRecord, PrepaidOrder,
-    PrepaidOrderListQuery, PrepaidOrderPayload, UsageQuery, UsageReport,
+    AllInvoicesQuery, AllUsageQuery, ApplyPromotionPayload, BillingCustomerQuery,
+    CreateCustomerQuery, Customer, CustomerLifecycleStagePayload, CustomerPayload,
+    CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
+    CustomerProductPlanPayload, CustomerPromotion, CustomerPromotionListQuery, CustomerQuery,
+    DeletePrepaidOrderQuery, Invoice, InvoiceQuery, MeterDefinition, MeterDefinitionPayload,
+    MeterDefinitionQuery, MeterRecord, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload,
+    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion, PromotionQuery,
+    RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
+    UsageReport,
 };
 
 /// The regular expression (ECMA-262, as JSON Schema's `pattern`) a non-blank string must
@@ -250,6 +255,87 @@ pub fn all() -> Vec<SchemaFile> {
         file(
             "invoice_list.json",
             titled(response_schema::<[Invoice]>(), "InvoiceList"),
+        ),
+        // Customer lifecycle.
+        file(
+            "customer_lifecycle_stage_payload.json",
+            request_schema::<CustomerLifecycleStagePayload>(),
+        ),
+        // Prepaid lifecycle.
+        file(
+            "delete_prepaid_order_query.json",
+            request_schema::<DeletePrepaidOrderQuery>(),
+        ),
+        file(
+            "prepaid_payment_status_payload.json",
+            request_schema::<PrepaidPaymentStatusPayload>(),
+        ),
+        file(
+            "prepaid_payment_status.json",
+            response_schema::<PrepaidPaymentStatus>(),
+        ),
+        // Usage cost.
+        file("usage_cost_query.json", request_schema::<UsageCostQuery>()),
+        file(
+            "usage_cost_report.json",
+            response_schema::<UsageCostReport>(),
+        ),
+        // Signals.
+        file("signal_payload.json", request_schema::<SignalPayload>()),
+        file("signal.json", response_schema::<Signal>()),
+        file(
+            "signal_list.json",
+            titled(response_schema::<[Signal]>(), "SignalList"),
+        ),
+        // Promotions.
+        file("promotion_query.json", request_schema::<PromotionQuery>()),
+        file("promotion.json", response_schema::<Promotion>()),
+        file(
+            "promotion_list.json",
+            titled(response_schema::<[Promotion]>(), "PromotionList"),
+        ),
+        file(
+            "apply_promotion_payload.json",
+            request_schema::<ApplyPromotionPayload>(),
+        ),
+        file(
+            "customer_promotion_list_query.json",
+            request_schema::<CustomerPromotionListQuery>(),
+        ),
+        file(
+            "remove_promotion_query.json",
+            request_schema::<RemovePromotionQuery>(),
+        ),
+        file(
+            "customer_promotion.json",
+            response_schema::<CustomerPromotion>(),
+        ),
+        file(
+            "customer_promotion_list.json",
+            titled(
+                response_schema::<[CustomerPromotion]>(),
+                "CustomerPromotionList",
+            ),
+        ),
+        // Meter definitions.
+        file(
+            "meter_definition_payload.json",
+            request_schema::<MeterDefinitionPayload>(),
+        ),
+        file(
+            "meter_definition_query.json",
+            request_schema::<MeterDefinitionQuery>(),
+        ),
+        file(
+            "meter_definition.json",
+            response_schema::<MeterDefinition>(),
+        ),
+        file(
+            "meter_definition_list.json",
+            titled(
+                response_schema::<[MeterDefinition]>(),
+                "MeterDefinitionList",
+            ),
         ),
     ]
 }

@@ -2,7 +2,8 @@
 
 use amberflo_types::{
     AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
-    Invoice, InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload,
+    DeletePrepaidOrderQuery, Invoice, InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery,
+    PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
 };
 
 use crate::api::found::Found;
@@ -15,6 +16,7 @@ const PRODUCT_PLAN: &str = "/payments/pricing/amberflo/customer-pricing";
 const PRODUCT_PLAN_LIST: &str = "/payments/pricing/amberflo/customer-pricing/list";
 const PREPAID: &str = "/payments/pricing/amberflo/customer-prepaid";
 const PREPAID_LIST: &str = "/payments/pricing/amberflo/customer-prepaid/list";
+const PREPAID_PAYMENT_STATUS: &str = "/payments/external/prepaid-payment-status";
 const INVOICE: &str = "/payments/billing/customer-product-invoice";
 const INVOICE_ALL: &str = "/payments/billing/customer-product-invoice/all";
 
@@ -133,6 +135,51 @@ impl<'a> PrepaidOrdersApi<'a> {
     ) -> Result<Vec<PrepaidOrder>, Error> {
         query.validate()?;
         self.client.call(Method::GET, PREPAID_LIST, query).await
+    }
+
+    /// Deletes a prepaid order; returns it.
+    ///
+    /// ```no_run
+    /// use amberflo::types::DeletePrepaidOrderQuery;
+    ///
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let query = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-1").build()?;
+    /// client.prepaid_orders().delete(&query).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid query, else as any API call.
+    pub async fn delete(self, query: &DeletePrepaidOrderQuery) -> Result<PrepaidOrder, Error> {
+        query.validate()?;
+        self.client.call(Method::DELETE, PREPAID, query).await
+    }
+
+    /// Reports the status of an order paid outside Amberflo
+    /// (`POST /payments/external/prepaid-payment-status`; not retried).
+    ///
+    /// ```no_run
+    /// use amberflo::types::{PaymentStatus, PrepaidPaymentStatusPayload};
+    ///
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let report = PrepaidPaymentStatusPayload::builder("order-1")
+    ///     .payment_status(PaymentStatus::Settled)
+    ///     .system_name("stripe")
+    ///     .build()?;
+    /// client.prepaid_orders().report_external_payment(&report).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn report_external_payment(
+        self,
+        payload: &PrepaidPaymentStatusPayload,
+    ) -> Result<PrepaidPaymentStatus, Error> {
+        payload.validate()?;
+        self.client
+            .call_json(Method::POST, PREPAID_PAYMENT_STATUS, &(), payload)
+            .await
     }
 }
 

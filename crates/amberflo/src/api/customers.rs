@@ -1,14 +1,19 @@
-//! [`CustomersApi`]: list, get, add, update and add-or-update customers.
+//! [`CustomersApi`]: list, get, add, update, add-or-update and delete customers, and move them
+//! through lifecycle stages.
 
-use amberflo_types::{CreateCustomerQuery, Customer, CustomerPayload, CustomerQuery};
+use amberflo_types::{
+    CreateCustomerQuery, Customer, CustomerLifecycleStagePayload, CustomerPayload, CustomerQuery,
+};
 
 use crate::api::found::Found;
+use crate::api::path;
 use crate::client::Client;
 use crate::error::Error;
 use http::Method;
 use http::StatusCode;
 
 const CUSTOMERS: &str = "/customers/";
+const CUSTOMER_STAGE: &str = "/customers/stage";
 
 /// Manages customers; from [`Client::customers`].
 ///
@@ -97,5 +102,39 @@ impl<'a> CustomersApi<'a> {
             Some(_) => self.update(payload).await,
             None => self.add(payload).await,
         }
+    }
+
+    /// Deletes the customer (`DELETE /customers/{customerId}`, the id percent-encoded so
+    /// that no id can change the path); returns what the server echoes (at least the id).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
+    pub async fn delete(self, customer_id: &str) -> Result<Customer, Error> {
+        let path = path::with_id(CUSTOMERS, "customer_id", customer_id)?;
+        self.client.call(Method::DELETE, &path, &()).await
+    }
+
+    /// Moves the customer to another lifecycle stage (`PUT /customers/stage`).
+    ///
+    /// ```no_run
+    /// use amberflo::types::{CustomerLifecycleStagePayload, LifecycleStage};
+    ///
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let stage = CustomerLifecycleStagePayload::new("customer-1", LifecycleStage::Active)?;
+    /// let customer = client.customers().set_lifecycle_stage(&stage).await?;
+    /// assert_eq!(customer.lifecycle_stage, Some(LifecycleStage::Active));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn set_lifecycle_stage(
+        self,
+        payload: &CustomerLifecycleStagePayload,
+    ) -> Result<Customer, Error> {
+        payload.validate()?;
+        self.client
+            .call_json(Method::PUT, CUSTOMER_STAGE, &(), payload)
+            .await
     }
 }

@@ -4,12 +4,21 @@
 //! [`Client`]: crate::Client
 
 mod billing;
+mod cost;
 mod customers;
 mod found;
+mod meters;
+mod path;
 mod portal;
+mod promotions;
+mod signals;
 mod usage;
 
 pub use billing::{InvoicesApi, PrepaidOrdersApi, ProductPlansApi};
+pub use cost::{UsageCostApi, UsageCostPages};
 pub use customers::CustomersApi;
+pub use meters::MetersApi;
 pub use portal::PortalSessionsApi;
+pub use promotions::PromotionsApi;
+pub use signals::SignalsApi;
 pub use usage::UsageApi;

@@ -47,7 +47,7 @@ impl<'a> UsageApi<'a> {
     /// [`Error::Validation`] for a query that breaks a rule (nothing is sent), else as any call.
     pub async fn get(self, query: &UsageQuery) -> Result<UsageReport, Error> {
         query.validate()?;
-        self.client.call_json(Method::POST, USAGE, &(), query).await
+        self.client.query_json(USAGE, query).await
     }
 
     /// One report per query, in order, in one request.
@@ -56,9 +56,7 @@ impl<'a> UsageApi<'a> {
     /// As [`get`](Self::get), for the first invalid query.
     pub async fn batch(self, queries: &[UsageQuery]) -> Result<Vec<UsageReport>, Error> {
         queries.iter().try_for_each(UsageQuery::validate)?;
-        self.client
-            .call_json(Method::POST, USAGE_BATCH, &(), queries)
-            .await
+        self.client.query_json(USAGE_BATCH, queries).await
     }
 
     /// One report per meter (sums), optionally per customer.

@@ -1,0 +1,219 @@
+//! Usage cost (`POST /payments/cost/usage-cost`) computed from the stored records and a
+//! price per meter that tests set ([`Store::set_meter_price`](crate::Store::set_meter_price),
+//! or `POST /_emulator/prices` with `{"ApiCalls": 0.01}`).
+//!
+//! Semantics, as the emulator implements them:
+//! - Records are selected like usage ([`crate::usage`]): the range is `[start, end)` (an open
+//!   end means now), buckets are aligned in UTC, and `filters` keep records whose dimension,
+//!   `customerId` or `meterApiName` has one of the listed values.
+//! - A record's price is its value times its meter's price; a meter without a price costs 0
+//!   (its units still count). A record with the dimension
+//!   `aflo.cancel_previous_resource_event: "true"` counts negatively: it cancels the record
+//!   it repeats.
+//! - `groupBy` names are dimension keys, `customerId` or `meterApiName`; `groupInfos` maps each
+//!   to the group's value (`""` when a record lacks it). Without `groupBy` there is one group
+//!   (with empty `groupInfos`), even when nothing matched.
+//! - Groups are ordered by key; `take` orders them by price (ascending when `isAscending`,
+//!   ties by key) and keeps the first `limit`.
+//! - No discounts, prepaid or promotions are applied: the "before discounts" and "minus
+//!   prepaid" prices equal the price, the "used" amounts are 0.
+//! - Paging: `page.size` groups a page (all of them without a size); `page.number` counts
+//!   from 1; `page.token` is the `pageToken` of the previous page (`page-<n>`) and wins over
+//!   the number. `pageInfo` has `pageNumber`, `pageSize`, `totalPages`, `totalResults`, and
+//!   `pageToken` when another page follows. A page past the last is empty.
+
+use std::collections::BTreeMap;
+
+use amberflo_types::{
+    CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, PageInfo, Rule, UsageCostQuery,
+    UsageCostReport, ValidationError,
+};
+
+use crate::usage::{Buckets, UsageError, matches_filter};
+use crate::view::RecordView;
+
+/// Accumulated units and price of one group.
+#[derive(Debug, Clone)]
+struct GroupCost {
+    units: f64,
+    price: f64,
+    buckets: Vec<(f64, f64)>,
+}
+
+fn attribute<'a, V: RecordView<'a>>(record: V, name: &str) -> Option<&'a str> {
+    if name == "meterApiName" {
+        Some(record.meter_api_name())
+    } else {
+        record.attribute(name)
+    }
+}
+
+fn percentage(value: f64, previous: Option<f64>) -> f64 {
+    match previous {
+        Some(previous) if previous != 0.0 => (value - previous) / previous.abs() * 100.0,
+        _ => 0.0,
+    }
+}
+
+/// The page number a query asks for: its token's, else its number, else 1.
+fn page_number(query: &UsageCostQuery) -> Result<i64, UsageError> {
+    let Some(page) = query.page() else {
+        return Ok(1);
+    };
+    if let Some(token) = page.token() {
+        return token
+            .strip_prefix("page-")
+            .and_then(|number| number.parse::<i64>().ok())
+            .filter(|number| *number > 0)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "page.token",
+                    Rule::WrongType {
+                        expected: "a pageToken this server returned",
+                    },
+                )
+                .into()
+            });
+    }
+    Ok(page.number().unwrap_or(1))
+}
+
+/// The report (one page) `POST /payments/cost/usage-cost` answers for `query`.
+pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
+    records: impl Iterator<Item = V>,
+    query: &UsageCostQuery,
+    prices: &BTreeMap<String, f64>,
+    now_seconds: i64,
+) -> Result<UsageCostReport, UsageError> {
+    query.validate()?;
+    let buckets = Buckets::new(
+        query.time_range(),
+        query.time_grouping_interval(),
+        now_seconds,
+    )?;
+    let number = page_number(query)?;
+    let group_by = query.group_by().unwrap_or(&[]);
+    let count = buckets.starts.len();
+    let mut groups: BTreeMap<Vec<&'a str>, GroupCost> = BTreeMap::new();
+    let filters = query.filters();
+    let meters_allowed = filters.and_then(|filters| filters.get("meterApiName"));
+    let other_filters = filters.map(|filters| {
+        filters
+            .iter()
+            .filter(|(name, _)| *name != "meterApiName")
+            .map(|(name, values)| (name.clone(), values.clone()))
+            .collect::<BTreeMap<_, _>>()
+    });
+    for record in records {
+        let Some(index) = buckets.index_of(record.meter_time_in_millis()) else {
+            continue;
+        };
+        let meter = record.meter_api_name();
+        let meter_ok =
+            meters_allowed.is_none_or(|allowed| allowed.iter().any(|name| name == meter));
+        if !meter_ok || !matches_filter(record, other_filters.as_ref()) {
+            continue;
+        }
+        let key: Vec<&'a str> = group_by
+            .iter()
+            .map(|name| attribute(record, name).unwrap_or(""))
+            .collect();
+        let sign = if record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true") {
+            -1.0
+        } else {
+            1.0
+        };
+        let units = sign * record.meter_value();
+        let price = units * prices.get(meter).copied().unwrap_or(0.0);
+        let group = groups.entry(key).or_insert_with(|| GroupCost {
+            units: 0.0,
+            price: 0.0,
+            buckets: vec![(0.0, 0.0); count],
+        });
+        group.units += units;
+        group.price += price;
+        if let Some(bucket) = group.buckets.get_mut(index) {
+            bucket.0 += units;
+            bucket.1 += price;
+        }
+    }
+    if group_by.is_empty() && groups.is_empty() {
+        groups.insert(
+            Vec::new(),
+            GroupCost {
+                units: 0.0,
+                price: 0.0,
+                buckets: vec![(0.0, 0.0); count],
+            },
+        );
+    }
+    let mut list: Vec<CostGroup> = groups
+        .into_iter()
+        .map(|(key, group)| cost_group(group_by, &key, &group, &buckets.starts))
+        .collect();
+    if let Some(take) = query.take() {
+        if take.is_ascending() {
+            list.sort_by(|a, b| a.price.total_cmp(&b.price));
+        } else {
+            list.sort_by(|a, b| b.price.total_cmp(&a.price));
+        }
+        list.truncate(usize::try_from(take.limit()).unwrap_or(usize::MAX));
+    }
+    let total = list.len();
+    let size = query
+        .page()
+        .and_then(|page| page.size())
+        .and_then(|size| usize::try_from(size).ok())
+        .unwrap_or(total.max(1));
+    let pages = total.div_ceil(size).max(1);
+    let skip = usize::try_from(number - 1)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(size);
+    let cost_list: Vec<CostGroup> = list.into_iter().skip(skip).take(size).collect();
+    let mut info = PageInfo::default();
+    let total_pages = i64::try_from(pages).unwrap_or(i64::MAX);
+    info.page_number = Some(number);
+    info.page_size = Some(i64::try_from(size).unwrap_or(i64::MAX));
+    info.total_pages = Some(total_pages);
+    info.total_results = Some(i64::try_from(total).unwrap_or(i64::MAX));
+    info.page_token = (number < total_pages).then(|| format!("page-{}", number + 1));
+    let mut report = UsageCostReport::default();
+    report.key = Some(format!("usage-cost-page-{number}"));
+    report.seconds_since_epoch_intervals = buckets.starts;
+    report.cost_list = cost_list;
+    report.page_info = Some(info);
+    Ok(report)
+}
+
+fn cost_group(group_by: &[String], key: &[&str], group: &GroupCost, starts: &[i64]) -> CostGroup {
+    let mut cost = CostGroup::default();
+    cost.group_infos = group_by
+        .iter()
+        .zip(key)
+        .map(|(name, value)| (name.clone(), (*value).to_owned()))
+        .collect();
+    cost.metered_units = group.units;
+    cost.price = group.price;
+    cost.price_before_discounts = group.price;
+    cost.price_minus_prepaid = group.price;
+    cost.price_after_pay_as_you_go_promotion = group.price;
+    cost.price_after_non_pay_as_you_go_promotion = group.price;
+    let mut previous: Option<(f64, f64)> = None;
+    cost.costs = group
+        .buckets
+        .iter()
+        .zip(starts)
+        .map(|(&(units, price), &start)| {
+            let mut value = CostValue::default();
+            value.start_time_in_seconds = start;
+            value.metered_units = units;
+            value.price = price;
+            value.price_before_discounts = price;
+            value.price_percentage_diff = percentage(price, previous.map(|p| p.1));
+            value.meter_units_percentage_diff = percentage(units, previous.map(|p| p.0));
+            previous = Some((units, price));
+            value
+        })
+        .collect();
+    cost
+}

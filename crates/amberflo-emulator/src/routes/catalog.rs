@@ -1,0 +1,172 @@
+//! Usage cost (`POST /payments/cost/usage-cost`), signals (`/notification`), promotions
+//! (`.../account-pricing/promotions`, `.../customer-promotions`) and meter definitions
+//! (`/meters`), answered from the store (see [`crate::cost`] for how cost is computed).
+//!
+//! Signals and meters get server ids (UUIDs); a create carrying an id is a 400, an update
+//! without one too (for meters the message is the API's "Meter already exists"). A meter is
+//! deleted by id once its `lockingStatus` is `deprecated` (400 before). Unknown ids are 404.
+
+use amberflo_types::{
+    ApplyPromotionPayload, CustomerPromotionListQuery, MeterDefinitionPayload, PromotionQuery,
+    RemovePromotionQuery, SignalPayload, UsageCostQuery,
+};
+use http::StatusCode;
+
+use super::{Handled, store_error};
+use crate::server::respond::{self, Failure};
+use crate::server::{ApiRequest, Shared};
+
+fn not_found(what: String) -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, what)
+}
+
+pub(super) fn usage_cost(shared: &Shared, request: &ApiRequest) -> Handled {
+    let query: UsageCostQuery =
+        request.json("usage cost query", shared.config.max_decoded_bytes)?;
+    let report = shared
+        .store
+        .usage_cost(&query)
+        .map_err(|error| Failure::bad_request(error.to_string()))?;
+    Ok(respond::json(StatusCode::OK, &report))
+}
+
+// ----- Signals -----
+
+pub(super) fn signals(shared: &Shared) -> Handled {
+    Ok(respond::json(StatusCode::OK, &shared.store.signals()))
+}
+
+pub(super) fn signal(shared: &Shared, id: &str) -> Handled {
+    shared
+        .store
+        .signal(id)
+        .map(|signal| respond::json(StatusCode::OK, &signal))
+        .ok_or_else(|| not_found(format!("signal {id} not found")))
+}
+
+pub(super) fn create_signal(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: SignalPayload = request.json("signal", shared.config.max_decoded_bytes)?;
+    let signal = shared
+        .store
+        .create_signal(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &signal))
+}
+
+pub(super) fn update_signal(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: SignalPayload = request.json("signal", shared.config.max_decoded_bytes)?;
+    let signal = shared
+        .store
+        .update_signal(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &signal))
+}
+
+pub(super) fn delete_signal(shared: &Shared, id: &str) -> Handled {
+    let signal = shared
+        .store
+        .delete_signal(id)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &signal))
+}
+
+// ----- Promotions -----
+
+pub(super) fn promotions(shared: &Shared) -> Handled {
+    Ok(respond::json(StatusCode::OK, &shared.store.promotions()))
+}
+
+pub(super) fn promotion(shared: &Shared, request: &ApiRequest) -> Handled {
+    let query = PromotionQuery::new(request.param("id").unwrap_or_default())
+        .map_err(|error| Failure::bad_request(error.to_string()))?;
+    shared
+        .store
+        .promotion(query.id())
+        .map(|promotion| respond::json(StatusCode::OK, &promotion))
+        .ok_or_else(|| not_found(format!("promotion {} not found", query.id())))
+}
+
+pub(super) fn apply_promotion(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: ApplyPromotionPayload =
+        request.json("customer promotion", shared.config.max_decoded_bytes)?;
+    let applied = shared
+        .store
+        .apply_promotion(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &applied))
+}
+
+pub(super) fn applied_promotions(shared: &Shared, request: &ApiRequest) -> Handled {
+    let mut query =
+        CustomerPromotionListQuery::builder(request.param("CustomerId").unwrap_or_default());
+    if let Some(product) = request.param("ProductId") {
+        query = query.product_id(product);
+    }
+    let query = query
+        .build()
+        .map_err(|error| Failure::bad_request(error.to_string()))?;
+    let applied = shared
+        .store
+        .applied_promotions(query.customer_id(), query.product_id());
+    Ok(respond::json(StatusCode::OK, &applied))
+}
+
+pub(super) fn remove_promotion(shared: &Shared, request: &ApiRequest) -> Handled {
+    let mut query = RemovePromotionQuery::builder(request.param("CustomerId").unwrap_or_default());
+    if let Some(id) = request.param("Id") {
+        query = query.promotion_id(id);
+    }
+    let query = query.build().map_err(|error| {
+        // The wire name of `promotion_id` is `Id`.
+        Failure::bad_request(error.to_string().replace("promotion_id", "Id"))
+    })?;
+    let removed = shared
+        .store
+        .remove_promotion(query.customer_id(), query.promotion_id())
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &removed))
+}
+
+// ----- Meter definitions -----
+
+pub(super) fn meters(shared: &Shared, request: &ApiRequest) -> Handled {
+    match request.param("meterApiName") {
+        Some(name) => shared
+            .store
+            .meter_definition(&name)
+            .map(|meter| respond::json(StatusCode::OK, &meter))
+            .ok_or_else(|| not_found(format!("meter {name} not found"))),
+        None => Ok(respond::json(
+            StatusCode::OK,
+            &shared.store.meter_definitions(),
+        )),
+    }
+}
+
+pub(super) fn create_meter(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: MeterDefinitionPayload =
+        request.json("meter definition", shared.config.max_decoded_bytes)?;
+    let meter = shared
+        .store
+        .create_meter_definition(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &meter))
+}
+
+pub(super) fn update_meter(shared: &Shared, request: &ApiRequest) -> Handled {
+    let payload: MeterDefinitionPayload =
+        request.json("meter definition", shared.config.max_decoded_bytes)?;
+    let meter = shared
+        .store
+        .update_meter_definition(&payload)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &meter))
+}
+
+pub(super) fn delete_meter(shared: &Shared, id: &str) -> Handled {
+    let meter = shared
+        .store
+        .delete_meter_definition(id)
+        .map_err(|error| store_error(&error))?;
+    Ok(respond::json(StatusCode::OK, &meter))
+}

@@ -1,0 +1,107 @@
+//! [`MetersApi`]: meter definitions under `/meters`.
+
+use amberflo_types::{
+    MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, Rule, ValidationError,
+};
+use http::{Method, StatusCode};
+
+use crate::api::found::Found;
+use crate::api::path;
+use crate::client::Client;
+use crate::error::Error;
+
+const METERS: &str = "/meters";
+
+/// Manages meter definitions; from [`Client::meters`].
+///
+/// The API's rules: an update carries the server's id (from [`get`](Self::get) or
+/// [`create`](Self::create)), and a meter is deleted by id, after it was marked deprecated.
+///
+/// ```no_run
+/// use amberflo::types::{MeterDefinitionPayload, MeterType};
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let payload = MeterDefinitionPayload::builder("ApiCalls")
+///     .label("API calls")
+///     .meter_type(MeterType::SumOfAllUsage)
+///     .build()?;
+/// let meter = client.meters().create(&payload).await?;
+/// let deprecated = payload.to_builder().id(&meter.id).deprecated().build()?;
+/// client.meters().update(&deprecated).await?;
+/// client.meters().delete(&meter.id).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MetersApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> MetersApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        MetersApi { client }
+    }
+
+    /// Every meter definition.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn list(self) -> Result<Vec<MeterDefinition>, Error> {
+        self.client.call(Method::GET, METERS, &()).await
+    }
+
+    /// The meter with this API name, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank name, else as any API call.
+    pub async fn get(self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
+        let query = MeterDefinitionQuery::new(meter_api_name)?;
+        match self
+            .client
+            .call::<_, Found<MeterDefinition>>(Method::GET, METERS, &query)
+            .await
+        {
+            Ok(Found(meter)) => Ok(meter),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Creates a meter (`POST`, not retried); the payload must not carry an id.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload or one with an id, else as any API call
+    /// (400 when the name is taken).
+    pub async fn create(self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
+        payload.validate()?;
+        if payload.id().is_some() {
+            return Err(ValidationError::new("id", Rule::NotAllowed).into());
+        }
+        self.client
+            .call_json(Method::POST, METERS, &(), payload)
+            .await
+    }
+
+    /// Replaces a meter (`PUT`); the payload must carry the server's id.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload or one without an id, else as any API
+    /// call.
+    pub async fn update(self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
+        payload.validate()?;
+        if payload.id().is_none() {
+            return Err(ValidationError::new("id", Rule::Missing).into());
+        }
+        self.client
+            .call_json(Method::PUT, METERS, &(), payload)
+            .await
+    }
+
+    /// Deletes a meter by its server id (mark it deprecated first); returns it.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
+    pub async fn delete(self, id: &str) -> Result<MeterDefinition, Error> {
+        let path = path::with_id(METERS, "id", id)?;
+        self.client.call(Method::DELETE, &path, &()).await
+    }
+}

@@ -1,0 +1,107 @@
+//! [`PromotionsApi`]: the account's promotions, and promotions applied to customers.
+
+use amberflo_types::{
+    ApplyPromotionPayload, CustomerPromotion, CustomerPromotionListQuery, Promotion,
+    PromotionQuery, RemovePromotionQuery,
+};
+use http::{Method, StatusCode};
+
+use crate::api::found::Found;
+use crate::client::Client;
+use crate::error::Error;
+
+const PROMOTIONS: &str = "/payments/pricing/amberflo/account-pricing/promotions";
+const PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/account-pricing/promotions/list";
+const CUSTOMER_PROMOTIONS: &str = "/payments/pricing/amberflo/customer-promotions";
+const CUSTOMER_PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/customer-promotions/list";
+
+/// Lists promotions and applies them to customers; from [`Client::promotions`].
+///
+/// ```no_run
+/// use amberflo::types::{ApplyPromotionPayload, CustomerPromotionListQuery, RemovePromotionQuery};
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let promotions = client.promotions().list().await?;
+/// let payload = ApplyPromotionPayload::builder("customer-1")
+///     .promotion_id(&promotions[0].id)
+///     .build()?;
+/// client.promotions().apply(&payload).await?;
+/// let applied = client
+///     .promotions()
+///     .list_applied(&CustomerPromotionListQuery::builder("customer-1").build()?)
+///     .await?;
+/// let remove = RemovePromotionQuery::builder("customer-1").promotion_id(&promotions[0].id).build()?;
+/// client.promotions().remove(&remove).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct PromotionsApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> PromotionsApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        PromotionsApi { client }
+    }
+
+    /// Every promotion of the account.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn list(self) -> Result<Vec<Promotion>, Error> {
+        self.client.call(Method::GET, PROMOTIONS_LIST, &()).await
+    }
+
+    /// One promotion of the account, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn get(self, id: &str) -> Result<Option<Promotion>, Error> {
+        let query = PromotionQuery::new(id)?;
+        match self
+            .client
+            .call::<_, Found<Promotion>>(Method::GET, PROMOTIONS, &query)
+            .await
+        {
+            Ok(Found(promotion)) => Ok(promotion),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Applies a promotion to a customer (`POST`, not retried).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload, else as any API call.
+    pub async fn apply(self, payload: &ApplyPromotionPayload) -> Result<CustomerPromotion, Error> {
+        payload.validate()?;
+        self.client
+            .call_json(Method::POST, CUSTOMER_PROMOTIONS, &(), payload)
+            .await
+    }
+
+    /// The promotions applied to a customer.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid query, else as any API call.
+    pub async fn list_applied(
+        self,
+        query: &CustomerPromotionListQuery,
+    ) -> Result<Vec<CustomerPromotion>, Error> {
+        query.validate()?;
+        self.client
+            .call(Method::GET, CUSTOMER_PROMOTIONS_LIST, query)
+            .await
+    }
+
+    /// Removes a promotion from a customer; returns what was removed.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid query, else as any API call.
+    pub async fn remove(self, query: &RemovePromotionQuery) -> Result<CustomerPromotion, Error> {
+        query.validate()?;
+        self.client
+            .call(Method::DELETE, CUSTOMER_PROMOTIONS, query)
+            .await
+    }
+}

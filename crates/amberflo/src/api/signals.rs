@@ -1,0 +1,103 @@
+//! [`SignalsApi`]: signals (notifications) under `/notification`.
+
+use amberflo_types::{Rule, Signal, SignalPayload, ValidationError};
+use http::{Method, StatusCode};
+
+use crate::api::found::Found;
+use crate::api::path;
+use crate::client::Client;
+use crate::error::Error;
+
+const NOTIFICATION: &str = "/notification";
+
+/// Manages signals (alerts on usage, invoices, prepaid balances, ...); from
+/// [`Client::signals`].
+///
+/// ```no_run
+/// use amberflo::types::{NotificationType, SignalPayload, ThresholdCondition};
+///
+/// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+/// let payload = SignalPayload::builder("High usage", NotificationType::Usage)
+///     .meter_id("meter-1")
+///     .threshold(ThresholdCondition::GreaterThan, 1000.0)
+///     .email("ops@acme.test")
+///     .build()?;
+/// let signal = client.signals().create(&payload).await?;
+/// let disabled = payload.to_builder().id(&signal.id).disabled().build()?;
+/// client.signals().update(&disabled).await?;
+/// client.signals().delete(&signal.id).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SignalsApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> SignalsApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        SignalsApi { client }
+    }
+
+    /// Every signal.
+    ///
+    /// # Errors
+    /// As any API call.
+    pub async fn list(self) -> Result<Vec<Signal>, Error> {
+        self.client.call(Method::GET, NOTIFICATION, &()).await
+    }
+
+    /// The signal with this id, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
+    pub async fn get(self, id: &str) -> Result<Option<Signal>, Error> {
+        let path = path::with_id(NOTIFICATION, "id", id)?;
+        match self
+            .client
+            .call::<_, Found<Signal>>(Method::GET, &path, &())
+            .await
+        {
+            Ok(Found(signal)) => Ok(signal),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Creates a signal (`POST`, not retried); the payload must not carry an id.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload or one with an id, else as any API call.
+    pub async fn create(self, payload: &SignalPayload) -> Result<Signal, Error> {
+        payload.validate()?;
+        if payload.id().is_some() {
+            return Err(ValidationError::new("id", Rule::NotAllowed).into());
+        }
+        self.client
+            .call_json(Method::POST, NOTIFICATION, &(), payload)
+            .await
+    }
+
+    /// Replaces a signal (`PUT`); the payload must carry the server's id.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an invalid payload or one without an id, else as any API
+    /// call.
+    pub async fn update(self, payload: &SignalPayload) -> Result<Signal, Error> {
+        payload.validate()?;
+        if payload.id().is_none() {
+            return Err(ValidationError::new("id", Rule::Missing).into());
+        }
+        self.client
+            .call_json(Method::PUT, NOTIFICATION, &(), payload)
+            .await
+    }
+
+    /// Deletes a signal; returns it as the server last had it.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
+    pub async fn delete(self, id: &str) -> Result<Signal, Error> {
+        let path = path::with_id(NOTIFICATION, "id", id)?;
+        self.client.call(Method::DELETE, &path, &()).await
+    }
+}
