@@ -65,6 +65,7 @@ mod ingress;
 mod retry;
 mod shutdown;
 mod sink;
+mod spool;
 mod stats;
 mod worker;
 
@@ -78,4 +79,8 @@ pub use crate::executor::{BoxFuture, Executor, ParkExecutor, block_on};
 pub use crate::flush::FlushFuture;
 pub use crate::retry::{Jitter, RetryPolicy, Sleeper};
 pub use crate::sink::{Sink, SinkFn};
+pub use crate::spool::{
+    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MIN_SEGMENT_BYTES,
+    SpoolCodec, SpoolConfig,
+};
 pub use crate::stats::Stats;
