@@ -477,6 +477,13 @@ impl<T> Drop for Spool<T> {
             drop(sync);
             self.inner.sync();
         }
+        // Leave no fully acknowledged segment behind, the active one included.
+        let mut state = lock(&self.inner.state);
+        let active = state.active_segment();
+        if active.pending == 0 {
+            active.sealed = true;
+            self.inner.remove_settled(&mut state);
+        }
     }
 }
 
