@@ -203,7 +203,10 @@ impl<T> Shared<T> {
                         SendErrorKind::Spool
                     }
                     AppendError::TooLarge(bytes) => {
-                        tracing::warn!(bytes, "amberflo-batcher: an encoded item is over the spool's 16 MiB frame limit; refused");
+                        tracing::warn!(
+                            bytes,
+                            "amberflo-batcher: an encoded item is over the spool's 16 MiB frame limit; refused"
+                        );
                         SendErrorKind::Spool
                     }
                     AppendError::Io(error) => {
@@ -463,14 +466,26 @@ mod tests {
         assert!(is_full(shared.enqueue(8)));
         // One slot free is not enough: producers keep getting refused without a push.
         let mut batch = Batch::with_capacity(3);
-        batch.push(Entry { slot: 1, item: 0, id: NO_ID });
-        batch.push(Entry { slot: 1, item: 0, id: NO_ID });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
         assert_eq!(shared.pop_into(&mut batch), 1);
         assert!(is_full(shared.enqueue(9)));
         assert_eq!(shared.queue.len(), 7);
         // Two more out: three free, the queue accepts again.
         let mut batch = Batch::with_capacity(3);
-        batch.push(Entry { slot: 1, item: 0, id: NO_ID });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
         assert_eq!(shared.pop_into(&mut batch), 2);
         assert!(shared.enqueue(10).is_ok());
         assert_eq!(shared.queue.len(), 6);

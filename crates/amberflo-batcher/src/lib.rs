@@ -52,6 +52,16 @@
 //!   deadline, sink calls still pending are cancelled (their futures dropped, whatever the
 //!   executor) and their records handed to the error callback before `shutdown` returns.
 //! * Idle workers block on a condition variable: an idle engine uses no CPU.
+//!
+//! # Spool
+//!
+//! With [`BatcherBuilder::spool`], every accepted item is appended to a crash-safe log on disk
+//! (encoded by a [`SpoolCodec`]) before `try_send` returns `Ok`; the memory queue caches the
+//! log's head, an outage fills the disk (up to [`SpoolConfig::max_disk_bytes`]) instead of
+//! memory, settled batches are acknowledged, and the next engine on the directory replays what
+//! was not. [`FsyncPolicy`] says what survives a power loss; damaged frames are skipped and
+//! counted in [`Stats::spool_corrupt`]. The format and its reasons are in the source of the
+//! `spool` module.
 
 mod batch;
 mod batcher;

@@ -22,7 +22,9 @@ impl SpoolCodec<u64> for Le {
         Ok(())
     }
     fn decode(&self, bytes: &[u8]) -> Result<u64, CodecError> {
-        Ok(u64::from_le_bytes(bytes.try_into().map_err(CodecError::new)?))
+        Ok(u64::from_le_bytes(
+            bytes.try_into().map_err(CodecError::new)?,
+        ))
     }
 }
 
@@ -160,8 +162,14 @@ fn records_past_the_memory_capacity_wait_on_disk_and_arrive_in_order() {
     assert_eq!(stats.enqueued, 20_000);
     assert_eq!(stats.delivered, 20_000);
     assert_eq!(stats.attempted(), stats.enqueued + stats.rejected);
-    assert_eq!((stats.spooled, stats.replayed, stats.spool_corrupt), (0, 0, 0));
-    assert_eq!(*delivered.lock().unwrap(), (0..20_000).collect::<Vec<u64>>());
+    assert_eq!(
+        (stats.spooled, stats.replayed, stats.spool_corrupt),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        *delivered.lock().unwrap(),
+        (0..20_000).collect::<Vec<u64>>()
+    );
     // Acknowledged segments are gone; the active one stays.
     assert_eq!(segments(dir.path()).len(), 1);
     batcher.shutdown(Duration::from_secs(5)).unwrap();
@@ -237,7 +245,10 @@ fn a_second_engine_on_the_directory_gets_the_lock_error() {
         matches!(&error, BuildError::SpoolLocked { dir: locked } if locked == dir.path()),
         "{error}"
     );
-    assert!(error.to_string().contains("in use by another engine"), "{error}");
+    assert!(
+        error.to_string().contains("in use by another engine"),
+        "{error}"
+    );
     drop(first);
     // Released with the engine.
     build().unwrap();

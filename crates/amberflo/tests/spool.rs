@@ -95,7 +95,10 @@ fn a_second_client_on_the_directory_gets_the_lock_error() {
         matches!(&error, Error::Batching(BuildError::SpoolLocked { dir: locked }) if locked.starts_with(dir.path())),
         "{error}"
     );
-    assert!(error.to_string().contains("in use by another engine"), "{error}");
+    assert!(
+        error.to_string().contains("in use by another engine"),
+        "{error}"
+    );
     first.meter("ApiCalls", 1.0, "customer-1").unwrap();
     first.shutdown(Duration::from_secs(10)).unwrap();
     drop(first);

@@ -112,7 +112,10 @@ fn main() {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("the child exited before the kill point: {status}");
             }
-            assert!(Instant::now() < give_up, "the child never reached {kill_at} records");
+            assert!(
+                Instant::now() < give_up,
+                "the child never reached {kill_at} records"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         child.kill().unwrap(); // SIGKILL

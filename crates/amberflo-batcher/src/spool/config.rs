@@ -139,10 +139,16 @@ impl SpoolConfig {
             return Some(("spool.segment_bytes", "must be at least 4096"));
         }
         if self.max_disk_bytes < self.segment_bytes {
-            return Some(("spool.max_disk_bytes", "must be at least spool.segment_bytes"));
+            return Some((
+                "spool.max_disk_bytes",
+                "must be at least spool.segment_bytes",
+            ));
         }
         if self.fsync == FsyncPolicy::Every(Duration::ZERO) {
-            return Some(("spool.fsync", "Every needs a non-zero interval (or use Always)"));
+            return Some((
+                "spool.fsync",
+                "Every needs a non-zero interval (or use Always)",
+            ));
         }
         None
     }

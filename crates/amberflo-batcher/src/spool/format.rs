@@ -151,7 +151,9 @@ impl FrameReader {
         self.buf.drain(..self.pos);
         self.buf_start += self.pos as u64;
         self.pos = 0;
-        let want = usize::try_from(limit - end).unwrap_or(usize::MAX).min(CHUNK);
+        let want = usize::try_from(limit - end)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK);
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
         let mut got = 0;

@@ -207,8 +207,8 @@ impl<T> Spool<T> {
         })?;
         let scan = segment::scan(&dir).map_err(io_error)?;
         let next_id = scan.next_id;
-        let active = create_segment(&dir, next_id, config.fsync != FsyncPolicy::Never)
-            .map_err(io_error)?;
+        let active =
+            create_segment(&dir, next_id, config.fsync != FsyncPolicy::Never).map_err(io_error)?;
         let mut segments: VecDeque<Segment> = scan.segments.into();
         let cursor = match segments.front() {
             Some(oldest) => Cursor::at(oldest.first_id, 0),
@@ -491,7 +491,9 @@ impl Inner {
     /// Updates the public gauges.
     fn publish(&self, state: &State) {
         self.counters.records.store(state.pending, Ordering::SeqCst);
-        self.counters.bytes.store(state.disk_bytes, Ordering::SeqCst);
+        self.counters
+            .bytes
+            .store(state.disk_bytes, Ordering::SeqCst);
     }
 
     /// Seals the active segment and starts a new one at the next id.

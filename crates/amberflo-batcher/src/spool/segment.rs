@@ -46,7 +46,11 @@ impl Segment {
     }
 
     /// Appends an acknowledgement of `ranges` to the segment's log (one `write`).
-    pub(crate) fn log_acks(&mut self, dir: &Path, ranges: &[std::ops::Range<u64>]) -> io::Result<()> {
+    pub(crate) fn log_acks(
+        &mut self,
+        dir: &Path,
+        ranges: &[std::ops::Range<u64>],
+    ) -> io::Result<()> {
         let log = match &mut self.ack_log {
             Some(log) => log,
             empty => empty.insert(
