@@ -73,7 +73,7 @@ impl<T> Shared<T> {
             &mut batch.items,
             Vec::with_capacity(self.config.max_batch_size),
         );
-        let kept = error.is_shutdown().then(|| 0..items.len());
+        let kept = error.is_shutdown().then_some(0..items.len());
         self.hand_over(error, items);
         self.acknowledge(batch, kept.as_slice());
         core.complete(&std::mem::take(&mut batch.counts));

@@ -289,10 +289,11 @@ impl<T> Spool<T> {
             return Err((AppendError::Full, item));
         }
         let active_bytes = state.active_segment().bytes;
-        if active_bytes > 0 && active_bytes.saturating_add(total) > inner.config.segment_bytes {
-            if let Err(error) = inner.rotate(&mut state) {
-                return Err((AppendError::Io(error), item));
-            }
+        if active_bytes > 0
+            && active_bytes.saturating_add(total) > inner.config.segment_bytes
+            && let Err(error) = inner.rotate(&mut state)
+        {
+            return Err((AppendError::Io(error), item));
         }
         let id = state.next_id;
         seal_frame(&mut frame, id, slot);
