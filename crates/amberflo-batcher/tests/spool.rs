@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amberflo_batcher::{
-    Batcher, BuildError, CodecError, FsyncPolicy, RetryPolicy, SendErrorKind, SinkError, SinkFn,
-    SpoolCodec, SpoolConfig,
+    Batcher, BuildError, CodecError, FsyncPolicy, Jitter, RetryPolicy, SendErrorKind, SinkError,
+    SinkFn, SpoolCodec, SpoolConfig,
 };
 
 /// `u64` as 8 little-endian bytes: a frame is 21 + 8 = 29 bytes.
@@ -44,7 +44,7 @@ fn leave_behind(dir: &Path, count: u64) {
     let batcher = Batcher::builder()
         .capacity(16)
         .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]))
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
         .spool(config(dir), Le)
         .on_error(|_, _: Vec<u64>| {})
         .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
@@ -53,7 +53,8 @@ fn leave_behind(dir: &Path, count: u64) {
         batcher.try_send(i).unwrap();
     }
     assert!(batcher.shutdown(Duration::from_millis(200)).is_err());
-    assert_eq!(batcher.stats().spooled, count);
+    let stats = batcher.stats();
+    assert_eq!(stats.spooled, count, "{stats:?}");
 }
 
 /// A new engine on `dir` delivering into a vector; returns what it delivered and its stats.
@@ -210,7 +211,7 @@ fn the_disk_budget_refuses_like_a_full_queue() {
     let batcher = Batcher::builder()
         .capacity(4)
         .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]))
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
         .spool(config(dir.path()).max_disk_bytes(4096), Le)
         .on_error(|_, _: Vec<u64>| {})
         .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
