@@ -7,6 +7,8 @@
 //! cargo run --release --example simulator -- --count 1000000 --threads 8   # load mode
 //! cargo run --release --example simulator -- --count 1000000 --threads 8 --refuse-when-full
 //! cargo run --example simulator -- --endpoint http://127.0.0.1:8080        # any server
+//! cargo run --release --example simulator -- --count 100000 --spool /tmp/af-spool  # durable
+//! cargo run --example simulator -- --count 0 --spool /tmp/af-spool    # deliver what it holds
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -56,6 +58,11 @@ struct Args {
     /// waiting for room, which is the default, so that every record is delivered.
     #[arg(long)]
     refuse_when_full: bool,
+    /// Meter through a crash-safe disk spool in this directory (records not delivered by a
+    /// previous run, e.g. one killed with Ctrl-C, are delivered first). With `--count 0`, only
+    /// deliver what the directory holds, then exit.
+    #[arg(long)]
+    spool: Option<std::path::PathBuf>,
 }
 
 /// How long a producer waits for room in a full queue before the record counts as rejected.
@@ -83,7 +90,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(workers) = args.workers {
         builder = builder.workers(workers);
     }
+    if let Some(dir) = &args.spool {
+        builder = builder.spool(dir);
+    }
     let client = builder.build()?;
+    if let Some(dir) = &args.spool {
+        println!(
+            "spool: {} ({} record(s) left by an earlier run to deliver first)",
+            dir.display(),
+            client.stats().replayed
+        );
+    }
     if args.count > 1 {
         println!(
             "load mode: {} records from {} thread(s); {}",
@@ -110,14 +127,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.failed,
         stats.rejected,
     );
+    if args.spool.is_some() {
+        println!(
+            "spool: replayed {}, still spooled {} ({} bytes), damaged regions skipped {}",
+            stats.replayed, stats.spooled, stats.spooled_bytes, stats.spool_corrupt
+        );
+    }
     if target.emulator.is_some() {
         print_emulated_usage(&client, &args.meter_api_name)?;
     }
-    if !args.refuse_when_full && stats.delivered != args.count {
+    // Replayed records (with a spool) are delivered on top of this run's.
+    let expected = args.count + stats.replayed;
+    if !args.refuse_when_full && stats.delivered != expected {
         return Err(format!(
-            "{} of {} records were not delivered",
-            args.count - stats.delivered.min(args.count),
-            args.count
+            "{} of {expected} records were not delivered",
+            expected - stats.delivered.min(expected),
         )
         .into());
     }

@@ -11,12 +11,14 @@ use std::sync::atomic::Ordering;
 
 use crate::core::RING;
 use crate::error::DeliveryError;
-use crate::ingress::{Entry, Shared};
+use crate::ingress::{Entry, NO_ID, Shared};
 
 /// Items taken from the queue, with how many came from each epoch slot.
 pub(crate) struct Batch<T> {
     pub(crate) items: Vec<T>,
     counts: [u64; RING],
+    /// The spool ids of the items (empty without a spool).
+    ids: Vec<u64>,
 }
 
 impl<T> Batch<T> {
@@ -24,11 +26,15 @@ impl<T> Batch<T> {
         Batch {
             items: Vec::with_capacity(capacity),
             counts: [0; RING],
+            ids: Vec::new(),
         }
     }
 
     pub(crate) fn push(&mut self, entry: Entry<T>) {
         self.counts[usize::from(entry.slot)] += 1;
+        if entry.id != NO_ID {
+            self.ids.push(entry.id);
+        }
         self.items.push(entry.item);
     }
 
@@ -54,6 +60,7 @@ impl<T> Shared<T> {
         core.delivered
             .fetch_add(batch.items.len() as u64, Ordering::SeqCst);
         batch.items.clear();
+        self.acknowledge(batch, &[]);
         core.complete(&std::mem::take(&mut batch.counts));
     }
 
@@ -66,7 +73,9 @@ impl<T> Shared<T> {
             &mut batch.items,
             Vec::with_capacity(self.config.max_batch_size),
         );
+        let kept = error.is_shutdown().then_some(0..items.len());
         self.hand_over(error, items);
+        self.acknowledge(batch, kept.as_slice());
         core.complete(&std::mem::take(&mut batch.counts));
         core.settled();
     }
@@ -78,6 +87,11 @@ impl<T> Shared<T> {
     pub(crate) fn settle_parts(&self, batch: &mut Batch<T>, failures: Vec<FailedPart>) {
         let core = &*self.core;
         core.settling.fetch_add(1, Ordering::SeqCst);
+        let kept: Vec<Range<usize>> = failures
+            .iter()
+            .filter(|part| part.error.is_shutdown())
+            .map(|part| part.range.clone())
+            .collect();
         let mut rest = batch.items.drain(..);
         let mut position = 0;
         for FailedPart { range, error } in failures {
@@ -90,8 +104,29 @@ impl<T> Shared<T> {
             self.hand_over(error, part);
         }
         drop(rest);
+        self.acknowledge(batch, &kept);
         core.complete(&std::mem::take(&mut batch.counts));
         core.settled();
+    }
+
+    /// With a spool: acknowledges the settled records of `batch` (all but the positions in
+    /// `kept`, records abandoned at the shutdown deadline, which stay spooled for the next
+    /// engine), then forgets the batch's ids.
+    fn acknowledge(&self, batch: &mut Batch<T>, kept: &[Range<usize>]) {
+        let Some(spool) = &self.spool else { return };
+        if kept.is_empty() {
+            spool.ack(&batch.ids);
+        } else {
+            let settled: Vec<u64> = batch
+                .ids
+                .iter()
+                .enumerate()
+                .filter(|(position, _)| !kept.iter().any(|range| range.contains(position)))
+                .map(|(_, &id)| id)
+                .collect();
+            spool.ack(&settled);
+        }
+        batch.ids.clear();
     }
 
     /// Counts `items` failed and hands them to the error callback (catching a panic).

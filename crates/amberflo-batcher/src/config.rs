@@ -2,16 +2,19 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::Duration;
 
 use crate::batcher::Batcher;
+use crate::core::slot_of;
 use crate::defaults;
 use crate::error::{BuildError, DeliveryError};
 use crate::executor::{Executor, ParkExecutor};
 use crate::ingress::Shared;
 use crate::retry::{RetryPolicy, Sleeper};
 use crate::sink::Sink;
+use crate::spool::{Spool, SpoolCodec, SpoolConfig, SpoolCounters};
 use crate::worker::{self, WorkerCtx};
 
 /// The error callback: gets the error and owns the failed batch.
@@ -76,6 +79,7 @@ pub struct BatcherBuilder<T> {
     on_error: Option<ErrorCallback<T>>,
     executor: Option<Arc<dyn Executor>>,
     sleeper: Option<Arc<dyn Sleeper>>,
+    spool: Option<(SpoolConfig, Box<dyn SpoolCodec<T>>)>,
 }
 
 impl<T> Default for BatcherBuilder<T> {
@@ -92,6 +96,7 @@ impl<T> Default for BatcherBuilder<T> {
             on_error: None,
             executor: None,
             sleeper: None,
+            spool: None,
         }
     }
 }
@@ -110,6 +115,7 @@ impl<T> fmt::Debug for BatcherBuilder<T> {
             .field("on_error", &self.on_error.is_some())
             .field("executor", &self.executor.is_some())
             .field("sleeper", &self.sleeper.is_some())
+            .field("spool", &self.spool.as_ref().map(|(config, _)| config))
             .finish()
     }
 }
@@ -203,6 +209,52 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         self
     }
 
+    /// Spools items to disk in `config.dir()` before `try_send` returns, encoded with `codec`
+    /// (default: no spool, items live in memory only). See the crate docs' *Spool* section.
+    ///
+    /// With a spool, an accepted item survives a crash of the process (and, depending on the
+    /// [`FsyncPolicy`](crate::FsyncPolicy), of the machine); the next engine built on the same
+    /// directory delivers what was not acknowledged, oldest first. The memory queue
+    /// ([`capacity`](Self::capacity)) becomes a cache of the spool's head: when it is full,
+    /// items still go to disk, up to the disk budget, and the workers load them back as they
+    /// make room. A second engine on the same directory fails to build
+    /// ([`BuildError::SpoolLocked`]).
+    ///
+    /// ```
+    /// use amberflo_batcher::{Batcher, CodecError, SpoolCodec, SpoolConfig, SinkFn};
+    /// use std::time::Duration;
+    ///
+    /// struct Le;
+    /// impl SpoolCodec<u64> for Le {
+    ///     fn encode(&self, item: &u64, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    ///         out.extend_from_slice(&item.to_le_bytes());
+    ///         Ok(())
+    ///     }
+    ///     fn decode(&self, bytes: &[u8]) -> Result<u64, CodecError> {
+    ///         Ok(u64::from_le_bytes(bytes.try_into().map_err(CodecError::new)?))
+    ///     }
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("spool-doc-{}", std::process::id()));
+    /// let batcher = Batcher::builder()
+    ///     .capacity(10) // in memory; the rest waits on disk
+    ///     .spool(SpoolConfig::new(&dir), Le)
+    ///     .build(SinkFn::new(|_batch: &[u64]| Ok(())))?;
+    /// for i in 0..1_000 {
+    ///     batcher.try_send(i)?; // on disk when this returns
+    /// }
+    /// batcher.shutdown(Duration::from_secs(10))?;
+    /// let stats = batcher.stats();
+    /// assert_eq!((stats.delivered, stats.spooled), (1_000, 0));
+    /// # drop(batcher);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spool(mut self, config: SpoolConfig, codec: impl SpoolCodec<T> + 'static) -> Self {
+        self.spool = Some((config, Box::new(codec)));
+        self
+    }
+
     fn validate(&self) -> Result<Config, BuildError> {
         fn invalid(field: &'static str, reason: &'static str) -> BuildError {
             BuildError::InvalidConfig { field, reason }
@@ -225,6 +277,9 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         if self.thread_name.contains('\0') {
             return Err(invalid("thread_name", "must not contain NUL bytes"));
         }
+        if let Some((field, reason)) = self.spool.as_ref().and_then(|(spool, _)| spool.invalid()) {
+            return Err(invalid(field, reason));
+        }
         Ok(Config {
             capacity: self.capacity,
             max_batch_size: self.max_batch_size.min(self.capacity),
@@ -241,12 +296,28 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
     /// # Errors
     ///
     /// [`BuildError::InvalidConfig`] naming the field for an out-of-range setting;
-    /// [`BuildError::Spawn`] if a worker thread cannot be started (any started one is stopped).
+    /// [`BuildError::Spawn`] if a worker thread cannot be started (any started one is stopped);
+    /// with a spool, [`BuildError::SpoolLocked`] if another engine uses its directory and
+    /// [`BuildError::Spool`] if the directory cannot be prepared.
     pub fn build(self, sink: impl Sink<T>) -> Result<Batcher<T>, BuildError> {
         let config = self.validate()?;
         let workers = config.workers;
         let on_error = self.on_error.unwrap_or_else(|| Arc::new(log_failure::<T>));
-        let shared = Arc::new(Shared::new(config, on_error));
+        let counters = Arc::new(SpoolCounters::default());
+        // A fresh engine is in its first epoch: replayed records are counted there.
+        let replay_slot = slot_of(1);
+        let (spool, replayed) = match self.spool {
+            Some((spool, codec)) => {
+                let (spool, replayed) =
+                    Spool::open(spool, codec, Arc::clone(&counters), replay_slot as u8)?;
+                (Some(spool), replayed)
+            }
+            None => (None, 0),
+        };
+        let shared = Arc::new(Shared::with_spool(config, on_error, spool, counters));
+        if replayed > 0 {
+            shared.core.shard().added[replay_slot].fetch_add(replayed, Ordering::SeqCst);
+        }
         let ctx = Arc::new(WorkerCtx {
             sink: Box::new(sink),
             executor: self

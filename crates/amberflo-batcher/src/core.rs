@@ -12,11 +12,12 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::flush::Coord;
+use crate::spool::SpoolCounters;
 use crate::stats::Stats;
 
 /// Number of epoch slots; up to `RING - 1` flushes can be outstanding without merging.
@@ -190,11 +191,13 @@ pub(crate) struct Core {
     pub(crate) overflow: AtomicBool,
     /// `rejected` total when the current overflow episode started.
     pub(crate) overflow_base: AtomicU64,
+    /// The spool's gauges (all zero without a spool).
+    pub(crate) spool: Arc<SpoolCounters>,
 }
 
 impl Core {
     /// A fresh engine state for `workers` worker threads.
-    pub(crate) fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize, spool: Arc<SpoolCounters>) -> Self {
         Core {
             // Epoch 1; epoch 0 never holds items.
             state: AtomicU64::new(EPOCH_ONE),
@@ -220,6 +223,7 @@ impl Core {
             exited_cv: Condvar::new(),
             overflow: AtomicBool::new(false),
             overflow_base: AtomicU64::new(0),
+            spool,
         }
     }
 
@@ -284,6 +288,10 @@ impl Core {
             split,
             in_queue: enqueued.saturating_sub(popped),
             in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
+            spooled: self.spool.records.load(Ordering::SeqCst),
+            spooled_bytes: self.spool.bytes.load(Ordering::SeqCst),
+            replayed: self.spool.replayed.load(Ordering::SeqCst),
+            spool_corrupt: self.spool.corrupt.load(Ordering::SeqCst),
         }
     }
 

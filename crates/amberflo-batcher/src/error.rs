@@ -20,6 +20,10 @@ pub enum SendErrorKind {
     Full,
     /// The engine is shut down (or shutting down) and accepts no more items.
     Closed,
+    /// With a [spool](crate::BatcherBuilder::spool): the item could not be spooled (its
+    /// codec failed, it is over the 16 MiB frame limit, or writing failed); the cause is
+    /// logged.
+    Spool,
 }
 
 /// An item the engine refused, handed back to the caller together with the reason.
@@ -88,6 +92,7 @@ impl<T> fmt::Display for SendError<T> {
         match self.kind {
             SendErrorKind::Full => f.write_str("the batcher queue is full"),
             SendErrorKind::Closed => f.write_str("the batcher is shut down"),
+            SendErrorKind::Spool => f.write_str("the item could not be written to the spool"),
         }
     }
 }
@@ -446,6 +451,22 @@ pub enum BuildError {
         field: &'static str,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// The spool directory could not be created, locked, scanned, or given a new segment.
+    #[error("could not open the spool directory {}", dir.display())]
+    Spool {
+        /// The spool directory.
+        dir: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another engine (in this or another process) uses the spool directory: its `LOCK` file
+    /// is locked. Give each engine its own directory.
+    #[error("the spool directory {} is in use by another engine", dir.display())]
+    SpoolLocked {
+        /// The spool directory.
+        dir: std::path::PathBuf,
     },
     /// A worker thread could not be started.
     #[error("could not spawn worker thread `{name}`")]

@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn more_flushes_than_slots_defer_their_flip_and_all_complete() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         // One record pending in epoch 1.
         core.shard().added[slot_of(1)].fetch_add(1, Ordering::SeqCst);
         let mut receivers = Vec::new();
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn an_empty_engine_flushes_at_once_and_clears_draining() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         let (registered, rx) = blocking(&core);
         assert!(matches!(registered, Registered::Done));
         assert!(rx.try_recv().is_ok());
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn records_added_after_the_flip_are_not_waited_for() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         core.shard().added[slot_of(1)].fetch_add(1, Ordering::SeqCst);
         let (registered, rx) = blocking(&core);
         assert!(matches!(registered, Registered::Pending(_)));
@@ -407,7 +407,7 @@ mod tests {
 
     #[test]
     fn a_timed_out_flush_stops_tracking_and_a_later_one_catches_up() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         core.shard().added[slot_of(1)].fetch_add(1, Ordering::SeqCst);
         assert!(matches!(
             flush_blocking(&core, Duration::ZERO),

@@ -35,6 +35,7 @@ use crate::config::{Config, ErrorCallback};
 use crate::core::wait_timeout;
 use crate::core::{CLOSED, Core, LINGER_SHIFT, deadline_after, epoch_of, lock, slot_of};
 use crate::error::SendErrorKind;
+use crate::spool::{AppendError, Spool, SpoolCounters};
 
 /// Slots the array queue has beyond the configured capacity. Producers refuse at the
 /// capacity (checked before pushing), so the array never fills up and a push never lands on a
@@ -43,11 +44,19 @@ use crate::error::SendErrorKind;
 /// refuses.
 const PUSH_HEADROOM: usize = 64;
 
+/// How often `send_timeout` re-tries a spool over its disk budget.
+const SPOOL_FULL_POLL: Duration = Duration::from_millis(5);
+
 /// A queued item with the epoch slot it was counted in.
 pub(crate) struct Entry<T> {
     pub(crate) slot: u8,
     pub(crate) item: T,
+    /// The record's spool id ([`NO_ID`] without a spool).
+    pub(crate) id: u64,
 }
+
+/// The id of an entry that is not spooled.
+pub(crate) const NO_ID: u64 = 0;
 
 /// Everything the handle and the workers share.
 pub(crate) struct Shared<T> {
@@ -55,22 +64,38 @@ pub(crate) struct Shared<T> {
     pub(crate) queue: ArrayQueue<Entry<T>>,
     pub(crate) config: Config,
     pub(crate) on_error: ErrorCallback<T>,
+    /// The disk spool, when configured (see the `spool` module).
+    pub(crate) spool: Option<Spool<T>>,
 }
 
 impl<T> Shared<T> {
+    #[cfg(test)]
     pub(crate) fn new(config: Config, on_error: ErrorCallback<T>) -> Self {
+        Shared::with_spool(config, on_error, None, Arc::default())
+    }
+
+    pub(crate) fn with_spool(
+        config: Config,
+        on_error: ErrorCallback<T>,
+        spool: Option<Spool<T>>,
+        counters: Arc<SpoolCounters>,
+    ) -> Self {
         Shared {
-            core: Arc::new(Core::new(config.workers)),
+            core: Arc::new(Core::new(config.workers, counters)),
             // `capacity <= MAX_CAPACITY`, checked by the builder: no overflow.
             queue: ArrayQueue::new(config.capacity.saturating_add(PUSH_HEADROOM)),
             config,
             on_error,
+            spool,
         }
     }
 
     /// Accepts `item` or gives it back with the reason. Does not count rejections.
     #[inline]
     pub(crate) fn enqueue(&self, item: T) -> Result<(), (SendErrorKind, T)> {
+        if let Some(spool) = &self.spool {
+            return self.enqueue_spooled(spool, item);
+        }
         let core = &*self.core;
         let mut state = core.state.load(Ordering::SeqCst);
         if state & CLOSED != 0 {
@@ -108,6 +133,7 @@ impl<T> Shared<T> {
         match self.queue.push(Entry {
             slot: slot as u8,
             item,
+            id: NO_ID,
         }) {
             Ok(()) => {
                 // Pairs with the fence in the workers' sleep path: either they see the item,
@@ -124,6 +150,90 @@ impl<T> Shared<T> {
                 core.after_undo();
                 self.start_refilling();
                 Err((SendErrorKind::Full, entry.item))
+            }
+        }
+    }
+
+    /// [`enqueue`](Self::enqueue) with a spool: count the item, append it to the spool (which
+    /// also queues it in memory when nothing older waits on disk and there is room), wake a
+    /// worker if needed. Refused only when closed, over the disk budget or on an I/O error.
+    #[cold]
+    fn enqueue_spooled(&self, spool: &Spool<T>, item: T) -> Result<(), (SendErrorKind, T)> {
+        let core = &*self.core;
+        let mut state = core.state.load(Ordering::SeqCst);
+        if state & CLOSED != 0 {
+            return Err((SendErrorKind::Closed, item));
+        }
+        let shard = core.shard();
+        let mut slot;
+        loop {
+            slot = slot_of(epoch_of(state));
+            // As in `enqueue`: count first, then re-read the state.
+            shard.added[slot].fetch_add(1, Ordering::SeqCst);
+            let now = core.state.load(Ordering::SeqCst);
+            if now & CLOSED != 0 {
+                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+                core.after_undo();
+                return Err((SendErrorKind::Closed, item));
+            }
+            if epoch_of(now) == epoch_of(state) {
+                break;
+            }
+            shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+            core.after_undo();
+            state = now;
+        }
+        // `slot < RING <= 8`, so it fits a byte.
+        match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
+            Ok(()) => {
+                fence(Ordering::SeqCst);
+                let sleepers = core.parking.0.sleepers.load(Ordering::Relaxed);
+                if sleepers != 0 {
+                    self.wake(sleepers);
+                }
+                Ok(())
+            }
+            Err((error, item)) => {
+                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+                core.after_undo();
+                let kind = match error {
+                    AppendError::Full => SendErrorKind::Full,
+                    AppendError::Encode(error) => {
+                        tracing::warn!(%error, "amberflo-batcher: an item cannot be encoded for the spool; refused");
+                        SendErrorKind::Spool
+                    }
+                    AppendError::TooLarge(bytes) => {
+                        tracing::warn!(
+                            bytes,
+                            "amberflo-batcher: an encoded item is over the spool's 16 MiB frame limit; refused"
+                        );
+                        SendErrorKind::Spool
+                    }
+                    AppendError::Io(error) => {
+                        tracing::error!(%error, "amberflo-batcher: cannot write to the spool; item refused");
+                        SendErrorKind::Spool
+                    }
+                };
+                Err((kind, item))
+            }
+        }
+    }
+
+    /// Loads spooled records into the queue while it has room; counts undecodable ones failed.
+    fn refill_from_spool(&self, spool: &Spool<T>) {
+        let refill = spool.refill(&self.queue, self.config.capacity);
+        let undecodable: u64 = refill.undecodable.iter().sum();
+        if undecodable > 0 {
+            let core = &*self.core;
+            core.popped.0.fetch_add(undecodable, Ordering::SeqCst);
+            core.failed.fetch_add(undecodable, Ordering::SeqCst);
+            core.complete(&refill.undecodable);
+        }
+        if refill.pushed > 0 {
+            fence(Ordering::SeqCst);
+            let sleepers = self.core.parking.0.sleepers.load(Ordering::Relaxed);
+            if sleepers != 0 {
+                self.wake(sleepers);
             }
         }
     }
@@ -238,6 +348,12 @@ impl<T> Shared<T> {
             if now >= deadline {
                 break Err((SendErrorKind::Full, item));
             }
+            if self.spool.is_some() {
+                // Over the disk budget: room comes back when a segment is deleted, which
+                // nothing signals; poll.
+                std::thread::sleep((deadline - now).min(SPOOL_FULL_POLL));
+                continue;
+            }
             self.wait_for_room(deadline - now);
             waited = true;
         };
@@ -267,6 +383,11 @@ impl<T> Shared<T> {
     /// Moves up to `max_batch_size - batch.len()` queued items into `batch`; returns how many.
     pub(crate) fn pop_into(&self, batch: &mut Batch<T>) -> usize {
         let max = self.config.max_batch_size;
+        if let Some(spool) = &self.spool
+            && spool.has_backlog()
+        {
+            self.refill_from_spool(spool);
+        }
         let mut taken = 0;
         while batch.len() < max {
             let Some(entry) = self.queue.pop() else {
@@ -277,6 +398,11 @@ impl<T> Shared<T> {
         }
         if taken > 0 {
             self.after_pop(taken);
+            if let Some(spool) = &self.spool
+                && spool.has_backlog()
+            {
+                self.refill_from_spool(spool);
+            }
         }
         taken
     }
@@ -341,14 +467,26 @@ mod tests {
         assert!(is_full(shared.enqueue(8)));
         // One slot free is not enough: producers keep getting refused without a push.
         let mut batch = Batch::with_capacity(3);
-        batch.push(Entry { slot: 1, item: 0 });
-        batch.push(Entry { slot: 1, item: 0 });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
         assert_eq!(shared.pop_into(&mut batch), 1);
         assert!(is_full(shared.enqueue(9)));
         assert_eq!(shared.queue.len(), 7);
         // Two more out: three free, the queue accepts again.
         let mut batch = Batch::with_capacity(3);
-        batch.push(Entry { slot: 1, item: 0 });
+        batch.push(Entry {
+            slot: 1,
+            item: 0,
+            id: NO_ID,
+        });
         assert_eq!(shared.pop_into(&mut batch), 2);
         assert!(shared.enqueue(10).is_ok());
         assert_eq!(shared.queue.len(), 6);

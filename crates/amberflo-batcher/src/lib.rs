@@ -52,6 +52,16 @@
 //!   deadline, sink calls still pending are cancelled (their futures dropped, whatever the
 //!   executor) and their records handed to the error callback before `shutdown` returns.
 //! * Idle workers block on a condition variable: an idle engine uses no CPU.
+//!
+//! # Spool
+//!
+//! With [`BatcherBuilder::spool`], every accepted item is appended to a crash-safe log on disk
+//! (encoded by a [`SpoolCodec`]) before `try_send` returns `Ok`; the memory queue caches the
+//! log's head, an outage fills the disk (up to [`SpoolConfig::max_disk_bytes`]) instead of
+//! memory, settled batches are acknowledged, and the next engine on the directory replays what
+//! was not. [`FsyncPolicy`] says what survives a power loss; damaged frames are skipped and
+//! counted in [`Stats::spool_corrupt`]. The format and its reasons are in the source of the
+//! `spool` module.
 
 mod batch;
 mod batcher;
@@ -65,6 +75,7 @@ mod ingress;
 mod retry;
 mod shutdown;
 mod sink;
+mod spool;
 mod stats;
 mod worker;
 
@@ -78,4 +89,8 @@ pub use crate::executor::{BoxFuture, Executor, ParkExecutor, block_on};
 pub use crate::flush::FlushFuture;
 pub use crate::retry::{Jitter, RetryPolicy, Sleeper};
 pub use crate::sink::{Sink, SinkFn};
+pub use crate::spool::{
+    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MIN_SEGMENT_BYTES,
+    SpoolCodec, SpoolConfig,
+};
 pub use crate::stats::Stats;

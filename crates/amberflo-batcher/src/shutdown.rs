@@ -136,7 +136,10 @@ fn run<T>(
     let aborted = flushed.is_err();
     if aborted {
         core.set_abort();
-        abandon_queued(shared, deadline);
+        // Spooled records left are not abandoned: they stay on disk for the next engine.
+        if shared.spool.is_none() {
+            abandon_queued(shared, deadline);
+        }
     }
 
     // 4. Let the workers go, within the remaining time: they settle what they hold (a cancelled

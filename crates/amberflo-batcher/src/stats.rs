@@ -49,6 +49,19 @@ pub struct Stats {
     /// Records taken by a worker and not yet delivered or failed: being batched, inside a sink
     /// call, or waiting for a retry.
     pub in_flight: u64,
+    /// With a [spool](crate::BatcherBuilder::spool): records on disk not yet acknowledged
+    /// (delivered or handed to the error callback). 0 without a spool.
+    pub spooled: u64,
+    /// With a spool: bytes of its segment files (what the disk budget counts).
+    pub spooled_bytes: u64,
+    /// With a spool: records an earlier engine left unacknowledged, replayed by this one. They
+    /// are included in `enqueued` (so the accounting above holds), but were not sent through
+    /// this engine's `try_send`.
+    pub replayed: u64,
+    /// With a spool: damaged regions skipped (a torn tail, a flipped bit, a zeroed length,
+    /// garbage; each contiguous region counts once, whatever it held), plus records whose
+    /// frame verified but that the codec could not decode (those also count in `failed`).
+    pub spool_corrupt: u64,
 }
 
 impl Stats {

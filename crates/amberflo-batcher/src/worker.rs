@@ -79,6 +79,10 @@ fn gather<T>(shared: &Shared<T>, batch: &mut Batch<T>) -> bool {
     let linger = shared.config.linger;
     let mut deadline = None;
     loop {
+        if shared.spool.is_some() && core.abort.load(Ordering::SeqCst) {
+            // Past the shutdown deadline, spooled records stay on disk for the next engine.
+            return !batch.is_empty();
+        }
         shared.pop_into(batch);
         if batch.len() >= max {
             return true;
@@ -514,7 +518,7 @@ mod tests {
 
     #[test]
     fn an_abort_wakes_a_parked_call_which_drops_the_sink_future_at_its_next_poll() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         let (polled, dropped) = (Arc::default(), Arc::default());
         let waker = Arc::new(CountingWaker::default());
         let (mut registered, mut outcome) = (false, None);
@@ -544,7 +548,7 @@ mod tests {
 
     #[test]
     fn a_call_being_polled_at_the_abort_is_woken_but_not_counted() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         let (polled, dropped) = (Arc::default(), Arc::default());
         let waker = Arc::new(CountingWaker::default());
         let (mut registered, mut outcome) = (false, None);
@@ -566,7 +570,7 @@ mod tests {
 
     #[test]
     fn a_call_registering_after_the_abort_sees_it() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         core.set_abort();
         let waker = Waker::from(Arc::new(CountingWaker::default()));
         assert!(core.register_abort_waker(0, &waker));
@@ -574,7 +578,7 @@ mod tests {
 
     #[test]
     fn an_abort_before_the_first_poll_never_calls_the_sink() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         core.set_abort();
         let (polled, dropped) = (Arc::default(), Arc::default());
         let (mut registered, mut outcome) = (false, None);
@@ -595,7 +599,7 @@ mod tests {
 
     #[test]
     fn a_ready_sink_completes_without_touching_the_abort_slot() {
-        let core = Core::new(1);
+        let core = Core::new(1, Arc::default());
         let (mut registered, mut outcome) = (false, None);
         let mut call = AbortableCall {
             sink: Some(Box::pin(async { Err(SinkError::fatal("400")) })),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amberflo_batcher::defaults::MAX_CAPACITY;
-use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy};
+use amberflo_batcher::{BatcherBuilder, DeliveryError, RetryPolicy, SpoolConfig};
 use amberflo_transport::{
     ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind, redacted_url,
 };
@@ -14,7 +14,7 @@ use amberflo_types::{MeterRecord, RecordLimits};
 use crate::client::Client;
 use crate::error::Error;
 use crate::runtime::IoRuntime;
-use crate::sink::{IngestKind, IngestSink};
+use crate::sink::{IngestKind, IngestSink, JsonCodec};
 
 /// Environment variable holding the API key.
 pub const ENV_API_KEY: &str = "AMBERFLO_API_KEY";
@@ -151,6 +151,7 @@ pub struct ClientBuilder {
     shutdown_timeout: Option<Duration>,
     on_error: Option<ErrorCallback>,
     record_limits: RecordLimits,
+    spool: Option<SpoolConfig>,
     #[cfg(feature = "s3")]
     s3: Option<amberflo_transport::S3Destination>,
 }
@@ -177,6 +178,7 @@ impl Default for ClientBuilder {
             shutdown_timeout: None,
             on_error: None,
             record_limits: RecordLimits::DEFAULT,
+            spool: None,
             #[cfg(feature = "s3")]
             s3: None,
         }
@@ -194,6 +196,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_batch_size", &self.max_batch_size)
             .field("linger", &self.linger)
             .field("workers", &self.workers)
+            .field("spool", &self.spool)
             .finish_non_exhaustive()
     }
 }
@@ -488,6 +491,64 @@ impl ClientBuilder {
         self
     }
 
+    /// Spools every metered record (and custom payload) to disk under `dir` before `meter`
+    /// returns `Ok`, so that a crash, `kill -9` or outage loses nothing that was accepted
+    /// (default: no spool, records are held in memory only). Records go to `dir/records`,
+    /// custom payloads to `dir/custom`, each an append-only log with its own lock, fsync
+    /// policy and disk budget (defaults: [`FsyncPolicy::Every`] second, 1 GiB each); use
+    /// [`spool_config`](Self::spool_config) to change them.
+    ///
+    /// What the spool does (see `amberflo_batcher::BatcherBuilder::spool` for details):
+    /// * the in-memory queue ([`queue_capacity`](Self::queue_capacity)) becomes a cache of the
+    ///   spool's head: while Amberflo is unreachable, records keep being accepted onto disk up
+    ///   to the disk budget, then refused like a full queue ([`MeterError::Rejected`](crate::MeterError));
+    /// * a batch is acknowledged once delivered or handed to the error callback; fully
+    ///   acknowledged segment files are deleted;
+    /// * the next client built on the same directory delivers, oldest first, what was not
+    ///   acknowledged ([`Stats::replayed`](crate::Stats::replayed)). A crash between a send and
+    ///   its acknowledgement sends that batch again: Amberflo deduplicates on `uniqueId`.
+    /// * Damaged frames (torn writes, flipped bits) are skipped and counted
+    ///   ([`Stats::spool_corrupt`](crate::Stats::spool_corrupt)).
+    ///
+    /// `build` fails with [`Error::Batching`] holding
+    /// [`BuildError::SpoolLocked`](amberflo_batcher::BuildError::SpoolLocked) when another
+    /// client uses the directory, or [`BuildError::Spool`](amberflo_batcher::BuildError::Spool)
+    /// with the I/O error when it cannot be created or read.
+    ///
+    /// ```no_run
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .spool("/var/lib/my-app/amberflo")
+    ///     .build()?;
+    /// client.meter("ApiCalls", 1.0, "customer-1")?; // on disk when this returns
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn spool(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spool = Some(SpoolConfig::new(dir));
+        self
+    }
+
+    /// Like [`spool`](Self::spool), with every setting: the fsync policy, the disk budget and
+    /// the segment size (each of the two subdirectories gets them).
+    ///
+    /// ```no_run
+    /// use amberflo::{FsyncPolicy, SpoolConfig};
+    ///
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .spool_config(
+    ///         SpoolConfig::new("/var/lib/my-app/amberflo")
+    ///             .fsync(FsyncPolicy::Always)
+    ///             .max_disk_bytes(4 << 30),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn spool_config(mut self, config: SpoolConfig) -> Self {
+        self.spool = Some(config);
+        self
+    }
+
     /// Builds the client: starts its I/O runtime and batching workers.
     ///
     /// # Errors
@@ -515,14 +576,20 @@ impl ClientBuilder {
         }
         let api = api.build()?;
 
-        let records = self.batcher("amberflo-meter", &runtime, FailedBatch::Records);
-        let custom = self
+        let mut records = self.batcher("amberflo-meter", &runtime, FailedBatch::Records);
+        let mut custom = self
             .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
             .capacity(
                 self.custom_capacity
                     .unwrap_or(DEFAULT_CUSTOM_QUEUE_CAPACITY),
             )
             .workers(1);
+        if let Some(spool) = &self.spool {
+            let records_dir = spool.dir().join("records");
+            let custom_dir = spool.dir().join("custom");
+            records = records.spool(spool.clone().with_dir(records_dir), JsonCodec);
+            custom = custom.spool(spool.clone().with_dir(custom_dir), JsonCodec);
+        }
         let (records, custom) = match self.delivery(&api) {
             #[cfg(feature = "s3")]
             Delivery::S3(client) => (

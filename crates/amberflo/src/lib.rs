@@ -103,7 +103,9 @@ pub use config::{
 pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
-pub use amberflo_batcher::{DeliveryError, RetryPolicy, SendError, SendErrorKind, Stats};
+pub use amberflo_batcher::{
+    DeliveryError, FsyncPolicy, RetryPolicy, SendError, SendErrorKind, SpoolConfig, Stats,
+};
 pub use amberflo_transport::{ApiError, Transport, TransportError};
 pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};
 pub use http::StatusCode;

@@ -1,10 +1,10 @@
 //! The batcher's sinks: encode a batch (JSON, gzip) and post it to the ingest API; a body over
 //! the size cap, or a 413 answer, makes the batcher split the batch, and a 400 or 422 bisect
-//! it to the records the server refuses.
+//! it to the records the server refuses. Also the spool's codec.
 
 use std::marker::PhantomData;
 
-use amberflo_batcher::{Sink, SinkError};
+use amberflo_batcher::{CodecError, Sink, SinkError, SpoolCodec};
 use amberflo_transport::{ApiClient, gzip_ingest_body};
 use amberflo_types::{MeterRecord, write_records_json};
 use async_trait::async_trait;
@@ -36,6 +36,21 @@ impl IngestItem for MeterRecord {
 impl IngestItem for serde_json::Value {
     fn to_json(batch: &[Self]) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(batch)
+    }
+}
+
+/// How the spool stores records and custom payloads: one JSON document per item (the same
+/// JSON the ingest API takes, so a spool file can be read with ordinary tools).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JsonCodec;
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SpoolCodec<T> for JsonCodec {
+    fn encode(&self, item: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        serde_json::to_writer(out, item).map_err(CodecError::new)
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        serde_json::from_slice(bytes).map_err(CodecError::new)
     }
 }
 

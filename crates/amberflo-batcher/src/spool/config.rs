@@ -1,0 +1,227 @@
+//! The spool's public settings ([`SpoolConfig`], [`FsyncPolicy`]) and the item codec
+//! ([`SpoolCodec`], [`CodecError`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::BoxError;
+
+/// Default disk budget: 1 GiB.
+pub const DEFAULT_MAX_DISK_BYTES: u64 = 1 << 30;
+/// Default segment size: 16 MiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 16 << 20;
+/// Smallest segment size accepted: 4 KiB.
+pub const MIN_SEGMENT_BYTES: u64 = 4 << 10;
+
+/// When the spool asks the OS to put written records on stable storage (`fdatasync`).
+///
+/// Whatever the policy, a record is handed to the OS (one `write` into the page cache) before
+/// `try_send` returns `Ok`: it survives a crash or `kill -9` of the process. The policy only
+/// decides what survives a power loss or kernel crash:
+///
+/// * [`Always`](Self::Always): every record is synced before `try_send` returns: nothing
+///   accepted is lost, at the cost of one disk flush per record (tens of microseconds to
+///   milliseconds, depending on the device).
+/// * [`Every(d)`](Self::Every) (default: 1 s): a background thread syncs at most every `d`;
+///   a power loss loses at most the last `d` of records.
+/// * [`Never`](Self::Never): the OS writes back when it likes (typically within 30 s on Linux);
+///   a power loss may lose that much.
+///
+/// Acknowledgements are never synced: losing one only makes the next engine send its records
+/// again, which the server's `uniqueId` deduplication absorbs.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FsyncPolicy {
+    /// Sync every record before `try_send` returns.
+    Always,
+    /// Sync at most this often, from a background thread.
+    Every(Duration),
+    /// Never sync; leave write-back to the OS.
+    Never,
+}
+
+impl Default for FsyncPolicy {
+    fn default() -> Self {
+        FsyncPolicy::Every(Duration::from_secs(1))
+    }
+}
+
+/// Where and how the engine spools items to disk; see
+/// [`BatcherBuilder::spool`](crate::BatcherBuilder::spool) and the crate's *Spool* section.
+///
+/// ```
+/// use amberflo_batcher::{FsyncPolicy, SpoolConfig};
+/// use std::time::Duration;
+///
+/// let config = SpoolConfig::new("/var/spool/my-app")
+///     .fsync(FsyncPolicy::Every(Duration::from_millis(200)))
+///     .max_disk_bytes(256 << 20)
+///     .segment_bytes(8 << 20);
+/// assert_eq!(config.max_disk_bytes_limit(), 256 << 20);
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpoolConfig {
+    pub(crate) dir: PathBuf,
+    pub(crate) fsync: FsyncPolicy,
+    pub(crate) max_disk_bytes: u64,
+    pub(crate) segment_bytes: u64,
+}
+
+impl SpoolConfig {
+    /// A spool in `dir` (created if missing), with the default fsync policy (every second),
+    /// disk budget ([`DEFAULT_MAX_DISK_BYTES`]) and segment size ([`DEFAULT_SEGMENT_BYTES`]).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        SpoolConfig {
+            dir: dir.into(),
+            fsync: FsyncPolicy::default(),
+            max_disk_bytes: DEFAULT_MAX_DISK_BYTES,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+        }
+    }
+
+    /// The fsync policy (see [`FsyncPolicy`] for what each level survives).
+    #[must_use]
+    pub fn fsync(mut self, policy: FsyncPolicy) -> Self {
+        self.fsync = policy;
+        self
+    }
+
+    /// The disk budget in bytes (segment files): once reached, items are refused
+    /// ([`SendErrorKind::Full`](crate::SendErrorKind::Full)) until acknowledged segments are
+    /// deleted. Must be at least the segment size.
+    #[must_use]
+    pub fn max_disk_bytes(mut self, bytes: u64) -> Self {
+        self.max_disk_bytes = bytes;
+        self
+    }
+
+    /// The size at which a segment file is closed and a new one started (at least
+    /// [`MIN_SEGMENT_BYTES`]). A segment is deleted once all its records are acknowledged and
+    /// it is no longer the one written to, so smaller segments free disk space sooner.
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes;
+        self
+    }
+
+    /// Replaces the directory (keeping the other settings).
+    #[must_use]
+    pub fn with_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
+    }
+
+    /// The spool directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The fsync policy.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.fsync
+    }
+
+    /// The disk budget in bytes.
+    pub fn max_disk_bytes_limit(&self) -> u64 {
+        self.max_disk_bytes
+    }
+
+    /// The segment size in bytes.
+    pub fn segment_bytes_limit(&self) -> u64 {
+        self.segment_bytes
+    }
+
+    /// The first invalid setting, as `(field, reason)`.
+    pub(crate) fn invalid(&self) -> Option<(&'static str, &'static str)> {
+        if self.segment_bytes < MIN_SEGMENT_BYTES {
+            return Some(("spool.segment_bytes", "must be at least 4096"));
+        }
+        if self.max_disk_bytes < self.segment_bytes {
+            return Some((
+                "spool.max_disk_bytes",
+                "must be at least spool.segment_bytes",
+            ));
+        }
+        if self.fsync == FsyncPolicy::Every(Duration::ZERO) {
+            return Some((
+                "spool.fsync",
+                "Every needs a non-zero interval (or use Always)",
+            ));
+        }
+        None
+    }
+}
+
+/// An item that could not be encoded for, or decoded from, the spool.
+///
+/// ```
+/// use amberflo_batcher::CodecError;
+///
+/// let error = CodecError::new("not UTF-8");
+/// assert_eq!(error.to_string(), "spool codec: not UTF-8");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("spool codec: {0}")]
+pub struct CodecError(BoxError);
+
+impl CodecError {
+    /// Wraps the codec's own error.
+    pub fn new(source: impl Into<BoxError>) -> Self {
+        CodecError(source.into())
+    }
+
+    /// The codec's own error.
+    pub fn into_inner(self) -> BoxError {
+        self.0
+    }
+}
+
+/// Turns items into bytes for the spool and back.
+///
+/// `decode(encode(x))` must give back an item equal to `x`. It runs on the `try_send` path
+/// (encode) and on the worker threads (decode), so keep it cheap.
+///
+/// ```
+/// use amberflo_batcher::{CodecError, SpoolCodec};
+///
+/// struct Utf8;
+///
+/// impl SpoolCodec<String> for Utf8 {
+///     fn encode(&self, item: &String, out: &mut Vec<u8>) -> Result<(), CodecError> {
+///         out.extend_from_slice(item.as_bytes());
+///         Ok(())
+///     }
+///     fn decode(&self, bytes: &[u8]) -> Result<String, CodecError> {
+///         String::from_utf8(bytes.to_vec()).map_err(CodecError::new)
+///     }
+/// }
+///
+/// let mut bytes = Vec::new();
+/// Utf8.encode(&"hello".to_owned(), &mut bytes).unwrap();
+/// assert_eq!(Utf8.decode(&bytes).unwrap(), "hello");
+/// ```
+pub trait SpoolCodec<T>: Send + Sync {
+    /// Appends the encoding of `item` to `out` (which may already hold other bytes).
+    ///
+    /// # Errors
+    ///
+    /// A [`CodecError`] when the item cannot be encoded; `try_send` then refuses it.
+    fn encode(&self, item: &T, out: &mut Vec<u8>) -> Result<(), CodecError>;
+
+    /// The item encoded in `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// A [`CodecError`] when the bytes are not a valid encoding; the record is counted in
+    /// [`Stats::spool_corrupt`](crate::Stats::spool_corrupt) and
+    /// [`Stats::failed`](crate::Stats::failed), and logged.
+    fn decode(&self, bytes: &[u8]) -> Result<T, CodecError>;
+}
+
+impl<T> fmt::Debug for dyn SpoolCodec<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SpoolCodec")
+    }
+}

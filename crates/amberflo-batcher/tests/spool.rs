@@ -1,0 +1,309 @@
+//! The disk spool with real files: ordering past the memory capacity, replay after an engine
+//! left records behind, the disk budget, the directory lock, and one test per kind of damage
+//! on a hand-damaged segment (torn tail, flipped bit, zeroed length, garbage appended).
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use amberflo_batcher::{
+    Batcher, BuildError, CodecError, FsyncPolicy, Jitter, RetryPolicy, SendErrorKind, SinkError,
+    SinkFn, SpoolCodec, SpoolConfig,
+};
+
+/// `u64` as 8 little-endian bytes: a frame is 21 + 8 = 29 bytes.
+struct Le;
+
+impl SpoolCodec<u64> for Le {
+    fn encode(&self, item: &u64, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        out.extend_from_slice(&item.to_le_bytes());
+        Ok(())
+    }
+    fn decode(&self, bytes: &[u8]) -> Result<u64, CodecError> {
+        Ok(u64::from_le_bytes(
+            bytes.try_into().map_err(CodecError::new)?,
+        ))
+    }
+}
+
+const FRAME: u64 = 29;
+/// Segments of 4096 bytes hold 141 frames.
+const PER_SEGMENT: u64 = 4096 / FRAME;
+
+fn config(dir: &Path) -> SpoolConfig {
+    SpoolConfig::new(dir)
+        .segment_bytes(4096)
+        .fsync(FsyncPolicy::Never)
+}
+
+/// Spools `0..count` with a sink that never succeeds, then shuts down past the deadline: every
+/// record stays on disk, unacknowledged.
+fn leave_behind(dir: &Path, count: u64) {
+    let batcher = Batcher::builder()
+        .capacity(16)
+        .workers(1)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(config(dir), Le)
+        .on_error(|_, _: Vec<u64>| {})
+        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
+        .unwrap();
+    for i in 0..count {
+        batcher.try_send(i).unwrap();
+    }
+    assert!(batcher.shutdown(Duration::from_millis(200)).is_err());
+    let stats = batcher.stats();
+    assert_eq!(stats.spooled, count, "{stats:?}");
+}
+
+/// A new engine on `dir` delivering into a vector; returns what it delivered and its stats.
+fn deliver(dir: &Path) -> (Vec<u64>, amberflo_batcher::Stats) {
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&delivered);
+    let batcher = Batcher::builder()
+        .capacity(16)
+        .workers(1)
+        .spool(config(dir), Le)
+        .build(SinkFn::new(move |batch: &[u64]| {
+            sink.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        }))
+        .unwrap();
+    batcher.shutdown(Duration::from_secs(20)).unwrap();
+    let stats = batcher.stats();
+    assert_eq!(stats.enqueued, stats.delivered + stats.failed, "{stats:?}");
+    assert_eq!(stats.enqueued, stats.replayed, "{stats:?}");
+    assert_eq!(stats.spooled, 0, "{stats:?}");
+    let items = delivered.lock().unwrap().clone();
+    (items, stats)
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// 400 records over three segments; `damage` edits the oldest one; the next engine delivers
+/// `0..400` minus `lost`, in order, and counts one damaged region.
+fn damaged_case(damage: impl FnOnce(&mut Vec<u8>), lost: &[u64]) {
+    let dir = tempfile::tempdir().unwrap();
+    leave_behind(dir.path(), 400);
+    let files = segments(dir.path());
+    assert!(files.len() >= 3, "{files:?}");
+    let mut bytes = fs::read(&files[0]).unwrap();
+    assert_eq!(bytes.len() as u64, PER_SEGMENT * FRAME);
+    damage(&mut bytes);
+    fs::write(&files[0], &bytes).unwrap();
+
+    let (items, stats) = deliver(dir.path());
+    let expected: Vec<u64> = (0..400).filter(|i| !lost.contains(i)).collect();
+    assert_eq!(items, expected);
+    assert_eq!(stats.spool_corrupt, 1, "{stats:?}");
+    assert_eq!(stats.replayed, expected.len() as u64);
+    // Everything acknowledged, and the engine dropped: no segment is left.
+    assert_eq!(segments(dir.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_torn_tail_is_skipped_and_the_later_segments_delivered() {
+    damaged_case(|bytes| bytes.truncate(bytes.len() - 10), &[PER_SEGMENT - 1]);
+}
+
+#[test]
+fn a_flipped_bit_loses_only_its_record() {
+    damaged_case(|bytes| bytes[(50 * FRAME + 25) as usize] ^= 0x10, &[50]);
+}
+
+#[test]
+fn a_zeroed_length_loses_only_its_record() {
+    damaged_case(
+        |bytes| {
+            let at = (30 * FRAME + 4) as usize;
+            bytes[at..at + 4].fill(0);
+        },
+        &[30],
+    );
+}
+
+#[test]
+fn garbage_appended_is_skipped() {
+    damaged_case(
+        |bytes| bytes.extend(b"not a frame at all, AFsp either ".repeat(8)),
+        &[],
+    );
+}
+
+#[test]
+fn records_past_the_memory_capacity_wait_on_disk_and_arrive_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&delivered);
+    let batcher = Batcher::builder()
+        .capacity(32)
+        .max_batch_size(10)
+        .workers(1)
+        .linger(Duration::ZERO)
+        .spool(config(dir.path()), Le)
+        .build(SinkFn::new(move |batch: &[u64]| {
+            sink.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        }))
+        .unwrap();
+    for i in 0..20_000 {
+        batcher.try_send(i).unwrap();
+    }
+    batcher.flush(Duration::from_secs(30)).unwrap();
+    let stats = batcher.stats();
+    assert_eq!(stats.enqueued, 20_000);
+    assert_eq!(stats.delivered, 20_000);
+    assert_eq!(stats.attempted(), stats.enqueued + stats.rejected);
+    assert_eq!(
+        (stats.spooled, stats.replayed, stats.spool_corrupt),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        *delivered.lock().unwrap(),
+        (0..20_000).collect::<Vec<u64>>()
+    );
+    // Acknowledged segments are gone; the active one stays.
+    assert_eq!(segments(dir.path()).len(), 1);
+    batcher.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn records_left_behind_are_replayed_in_order_before_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    leave_behind(dir.path(), 500);
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&delivered);
+    let batcher = Batcher::builder()
+        .capacity(8)
+        .workers(2)
+        .max_batch_size(4)
+        .spool(config(dir.path()), Le)
+        .build(SinkFn::new(move |batch: &[u64]| {
+            sink.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        }))
+        .unwrap();
+    assert_eq!(batcher.stats().replayed, 500);
+    for i in 500..600 {
+        batcher.try_send(i).unwrap();
+    }
+    batcher.shutdown(Duration::from_secs(20)).unwrap();
+    let stats = batcher.stats();
+    assert_eq!((stats.enqueued, stats.delivered), (600, 600));
+    let mut items = delivered.lock().unwrap().clone();
+    assert_eq!(items.len(), 600);
+    items.sort_unstable();
+    assert_eq!(items, (0..600).collect::<Vec<u64>>());
+}
+
+#[test]
+fn the_disk_budget_refuses_like_a_full_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let batcher = Batcher::builder()
+        .capacity(4)
+        .workers(1)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(config(dir.path()).max_disk_bytes(4096), Le)
+        .on_error(|_, _: Vec<u64>| {})
+        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
+        .unwrap();
+    let mut accepted = 0;
+    let refused = loop {
+        match batcher.try_send(accepted) {
+            Ok(()) => accepted += 1,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(refused.kind(), SendErrorKind::Full);
+    assert_eq!(refused.into_inner(), accepted);
+    assert_eq!(accepted, PER_SEGMENT);
+    let stats = batcher.stats();
+    assert_eq!((stats.enqueued, stats.rejected), (accepted, 1));
+    assert_eq!(stats.spooled_bytes, accepted * FRAME);
+    let _ = batcher.shutdown(Duration::from_millis(100));
+}
+
+#[test]
+fn a_second_engine_on_the_directory_gets_the_lock_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = || {
+        Batcher::builder()
+            .spool(config(dir.path()), Le)
+            .build(SinkFn::new(|_: &[u64]| Ok(())))
+    };
+    let first = build().unwrap();
+    let error = build().unwrap_err();
+    assert!(
+        matches!(&error, BuildError::SpoolLocked { dir: locked } if locked == dir.path()),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("in use by another engine"),
+        "{error}"
+    );
+    drop(first);
+    // Released with the engine.
+    build().unwrap();
+}
+
+#[test]
+fn invalid_spool_settings_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = Batcher::builder()
+        .spool(SpoolConfig::new(dir.path()).segment_bytes(10), Le)
+        .build(SinkFn::new(|_: &[u64]| Ok(())))
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        BuildError::InvalidConfig {
+            field: "spool.segment_bytes",
+            ..
+        }
+    ));
+    let error = Batcher::builder()
+        .spool(
+            SpoolConfig::new(dir.path())
+                .segment_bytes(1 << 20)
+                .max_disk_bytes(1 << 10),
+            Le,
+        )
+        .build(SinkFn::new(|_: &[u64]| Ok(())))
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        BuildError::InvalidConfig {
+            field: "spool.max_disk_bytes",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_fsync_policy_delivers() {
+    for policy in [
+        FsyncPolicy::Always,
+        FsyncPolicy::Every(Duration::from_millis(5)),
+        FsyncPolicy::Never,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let batcher = Batcher::builder()
+            .capacity(8)
+            .spool(config(dir.path()).fsync(policy), Le)
+            .build(SinkFn::new(|_: &[u64]| Ok(())))
+            .unwrap();
+        for i in 0..300 {
+            batcher.try_send(i).unwrap();
+        }
+        batcher.shutdown(Duration::from_secs(10)).unwrap();
+        assert_eq!(batcher.stats().delivered, 300, "{policy:?}");
+    }
+}
