@@ -22,8 +22,8 @@ use amberflo_types::{
     CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload,
     CustomerPromotion, Invoice, InvoiceQuery, MeterDefinition, MeterDefinitionPayload, MeterRecord,
     PrepaidOrder, PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
-    Promotion, RecordLimits, Rule, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
-    UsageReport, ValidationError,
+    Promotion, RecordLimits, Rule, Signal, SignalPayload, UsageCostQuery, UsageCostReport,
+    UsageQuery, UsageReport, ValidationError,
 };
 use serde_json::Value;
 
