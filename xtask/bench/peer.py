@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The peer side of `cargo xtask bench`: the official Python SDK, amberflo-metering-python
-3.3.1, metering the same workload as `examples/ingest_load.rs` into the same emulator.
+3.3.1, metering the same workload as `examples/ingest_load/` into the same emulator.
 
     target/bench/venv/bin/python xtask/bench/peer.py --endpoint http://127.0.0.1:PORT \
         [--records 200000] [--threads 8] [--batch-size 100] [--workers 2]

@@ -4,11 +4,15 @@
 //!
 //! 1. the emulator (`amberflo-emulator --port 0`) runs as its own process on 127.0.0.1, so its
 //!    CPU time is separable: `/proc/<pid>/stat` is read before and after every run;
-//! 2. our SDK runs in another process (`examples/ingest_load.rs`): T producer threads meter N
+//! 2. our SDK runs in another process (`examples/ingest_load/`): T producer threads meter N
 //!    records, then `shutdown` delivers them; it prints one JSON line of results;
-//! 3. with `--peer python`, the official Python SDK runs the same workload
+//!    before metering, the same process measures the *floor* of its configuration: the same
+//!    records built, enqueued, encoded and gzipped in-process without HTTP (with `--spool`,
+//!    through a spool); the report divides the SDK's CPU per record by it;
+//! 3. with `--spool`, our SDK runs once more with a disk spool (`target/bench/spool`);
+//! 4. with `--peer python`, the official Python SDK runs the same workload
 //!    (`xtask/bench/peer.py`, in a virtualenv under `target/bench/venv`);
-//! 4. after each run the harness checks that the emulator holds exactly the records metered
+//! 5. after each run the harness checks that the emulator holds exactly the records metered
 //!    (`GET /_emulator/stats`) and clears it (`DELETE /_emulator/records`); at the end it
 //!    prints a table and writes `target/bench/report.json` and `target/bench/report.md`.
 //!
@@ -50,6 +54,8 @@ struct RunSpec {
     records: u64,
     program: PathBuf,
     args: Vec<String>,
+    /// A spool directory the harness empties before the run and removes after it.
+    spool_dir: Option<PathBuf>,
 }
 
 /// What a run measured: the process's own JSON line plus the harness's view of the emulator.
@@ -66,7 +72,7 @@ pub(crate) struct RunResult {
     pub(crate) repeat_rates: Vec<f64>,
 }
 
-fn rate(run: &RunResult) -> f64 {
+pub(crate) fn rate(run: &RunResult) -> f64 {
     run.result["records_per_s"].as_f64().unwrap_or(0.0)
 }
 
@@ -115,7 +121,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         None => None,
     };
-    let specs = plan(&root, &options, &sdk_bin, python.as_deref());
+    let specs = plan(&root, &out, &options, &sdk_bin, python.as_deref());
 
     let mut emulator = start_emulator(&emulator_bin, &out)?;
     println!(
@@ -193,7 +199,7 @@ fn build(root: &Path, options: &Options) -> Result<(PathBuf, PathBuf), String> {
     let sdk_bin = match &options.sdk_bin {
         Some(path) => path.clone(),
         None => {
-            println!("bench: building examples/ingest_load.rs (release)");
+            println!("bench: building examples/ingest_load/ (release)");
             process::run_checked(
                 Command::new(&cargo).current_dir(root).args([
                     "build",
@@ -219,9 +225,17 @@ fn build(root: &Path, options: &Options) -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// The runs of this invocation, in order: ours, ours at the SDK defaults (when tuned), the peer.
-fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -> Vec<RunSpec> {
+fn plan(
+    root: &Path,
+    out: &Path,
+    options: &Options,
+    sdk_bin: &Path,
+    python: Option<&Path>,
+) -> Vec<RunSpec> {
     let ours = |label: String, slug, batch_size: Option<u64>, workers: Option<u64>| {
         let mut args = vec![
+            "--floor-records".to_owned(),
+            options.floor_records.to_string(),
             "--records".to_owned(),
             options.records.to_string(),
             "--threads".to_owned(),
@@ -250,6 +264,7 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
             records: options.records,
             program: sdk_bin.to_path_buf(),
             args,
+            spool_dir: None,
         }
     };
     let describe = |batch: Option<u64>, workers: Option<u64>| {
@@ -266,6 +281,19 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
         options.batch_size,
         options.workers,
     )];
+    if options.spool {
+        let dir = out.join("spool");
+        let mut spooled = ours(
+            format!("{} + spool", describe(options.batch_size, options.workers)),
+            "ours-spool",
+            options.batch_size,
+            options.workers,
+        );
+        spooled.args.push("--spool".to_owned());
+        spooled.args.push(dir.display().to_string());
+        spooled.spool_dir = Some(dir);
+        specs.push(spooled);
+    }
     if options.is_tuned() && options.defaults_run {
         specs.push(ours(
             format!("{} [SDK defaults]", describe(None, None)),
@@ -293,6 +321,7 @@ fn plan(root: &Path, options: &Options, sdk_bin: &Path, python: Option<&Path>) -
                 "--full-sleep-us".to_owned(),
                 options.full_sleep_us.to_string(),
             ],
+            spool_dir: None,
         });
     }
     specs
@@ -312,6 +341,16 @@ fn start_emulator(program: &Path, out: &Path) -> Result<Emulator, String> {
         .map_err(|e| format!("amberflo-emulator did not start: {e}"))?;
     let addr = http::loopback_addr(&url)?;
     Ok(Emulator { process, url, addr })
+}
+
+/// Creates `dir` empty, removing what an earlier run left there.
+fn empty_dir(dir: &Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", dir.display())),
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
 /// Empties the emulator's record store.
@@ -347,6 +386,9 @@ fn run_one(
     let stats_before = http::get_json(emulator.addr, "/_emulator/stats")?;
     let cpu_before = cpu_ticks(emulator.process.pid())?;
 
+    if let Some(dir) = &spec.spool_dir {
+        empty_dir(dir)?;
+    }
     let log = out.join(format!("{}.stderr.log", spec.slug));
     let mut command = Command::new(&spec.program);
     command
@@ -393,6 +435,10 @@ fn run_one(
     let requests =
         stat(&stats, "ingestBatches")?.saturating_sub(stat(&stats_before, "ingestBatches")?);
     clear(emulator)?;
+    if let Some(dir) = &spec.spool_dir {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+    }
     Ok(RunResult {
         label: spec.label.clone(),
         side: spec.side,

@@ -7,7 +7,7 @@ use std::time::Duration;
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench [OPTIONS]
 
-End-to-end ingest benchmark: release builds of the emulator and of examples/ingest_load.rs, each
+End-to-end ingest benchmark: release builds of the emulator and of examples/ingest_load/, each
 in its own process on 127.0.0.1; optionally the official Python SDK on the same workload.
 Writes target/bench/report.json and target/bench/report.md.
 
@@ -20,6 +20,10 @@ options:
   --linger-ms N        linger of our SDK (default: the SDK's, 500)
   --transport T        reqwest | hyper (default reqwest)
   --dimensions N       dimensions per record, 0 to 3 (default 3)
+  --spool              also run our SDK with a disk spool (`ClientBuilder::spool`, in
+                       target/bench/spool), at the first run's settings
+  --floor-records N    records of the in-process floor measurement of each run of ours
+                       (default 300000; 0 skips it)
   --peer python        also run amberflo-metering-python 3.3.1 (in target/bench/venv)
   --peer-records N     records the peer meters (default 200000; it is ~100x slower)
   --full-sleep-us N    when the Python peer's queue refuses a record (full), its load process
@@ -53,6 +57,8 @@ pub(crate) struct Options {
     pub(crate) transport: String,
     pub(crate) dimensions: u64,
     pub(crate) full_sleep_us: u64,
+    pub(crate) spool: bool,
+    pub(crate) floor_records: u64,
     pub(crate) peer: Option<Peer>,
     pub(crate) peer_records: u64,
     pub(crate) quick: bool,
@@ -75,6 +81,8 @@ impl Default for Options {
             transport: "reqwest".to_owned(),
             dimensions: 3,
             full_sleep_us: 200,
+            spool: false,
+            floor_records: 300_000,
             peer: None,
             peer_records: 200_000,
             quick: false,
@@ -144,6 +152,8 @@ impl Options {
                     }
                     options.peer = Some(Peer::Python);
                 }
+                "--spool" => options.spool = true,
+                "--floor-records" => options.floor_records = number(flag, &value()?)?,
                 "--full-sleep-us" => options.full_sleep_us = number(flag, &value()?)?,
                 "--peer-records" => options.peer_records = number(flag, &value()?)?,
                 "--quick" => options.quick = true,
@@ -209,7 +219,11 @@ mod tests {
             "python",
             "--batch-size",
             "500",
+            "--spool",
+            "--floor-records=0",
         ]);
+        assert!(options.spool);
+        assert_eq!(options.floor_records, 0);
         assert_eq!(options.records, 2_000);
         assert_eq!(options.threads, 4);
         assert_eq!(options.peer, Some(Peer::Python));

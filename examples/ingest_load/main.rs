@@ -30,8 +30,14 @@
 //!   timed region on this machine, typically 20-25 ns).
 //! * `wall_s`: from the first call (all producers start together on a barrier) to `shutdown`
 //!   returning, i.e. until every record was delivered; `records_per_s` = delivered / `wall_s`.
+//! * `floor_us_per_record`: CPU per record of the parts no SDK can skip, measured first, in
+//!   this process, on the same records: one thread builds and validates each record (fresh
+//!   id, time now) and enqueues it into an [`amberflo_batcher::Batcher`] with the run's batch
+//!   size, workers and queue capacity (and, with `--spool`, a spool in a fresh directory),
+//!   whose sink encodes each batch as the ingest JSON and gzips it: everything but HTTP.
+//!   Process CPU time over `--floor-records` records (`/proc/self/stat`, 10 ms ticks).
 //! * `peak_rss_kib`: `VmHWM` from `/proc/self/status` at the end; `cpu_s`: this process's user +
-//!   system CPU time.
+//!   system CPU time from building the client to the end (the floor measurement excluded).
 //!
 //! # A full queue
 //!
@@ -45,6 +51,9 @@
 //! is not timed.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod floor;
+
+use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -116,6 +125,13 @@ struct Args {
     /// refused record may wait for room (any longer means delivery has stalled).
     #[arg(long, default_value_t = 300)]
     shutdown_timeout_s: u64,
+    /// Meter through a disk spool in this directory (`ClientBuilder::spool`); it should be
+    /// empty, and is left empty when every record was delivered.
+    #[arg(long)]
+    spool: Option<PathBuf>,
+    /// Records of the floor measurement (see the module docs); 0 skips it.
+    #[arg(long, default_value_t = 300_000)]
+    floor_records: u64,
 }
 
 /// One producer thread's measurements.
@@ -173,6 +189,9 @@ fn build_client(args: &Args) -> Result<Client, String> {
     if let Some(linger) = args.linger_ms {
         builder = builder.linger(Duration::from_millis(linger));
     }
+    if let Some(dir) = &args.spool {
+        builder = builder.spool(dir);
+    }
     builder
         .build()
         .map_err(|e| format!("cannot build the client: {e}"))
@@ -182,6 +201,9 @@ fn run(args: &Args) -> Result<Value, String> {
     let threads = args.threads.max(1);
     let timer_overhead_ns = timer_overhead_ns()?;
     let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("customer-{i}")).collect();
+    // Before the client exists, so that nothing else runs in the process meanwhile.
+    let floor_us_per_record = floor::measure(args, &customers)?;
+    let cpu_start = process_cpu_seconds();
     let client = build_client(args)?;
     let rss_start_kib = proc_status_kib("VmRSS");
     let barrier = Barrier::new(
@@ -248,6 +270,9 @@ fn run(args: &Args) -> Result<Value, String> {
             u64::try_from(amberflo_batcher::defaults::LINGER.as_millis()).unwrap_or(u64::MAX)
         }),
         "dimensions": args.dimensions,
+        "spool": args.spool.is_some(),
+        "floor_records": args.floor_records,
+        "floor_us_per_record": floor_us_per_record,
         "wall_s": wall_s,
         "produce_s": produced.as_secs_f64(),
         "records_per_s": stats.delivered as f64 / wall_s.max(f64::EPSILON),
@@ -258,7 +283,7 @@ fn run(args: &Args) -> Result<Value, String> {
         "timer_overhead_ns": timer_overhead_ns,
         "peak_rss_kib": proc_status_kib("VmHWM"),
         "rss_start_kib": rss_start_kib,
-        "cpu_s": process_cpu_seconds(),
+        "cpu_s": process_cpu_seconds() - cpu_start,
         "delivered": stats.delivered,
         "failed": stats.failed,
         "rejected": stats.rejected,
@@ -290,20 +315,7 @@ fn produce(
     let mut before_build = Instant::now();
     for i in 0..share {
         let n = usize::try_from(i).unwrap_or(0).wrapping_add(offset);
-        let mut builder =
-            MeterRecord::builder(METER_API_NAME, 1.0, customers[n % customers.len()].as_str());
-        if args.dimensions >= 1 {
-            builder = builder.dimension("region", REGIONS[n % REGIONS.len()]);
-        }
-        if args.dimensions >= 2 {
-            builder = builder.dimension("service", SERVICES[n % SERVICES.len()]);
-        }
-        if args.dimensions >= 3 {
-            builder = builder.dimension("tier", TIERS[n % TIERS.len()]);
-        }
-        let record = builder
-            .build()
-            .map_err(|e| format!("invalid record: {e}"))?;
+        let record = make_record(customers, n, args.dimensions)?;
         let before = Instant::now();
         result.build.saturating_record(nanos(before - before_build));
         let outcome = client.meter_record(record);
@@ -326,6 +338,26 @@ fn produce(
         before_build = after;
     }
     Ok(result)
+}
+
+/// The `n`th record of the workload: built and validated, with a fresh id and the time now.
+pub(crate) fn make_record(
+    customers: &[String],
+    n: usize,
+    dimensions: u8,
+) -> Result<MeterRecord, String> {
+    let mut builder =
+        MeterRecord::builder(METER_API_NAME, 1.0, customers[n % customers.len()].as_str());
+    if dimensions >= 1 {
+        builder = builder.dimension("region", REGIONS[n % REGIONS.len()]);
+    }
+    if dimensions >= 2 {
+        builder = builder.dimension("service", SERVICES[n % SERVICES.len()]);
+    }
+    if dimensions >= 3 {
+        builder = builder.dimension("tier", TIERS[n % TIERS.len()]);
+    }
+    builder.build().map_err(|e| format!("invalid record: {e}"))
 }
 
 /// `{p50, p99, p999, max, mean, count}` of a histogram, in nanoseconds.
@@ -361,7 +393,7 @@ fn proc_status_kib(field: &str) -> u64 {
 }
 
 /// User + system CPU time of this process (`/proc/self/stat`, in `USER_HZ` = 100 ticks/s).
-fn process_cpu_seconds() -> f64 {
+pub(crate) fn process_cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let fields: Vec<&str> = stat
