@@ -30,14 +30,14 @@
 //!   timed region on this machine, typically 20-25 ns).
 //! * `wall_s`: from the first call (all producers start together on a barrier) to `shutdown`
 //!   returning, i.e. until every record was delivered; `records_per_s` = delivered / `wall_s`.
-//! * `floor_us_per_record`: CPU per record of the parts no SDK can skip, measured first, in
-//!   this process, on the same records: one thread builds and validates each record (fresh
-//!   id, time now) and enqueues it into an [`amberflo_batcher::Batcher`] with the run's batch
-//!   size, workers and queue capacity (and, with `--spool`, a spool in a fresh directory),
-//!   whose sink encodes each batch as the ingest JSON and gzips it: everything but HTTP.
-//!   Process CPU time over `--floor-records` records (`/proc/self/stat`, 10 ms ticks).
-//! * `peak_rss_kib`: `VmHWM` from `/proc/self/status` at the end; `cpu_s`: this process's user +
-//!   system CPU time from building the client to the end (the floor measurement excluded).
+//! * `floor_us_per_record`: CPU per record of the same workload without the network, measured
+//!   after the run (its client dropped), in this process: the same producers build, validate
+//!   and meter `--floor-records` records through a client with the same settings (and, with
+//!   `--spool`, a spool in a fresh directory) whose transport answers every request at once,
+//!   in memory; so batching, encoding and gzip count, HTTP does not. Process CPU time
+//!   (`CLOCK_PROCESS_CPUTIME_ID`) over the floor run.
+//! * `peak_rss_kib`: `VmHWM` from `/proc/self/status` after `shutdown`; `cpu_s`: this process's
+//!   user + system CPU time (`CLOCK_PROCESS_CPUTIME_ID`) from building the client to the end of `shutdown`.
 //!
 //! # A full queue
 //!
@@ -57,7 +57,7 @@ use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use amberflo::{Client, MeterError, MeterRecord};
+use amberflo::{Client, ClientBuilder, MeterError, MeterRecord};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -164,19 +164,26 @@ fn main() {
 }
 
 fn build_client(args: &Args) -> Result<Client, String> {
-    let mut builder = Client::builder()
-        .api_key(&args.api_key)
-        .endpoint(&args.endpoint)
-        .shutdown_timeout(Duration::from_secs(args.shutdown_timeout_s));
-    builder = match args.transport {
-        TransportArg::Reqwest => builder.use_reqwest(),
+    let builder = match args.transport {
+        TransportArg::Reqwest => configured(args).use_reqwest(),
         #[cfg(feature = "hyper")]
-        TransportArg::Hyper => builder.use_hyper(),
+        TransportArg::Hyper => configured(args).use_hyper(),
         #[cfg(not(feature = "hyper"))]
         TransportArg::Hyper => {
             return Err("--transport hyper needs `--features hyper` at build time".to_owned());
         }
     };
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the client: {e}"))
+}
+
+/// A client builder with the run's settings, the transport left to choose.
+fn configured(args: &Args) -> ClientBuilder {
+    let mut builder = Client::builder()
+        .api_key(&args.api_key)
+        .endpoint(&args.endpoint)
+        .shutdown_timeout(Duration::from_secs(args.shutdown_timeout_s));
     if let Some(size) = args.batch_size {
         builder = builder.max_batch_size(size);
     }
@@ -193,49 +200,20 @@ fn build_client(args: &Args) -> Result<Client, String> {
         builder = builder.spool(dir);
     }
     builder
-        .build()
-        .map_err(|e| format!("cannot build the client: {e}"))
 }
 
 fn run(args: &Args) -> Result<Value, String> {
     let threads = args.threads.max(1);
     let timer_overhead_ns = timer_overhead_ns()?;
     let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("customer-{i}")).collect();
-    // Before the client exists, so that nothing else runs in the process meanwhile.
-    let floor_us_per_record = floor::measure(args, &customers)?;
     let cpu_start = process_cpu_seconds();
     let client = build_client(args)?;
     let rss_start_kib = proc_status_kib("VmRSS");
-    let barrier = Barrier::new(
-        usize::try_from(threads)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1),
-    );
-
-    let (started, produced, results) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|thread| {
-                let share = args.records / threads + u64::from(thread < args.records % threads);
-                let (client, barrier, customers) = (&client, &barrier, &customers);
-                scope.spawn(move || produce(client, barrier, customers, thread, share, args))
-            })
-            .collect();
-        barrier.wait();
-        let started = Instant::now();
-        let results: Vec<Result<ThreadResult, String>> = handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("a producer thread panicked".to_owned()))
-            })
-            .collect();
-        (started, started.elapsed(), results)
-    });
-
-    client
-        .shutdown(Duration::from_secs(args.shutdown_timeout_s))
-        .map_err(|e| format!("shutdown: {e}"))?;
+    let Metered {
+        started,
+        produced,
+        threads: results,
+    } = meter_all(&client, &customers, args.records, args)?;
     let wall = started.elapsed();
 
     let mut meter = histogram()?;
@@ -243,7 +221,6 @@ fn run(args: &Args) -> Result<Value, String> {
     let mut build = histogram()?;
     let (mut meter_max_ns, mut full_rejections) = (0, 0);
     for result in results {
-        let result = result?;
         meter.add(&result.meter).map_err(|e| e.to_string())?;
         accepted.add(&result.accepted).map_err(|e| e.to_string())?;
         build.add(&result.build).map_err(|e| e.to_string())?;
@@ -251,6 +228,12 @@ fn run(args: &Args) -> Result<Value, String> {
         full_rejections += result.full_rejections;
     }
     let stats = client.stats();
+    let cpu_s = process_cpu_seconds() - cpu_start;
+    let peak_rss_kib = proc_status_kib("VmHWM");
+    drop(client);
+    // After the run and with the client gone, so that it neither shares the process with the
+    // run nor raises its peak RSS.
+    let floor_us_per_record = floor::measure(args, &customers)?;
     if stats.delivered != args.records || stats.failed != 0 {
         return Err(format!(
             "expected {} records delivered, got {stats:?}",
@@ -281,14 +264,67 @@ fn run(args: &Args) -> Result<Value, String> {
         "build_ns": percentiles(&build, None),
         "full_rejections": full_rejections,
         "timer_overhead_ns": timer_overhead_ns,
-        "peak_rss_kib": proc_status_kib("VmHWM"),
+        "peak_rss_kib": peak_rss_kib,
         "rss_start_kib": rss_start_kib,
-        "cpu_s": process_cpu_seconds() - cpu_start,
+        "cpu_s": cpu_s,
         "delivered": stats.delivered,
         "failed": stats.failed,
         "rejected": stats.rejected,
         "retried": stats.retried,
     }))
+}
+
+/// What [`meter_all`] measured.
+pub(crate) struct Metered {
+    /// When the producers started.
+    started: Instant,
+    /// How long the producers took.
+    produced: Duration,
+    /// Each producer's measurements.
+    threads: Vec<ThreadResult>,
+}
+
+/// Meters `records` records from the run's producer threads, then shuts `client` down.
+pub(crate) fn meter_all(
+    client: &Client,
+    customers: &[String],
+    records: u64,
+    args: &Args,
+) -> Result<Metered, String> {
+    let threads = args.threads.max(1);
+    let barrier = Barrier::new(
+        usize::try_from(threads)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    );
+    let (started, produced, results) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let share = records / threads + u64::from(thread < records % threads);
+                let barrier = &barrier;
+                scope.spawn(move || produce(client, barrier, customers, thread, share, args))
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let results: Vec<Result<ThreadResult, String>> = handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("a producer thread panicked".to_owned()))
+            })
+            .collect();
+        (started, started.elapsed(), results)
+    });
+    client
+        .shutdown(Duration::from_secs(args.shutdown_timeout_s))
+        .map_err(|e| format!("shutdown: {e}"))?;
+    Ok(Metered {
+        started,
+        produced,
+        threads: results.into_iter().collect::<Result<_, _>>()?,
+    })
 }
 
 /// One producer: build `share` records and meter each, retrying refused ones.
@@ -341,11 +377,7 @@ fn produce(
 }
 
 /// The `n`th record of the workload: built and validated, with a fresh id and the time now.
-pub(crate) fn make_record(
-    customers: &[String],
-    n: usize,
-    dimensions: u8,
-) -> Result<MeterRecord, String> {
+fn make_record(customers: &[String], n: usize, dimensions: u8) -> Result<MeterRecord, String> {
     let mut builder =
         MeterRecord::builder(METER_API_NAME, 1.0, customers[n % customers.len()].as_str());
     if dimensions >= 1 {
@@ -392,20 +424,8 @@ fn proc_status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU time of this process (`/proc/self/stat`, in `USER_HZ` = 100 ticks/s).
+/// CPU time of this process so far, all threads, in seconds (`CLOCK_PROCESS_CPUTIME_ID`).
 pub(crate) fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // `fields[0]` is field 3 (state), so field N is `fields[N - 3]`.
-    (ticks(11) + ticks(12)) as f64 / 100.0
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }

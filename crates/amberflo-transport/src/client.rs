@@ -94,6 +94,31 @@ impl ApiClient {
         }
     }
 
+    /// The same client (key, URLs) sending through `transport` instead: for example one
+    /// transport per sending thread, each with its own connections.
+    ///
+    /// ```
+    /// # #[cfg(feature = "mock")] {
+    /// use amberflo_transport::{ApiClient, ApiKey, MockTransport};
+    ///
+    /// let client = ApiClient::builder(ApiKey::new("my-key")?).transport(MockTransport::new()).build()?;
+    /// let other = MockTransport::new();
+    /// let twin = client.with_transport(std::sync::Arc::new(other.clone()));
+    /// assert_eq!(twin.ingest_url(), client.ingest_url());
+    /// # }
+    /// # Ok::<(), amberflo_transport::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_transport(&self, transport: Arc<dyn Transport>) -> ApiClient {
+        let inner = &*self.inner;
+        Self::from_parts(
+            transport,
+            inner.api_key.clone(),
+            inner.api_url.clone(),
+            inner.ingest_url.clone(),
+        )
+    }
+
     /// The API base URL (default `https://app.amberflo.io`).
     #[must_use]
     pub fn api_url(&self) -> &Url {

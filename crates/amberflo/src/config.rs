@@ -14,7 +14,7 @@ use amberflo_types::{MeterRecord, RecordLimits};
 use crate::client::Client;
 use crate::error::Error;
 use crate::runtime::IoRuntime;
-use crate::sink::{IngestKind, IngestSink, JsonCodec};
+use crate::sink::{IngestKind, IngestSink, JsonCodec, WorkerApi};
 
 /// Environment variable holding the API key.
 pub const ENV_API_KEY: &str = "AMBERFLO_API_KEY";
@@ -110,7 +110,7 @@ pub fn default_api_retry_policy() -> RetryPolicy {
 /// | max response bytes | 64 MiB |
 /// | max request bytes (gzipped) | 4 MiB; larger batches are split |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
-/// | batch size / linger | 100 records / 0.5 s |
+/// | batch size / linger | 500 records / 0.5 s |
 /// | workers | 2 |
 /// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
 /// | API call retries | [`default_api_retry_policy`]: 3, waiting up to 0.2, 0.5, 1 s; only GET, PUT, DELETE and read-only POSTs (usage, usage cost), on 408, 429, 5xx and network errors |
@@ -563,7 +563,7 @@ impl ClientBuilder {
         check_capacity("queue_capacity", self.capacity)?;
         check_capacity("custom_queue_capacity", self.custom_capacity)?;
         let runtime = IoRuntime::start()?;
-        let transport = self.resolve_transport(&runtime)?;
+        let (transport, builtin) = self.resolve_transport(&runtime)?;
         let mut api = ApiClient::builder(api_key).shared_transport(transport);
         if self.allow_insecure_http {
             api = api.allow_insecure_http();
@@ -576,9 +576,23 @@ impl ClientBuilder {
         }
         let api = api.build()?;
 
-        let mut records = self.batcher("amberflo-meter", &runtime, FailedBatch::Records);
+        let delivery = self.delivery(&api);
+        // Workers posting to the API own their transports and runtimes when the client makes
+        // its transports; S3 uploads and a transport the user gave stay on the shared runtime.
+        let worker_local = matches!(delivery, Delivery::Api { .. }) && builtin.is_some();
+        let mut records = self.batcher(
+            "amberflo-meter",
+            &runtime,
+            worker_local,
+            FailedBatch::Records,
+        );
         let mut custom = self
-            .batcher("amberflo-custom", &runtime, FailedBatch::Custom)
+            .batcher(
+                "amberflo-custom",
+                &runtime,
+                worker_local,
+                FailedBatch::Custom,
+            )
             .capacity(
                 self.custom_capacity
                     .unwrap_or(DEFAULT_CUSTOM_QUEUE_CAPACITY),
@@ -590,7 +604,7 @@ impl ClientBuilder {
             records = records.spool(spool.clone().with_dir(records_dir), JsonCodec);
             custom = custom.spool(spool.clone().with_dir(custom_dir), JsonCodec);
         }
-        let (records, custom) = match self.delivery(&api) {
+        let (records, custom) = match delivery {
             #[cfg(feature = "s3")]
             Delivery::S3(client) => (
                 records.build(crate::s3_sink::S3Sink::new(
@@ -599,18 +613,27 @@ impl ClientBuilder {
                 ))?,
                 custom.build(crate::s3_sink::S3Sink::new(*client, IngestKind::Custom))?,
             ),
-            Delivery::Api { max_request_bytes } => (
-                records.build(IngestSink::new(
-                    api.clone(),
-                    IngestKind::Records,
-                    max_request_bytes,
-                ))?,
-                custom.build(IngestSink::new(
-                    api.clone(),
-                    IngestKind::Custom,
-                    max_request_bytes,
-                ))?,
-            ),
+            Delivery::Api { max_request_bytes } => {
+                let worker_api = Arc::new(match builtin {
+                    Some(kind) => {
+                        let options = self.builtin_options();
+                        WorkerApi::per_worker(api.clone(), move || kind.build(&options))
+                    }
+                    None => WorkerApi::shared(api.clone()),
+                });
+                (
+                    records.build(IngestSink::new(
+                        Arc::clone(&worker_api),
+                        IngestKind::Records,
+                        max_request_bytes,
+                    ))?,
+                    custom.build(IngestSink::new(
+                        worker_api,
+                        IngestKind::Custom,
+                        max_request_bytes,
+                    ))?,
+                )
+            }
         };
         let shutdown_timeout = self
             .shutdown_timeout
@@ -642,16 +665,22 @@ impl ClientBuilder {
         }
     }
 
-    /// A batcher builder with this configuration, delivering failures as `wrap(batch)`.
+    /// A batcher builder with this configuration, delivering failures as `wrap(batch)`; its
+    /// workers drive their sink on runtimes of their own when `worker_local` (their transports
+    /// are their own too), else on the shared one.
     fn batcher<T: Send + Sync + 'static>(
         &self,
         thread_name: &str,
         runtime: &IoRuntime,
+        worker_local: bool,
         wrap: fn(Vec<T>) -> FailedBatch,
     ) -> BatcherBuilder<T> {
-        let mut builder = BatcherBuilder::new()
-            .thread_name(thread_name)
-            .executor(runtime.executor());
+        let builder = BatcherBuilder::new().thread_name(thread_name);
+        let mut builder = if worker_local {
+            builder.executor(runtime.worker_executor())
+        } else {
+            builder.executor(runtime.executor())
+        };
         if let Some(capacity) = self.capacity {
             builder = builder.capacity(capacity);
         }
@@ -676,26 +705,33 @@ impl ClientBuilder {
         builder
     }
 
-    fn resolve_transport(&self, runtime: &IoRuntime) -> Result<Arc<dyn Transport>, Error> {
+    /// The transport API calls use, and which built-in one it is (`None`: the user's).
+    fn resolve_transport(
+        &self,
+        runtime: &IoRuntime,
+    ) -> Result<(Arc<dyn Transport>, Option<TransportKind>), Error> {
+        let kind = match &self.transport {
+            TransportChoice::Given(transport) => return Ok((Arc::clone(transport), None)),
+            TransportChoice::Builtin(kind) => *kind,
+            TransportChoice::Default => {
+                TransportKind::default_for_build().ok_or(Error::NoTransport)?
+            }
+        };
         // Built-in transports are created inside the I/O runtime they will run on.
         let _entered = runtime.handle().enter();
-        match &self.transport {
-            TransportChoice::Given(transport) => Ok(Arc::clone(transport)),
-            TransportChoice::Builtin(kind) => self.builtin_transport(*kind),
-            TransportChoice::Default => match TransportKind::default_for_build() {
-                Some(kind) => self.builtin_transport(kind),
-                None => Err(Error::NoTransport),
-            },
-        }
+        let transport = kind
+            .build(&self.builtin_options())
+            .map_err(Error::Transport)?;
+        Ok((transport, Some(kind)))
     }
 
-    /// A built-in transport with this builder's timeouts.
-    fn builtin_transport(&self, kind: TransportKind) -> Result<Arc<dyn Transport>, Error> {
+    /// This builder's timeouts and limits, for a built-in transport.
+    fn builtin_options(&self) -> BuiltinOptions {
         let mut options = BuiltinOptions::default();
         options.connect_timeout = self.connect_timeout;
         options.request_timeout = self.request_timeout;
         options.max_response_bytes = self.max_response_bytes;
-        kind.build(&options).map_err(Error::Transport)
+        options
     }
 }
 

@@ -2,10 +2,13 @@
 //! the size cap, or a 413 answer, makes the batcher split the batch, and a 400 or 422 bisect
 //! it to the records the server refuses. Also the spool's codec.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use amberflo_batcher::{CodecError, Sink, SinkError, SpoolCodec};
-use amberflo_transport::{ApiClient, gzip_ingest_body};
+use amberflo_transport::{ApiClient, Transport, TransportError, gzip_ingest_body};
 use amberflo_types::{MeterRecord, write_records_json};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -63,16 +66,84 @@ pub(crate) enum IngestKind {
     Custom,
 }
 
+/// Makes a worker's own transport.
+type MakeTransport = dyn Fn() -> Result<Arc<dyn Transport>, TransportError> + Send + Sync;
+
+/// The client a batcher worker sends with: the client's shared one, or, with a built-in
+/// transport, one per worker thread, made on the worker's first batch, so that its
+/// connections live on the worker's own runtime (see `runtime::WorkerExecutor`) and stay
+/// warm for that worker.
+pub(crate) struct WorkerApi {
+    shared: ApiClient,
+    /// Tells this sink's clients apart in a thread's cache, and makes them.
+    per_worker: Option<(u64, Box<MakeTransport>)>,
+}
+
+impl WorkerApi {
+    /// Every worker sends through `api`.
+    pub(crate) fn shared(api: ApiClient) -> Self {
+        WorkerApi {
+            shared: api,
+            per_worker: None,
+        }
+    }
+
+    /// Each worker sends through `api` with a transport of its own from `make`.
+    pub(crate) fn per_worker(
+        api: ApiClient,
+        make: impl Fn() -> Result<Arc<dyn Transport>, TransportError> + Send + Sync + 'static,
+    ) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        WorkerApi {
+            shared: api,
+            per_worker: Some((NEXT_ID.fetch_add(1, Ordering::Relaxed), Box::new(make))),
+        }
+    }
+
+    /// The calling worker's client.
+    fn current(&self) -> Result<ApiClient, SinkError> {
+        thread_local! {
+            static CLIENTS: RefCell<Vec<(u64, ApiClient)>> = const { RefCell::new(Vec::new()) };
+        }
+        let Some((id, make)) = &self.per_worker else {
+            return Ok(self.shared.clone());
+        };
+        let cached = CLIENTS.try_with(|clients| {
+            let found = clients
+                .borrow()
+                .iter()
+                .find(|(of, _)| of == id)
+                .map(|(_, api)| api.clone());
+            if let Some(api) = found {
+                return Ok(api);
+            }
+            // The same settings built the client's transport, so this fails only if the
+            // system cannot give a new one (TLS roots, sockets): the batch is retried.
+            let api = self
+                .shared
+                .with_transport(make().map_err(SinkError::retryable)?);
+            clients.borrow_mut().push((*id, api.clone()));
+            Ok(api)
+        });
+        // Only while the thread exits: a client for this one batch.
+        cached.unwrap_or_else(|_| {
+            Ok(self
+                .shared
+                .with_transport(make().map_err(SinkError::retryable)?))
+        })
+    }
+}
+
 /// Posts each batch of `T` to one ingest endpoint, in bodies of at most `max_request_bytes`.
 pub(crate) struct IngestSink<T> {
-    api: ApiClient,
+    api: Arc<WorkerApi>,
     kind: IngestKind,
     max_request_bytes: usize,
     items: PhantomData<fn(&T)>,
 }
 
 impl<T> IngestSink<T> {
-    pub(crate) fn new(api: ApiClient, kind: IngestKind, max_request_bytes: usize) -> Self {
+    pub(crate) fn new(api: Arc<WorkerApi>, kind: IngestKind, max_request_bytes: usize) -> Self {
         IngestSink {
             api,
             kind,
@@ -96,9 +167,10 @@ impl<T: IngestItem + Send + Sync + 'static> Sink<T> for IngestSink<T> {
                 self.max_request_bytes
             )));
         }
+        let api = self.api.current()?;
         let reply = match self.kind {
-            IngestKind::Records => self.api.ingest_body(body).await,
-            IngestKind::Custom => self.api.ingest_custom_body(body).await,
+            IngestKind::Records => api.ingest_body(body).await,
+            IngestKind::Custom => api.ingest_custom_body(body).await,
         };
         let Err(error) = reply else { return Ok(()) };
         match error.status() {
@@ -123,5 +195,76 @@ pub(crate) fn sink_error(error: amberflo_transport::Error) -> SinkError {
     match retry_after {
         Some(wait) => sink_error.with_retry_after(wait),
         None => sink_error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use amberflo_transport::{ApiKey, MockTransport};
+
+    use super::*;
+
+    fn api() -> ApiClient {
+        ApiClient::builder(ApiKey::new("key").expect("key"))
+            .transport(MockTransport::new())
+            .build()
+            .expect("client")
+    }
+
+    /// A per-worker `WorkerApi` counting the transports it makes.
+    fn counting() -> (Arc<WorkerApi>, Arc<AtomicUsize>) {
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&made);
+        let worker_api = WorkerApi::per_worker(api(), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(Arc::new(MockTransport::new()) as Arc<dyn Transport>)
+        });
+        (Arc::new(worker_api), made)
+    }
+
+    #[test]
+    fn each_worker_thread_makes_one_transport_and_keeps_it() {
+        let (worker_api, made) = counting();
+        let first = worker_api.current().expect("client");
+        let again = worker_api.current().expect("client");
+        assert!(Arc::ptr_eq(first.transport(), again.transport()));
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+
+        let other = Arc::clone(&worker_api);
+        let elsewhere = std::thread::spawn(move || other.current().expect("client"))
+            .join()
+            .expect("thread");
+        assert!(!Arc::ptr_eq(first.transport(), elsewhere.transport()));
+        assert_eq!(made.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn two_clients_on_one_thread_keep_their_own_transports() {
+        let (a, _) = counting();
+        let (b, _) = counting();
+        let (a, b) = (a.current().expect("a"), b.current().expect("b"));
+        assert!(!Arc::ptr_eq(a.transport(), b.transport()));
+    }
+
+    #[test]
+    fn a_transport_that_cannot_be_made_fails_the_batch_as_retryable() {
+        let worker_api = WorkerApi::per_worker(api(), || {
+            Err(TransportError::Setup {
+                message: "no TLS roots".to_owned(),
+                source: None,
+            })
+        });
+        let error = worker_api.current().expect_err("no transport");
+        assert!(error.is_retryable(), "{error:?}");
+    }
+
+    #[test]
+    fn a_shared_worker_api_hands_out_the_shared_client() {
+        let shared = api();
+        let worker_api = WorkerApi::shared(shared.clone());
+        let current = worker_api.current().expect("client");
+        assert!(Arc::ptr_eq(current.transport(), shared.transport()));
     }
 }

@@ -6,9 +6,9 @@
 //!    CPU time is separable: `/proc/<pid>/stat` is read before and after every run;
 //! 2. our SDK runs in another process (`examples/ingest_load/`): T producer threads meter N
 //!    records, then `shutdown` delivers them; it prints one JSON line of results;
-//!    before metering, the same process measures the *floor* of its configuration: the same
-//!    records built, enqueued, encoded and gzipped in-process without HTTP (with `--spool`,
-//!    through a spool); the report divides the SDK's CPU per record by it;
+//!    after that, the same process measures the *floor* of its configuration: the same
+//!    workload through a client whose transport answers in memory (with `--spool`, through a
+//!    spool); the report divides the SDK's CPU per record by it;
 //! 3. with `--spool`, our SDK runs once more with a disk spool (`target/bench/spool`);
 //! 4. with `--peer python`, the official Python SDK runs the same workload
 //!    (`xtask/bench/peer.py`, in a virtualenv under `target/bench/venv`);
@@ -270,8 +270,8 @@ fn plan(
     let describe = |batch: Option<u64>, workers: Option<u64>| {
         format!(
             "amberflo-rs (batch {}, {} workers, {})",
-            batch.unwrap_or(100),
-            workers.unwrap_or(2),
+            batch.unwrap_or(options::SDK_BATCH_SIZE),
+            workers.unwrap_or(options::SDK_WORKERS),
             options.transport
         )
     };

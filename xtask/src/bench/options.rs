@@ -14,7 +14,7 @@ Writes target/bench/report.json and target/bench/report.md.
 options:
   --records N          records the SDK meters (default 1000000)
   --threads N          producer threads, for both SDKs (default 8)
-  --batch-size N       records per request of our SDK (default: the SDK's, 100)
+  --batch-size N       records per request of our SDK (default: the SDK's, 500)
   --workers N          worker threads of our SDK (default: the SDK's, 2)
   --queue-capacity N   queue capacity of our SDK (default: the SDK's, 100000)
   --linger-ms N        linger of our SDK (default: the SDK's, 500)
@@ -38,6 +38,11 @@ options:
                        (default 1; the machine may be shared, and the report shows the spread)
   --timeout-s N        fail a run whose process takes longer (default 600)
 ";
+
+/// The SDK's default batch size and workers (`amberflo_batcher::defaults`; xtask does not
+/// depend on the SDK).
+pub(crate) const SDK_BATCH_SIZE: u64 = 500;
+pub(crate) const SDK_WORKERS: u64 = 2;
 
 /// Which peer SDK to compare with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +187,8 @@ impl Options {
 
     /// Whether the configuration differs from the SDK defaults in batch size or workers.
     pub(crate) fn is_tuned(&self) -> bool {
-        self.batch_size.is_some_and(|size| size != 100) || self.workers.is_some_and(|w| w != 2)
+        self.batch_size.is_some_and(|size| size != SDK_BATCH_SIZE)
+            || self.workers.is_some_and(|workers| workers != SDK_WORKERS)
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::options::Options;
+use super::options::{Options, SDK_BATCH_SIZE, SDK_WORKERS};
 use super::{RunResult, Side, rate};
 
 /// Which way a metric is better, for the ratio column.
@@ -56,7 +56,8 @@ fn is_spooled(run: &RunResult) -> bool {
 
 /// Whether a run of ours used the SDK's default batch size and workers.
 fn at_defaults(run: &RunResult) -> bool {
-    field(run, &["batch_size"]) == Some(100.0) && field(run, &["workers"]) == Some(2.0)
+    field(run, &["batch_size"]) == Some(SDK_BATCH_SIZE as f64)
+        && field(run, &["workers"]) == Some(SDK_WORKERS as f64)
 }
 
 const METRICS: &[Metric] = &[
@@ -585,13 +586,13 @@ parks the thread until the workers make room; the Python SDK has no such call, s
 process retries `send` (yielding for the first 4 refusals in a row, then sleeping \
 `--full-sleep-us`, default 200 µs, between tries). That waiting is back-pressure and is not \
 timed. Exactly N records are delivered.
-- Floor: before metering, each run of ours measures in the same process, on the same records, \
-what no SDK can skip: one thread builds and validates each record (fresh id, time now) and \
-enqueues it into the batching engine with the run's batch size, workers and queue capacity \
-(with `--spool`, through a spool in a fresh directory), whose sink encodes each batch as the \
-ingest JSON and gzips it, without HTTP. Its CPU per record (`--floor-records`, default 300,000) \
-is the \"floor\" row; the SDK's CPU per record is divided by it. The SDK's CPU excludes the floor \
-measurement.
+- Floor: after metering (its client dropped), each run of ours meters `--floor-records` \
+(default 300,000) more records in the same process, from the same producers with the same \
+instrumentation, through a client with the same settings (with `--spool`, a spool in a fresh \
+directory) whose transport answers every request at once, in memory: building, validating, \
+enqueueing, batching, encoding and gzip count, the network does not. Its CPU per record is the \
+\"floor\" row; the SDK's CPU per record (`CLOCK_PROCESS_CPUTIME_ID`, from building the client to \
+the end of `shutdown`) is divided by it, so the ratio is what talking HTTP costs on top.
 - `meter()` max is dominated by preemption: T producers, the SDK's workers and I/O threads and \
 the emulator share few cores, and a thread descheduled between its two clock reads reports the \
 whole time slice it waited.
