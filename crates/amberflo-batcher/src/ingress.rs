@@ -219,9 +219,14 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Loads spooled records into the queue while it has room; counts undecodable ones failed.
+    /// Loads a batch of spooled records into the queue, room permitting; counts undecodable
+    /// ones failed.
     fn refill_from_spool(&self, spool: &Spool<T>) {
-        let refill = spool.refill(&self.queue, self.config.capacity);
+        let refill = spool.refill(
+            &self.queue,
+            self.config.capacity,
+            self.config.max_batch_size,
+        );
         let undecodable: u64 = refill.undecodable.iter().sum();
         if undecodable > 0 {
             let core = &*self.core;

@@ -17,7 +17,9 @@ fn run(records: u64, batch: usize, poison: &[u64], budget: Option<u32>) -> Outco
     let counted = Arc::clone(&calls);
     let failed = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&failed);
+    // One worker: a second one could take part of a batch still being filled.
     let mut builder = Batcher::builder()
+        .workers(1)
         .max_batch_size(batch)
         .linger(Duration::from_secs(60))
         .on_error(move |error, items: Vec<u64>| {

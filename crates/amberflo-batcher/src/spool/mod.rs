@@ -9,8 +9,9 @@
 //! * The in-memory queue becomes a bounded cache of the spool's head. While it has room and
 //!   nothing older waits on disk, the item also goes into it (no read back). Otherwise the item
 //!   stays on disk only (the *backlog*), up to the disk budget, past which `try_send` refuses
-//!   as before. The workers refill the queue from disk, in order, as they take batches out, so
-//!   an outage costs disk, not memory, and new items keep being accepted meanwhile.
+//!   as before. The workers refill the queue from disk, in order, about a batch at a time as
+//!   they take batches out, so an outage costs disk, not memory, and new items keep being
+//!   accepted meanwhile (a refill holds the lock appends take for one batch's decoding only).
 //! * When a batch settles (delivered, or handed to the error callback), its ids are
 //!   acknowledged in the segment's acknowledgement log; a segment whose records are all
 //!   acknowledged and that is no longer written to is deleted.
@@ -334,8 +335,15 @@ impl<T> Spool<T> {
         Ok(())
     }
 
-    /// Loads records from disk into `queue`, in order, while it has room (below `capacity`).
-    pub(crate) fn refill(&self, queue: &ArrayQueue<Entry<T>>, capacity: usize) -> Refill {
+    /// Loads up to `at_most` records from disk into `queue`, in order, while it has room
+    /// (below `capacity`). The state lock is held meanwhile, and `append` needs it, so a call
+    /// loads about a batch: `meter` never waits behind a whole backlog being decoded.
+    pub(crate) fn refill(
+        &self,
+        queue: &ArrayQueue<Entry<T>>,
+        capacity: usize,
+        at_most: usize,
+    ) -> Refill {
         let mut outcome = Refill::default();
         if !self.has_backlog() {
             return outcome;
@@ -345,7 +353,8 @@ impl<T> Spool<T> {
         let state = &mut *guard;
         let mut corrupt = 0u64;
         let mut undecodable_ids = Vec::new();
-        while state.backlog && queue.len() < capacity {
+        let mut loaded = 0;
+        while state.backlog && queue.len() < capacity && loaded < at_most {
             let index = state
                 .segments
                 .partition_point(|segment| segment.first_id < state.cursor.seg);
@@ -425,6 +434,7 @@ impl<T> Spool<T> {
             if segment.replayed && segment.acked_before.contains(id) {
                 continue;
             }
+            loaded += 1;
             let slot = if segment.replayed {
                 inner.replay_slot
             } else {
