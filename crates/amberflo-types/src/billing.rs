@@ -229,7 +229,8 @@ pub struct CustomerProductPlan {
     /// The product plan.
     pub product_plan_id: String,
     /// The product.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub product_id: String,
     /// When the plan starts, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -774,10 +775,12 @@ pub struct PrepaidOrder {
     /// The order's id.
     pub id: String,
     /// The customer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub customer_id: String,
     /// The product.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub product_id: String,
     /// When the order starts, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]

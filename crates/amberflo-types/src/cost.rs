@@ -424,7 +424,8 @@ pub struct UsageCostReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The start of each bucket, in Unix seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<i64>>"))]
     pub seconds_since_epoch_intervals: Vec<i64>,
     /// One entry per group on this page.
     pub cost_list: Vec<CostGroup>,
@@ -443,37 +444,51 @@ pub struct UsageCostReport {
 #[non_exhaustive]
 pub struct CostGroup {
     /// The grouped-by names and this group's values for them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_values_as_default")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<BTreeMap<String, Option<String>>>")
+    )]
     pub group_infos: BTreeMap<String, String>,
     /// Units metered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub metered_units: f64,
     /// The price.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price: f64,
     /// The price before discounts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_before_discounts: f64,
     /// What prepaid orders covered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub prepaid_used: f64,
     /// The price minus what prepaid orders covered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_minus_prepaid: f64,
     /// Pay-as-you-go promotions used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub pay_as_you_go_promotion_used: f64,
     /// Other promotions used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub non_pay_as_you_go_promotion_used: f64,
     /// The price after pay-as-you-go promotions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_after_pay_as_you_go_promotion: f64,
     /// The price after other promotions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_after_non_pay_as_you_go_promotion: f64,
     /// One entry per bucket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<CostValue>>"))]
     pub costs: Vec<CostValue>,
     /// Every other field the server sent.
     #[serde(flatten)]
@@ -489,25 +504,32 @@ pub struct CostValue {
     /// The bucket's start, in Unix seconds.
     pub start_time_in_seconds: i64,
     /// Units metered in the bucket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub metered_units: f64,
     /// The bucket's price.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price: f64,
     /// Price change from the previous bucket, in percent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_percentage_diff: f64,
     /// Units change from the previous bucket, in percent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub meter_units_percentage_diff: f64,
     /// The price before discounts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub price_before_discounts: f64,
     /// What prepaid orders covered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub prepaid_used: f64,
     /// Pay-as-you-go promotions used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub pay_as_you_go_promotion_used: f64,
     /// Every other field the server sent.
     #[serde(flatten)]

@@ -32,6 +32,10 @@ open_enum! {
 
 /// A postal address (`address`): every part optional, none blank.
 ///
+/// Parsed leniently, as part of a [`Customer`]: fields this type does not name are kept in
+/// [`Address::extra`], and sent back as they are when the address goes into a
+/// [`CustomerPayload`].
+///
 /// ```
 /// use amberflo_types::{Address, Rule};
 ///
@@ -42,6 +46,9 @@ open_enum! {
 /// );
 /// let error = Address::builder().postal_code(" ").build().unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("postal_code", &Rule::Blank));
+///
+/// let parsed: Address = serde_json::from_str(r#"{"city": "Springfield", "line2": "Unit 4"}"#).unwrap();
+/// assert_eq!(parsed.extra["line2"], "Unit 4");
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +76,9 @@ pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     pub country: Option<String>,
+    /// Every other field the server sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Address {
@@ -371,7 +381,8 @@ pub struct Customer {
     /// The customer's id.
     pub customer_id: String,
     /// The customer's display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub customer_name: String,
     /// The customer's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,7 +391,11 @@ pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// The customer's traits.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<BTreeMap<String, String>>")
+    )]
     pub traits: BTreeMap<String, String>,
     /// Creation time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]

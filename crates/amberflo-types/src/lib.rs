@@ -89,6 +89,7 @@ mod error;
 mod ingest;
 pub mod ingest_file;
 mod invoice;
+mod lenient;
 mod limits;
 mod meter_definition;
 mod number;

@@ -300,22 +300,26 @@ pub struct MeterDefinition {
     /// The server's id.
     pub id: String,
     /// The label.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub label: String,
     /// The API name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub meter_api_name: String,
     /// How it aggregates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_type: Option<MeterType>,
     /// Dimensions aggregated over.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<String>>"))]
     pub aggregation_dimensions: Vec<String>,
     /// The unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// Dimension names.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<String>>"))]
     pub dimensions: Vec<String>,
     /// Whether it is used in billing.
     #[serde(default, skip_serializing_if = "Option::is_none")]

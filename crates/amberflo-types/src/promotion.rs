@@ -222,13 +222,16 @@ pub struct CustomerPromotion {
     /// The id of this application.
     pub id: String,
     /// The customer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub customer_id: String,
     /// The promotion.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub promotion_id: String,
     /// The product.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub product_id: String,
     /// When it applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]

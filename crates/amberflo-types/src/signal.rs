@@ -437,7 +437,8 @@ pub struct Signal {
     /// The server's id.
     pub id: String,
     /// The name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub name: String,
     /// The description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -473,7 +474,8 @@ pub struct Signal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold_value: Option<f64>,
     /// Addresses notified.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<String>>"))]
     pub email: Vec<String>,
     /// The webhook called.
     #[serde(default, skip_serializing_if = "Option::is_none")]

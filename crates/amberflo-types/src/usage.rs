@@ -630,7 +630,8 @@ pub struct UsageReport {
     #[serde(default)]
     pub metadata: serde_json::Value,
     /// The start of each bucket, in Unix seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<i64>>"))]
     pub seconds_since_epoch_intervals: Vec<i64>,
     /// One entry per group (one in all when the query had no group-by).
     pub client_meters: Vec<ClientMeter>,
@@ -672,7 +673,8 @@ pub struct UsageValue {
     /// The bucket's start, in Unix seconds.
     pub seconds_since_epoch_utc: i64,
     /// Change from the previous bucket, in percent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub percentage_from_previous: f64,
 }
 

@@ -470,6 +470,44 @@ fn idempotent_calls_retry_on_retryable_failures_within_the_budget() {
 }
 
 #[test]
+fn puts_are_retried_on_retryable_failures() {
+    let mock = MockTransport::new();
+    let client = client(&mock);
+    mock.push_replies([
+        MockReply::status(503),
+        MockReply::json(200, &json!({"id": "m1", "meterApiName": "m"})),
+    ]);
+    let meter = MeterDefinitionPayload::builder("m")
+        .id("m1")
+        .label("m")
+        .meter_type(MeterType::ActiveUsers)
+        .build()
+        .unwrap();
+    let updated = run(client.meters().update(&meter)).unwrap();
+    assert_eq!(updated.id, "m1");
+    let requests = mock.take_requests();
+    assert_eq!(requests.len(), 2, "the 503 is retried");
+    assert!(requests.iter().all(|request| request.method == "PUT"));
+    assert_eq!(
+        requests[0].body_text(),
+        requests[1].body_text(),
+        "the same body"
+    );
+
+    mock.push_replies([
+        MockReply::status(503),
+        MockReply::json(
+            200,
+            &json!({"customerId": "c1", "lifecycleStage": "active"}),
+        ),
+    ]);
+    let stage = CustomerLifecycleStagePayload::new("c1", LifecycleStage::Active).unwrap();
+    let customer = run(client.customers().set_lifecycle_stage(&stage)).unwrap();
+    assert_eq!(customer.lifecycle_stage, Some(LifecycleStage::Active));
+    assert_eq!(mock.take_requests().len(), 2, "the 503 is retried");
+}
+
+#[test]
 fn creating_posts_are_never_retried() {
     let mock = MockTransport::new();
     let client = client(&mock);

@@ -43,6 +43,23 @@ impl<'a> UsageCostApi<'a> {
     /// One page of costs (the page the query asks for; the server's first without one).
     /// A read: retried like a GET.
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use amberflo::types::{TimeGroupingInterval, TimeRange, UsageCostQuery};
+    ///
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let query = UsageCostQuery::builder(
+    ///     TimeGroupingInterval::Month,
+    ///     TimeRange::last(Duration::from_secs(30 * 86_400))?,
+    /// )
+    /// .group_by(["customerId"])
+    /// .build()?;
+    /// let report = client.usage_cost().get(&query).await?;
+    /// let total: f64 = report.cost_list.iter().map(|group| group.price).sum();
+    /// println!("{total:.2} over {} customers", report.cost_list.len());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query (nothing is sent), else as any API call.
     pub async fn get(self, query: &UsageCostQuery) -> Result<UsageCostReport, Error> {

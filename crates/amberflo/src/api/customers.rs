@@ -107,6 +107,13 @@ impl<'a> CustomersApi<'a> {
     /// Deletes the customer (`DELETE /customers/{customerId}`, the id percent-encoded so
     /// that no id can change the path); returns what the server echoes (at least the id).
     ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let deleted = client.customers().delete("customer-1").await?;
+    /// assert_eq!(deleted.customer_id, "customer-1");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
     pub async fn delete(self, customer_id: &str) -> Result<Customer, Error> {

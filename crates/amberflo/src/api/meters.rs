@@ -43,6 +43,14 @@ impl<'a> MetersApi<'a> {
 
     /// Every meter definition.
     ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let meters = client.meters().list().await?;
+    /// let names: Vec<&str> = meters.iter().map(|meter| meter.meter_api_name.as_str()).collect();
+    /// println!("{names:?}");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As any API call.
     pub async fn list(self) -> Result<Vec<MeterDefinition>, Error> {
@@ -50,6 +58,14 @@ impl<'a> MetersApi<'a> {
     }
 
     /// The meter with this API name, or `None` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// if let Some(meter) = client.meters().get("ApiCalls").await? {
+    ///     println!("{} ({:?}) has id {}", meter.label, meter.meter_type, meter.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank name, else as any API call.

@@ -54,6 +54,14 @@ impl<'a> PromotionsApi<'a> {
 
     /// One promotion of the account, or `None` when there is none.
     ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// if let Some(promotion) = client.promotions().get("promotion-1").await? {
+    ///     println!("{}: {:?}", promotion.id, promotion.promotion_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
     pub async fn get(self, id: &str) -> Result<Option<Promotion>, Error> {

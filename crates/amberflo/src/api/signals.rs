@@ -40,6 +40,14 @@ impl<'a> SignalsApi<'a> {
 
     /// Every signal.
     ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// for signal in client.signals().list().await? {
+    ///     println!("{}: {} ({:?})", signal.id, signal.name, signal.notification_type);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// As any API call.
     pub async fn list(self) -> Result<Vec<Signal>, Error> {
@@ -47,6 +55,15 @@ impl<'a> SignalsApi<'a> {
     }
 
     /// The signal with this id, or `None` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// match client.signals().get("signal-1").await? {
+    ///     Some(signal) => println!("{} is enabled: {:?}", signal.name, signal.enabled),
+    ///     None => println!("no such signal"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
