@@ -33,7 +33,7 @@ use crossbeam_queue::ArrayQueue;
 use crate::batch::Batch;
 use crate::config::{Config, ErrorCallback};
 use crate::core::wait_timeout;
-use crate::core::{CLOSED, Core, LINGER_SHIFT, deadline_after, epoch_of, lock, slot_of};
+use crate::core::{CLOSED, Core, LINGER_SHIFT, Shard, deadline_after, epoch_of, lock, slot_of};
 use crate::error::SendErrorKind;
 use crate::spool::{AppendError, Spool, SpoolCounters};
 
@@ -97,7 +97,7 @@ impl<T> Shared<T> {
             return self.enqueue_spooled(spool, item);
         }
         let core = &*self.core;
-        let mut state = core.state.load(Ordering::SeqCst);
+        let state = core.state.load(Ordering::SeqCst);
         if state & CLOSED != 0 {
             return Err((SendErrorKind::Closed, item));
         }
@@ -108,27 +108,9 @@ impl<T> Shared<T> {
             self.start_refilling();
             return Err((SendErrorKind::Full, item));
         }
-        let shard = core.shard();
-        let mut slot;
-        loop {
-            slot = slot_of(epoch_of(state));
-            // Count first, then re-read: a flush that flipped the epoch, or a shutdown that
-            // closed the engine, either sees this count or is seen here (see `flush`).
-            shard.added[slot].fetch_add(1, Ordering::SeqCst);
-            let now = core.state.load(Ordering::SeqCst);
-            if now & CLOSED != 0 {
-                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-                core.after_undo();
-                return Err((SendErrorKind::Closed, item));
-            }
-            if epoch_of(now) == epoch_of(state) {
-                break;
-            }
-            // A flush flipped the epoch meanwhile: count in the new epoch instead.
-            shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-            core.after_undo();
-            state = now;
-        }
+        let Some((shard, slot)) = self.count_in_epoch(state) else {
+            return Err((SendErrorKind::Closed, item));
+        };
         // `slot < RING <= 8`, so it fits a byte.
         match self.queue.push(Entry {
             slot: slot as u8,
@@ -154,35 +136,46 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Counts one item in this thread's shard, in the slot of the current epoch; `None` (the
+    /// count undone) if the engine closed meanwhile. Count first, then re-read: a flush that
+    /// flipped the epoch, or a shutdown that closed the engine, either sees this count or is
+    /// seen here (see `flush`).
+    #[inline]
+    fn count_in_epoch(&self, mut state: u64) -> Option<(&Shard, usize)> {
+        let core = &*self.core;
+        let shard = core.shard();
+        loop {
+            let slot = slot_of(epoch_of(state));
+            shard.added[slot].fetch_add(1, Ordering::SeqCst);
+            let now = core.state.load(Ordering::SeqCst);
+            if now & CLOSED != 0 {
+                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+                core.after_undo();
+                return None;
+            }
+            if epoch_of(now) == epoch_of(state) {
+                return Some((shard, slot));
+            }
+            // A flush flipped the epoch meanwhile: count in the new epoch instead.
+            shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+            core.after_undo();
+            state = now;
+        }
+    }
+
     /// [`enqueue`](Self::enqueue) with a spool: count the item, append it to the spool (which
     /// also queues it in memory when nothing older waits on disk and there is room), wake a
     /// worker if needed. Refused only when closed, over the disk budget or on an I/O error.
     #[cold]
     fn enqueue_spooled(&self, spool: &Spool<T>, item: T) -> Result<(), (SendErrorKind, T)> {
         let core = &*self.core;
-        let mut state = core.state.load(Ordering::SeqCst);
+        let state = core.state.load(Ordering::SeqCst);
         if state & CLOSED != 0 {
             return Err((SendErrorKind::Closed, item));
         }
-        let shard = core.shard();
-        let mut slot;
-        loop {
-            slot = slot_of(epoch_of(state));
-            // As in `enqueue`: count first, then re-read the state.
-            shard.added[slot].fetch_add(1, Ordering::SeqCst);
-            let now = core.state.load(Ordering::SeqCst);
-            if now & CLOSED != 0 {
-                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-                core.after_undo();
-                return Err((SendErrorKind::Closed, item));
-            }
-            if epoch_of(now) == epoch_of(state) {
-                break;
-            }
-            shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-            core.after_undo();
-            state = now;
-        }
+        let Some((shard, slot)) = self.count_in_epoch(state) else {
+            return Err((SendErrorKind::Closed, item));
+        };
         // `slot < RING <= 8`, so it fits a byte.
         match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
             Ok(()) => {
