@@ -58,9 +58,11 @@ mod tests {
     fn sends_one_record_per_item_and_retries_a_503() {
         let mock = MockTransport::new();
         mock.push_reply(MockReply::status(503)); // then the default 200
+        // One worker, so both records go in one batch (two workers may each take one).
         let client = Client::builder()
             .api_key("test-key")
             .transport(mock.clone())
+            .workers(1)
             .retry_policy(RetryPolicy::new([Duration::from_millis(10)]))
             .build()
             .unwrap();
