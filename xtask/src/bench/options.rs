@@ -224,7 +224,7 @@ mod tests {
             "--peer",
             "python",
             "--batch-size",
-            "500",
+            "1000",
             "--spool",
             "--floor-records=0",
         ]);
@@ -234,6 +234,8 @@ mod tests {
         assert_eq!(options.threads, 4);
         assert_eq!(options.peer, Some(Peer::Python));
         assert!(options.is_tuned());
+        // The SDK's own defaults are not a tuning.
+        assert!(!parse(&["--batch-size", "500", "--workers", "2"]).is_tuned());
     }
 
     #[test]
