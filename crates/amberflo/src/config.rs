@@ -495,7 +495,8 @@ impl ClientBuilder {
     /// returns `Ok`, so that a crash, `kill -9` or outage loses nothing that was accepted
     /// (default: no spool, records are held in memory only). Records go to `dir/records`,
     /// custom payloads to `dir/custom`, each an append-only log with its own lock, fsync
-    /// policy and disk budget (defaults: [`FsyncPolicy::Every`] second, 1 GiB each); use
+    /// policy and disk budget (defaults: fsync every second,
+    /// [`FsyncPolicy::Every`](crate::FsyncPolicy::Every); 1 GiB each); use
     /// [`spool_config`](Self::spool_config) to change them.
     ///
     /// What the spool does (see `amberflo_batcher::BatcherBuilder::spool` for details):
