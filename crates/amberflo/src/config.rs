@@ -111,7 +111,7 @@ pub fn default_api_retry_policy() -> RetryPolicy {
 /// | max request bytes (gzipped) | 4 MiB; larger batches are split |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 500 records / 0.5 s |
-/// | workers | 2 |
+/// | workers | 3 |
 /// | retries | 6, waiting up to 2, 6, 12, 20, 40, 80 s (full jitter); `Retry-After` wins |
 /// | API call retries | [`default_api_retry_policy`]: 3, waiting up to 0.2, 0.5, 1 s; only GET, PUT, DELETE and read-only POSTs (usage, usage cost), on 408, 429, 5xx and network errors |
 /// | shutdown timeout (also on drop) | 10 s |

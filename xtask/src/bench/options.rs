@@ -15,7 +15,7 @@ options:
   --records N          records the SDK meters (default 1000000)
   --threads N          producer threads, for both SDKs (default 8)
   --batch-size N       records per request of our SDK (default: the SDK's, 500)
-  --workers N          worker threads of our SDK (default: the SDK's, 2)
+  --workers N          worker threads of our SDK (default: the SDK's, 3)
   --queue-capacity N   queue capacity of our SDK (default: the SDK's, 100000)
   --linger-ms N        linger of our SDK (default: the SDK's, 500)
   --transport T        reqwest | hyper (default reqwest)
@@ -42,7 +42,7 @@ options:
 /// The SDK's default batch size and workers (`amberflo_batcher::defaults`; xtask does not
 /// depend on the SDK).
 pub(crate) const SDK_BATCH_SIZE: u64 = 500;
-pub(crate) const SDK_WORKERS: u64 = 2;
+pub(crate) const SDK_WORKERS: u64 = 3;
 
 /// Which peer SDK to compare with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +235,7 @@ mod tests {
         assert_eq!(options.peer, Some(Peer::Python));
         assert!(options.is_tuned());
         // The SDK's own defaults are not a tuning.
-        assert!(!parse(&["--batch-size", "500", "--workers", "2"]).is_tuned());
+        assert!(!parse(&["--batch-size", "500", "--workers", "3"]).is_tuned());
     }
 
     #[test]

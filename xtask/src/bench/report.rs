@@ -367,7 +367,11 @@ impl Report<'_> {
             };
             targets.push((
                 "defaults: records/s within 15% of tuned".to_owned(),
-                format!("{:.1}% below", gap * 100.0),
+                if gap >= 0.0 {
+                    format!("{:.1}% below", gap * 100.0)
+                } else {
+                    format!("{:.1}% above", -gap * 100.0)
+                },
                 gap <= 0.15,
             ));
         }
