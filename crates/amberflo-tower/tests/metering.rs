@@ -573,8 +573,10 @@ async fn a_full_queue_never_fails_a_request_and_is_logged_once_per_episode() {
         tracing_subscriber::registry().with(CountWarnings(Arc::clone(&warnings))),
     );
     let emulator = Emulator::start().unwrap();
-    // One worker, a queue of 10: while the emulator holds the first batch for 2 s, the queue
-    // fills at once and refuses the rest.
+    // One worker, a queue of 10: while the emulator holds the first batch for 5 s, the queue
+    // fills at once and refuses the rest. The hold must outlast the 50 calls even on a busy
+    // machine: were the batch answered meanwhile, the queue would drain and a second overflow
+    // episode begin.
     let client = Client::builder()
         .api_key("k")
         .endpoint(emulator.url())
@@ -584,7 +586,7 @@ async fn a_full_queue_never_fails_a_request_and_is_logged_once_per_episode() {
         .linger(Duration::from_millis(1))
         .build()
         .unwrap();
-    emulator.faults().set_latency(Duration::from_secs(2));
+    emulator.faults().set_latency(Duration::from_secs(5));
     let layer = MeteringLayer::new(client.clone(), "api-calls").unwrap();
     let app = app(layer.clone());
 
