@@ -573,10 +573,10 @@ async fn a_full_queue_never_fails_a_request_and_is_logged_once_per_episode() {
         tracing_subscriber::registry().with(CountWarnings(Arc::clone(&warnings))),
     );
     let emulator = Emulator::start().unwrap();
-    // One worker, a queue of 10: while the emulator holds the first batch for 5 s, the queue
-    // fills at once and refuses the rest. The hold must outlast the 50 calls even on a busy
-    // machine: were the batch answered meanwhile, the queue would drain and a second overflow
-    // episode begin.
+    // One worker, a queue of 10: while the emulator holds the first record's batch for 5 s,
+    // the queue fills at once and refuses the rest. The hold must outlast the 50 calls even on
+    // a busy machine: were the batch answered meanwhile, the queue would drain and a second
+    // overflow episode begin.
     let client = Client::builder()
         .api_key("k")
         .endpoint(emulator.url())
@@ -597,6 +597,18 @@ async fn a_full_queue_never_fails_a_request_and_is_logged_once_per_episode() {
         )
         .await;
         assert_eq!((status, &body[..]), (StatusCode::OK, &b"user 42"[..]));
+        if i == 0 {
+            // The worker holds the first record in its held request before the rest come:
+            // otherwise it could empty a full queue mid-loop and end the episode.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while client.stats().in_flight == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the worker took nothing"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
     }
     let refused = layer.stats().rejected;
     assert!(refused >= 30, "only {refused} of 50 records refused");
