@@ -1,7 +1,6 @@
 //! The floor: the run's workload metered through a client whose transport answers every
 //! request at once, in memory (see the crate docs of `ingest_load`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use amberflo::TransportError;
@@ -23,27 +22,22 @@ impl Transport for InMemory {
     }
 }
 
-/// Removes the floor's spool directory however the measurement ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// CPU microseconds per record of the floor; `None` when `--floor-records 0`.
 pub(crate) fn measure(args: &Args, customers: &[String]) -> Result<Option<f64>, String> {
     let records = args.floor_records;
     if records == 0 {
         return Ok(None);
     }
-    let spool = args.spool.as_ref().map(|_| {
-        TempDir(std::env::temp_dir().join(format!("ingest_load-floor-{}", std::process::id())))
-    });
+    // Removed however the measurement ends.
+    let spool = match &args.spool {
+        Some(_) => {
+            Some(tempfile::tempdir().map_err(|e| format!("floor: no spool directory: {e}"))?)
+        }
+        None => None,
+    };
     let mut builder = configured(args).transport(Arc::new(InMemory));
-    if let Some(TempDir(dir)) = &spool {
-        builder = builder.spool(dir);
+    if let Some(dir) = &spool {
+        builder = builder.spool(dir.path());
     }
     let cpu_before = process_cpu_seconds();
     let client = builder

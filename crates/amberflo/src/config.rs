@@ -580,7 +580,8 @@ impl ClientBuilder {
         let delivery = self.delivery(&api);
         // Workers posting to the API own their transports and runtimes when the client makes
         // its transports; S3 uploads and a transport the user gave stay on the shared runtime.
-        let worker_local = matches!(delivery, Delivery::Api { .. }) && builtin.is_some();
+        let per_worker = builtin.filter(|_| matches!(delivery, Delivery::Api { .. }));
+        let worker_local = per_worker.is_some();
         let mut records = self.batcher(
             "amberflo-meter",
             &runtime,
@@ -615,7 +616,7 @@ impl ClientBuilder {
                 custom.build(crate::s3_sink::S3Sink::new(*client, IngestKind::Custom))?,
             ),
             Delivery::Api { max_request_bytes } => {
-                let worker_api = Arc::new(match builtin {
+                let worker_api = Arc::new(match per_worker {
                     Some(kind) => {
                         let options = self.builtin_options();
                         WorkerApi::per_worker(api.clone(), move || kind.build(&options))
