@@ -308,8 +308,7 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         let replay_slot = slot_of(1);
         let (spool, replayed) = match self.spool {
             Some((spool, codec)) => {
-                let (spool, replayed) =
-                    Spool::open(spool, codec, Arc::clone(&counters), replay_slot as u8)?;
+                let (spool, replayed) = Spool::open(&spool, codec, &counters, replay_slot as u8)?;
                 (Some(spool), replayed)
             }
             None => (None, 0),

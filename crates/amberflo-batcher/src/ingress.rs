@@ -43,6 +43,7 @@ use crate::spool::{AppendError, Spool, SpoolCounters};
 /// can overshoot the capacity check by one item each; past the headroom the push itself
 /// refuses.
 const PUSH_HEADROOM: usize = 64;
+const _: () = assert!(PUSH_HEADROOM > crate::spool::MAX_LANES);
 
 /// How often `send_timeout` re-tries a spool over its disk budget.
 const SPOOL_FULL_POLL: Duration = Duration::from_millis(5);

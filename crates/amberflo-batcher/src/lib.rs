@@ -59,7 +59,8 @@
 //! (encoded by a [`SpoolCodec`]) before `try_send` returns `Ok`; the memory queue caches the
 //! log's head, an outage fills the disk (up to [`SpoolConfig::max_disk_bytes`]) instead of
 //! memory, settled batches are acknowledged, and the next engine on the directory replays what
-//! was not. [`FsyncPolicy`] says what survives a power loss; damaged frames are skipped and
+//! was not. Threads append to parallel lanes ([`SpoolConfig::lanes`]), each an ordered log,
+//! so one thread's records keep their order. [`FsyncPolicy`] says what survives a power loss; damaged frames are skipped and
 //! counted in [`Stats::spool_corrupt`]. The format and its reasons are in the source of the
 //! `spool` module.
 
@@ -90,7 +91,7 @@ pub use crate::flush::FlushFuture;
 pub use crate::retry::{Jitter, RetryPolicy, Sleeper};
 pub use crate::sink::{Sink, SinkFn};
 pub use crate::spool::{
-    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MIN_SEGMENT_BYTES,
-    SpoolCodec, SpoolConfig,
+    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MAX_LANES,
+    MIN_SEGMENT_BYTES, SpoolCodec, SpoolConfig,
 };
 pub use crate::stats::Stats;

@@ -1,6 +1,7 @@
 //! The disk spool with real files: ordering past the memory capacity, replay after an engine
-//! left records behind, the disk budget, the directory lock, and one test per kind of damage
-//! on a hand-damaged segment (torn tail, flipped bit, zeroed length, garbage appended).
+//! left records behind, lanes (each thread's order kept, a directory with more lanes than
+//! configured), the disk budget, the directory lock, and one test per kind of damage on a
+//! hand-damaged segment (torn tail, flipped bit, zeroed length, garbage appended).
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
@@ -32,10 +33,12 @@ const FRAME: u64 = 29;
 /// Segments of 4096 bytes hold 141 frames.
 const PER_SEGMENT: u64 = 4096 / FRAME;
 
+/// Two lanes; one thread appends to one lane, so the single-thread tests see one ordered log.
 fn config(dir: &Path) -> SpoolConfig {
     SpoolConfig::new(dir)
         .segment_bytes(4096)
         .fsync(FsyncPolicy::Never)
+        .lanes(2)
 }
 
 /// Spools `0..count` with a sink that never succeeds, then shuts down past the deadline: every
@@ -59,12 +62,17 @@ fn leave_behind(dir: &Path, count: u64) {
 
 /// A new engine on `dir` delivering into a vector; returns what it delivered and its stats.
 fn deliver(dir: &Path) -> (Vec<u64>, amberflo_batcher::Stats) {
+    deliver_with(config(dir))
+}
+
+/// [`deliver`] with a given spool configuration.
+fn deliver_with(spool: SpoolConfig) -> (Vec<u64>, amberflo_batcher::Stats) {
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&delivered);
     let batcher = Batcher::builder()
         .capacity(16)
         .workers(1)
-        .spool(config(dir), Le)
+        .spool(spool, Le)
         .build(SinkFn::new(move |batch: &[u64]| {
             sink.lock().unwrap().extend_from_slice(batch);
             Ok(())
@@ -79,13 +87,24 @@ fn deliver(dir: &Path) -> (Vec<u64>, amberflo_batcher::Stats) {
     (items, stats)
 }
 
+/// The segment files of every lane, lane by lane, oldest first.
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+    let mut lanes: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+        .filter(|path| path.is_dir())
         .collect();
-    files.sort();
+    lanes.sort();
+    let mut files = Vec::new();
+    for lane in lanes {
+        let mut segments: Vec<PathBuf> = fs::read_dir(lane)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+            .collect();
+        segments.sort();
+        files.extend(segments);
+    }
     files
 }
 
@@ -171,8 +190,8 @@ fn records_past_the_memory_capacity_wait_on_disk_and_arrive_in_order() {
         *delivered.lock().unwrap(),
         (0..20_000).collect::<Vec<u64>>()
     );
-    // Acknowledged segments are gone; the active one stays.
-    assert_eq!(segments(dir.path()).len(), 1);
+    // Acknowledged segments are gone; each lane's active one stays.
+    assert_eq!(segments(dir.path()).len(), 2);
     batcher.shutdown(Duration::from_secs(5)).unwrap();
 }
 
@@ -182,7 +201,7 @@ fn records_left_behind_are_replayed_in_order_before_new_ones() {
     leave_behind(dir.path(), 500);
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&delivered);
-    // One worker, so that delivery order is spool order.
+    // One worker, so that delivery order is spool order (one thread: one lane).
     let batcher = Batcher::builder()
         .capacity(8)
         .workers(1)
@@ -202,6 +221,92 @@ fn records_left_behind_are_replayed_in_order_before_new_ones() {
     assert_eq!((stats.enqueued, stats.delivered), (600, 600));
     let items = delivered.lock().unwrap().clone();
     assert_eq!(items, (0..600).collect::<Vec<u64>>());
+}
+
+/// Item `i` of producer thread `thread`.
+fn item(thread: u64, i: u64) -> u64 {
+    (thread << 32) | i
+}
+
+/// Spools `per_thread` items from each of 4 threads (`item(t, 0..per_thread)`) with a sink that
+/// never succeeds, then shuts down past the deadline: every item stays on disk.
+fn leave_behind_from_threads(spool: SpoolConfig, per_thread: u64) {
+    let batcher = Batcher::builder()
+        .capacity(16)
+        .workers(1)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(spool, Le)
+        .on_error(|_, _: Vec<u64>| {})
+        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
+        .unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let batcher = &batcher;
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    batcher.try_send(item(thread, i)).unwrap();
+                }
+            });
+        }
+    });
+    assert!(batcher.shutdown(Duration::from_millis(200)).is_err());
+    assert_eq!(batcher.stats().spooled, 4 * per_thread);
+}
+
+/// Every item of the 4 threads exactly once, each thread's in the order it sent them.
+fn assert_each_thread_in_order(items: &[u64], per_thread: u64) {
+    let mut sorted = items.to_vec();
+    sorted.sort_unstable();
+    let expected: Vec<u64> = (0..4)
+        .flat_map(|thread| (0..per_thread).map(move |i| item(thread, i)))
+        .collect();
+    assert_eq!(sorted, expected);
+    for thread in 0..4 {
+        let own: Vec<u64> = items
+            .iter()
+            .copied()
+            .filter(|x| x >> 32 == thread)
+            .collect();
+        assert!(own.is_sorted(), "thread {thread} out of order");
+    }
+}
+
+/// The lane directories holding segments with records.
+fn lanes_used(dir: &Path) -> Vec<String> {
+    let mut lanes: Vec<String> = segments(dir)
+        .iter()
+        .filter(|path| fs::metadata(path).unwrap().len() > 0)
+        .map(|path| {
+            let lane = path.parent().unwrap().file_name().unwrap();
+            lane.to_string_lossy().into_owned()
+        })
+        .collect();
+    lanes.dedup();
+    lanes
+}
+
+#[test]
+fn threads_spread_over_the_lanes_and_each_keeps_its_order_through_a_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    leave_behind_from_threads(config(dir.path()), 2_000);
+    assert_eq!(lanes_used(dir.path()), ["lane-0", "lane-1"]);
+    let (items, stats) = deliver(dir.path());
+    assert_eq!(stats.replayed, 8_000);
+    assert_each_thread_in_order(&items, 2_000);
+    assert_eq!(segments(dir.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_directory_with_more_lanes_than_configured_is_opened_with_all_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    leave_behind_from_threads(config(dir.path()).lanes(4), 1_000);
+    assert_eq!(
+        lanes_used(dir.path()),
+        ["lane-0", "lane-1", "lane-2", "lane-3"]
+    );
+    let (items, stats) = deliver_with(config(dir.path()).lanes(1));
+    assert_eq!(stats.replayed, 4_000);
+    assert_each_thread_in_order(&items, 1_000);
 }
 
 #[test]
@@ -284,6 +389,22 @@ fn invalid_spool_settings_name_the_field() {
             ..
         }
     ));
+    for lanes in [0, 17] {
+        let error = Batcher::builder()
+            .spool(SpoolConfig::new(dir.path()).lanes(lanes), Le)
+            .build(SinkFn::new(|_: &[u64]| Ok(())))
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                BuildError::InvalidConfig {
+                    field: "spool.lanes",
+                    ..
+                }
+            ),
+            "{lanes}: {error}"
+        );
+    }
 }
 
 #[test]

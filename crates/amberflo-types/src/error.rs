@@ -1,4 +1,5 @@
-//! The one error this crate returns: a [`ValidationError`] naming the field and the rule broken.
+//! Validation's error: a [`ValidationError`] naming the field and the rule broken. (Reading a
+//! record's compact form has its own, [`CompactError`](crate::CompactError).)
 
 use std::borrow::Cow;
 use std::fmt;

@@ -42,6 +42,19 @@ impl UniqueId {
         UniqueId(IdRepr::Uuid(Uuid::new_v4()))
     }
 
+    /// A custom id kept as given (no UUID parsing): the compact form's exact round trip.
+    pub(crate) fn custom(id: String) -> Self {
+        UniqueId(IdRepr::Custom(id))
+    }
+
+    /// The id as a binary UUID, if it is one.
+    pub(crate) fn as_uuid(&self) -> Option<&Uuid> {
+        match &self.0 {
+            IdRepr::Uuid(uuid) => Some(uuid),
+            IdRepr::Custom(_) => None,
+        }
+    }
+
     fn as_custom(&self) -> Option<&str> {
         match &self.0 {
             IdRepr::Custom(id) => Some(id),
@@ -178,6 +191,25 @@ pub struct MeterRecord {
 }
 
 impl MeterRecord {
+    /// A record of these fields, as they are (the compact form's decoder; not validated).
+    pub(crate) fn from_parts(
+        unique_id: UniqueId,
+        meter_api_name: CompactString,
+        meter_value: f64,
+        customer_id: CompactString,
+        meter_time_in_millis: i64,
+        dimensions: Option<Dimensions>,
+    ) -> Self {
+        MeterRecord {
+            unique_id,
+            meter_api_name,
+            meter_value,
+            customer_id,
+            meter_time_in_millis,
+            dimensions,
+        }
+    }
+
     /// Starts a record for `meter_api_name` with `meter_value` for `customer_id`.
     pub fn builder(
         meter_api_name: impl AsRef<str>,

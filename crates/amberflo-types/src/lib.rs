@@ -81,6 +81,7 @@
 //! is sent back unchanged.
 
 mod billing;
+mod compact;
 mod cost;
 mod customer;
 mod date;
@@ -111,6 +112,7 @@ pub use billing::{
     DEFAULT_PRODUCT_ID, MIN_PRODUCT_PLAN_SECONDS, PrepaidOrder, PrepaidOrderListQuery,
     PrepaidOrderListQueryBuilder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
 };
+pub use compact::CompactError;
 pub use cost::{
     CostGroup, CostValue, PageInfo, PageRequest, PageRequestBuilder, UsageCostQuery,
     UsageCostQueryBuilder, UsageCostReport,

@@ -14,7 +14,7 @@ use amberflo_types::{MeterRecord, RecordLimits};
 use crate::client::Client;
 use crate::error::Error;
 use crate::runtime::IoRuntime;
-use crate::sink::{IngestKind, IngestSink, JsonCodec, WorkerApi};
+use crate::sink::{IngestKind, IngestSink, JsonCodec, RecordCodec, WorkerApi};
 
 /// Environment variable holding the API key.
 pub const ENV_API_KEY: &str = "AMBERFLO_API_KEY";
@@ -505,8 +505,11 @@ impl ClientBuilder {
     ///   to the disk budget, then refused like a full queue ([`MeterError::Rejected`](crate::MeterError));
     /// * a batch is acknowledged once delivered or handed to the error callback; fully
     ///   acknowledged segment files are deleted;
-    /// * the next client built on the same directory delivers, oldest first, what was not
-    ///   acknowledged ([`Stats::replayed`](crate::Stats::replayed)). A crash between a send and
+    /// * each thread appends to one of a few parallel logs (lanes, one per CPU up to 4, see
+    ///   [`SpoolConfig::lanes`]), so threads rarely wait for each other's disk write and one
+    ///   thread's records keep their order;
+    /// * the next client built on the same directory delivers, oldest first in each lane, what
+    ///   was not acknowledged ([`Stats::replayed`](crate::Stats::replayed)). A crash between a send and
     ///   its acknowledgement sends that batch again: Amberflo deduplicates on `uniqueId`.
     /// * Damaged frames (torn writes, flipped bits) are skipped and counted
     ///   ([`Stats::spool_corrupt`](crate::Stats::spool_corrupt)).
@@ -529,8 +532,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Like [`spool`](Self::spool), with every setting: the fsync policy, the disk budget and
-    /// the segment size (each of the two subdirectories gets them).
+    /// Like [`spool`](Self::spool), with every setting: the fsync policy, the disk budget, the
+    /// segment size and the lanes (each of the two subdirectories gets them).
     ///
     /// ```no_run
     /// use amberflo::{FsyncPolicy, SpoolConfig};
@@ -603,7 +606,7 @@ impl ClientBuilder {
         if let Some(spool) = &self.spool {
             let records_dir = spool.dir().join("records");
             let custom_dir = spool.dir().join("custom");
-            records = records.spool(spool.clone().with_dir(records_dir), JsonCodec);
+            records = records.spool(spool.clone().with_dir(records_dir), RecordCodec);
             custom = custom.spool(spool.clone().with_dir(custom_dir), JsonCodec);
         }
         let (records, custom) = match delivery {

@@ -13,6 +13,10 @@ pub const DEFAULT_MAX_DISK_BYTES: u64 = 1 << 30;
 pub const DEFAULT_SEGMENT_BYTES: u64 = 16 << 20;
 /// Smallest segment size accepted: 4 KiB.
 pub const MIN_SEGMENT_BYTES: u64 = 4 << 10;
+/// Most lanes a spool may have.
+pub const MAX_LANES: usize = 16;
+/// Most lanes the default picks (one per available CPU, up to this).
+const DEFAULT_LANES_CAP: usize = 4;
 
 /// When the spool asks the OS to put written records on stable storage (`fdatasync`).
 ///
@@ -57,8 +61,10 @@ impl Default for FsyncPolicy {
 /// let config = SpoolConfig::new("/var/spool/my-app")
 ///     .fsync(FsyncPolicy::Every(Duration::from_millis(200)))
 ///     .max_disk_bytes(256 << 20)
-///     .segment_bytes(8 << 20);
+///     .segment_bytes(8 << 20)
+///     .lanes(2);
 /// assert_eq!(config.max_disk_bytes_limit(), 256 << 20);
+/// assert_eq!(config.lane_count(), 2);
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,17 +73,21 @@ pub struct SpoolConfig {
     pub(crate) fsync: FsyncPolicy,
     pub(crate) max_disk_bytes: u64,
     pub(crate) segment_bytes: u64,
+    pub(crate) lanes: usize,
 }
 
 impl SpoolConfig {
     /// A spool in `dir` (created if missing), with the default fsync policy (every second),
-    /// disk budget ([`DEFAULT_MAX_DISK_BYTES`]) and segment size ([`DEFAULT_SEGMENT_BYTES`]).
+    /// disk budget ([`DEFAULT_MAX_DISK_BYTES`]), segment size ([`DEFAULT_SEGMENT_BYTES`]) and
+    /// lanes (one per available CPU, at most 4).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         SpoolConfig {
             dir: dir.into(),
             fsync: FsyncPolicy::default(),
             max_disk_bytes: DEFAULT_MAX_DISK_BYTES,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            lanes: cpus.min(DEFAULT_LANES_CAP),
         }
     }
 
@@ -103,6 +113,25 @@ impl SpoolConfig {
     #[must_use]
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes;
+        self
+    }
+
+    /// How many lanes the spool writes (1 to [`MAX_LANES`]; default: one per available CPU, at
+    /// most 4).
+    ///
+    /// A lane is an ordered log of its own (segment files under `dir/lane-{n}`). Each thread
+    /// appends to one lane, its own for the engine's life, so threads on different lanes never
+    /// wait for each other's writes: with the spool, each `try_send` makes one `write` system
+    /// call, and lanes let as many run at once as there are lanes. Within a lane, records are
+    /// delivered and replayed in the order they were appended, so one thread's records keep
+    /// their order; records of different lanes interleave. `lanes(1)` makes the whole spool
+    /// one ordered log.
+    ///
+    /// A directory left with more lanes than configured is opened with all of them (nothing
+    /// is left behind).
+    #[must_use]
+    pub fn lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes;
         self
     }
 
@@ -133,10 +162,18 @@ impl SpoolConfig {
         self.segment_bytes
     }
 
+    /// The number of lanes.
+    pub fn lane_count(&self) -> usize {
+        self.lanes
+    }
+
     /// The first invalid setting, as `(field, reason)`.
     pub(crate) fn invalid(&self) -> Option<(&'static str, &'static str)> {
         if self.segment_bytes < MIN_SEGMENT_BYTES {
             return Some(("spool.segment_bytes", "must be at least 4096"));
+        }
+        if self.lanes == 0 || self.lanes > MAX_LANES {
+            return Some(("spool.lanes", "must be between 1 and 16"));
         }
         if self.max_disk_bytes < self.segment_bytes {
             return Some((

@@ -1,0 +1,555 @@
+//! A lane: one ordered log of the spool, with its own segment files, reader and
+//! acknowledgement logs, in its own directory (`dir/lane-{n}`).
+//!
+//! Everything here happens under the lane's state lock: an append writes its frame with one
+//! `write` while holding it, and a refill reads up to a batch while holding it. Producers
+//! append to their own thread's lane (see the `spool` module), so on a machine with as many
+//! lanes as cores they rarely wait for each other.
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_queue::ArrayQueue;
+
+use super::format::{FrameReader, seal_frame};
+use super::ledger::ranges_of;
+use super::segment::{self, Segment, seg_path};
+use super::{AppendError, FsyncPolicy, Refill, SpoolCodec, SpoolConfig, SpoolCounters, tag};
+use crate::core::{RING, lock};
+use crate::ingress::Entry;
+
+/// One ordered log of the spool.
+pub(super) struct Lane {
+    /// The lane's number, carried in the ids of its entries.
+    index: u8,
+    dir: PathBuf,
+    config: SpoolConfig,
+    state: Mutex<State>,
+    counters: Arc<SpoolCounters>,
+    /// The epoch slot replayed records are counted in.
+    replay_slot: u8,
+    /// Mirrors `State::backlog`, read without the lock.
+    backlog: AtomicBool,
+}
+
+/// Where the reader is: the next frame to load into memory.
+struct Cursor {
+    /// The segment (by first id; if deleted, the next one).
+    seg: u64,
+    /// The file offset, when no reader is open.
+    offset: u64,
+    reader: Option<FrameReader>,
+    /// The last id read in this segment.
+    last_id: Option<u64>,
+}
+
+impl Cursor {
+    fn at(seg: u64, offset: u64) -> Self {
+        Cursor {
+            seg,
+            offset,
+            reader: None,
+            last_id: None,
+        }
+    }
+}
+
+struct State {
+    next_id: u64,
+    /// Oldest first; the last one is the active segment.
+    segments: VecDeque<Segment>,
+    /// The active segment, opened for appending.
+    active: File,
+    /// Bytes of all segment files.
+    disk_bytes: u64,
+    /// Records not yet acknowledged.
+    pending: u64,
+    cursor: Cursor,
+    /// Records on disk are not in the queue yet (the reader is behind the writer).
+    backlog: bool,
+    /// Written since the last sync (policy `Every`).
+    dirty: bool,
+    /// `(pending, disk_bytes)` as last added to the public gauges.
+    published: (u64, u64),
+}
+
+impl State {
+    fn active_segment(&mut self) -> &mut Segment {
+        // The list always holds the active segment.
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+}
+
+impl Lane {
+    /// Opens lane `index` in `dir` (creating it): scans what an earlier engine left, counts it
+    /// in `counters`, and starts a new segment.
+    pub(super) fn open(
+        dir: PathBuf,
+        index: u8,
+        config: &SpoolConfig,
+        counters: &Arc<SpoolCounters>,
+        replay_slot: u8,
+    ) -> io::Result<Self> {
+        fs::create_dir_all(&dir)?;
+        let scan = segment::scan(&dir)?;
+        let next_id = scan.next_id;
+        let active = create_segment(&dir, next_id, config.fsync != FsyncPolicy::Never)?;
+        let mut segments: VecDeque<Segment> = scan.segments.into();
+        let cursor = match segments.front() {
+            Some(oldest) => Cursor::at(oldest.first_id, 0),
+            None => Cursor::at(next_id, 0),
+        };
+        let backlog = scan.replayed > 0;
+        segments.push_back(Segment::fresh(next_id));
+        counters.replayed.fetch_add(scan.replayed, Ordering::SeqCst);
+        counters.corrupt.fetch_add(scan.corrupt, Ordering::SeqCst);
+        if scan.replayed > 0 || scan.corrupt > 0 {
+            tracing::info!(
+                dir = %dir.display(),
+                replayed = scan.replayed,
+                corrupt = scan.corrupt,
+                "amberflo-batcher: replaying the spool left by an earlier engine"
+            );
+        }
+        let lane = Lane {
+            index,
+            dir,
+            config: config.clone(),
+            state: Mutex::new(State {
+                next_id,
+                segments,
+                active,
+                disk_bytes: scan.bytes,
+                pending: scan.replayed,
+                cursor,
+                backlog,
+                dirty: false,
+                published: (0, 0),
+            }),
+            counters: Arc::clone(counters),
+            replay_slot,
+            backlog: AtomicBool::new(backlog),
+        };
+        lane.publish(&mut lock(&lane.state));
+        Ok(lane)
+    }
+
+    /// Whether records wait on disk for room in the queue (a cheap check).
+    #[inline]
+    pub(super) fn has_backlog(&self) -> bool {
+        self.backlog.load(Ordering::SeqCst)
+    }
+
+    /// The id an entry of this lane carries.
+    fn tag(&self, id: u64) -> u64 {
+        tag(self.index, id)
+    }
+
+    /// Appends the encoded `frame` of `item` (its header reserved; counted in epoch slot
+    /// `slot`) to the lane; if nothing older waits on disk in this lane and the queue has room,
+    /// also pushes `item` into `queue`.
+    pub(super) fn append<T>(
+        &self,
+        mut frame: Vec<u8>,
+        item: T,
+        slot: u8,
+        queue: &ArrayQueue<Entry<T>>,
+        capacity: usize,
+    ) -> Result<(), (AppendError, T)> {
+        let total = frame.len() as u64;
+        let mut state = lock(&self.state);
+        // The budget is shared by the lanes: their total is the published gauge.
+        if self
+            .counters
+            .bytes
+            .load(Ordering::SeqCst)
+            .saturating_add(total)
+            > self.config.max_disk_bytes
+        {
+            return Err((AppendError::Full, item));
+        }
+        let active_bytes = state.active_segment().bytes;
+        if active_bytes > 0
+            && active_bytes.saturating_add(total) > self.config.segment_bytes
+            && let Err(error) = self.rotate(&mut state)
+        {
+            return Err((AppendError::Io(error), item));
+        }
+        let id = state.next_id;
+        seal_frame(&mut frame, id, slot);
+        if let Err(error) = state.active.write_all(&frame) {
+            self.after_write_error(&mut state);
+            return Err((AppendError::Io(error), item));
+        }
+        state.next_id += 1;
+        let segment = state.active_segment();
+        segment.bytes += total;
+        segment.pending += 1;
+        state.disk_bytes += total;
+        state.pending += 1;
+        match self.config.fsync {
+            FsyncPolicy::Always => {
+                if let Err(error) = state.active.sync_data() {
+                    tracing::error!(%error, "amberflo-batcher: spool fsync failed");
+                }
+            }
+            FsyncPolicy::Every(_) => state.dirty = true,
+            FsyncPolicy::Never => {}
+        }
+        self.publish(&mut state);
+        if !state.backlog {
+            if queue.len() < capacity {
+                match queue.push(Entry {
+                    slot,
+                    item,
+                    id: self.tag(id),
+                }) {
+                    Ok(()) => {
+                        state.cursor.offset += total;
+                        return Ok(());
+                    }
+                    // The record stays on disk; the reader will load it.
+                    Err(entry) => drop(entry),
+                }
+            }
+            state.backlog = true;
+            self.backlog.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Loads up to `at_most` records of this lane from disk into `queue`, in order, while it
+    /// has room (below `capacity`), adding to `outcome`. The state lock is held meanwhile.
+    pub(super) fn refill<T>(
+        &self,
+        codec: &dyn SpoolCodec<T>,
+        queue: &ArrayQueue<Entry<T>>,
+        capacity: usize,
+        at_most: usize,
+        outcome: &mut Refill,
+    ) {
+        if !self.has_backlog() {
+            return;
+        }
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        let mut corrupt = 0u64;
+        let mut undecodable_ids = Vec::new();
+        let mut loaded = 0;
+        while state.backlog && queue.len() < capacity && loaded < at_most {
+            let index = state
+                .segments
+                .partition_point(|segment| segment.first_id < state.cursor.seg);
+            let last = state.segments.len() - 1;
+            let index = index.min(last);
+            let segment = &state.segments[index];
+            if segment.first_id != state.cursor.seg {
+                state.cursor = Cursor::at(segment.first_id, 0);
+            }
+            let is_active = index == last;
+            let limit = segment.bytes;
+            let upper = state
+                .segments
+                .get(index + 1)
+                .map_or(u64::MAX, |next| next.first_id);
+            let cursor = &mut state.cursor;
+            if cursor.reader.is_none() {
+                if is_active && cursor.offset >= limit {
+                    state.backlog = false;
+                    break;
+                }
+                let opened = File::open(seg_path(&self.dir, segment.first_id))
+                    .and_then(|file| FrameReader::new(file, cursor.offset));
+                match opened {
+                    Ok(reader) => cursor.reader = Some(reader),
+                    Err(error) => {
+                        tracing::error!(%error, segment = segment.first_id, "amberflo-batcher: cannot read a spool segment");
+                        if is_active {
+                            break;
+                        }
+                        *cursor = Cursor::at(segment.first_id + 1, 0);
+                        continue;
+                    }
+                }
+            }
+            let Some(reader) = cursor.reader.as_mut() else {
+                break;
+            };
+            // Damage is counted when a reader of this run's segments ends (the scan counted it
+            // for replayed ones).
+            let frame = match reader.next(limit) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => {
+                    if !segment.replayed {
+                        corrupt += reader.corrupt;
+                    }
+                    if is_active {
+                        cursor.offset = reader.offset();
+                        cursor.reader = None;
+                        state.backlog = false;
+                        break;
+                    }
+                    *cursor = Cursor::at(segment.first_id + 1, 0);
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(%error, segment = segment.first_id, "amberflo-batcher: cannot read a spool segment");
+                    if is_active {
+                        cursor.offset = reader.offset();
+                        cursor.reader = None;
+                        break;
+                    }
+                    *cursor = Cursor::at(segment.first_id + 1, 0);
+                    continue;
+                }
+            };
+            let id = frame.id;
+            if id < segment.first_id || id >= upper || cursor.last_id.is_some_and(|last| id <= last)
+            {
+                // Counted by the scan for replayed segments; impossible otherwise.
+                if !segment.replayed {
+                    corrupt += 1;
+                }
+                continue;
+            }
+            cursor.last_id = Some(id);
+            if segment.replayed && segment.acked_before.contains(id) {
+                continue;
+            }
+            loaded += 1;
+            let slot = if segment.replayed {
+                self.replay_slot
+            } else {
+                frame.tag
+            };
+            match codec.decode(frame.payload) {
+                Ok(item) => {
+                    // A push follows a capacity check under a lane's lock; the other lanes
+                    // overshoot it by one item each at most, within the array's headroom
+                    // (more than `MAX_LANES`), so this cannot fail.
+                    if queue
+                        .push(Entry {
+                            slot,
+                            item,
+                            id: self.tag(id),
+                        })
+                        .is_err()
+                    {
+                        tracing::error!(
+                            id,
+                            "amberflo-batcher: the queue refused a spooled record; it is lost"
+                        );
+                    }
+                    outcome.pushed += 1;
+                }
+                Err(error) => {
+                    tracing::error!(%error, id, "amberflo-batcher: a spooled record cannot be decoded; counted failed");
+                    corrupt += 1;
+                    outcome.undecodable[usize::from(slot) % RING] += 1;
+                    undecodable_ids.push(id);
+                }
+            }
+        }
+        if !state.backlog {
+            self.backlog.store(false, Ordering::SeqCst);
+        }
+        if corrupt > 0 {
+            self.counters.corrupt.fetch_add(corrupt, Ordering::SeqCst);
+        }
+        if !undecodable_ids.is_empty() {
+            self.ack_locked(state, &undecodable_ids);
+        }
+    }
+
+    /// Acknowledges settled records of this lane (untagged ids, in increasing order as batches
+    /// hold them).
+    pub(super) fn ack(&self, ids: &[u64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut state = lock(&self.state);
+        self.ack_locked(&mut state, ids);
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        self.sync();
+        // Leave no fully acknowledged segment behind, the active one included.
+        let mut state = lock(&self.state);
+        let active = state.active_segment();
+        if active.pending == 0 {
+            active.sealed = true;
+            self.remove_settled(&mut state);
+        }
+    }
+}
+
+impl Lane {
+    /// Moves the public gauges (the sums over the lanes) by this lane's change since the last
+    /// call.
+    fn publish(&self, state: &mut State) {
+        let (records, bytes) = state.published;
+        self.counters
+            .records
+            .fetch_add(state.pending.wrapping_sub(records), Ordering::SeqCst);
+        self.counters
+            .bytes
+            .fetch_add(state.disk_bytes.wrapping_sub(bytes), Ordering::SeqCst);
+        state.published = (state.pending, state.disk_bytes);
+    }
+
+    /// Seals the active segment and starts a new one at the next id.
+    fn rotate(&self, state: &mut State) -> io::Result<()> {
+        let durable = self.config.fsync != FsyncPolicy::Never;
+        if durable {
+            state.active.sync_data()?;
+        }
+        let first_id = state.next_id;
+        let file = create_segment(&self.dir, first_id, durable)?;
+        state.active = file;
+        state.dirty = false;
+        state.active_segment().sealed = true;
+        state.segments.push_back(Segment::fresh(first_id));
+        if !state.backlog {
+            state.cursor = Cursor::at(first_id, 0);
+        }
+        self.remove_settled(state);
+        Ok(())
+    }
+
+    /// A write failed: the segment may end with part of a frame. Seal it at its real length
+    /// (the reader skips the torn frame) and start a new one, skipping an id so that the new
+    /// segment's name cannot collide.
+    fn after_write_error(&self, state: &mut State) {
+        let path = seg_path(&self.dir, state.active_segment().first_id);
+        if let Ok(metadata) = fs::metadata(&path) {
+            let segment = state.active_segment();
+            let grown = metadata.len().saturating_sub(segment.bytes);
+            segment.bytes += grown;
+            state.disk_bytes += grown;
+        }
+        state.next_id += 1;
+        if let Err(error) = self.rotate(state) {
+            tracing::error!(%error, "amberflo-batcher: cannot start a new spool segment");
+        }
+    }
+
+    /// Logs acknowledgements of `ids` and deletes segments left with nothing to deliver.
+    fn ack_locked(&self, state: &mut State, ids: &[u64]) {
+        let mut sorted;
+        let ids = if ids.is_sorted() {
+            ids
+        } else {
+            sorted = ids.to_vec();
+            sorted.sort_unstable();
+            &sorted
+        };
+        let mut parts: Vec<std::ops::Range<u64>> = Vec::new();
+        let mut current: Option<usize> = None;
+        for range in ranges_of(ids) {
+            let mut start = range.start;
+            while start < range.end {
+                let after = state.segments.partition_point(|s| s.first_id <= start);
+                let Some(index) = after.checked_sub(1) else {
+                    start = state.segments.front().map_or(range.end, |s| s.first_id);
+                    continue;
+                };
+                let end = state
+                    .segments
+                    .get(index + 1)
+                    .map_or(range.end, |next| next.first_id.min(range.end));
+                if current.is_some_and(|c| c != index) {
+                    self.log_acks(state, current, &mut parts);
+                }
+                current = Some(index);
+                parts.push(start..end);
+                start = end;
+            }
+        }
+        self.log_acks(state, current, &mut parts);
+        self.remove_settled(state);
+        self.publish(state);
+    }
+
+    /// Writes `parts` to segment `index`'s acknowledgement log and counts them settled.
+    fn log_acks(
+        &self,
+        state: &mut State,
+        index: Option<usize>,
+        parts: &mut Vec<std::ops::Range<u64>>,
+    ) {
+        let Some(index) = index else { return };
+        if parts.is_empty() {
+            return;
+        }
+        let count: u64 = parts.iter().map(|r| r.end - r.start).sum();
+        let segment = &mut state.segments[index];
+        if let Err(error) = segment.log_acks(&self.dir, parts) {
+            tracing::warn!(%error, "amberflo-batcher: cannot log a spool acknowledgement (its records may be sent again after a restart)");
+        }
+        segment.pending = segment.pending.saturating_sub(count);
+        state.pending = state.pending.saturating_sub(count);
+        parts.clear();
+    }
+
+    /// Deletes sealed segments whose records are all acknowledged.
+    fn remove_settled(&self, state: &mut State) {
+        let dir = &self.dir;
+        let mut freed = 0;
+        state.segments.retain_mut(|segment| {
+            if segment.sealed && segment.pending == 0 {
+                segment.remove(dir);
+                freed += segment.bytes;
+                false
+            } else {
+                true
+            }
+        });
+        state.disk_bytes = state.disk_bytes.saturating_sub(freed);
+    }
+
+    /// Syncs the active segment if written since the last sync (new segments sync the
+    /// directory when created).
+    pub(super) fn sync(&self) {
+        let file = {
+            let mut state = lock(&self.state);
+            if !state.dirty {
+                return;
+            }
+            state.dirty = false;
+            state.active.try_clone()
+        };
+        if let Err(error) = file.and_then(|file| file.sync_data()) {
+            tracing::error!(%error, "amberflo-batcher: spool fsync failed");
+        }
+    }
+}
+
+/// Creates segment `first_id` for appending (syncing the directory so that it survives a
+/// power loss when `durable`).
+fn create_segment(dir: &Path, first_id: u64, durable: bool) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(seg_path(dir, first_id))?;
+    if durable {
+        sync_dir(dir);
+    }
+    Ok(file)
+}
+
+/// Syncs a directory's entries (Unix; a no-op elsewhere).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Err(error) = File::open(dir).and_then(|dir| dir.sync_all()) {
+        tracing::warn!(%error, "amberflo-batcher: cannot sync the spool directory");
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
