@@ -288,8 +288,8 @@ impl Core {
             split,
             in_queue: enqueued.saturating_sub(popped),
             in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
-            spooled: self.spool.records.load(Ordering::SeqCst),
-            spooled_bytes: self.spool.bytes.load(Ordering::SeqCst),
+            spooled: self.spool.records(),
+            spooled_bytes: self.spool.bytes(),
             replayed: self.spool.replayed.load(Ordering::SeqCst),
             spool_corrupt: self.spool.corrupt.load(Ordering::SeqCst),
         }

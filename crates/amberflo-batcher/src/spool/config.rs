@@ -100,7 +100,9 @@ impl SpoolConfig {
 
     /// The disk budget in bytes (segment files): once reached, items are refused
     /// ([`SendErrorKind::Full`](crate::SendErrorKind::Full)) until acknowledged segments are
-    /// deleted. Must be at least the segment size.
+    /// deleted. Must be at least the segment size. The lanes share it; each checks the others'
+    /// use as they last reported it, in steps of 64 KiB, so with several lanes the spool may
+    /// go over by less than 64 KiB per lane.
     #[must_use]
     pub fn max_disk_bytes(mut self, bytes: u64) -> Self {
         self.max_disk_bytes = bytes;

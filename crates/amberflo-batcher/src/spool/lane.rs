@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,9 @@ use crossbeam_queue::ArrayQueue;
 use super::format::{FrameReader, seal_frame};
 use super::ledger::ranges_of;
 use super::segment::{self, Segment, seg_path};
-use super::{AppendError, FsyncPolicy, Refill, SpoolCodec, SpoolConfig, SpoolCounters, tag};
+use super::{
+    AppendError, BUDGET_STEP, FsyncPolicy, Refill, SpoolCodec, SpoolConfig, SpoolCounters, tag,
+};
 use crate::core::{RING, lock};
 use crate::ingress::Entry;
 
@@ -71,10 +74,14 @@ struct State {
     cursor: Cursor,
     /// Records on disk are not in the queue yet (the reader is behind the writer).
     backlog: bool,
-    /// Written since the last sync (policy `Every`).
+    /// The active segment was written since the last sync (policy `Every`).
     dirty: bool,
-    /// `(pending, disk_bytes)` as last added to the public gauges.
-    published: (u64, u64),
+    /// Sealed segments written since their last sync (policy `Every`).
+    unsynced: Vec<File>,
+    /// Segments were created since the directory's last sync (policy `Every`).
+    dir_dirty: bool,
+    /// `disk_bytes` as last added to the shared figure the budget is checked against.
+    budget_published: u64,
 }
 
 impl State {
@@ -129,7 +136,9 @@ impl Lane {
                 cursor,
                 backlog,
                 dirty: false,
-                published: (0, 0),
+                unsynced: Vec::new(),
+                dir_dirty: false,
+                budget_published: 0,
             }),
             counters: Arc::clone(counters),
             replay_slot,
@@ -155,7 +164,7 @@ impl Lane {
     /// also pushes `item` into `queue`.
     pub(super) fn append<T>(
         &self,
-        mut frame: Vec<u8>,
+        frame: &mut [u8],
         item: T,
         slot: u8,
         queue: &ArrayQueue<Entry<T>>,
@@ -163,11 +172,15 @@ impl Lane {
     ) -> Result<(), (AppendError, T)> {
         let total = frame.len() as u64;
         let mut state = lock(&self.state);
-        // The budget is shared by the lanes: their total is the published gauge.
-        if self
+        // The budget is shared by the lanes: the others' bytes as they last published them,
+        // and this lane's exactly.
+        let others = self
             .counters
-            .bytes
+            .disk_bytes
             .load(Ordering::SeqCst)
+            .wrapping_sub(state.budget_published);
+        if others
+            .saturating_add(state.disk_bytes)
             .saturating_add(total)
             > self.config.max_disk_bytes
         {
@@ -181,8 +194,8 @@ impl Lane {
             return Err((AppendError::Io(error), item));
         }
         let id = state.next_id;
-        seal_frame(&mut frame, id, slot);
-        if let Err(error) = state.active.write_all(&frame) {
+        seal_frame(frame, id, slot);
+        if let Err(error) = state.active.write_all(frame) {
             self.after_write_error(&mut state);
             return Err((AppendError::Io(error), item));
         }
@@ -391,29 +404,38 @@ impl Drop for Lane {
 }
 
 impl Lane {
-    /// Moves the public gauges (the sums over the lanes) by this lane's change since the last
-    /// call.
+    /// Updates the lane's gauges, and its share of the shared disk figure once it moved by
+    /// [`BUDGET_STEP`] (or to zero).
     fn publish(&self, state: &mut State) {
-        let (records, bytes) = state.published;
-        self.counters
-            .records
-            .fetch_add(state.pending.wrapping_sub(records), Ordering::SeqCst);
-        self.counters
-            .bytes
-            .fetch_add(state.disk_bytes.wrapping_sub(bytes), Ordering::SeqCst);
-        state.published = (state.pending, state.disk_bytes);
+        let gauges = &self.counters.lanes[usize::from(self.index)];
+        gauges.records.store(state.pending, Ordering::SeqCst);
+        gauges.bytes.store(state.disk_bytes, Ordering::SeqCst);
+        let moved = state.disk_bytes.abs_diff(state.budget_published);
+        if moved >= BUDGET_STEP || (moved > 0 && state.disk_bytes == 0) {
+            self.counters.disk_bytes.fetch_add(
+                state.disk_bytes.wrapping_sub(state.budget_published),
+                Ordering::SeqCst,
+            );
+            state.budget_published = state.disk_bytes;
+        }
     }
 
     /// Seals the active segment and starts a new one at the next id.
+    ///
+    /// Nothing waits for a disk flush here, under the lane's lock: with `Always` every record
+    /// is synced already (only the new name is, before a record goes in); with `Every` the
+    /// sync thread flushes the sealed segment and the directory within its interval.
     fn rotate(&self, state: &mut State) -> io::Result<()> {
-        let durable = self.config.fsync != FsyncPolicy::Never;
-        if durable {
-            state.active.sync_data()?;
-        }
         let first_id = state.next_id;
-        let file = create_segment(&self.dir, first_id, durable)?;
-        state.active = file;
-        state.dirty = false;
+        let always = self.config.fsync == FsyncPolicy::Always;
+        let file = create_segment(&self.dir, first_id, always)?;
+        let sealed = mem::replace(&mut state.active, file);
+        if matches!(self.config.fsync, FsyncPolicy::Every(_)) {
+            if mem::take(&mut state.dirty) {
+                state.unsynced.push(sealed);
+            }
+            state.dir_dirty = true;
+        }
         state.active_segment().sealed = true;
         state.segments.push_back(Segment::fresh(first_id));
         if !state.backlog {
@@ -514,19 +536,25 @@ impl Lane {
         state.disk_bytes = state.disk_bytes.saturating_sub(freed);
     }
 
-    /// Syncs the active segment if written since the last sync (new segments sync the
-    /// directory when created).
+    /// Syncs what was written since the last sync (policy `Every`): sealed segments, the
+    /// directory's new names, the active segment.
     pub(super) fn sync(&self) {
-        let file = {
+        let (active, sealed, dir) = {
             let mut state = lock(&self.state);
-            if !state.dirty {
-                return;
-            }
-            state.dirty = false;
-            state.active.try_clone()
+            let active = mem::take(&mut state.dirty).then(|| state.active.try_clone());
+            (
+                active,
+                mem::take(&mut state.unsynced),
+                mem::take(&mut state.dir_dirty),
+            )
         };
-        if let Err(error) = file.and_then(|file| file.sync_data()) {
-            tracing::error!(%error, "amberflo-batcher: spool fsync failed");
+        if dir {
+            sync_dir(&self.dir);
+        }
+        for file in sealed.into_iter().map(Ok).chain(active) {
+            if let Err(error) = file.and_then(|file| file.sync_data()) {
+                tracing::error!(%error, "amberflo-batcher: spool fsync failed");
+            }
         }
     }
 }
