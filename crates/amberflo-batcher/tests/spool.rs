@@ -337,6 +337,43 @@ fn the_disk_budget_refuses_like_a_full_queue() {
 }
 
 #[test]
+fn lanes_share_the_disk_budget_within_one_reporting_step_per_lane() {
+    const BUDGET: u64 = 256 << 10;
+    /// How far a lane's use moves before the others see it (the spool's reporting step).
+    const STEP: u64 = 64 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let batcher = Batcher::builder()
+        .capacity(16)
+        .workers(1)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(config(dir.path()).max_disk_bytes(BUDGET), Le)
+        .on_error(|_, _: Vec<u64>| {})
+        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
+        .unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let batcher = &batcher;
+            scope.spawn(move || {
+                for i in 0.. {
+                    if let Err(error) = batcher.try_send(item(thread, i)) {
+                        assert_eq!(error.kind(), SendErrorKind::Full);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(lanes_used(dir.path()), ["lane-0", "lane-1"]);
+    let stats = batcher.stats();
+    assert!(
+        stats.spooled_bytes > BUDGET - FRAME && stats.spooled_bytes <= BUDGET + STEP,
+        "{stats:?}"
+    );
+    assert_eq!(stats.spooled_bytes, stats.spooled * FRAME);
+    let _ = batcher.shutdown(Duration::from_millis(100));
+}
+
+#[test]
 fn a_second_engine_on_the_directory_gets_the_lock_error() {
     let dir = tempfile::tempdir().unwrap();
     let build = || {
