@@ -228,9 +228,10 @@ fn item(thread: u64, i: u64) -> u64 {
     (thread << 32) | i
 }
 
-/// Spools `per_thread` items from each of 4 threads (`item(t, 0..per_thread)`) with a sink that
-/// never succeeds, then shuts down past the deadline: every item stays on disk.
-fn leave_behind_from_threads(spool: SpoolConfig, per_thread: u64) {
+/// Spools `per_thread` items from each of 4 threads (thread `t` sends
+/// `item(first + t, 0..per_thread)`) with a sink that never succeeds, then shuts down past the
+/// deadline: every item stays on disk.
+fn leave_behind_from_threads(spool: SpoolConfig, first: u64, per_thread: u64) {
     let batcher = Batcher::builder()
         .capacity(16)
         .workers(1)
@@ -240,7 +241,7 @@ fn leave_behind_from_threads(spool: SpoolConfig, per_thread: u64) {
         .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
         .unwrap();
     std::thread::scope(|scope| {
-        for thread in 0..4 {
+        for thread in first..first + 4 {
             let batcher = &batcher;
             scope.spawn(move || {
                 for i in 0..per_thread {
@@ -250,18 +251,18 @@ fn leave_behind_from_threads(spool: SpoolConfig, per_thread: u64) {
         }
     });
     assert!(batcher.shutdown(Duration::from_millis(200)).is_err());
-    assert_eq!(batcher.stats().spooled, 4 * per_thread);
 }
 
-/// Every item of the 4 threads exactly once, each thread's in the order it sent them.
-fn assert_each_thread_in_order(items: &[u64], per_thread: u64) {
+/// Every item of `threads` exactly once, each thread's in the order it sent them.
+fn assert_each_thread_in_order(items: &[u64], threads: std::ops::Range<u64>, per_thread: u64) {
     let mut sorted = items.to_vec();
     sorted.sort_unstable();
-    let expected: Vec<u64> = (0..4)
+    let expected: Vec<u64> = threads
+        .clone()
         .flat_map(|thread| (0..per_thread).map(move |i| item(thread, i)))
         .collect();
     assert_eq!(sorted, expected);
-    for thread in 0..4 {
+    for thread in threads {
         let own: Vec<u64> = items
             .iter()
             .copied()
@@ -288,25 +289,82 @@ fn lanes_used(dir: &Path) -> Vec<String> {
 #[test]
 fn threads_spread_over_the_lanes_and_each_keeps_its_order_through_a_replay() {
     let dir = tempfile::tempdir().unwrap();
-    leave_behind_from_threads(config(dir.path()), 2_000);
+    leave_behind_from_threads(config(dir.path()), 0, 2_000);
     assert_eq!(lanes_used(dir.path()), ["lane-0", "lane-1"]);
     let (items, stats) = deliver(dir.path());
     assert_eq!(stats.replayed, 8_000);
-    assert_each_thread_in_order(&items, 2_000);
+    assert_each_thread_in_order(&items, 0..4, 2_000);
     assert_eq!(segments(dir.path()), Vec::<PathBuf>::new());
 }
 
+/// The segment files of `lane` with their sizes.
+fn lane_files(dir: &Path, lane: &str) -> Vec<(PathBuf, u64)> {
+    let mut files: Vec<(PathBuf, u64)> = fs::read_dir(dir.join(lane))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let len = fs::metadata(&path).unwrap().len();
+            (path, len)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
-fn a_directory_with_more_lanes_than_configured_is_opened_with_all_of_them() {
+fn lanes_beyond_the_configured_number_are_drained_then_removed() {
     let dir = tempfile::tempdir().unwrap();
-    leave_behind_from_threads(config(dir.path()).lanes(4), 1_000);
+    leave_behind_from_threads(config(dir.path()).lanes(4), 0, 1_000);
     assert_eq!(
         lanes_used(dir.path()),
         ["lane-0", "lane-1", "lane-2", "lane-3"]
     );
+    let before: Vec<_> = ["lane-1", "lane-2", "lane-3"]
+        .iter()
+        .map(|lane| lane_files(dir.path(), lane))
+        .collect();
+    // An engine configured with one lane appends to lane 0 only, and leaves the others as
+    // they were.
+    leave_behind_from_threads(config(dir.path()).lanes(1), 4, 1_000);
+    let after: Vec<_> = ["lane-1", "lane-2", "lane-3"]
+        .iter()
+        .map(|lane| lane_files(dir.path(), lane))
+        .collect();
+    assert_eq!(before, after);
+
     let (items, stats) = deliver_with(config(dir.path()).lanes(1));
-    assert_eq!(stats.replayed, 4_000);
-    assert_each_thread_in_order(&items, 1_000);
+    assert_eq!(stats.replayed, 8_000);
+    assert_each_thread_in_order(&items, 0..8, 1_000);
+    let mut left: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["LOCK", "lane-0"]);
+}
+
+#[test]
+fn a_spool_written_before_lanes_is_moved_into_lane_0_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    leave_behind(dir.path(), 400);
+    // The layout before lanes: the segments in the directory itself.
+    let lane = dir.path().join("lane-0");
+    for entry in fs::read_dir(&lane).unwrap() {
+        let path = entry.unwrap().path();
+        fs::rename(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    fs::remove_dir_all(dir.path().join("lane-1")).ok();
+    fs::remove_dir(&lane).unwrap();
+
+    let (items, stats) = deliver(dir.path());
+    assert_eq!(items, (0..400).collect::<Vec<u64>>());
+    assert_eq!((stats.replayed, stats.spool_corrupt), (400, 0));
+    assert_eq!(segments(dir.path()), Vec::<PathBuf>::new());
+    let files_at_top = fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().is_file())
+        .count();
+    assert_eq!(files_at_top, 1, "only LOCK is left at the top");
 }
 
 #[test]

@@ -12,13 +12,14 @@
 //! str      customer id
 //! f64      meter value
 //! i64      meter time in milliseconds
-//! varint   number of dimensions (0 = none), then each key and value as a str, keys in
-//!          increasing byte order
+//! varint   0 without dimensions, else 1 + their number, then each key and value as a str,
+//!          keys in increasing byte order
 //! ```
 //!
 //! Decoding checks every length against the bytes left, UTF-8, the key order and that nothing
-//! follows: any damage is a [`CompactError`], never a panic or a record that breaks the
-//! type's invariants. A field of an unknown future version is refused by the version byte.
+//! follows: damage is a [`CompactError`], never a panic or a huge allocation. It does not
+//! validate the fields again (a changed byte may read as another valid-looking record; the
+//! spool's frames carry a checksum for that). A later layout gets another version byte.
 
 use std::fmt;
 
@@ -89,14 +90,14 @@ impl MeterRecord {
     /// ```
     pub fn write_compact(&self, out: &mut Vec<u8>) {
         out.push(VERSION);
-        match self.unique_id().as_uuid() {
-            Some(uuid) => {
+        match (self.unique_id().as_uuid(), self.unique_id().as_custom()) {
+            (Some(uuid), _) => {
                 out.push(ID_UUID);
                 out.extend_from_slice(uuid.as_bytes());
             }
-            None => {
+            (None, custom) => {
                 out.push(ID_CUSTOM);
-                write_str(&self.unique_id().to_string(), out);
+                write_str(custom.unwrap_or_default(), out);
             }
         }
         write_str(self.meter_api_name(), out);
@@ -105,7 +106,7 @@ impl MeterRecord {
         out.extend_from_slice(&self.meter_time_in_millis().to_le_bytes());
         match self.dimensions() {
             Some(dimensions) => {
-                write_varint(dimensions.len() as u64, out);
+                write_varint(dimensions.len() as u64 + 1, out);
                 for (key, value) in dimensions.iter() {
                     write_str(key, out);
                     write_str(value, out);
@@ -142,26 +143,9 @@ impl MeterRecord {
         let customer_id = CompactString::new(reader.str()?);
         let meter_value = f64::from_le_bytes(reader.array()?);
         let meter_time_in_millis = i64::from_le_bytes(reader.array()?);
-        let count = reader.varint()?;
-        let dimensions = if count == 0 {
-            None
-        } else {
-            // Each pair takes at least two bytes: a count beyond that is damage, not a reason
-            // to reserve memory.
-            if count > (reader.bytes.len() / 2) as u64 {
-                return Err(CompactError::new("dimension count beyond the bytes left"));
-            }
-            let mut dimensions = Dimensions::with_capacity(count as usize);
-            let mut last: Option<&str> = None;
-            for _ in 0..count {
-                let key = reader.str()?;
-                if last.is_some_and(|last| last >= key) {
-                    return Err(CompactError::new("dimension keys out of order"));
-                }
-                last = Some(key);
-                dimensions.insert(key, reader.str()?);
-            }
-            Some(dimensions)
+        let dimensions = match reader.varint()? {
+            0 => None,
+            present => Some(read_dimensions(&mut reader, present - 1)?),
         };
         if !reader.bytes.is_empty() {
             return Err(CompactError::new("bytes after the record"));
@@ -175,6 +159,26 @@ impl MeterRecord {
             dimensions,
         ))
     }
+}
+
+/// Reads `count` dimensions.
+fn read_dimensions(reader: &mut Reader<'_>, count: u64) -> Result<Dimensions, CompactError> {
+    // Each pair takes at least two bytes: a count beyond that is damage, not a reason to
+    // reserve memory (nor is a large one: the list grows as pairs are read).
+    if count > (reader.bytes.len() / 2) as u64 {
+        return Err(CompactError::new("dimension count beyond the bytes left"));
+    }
+    let mut dimensions = Dimensions::with_capacity((count as usize).min(16));
+    let mut last: Option<&str> = None;
+    for _ in 0..count {
+        let key = reader.str()?;
+        if last.is_some_and(|last| last >= key) {
+            return Err(CompactError::new("dimension keys out of order"));
+        }
+        last = Some(key);
+        dimensions.insert(key, reader.str()?);
+    }
+    Ok(dimensions)
 }
 
 fn write_varint(mut value: u64, out: &mut Vec<u8>) {

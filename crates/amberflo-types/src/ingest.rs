@@ -55,7 +55,8 @@ impl UniqueId {
         }
     }
 
-    fn as_custom(&self) -> Option<&str> {
+    /// The id as given, if it is not a binary UUID.
+    pub(crate) fn as_custom(&self) -> Option<&str> {
         match &self.0 {
             IdRepr::Custom(id) => Some(id),
             IdRepr::Uuid(_) => None,

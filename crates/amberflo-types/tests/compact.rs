@@ -35,7 +35,8 @@ fn record() -> impl Strategy<Value = MeterRecord> {
         text(),
         MIN_EPOCH_MILLIS..=MAX_EPOCH_MILLIS,
         unique_id(),
-        btree_map(text(), text(), 0..6),
+        // No dimensions, or some: none at all (`"dimensions": {}`) is a third case.
+        proptest::option::of(btree_map(text(), text(), 0..6)),
     )
         .prop_filter_map(
             "valid",
@@ -43,7 +44,7 @@ fn record() -> impl Strategy<Value = MeterRecord> {
                 let mut builder = MeterRecord::builder(name, value, customer)
                     .meter_time_in_millis(millis)
                     .unique_id(id);
-                if !dimensions.is_empty() {
+                if let Some(dimensions) = dimensions {
                     builder = builder.dimensions(dimensions);
                 }
                 builder.build().ok()
@@ -85,8 +86,10 @@ proptest! {
         let index = at.index(changed.len());
         changed[index] = byte;
         if let Ok(other) = MeterRecord::read_compact(&changed) {
-            // Whatever it reads is a record of the type's shape: it writes and reads again.
-            prop_assert_eq!(MeterRecord::read_compact(&compact(&other)).unwrap(), other);
+            // Whatever it reads is a record of the type's shape: it writes and reads again
+            // (compared as bytes: the value may now be NaN).
+            let again = MeterRecord::read_compact(&compact(&other)).unwrap();
+            prop_assert_eq!(compact(&again), compact(&other));
         }
     }
 }
@@ -99,11 +102,11 @@ fn keys_out_of_order_an_unknown_version_or_id_kind_are_named() {
         .build()
         .unwrap();
     let bytes = compact(&record);
-    // The dimensions are the last 9 bytes: the count 2, then "a", "1", "b", "2" each as a
-    // length and a byte; swap the keys.
+    // The dimensions are the last 9 bytes: 1 + their number, then "a", "1", "b", "2" each as
+    // a length and a byte; swap the keys.
     let mut swapped = bytes.clone();
     let at = swapped.len() - 9;
-    assert_eq!(swapped[at..], [2, 1, b'a', 1, b'1', 1, b'b', 1, b'2']);
+    assert_eq!(swapped[at..], [3, 1, b'a', 1, b'1', 1, b'b', 1, b'2']);
     swapped[at + 2] = b'b';
     swapped[at + 6] = b'a';
     let error = MeterRecord::read_compact(&swapped).unwrap_err();
@@ -129,7 +132,7 @@ fn a_huge_dimension_count_is_refused_without_reserving_memory() {
         .build()
         .unwrap();
     let mut bytes = compact(&record);
-    // Replace the trailing zero count by u64::MAX as a varint.
+    // Replace the trailing 0 (no dimensions) by u64::MAX as a varint.
     bytes.pop();
     bytes.extend_from_slice(&[0xff; 9]);
     bytes.push(0x01);

@@ -129,8 +129,9 @@ impl SpoolConfig {
     /// their order; records of different lanes interleave. `lanes(1)` makes the whole spool
     /// one ordered log.
     ///
-    /// A directory left with more lanes than configured is opened with all of them (nothing
-    /// is left behind).
+    /// A directory left with more lanes than configured is opened with all of them: the extra
+    /// ones are drained (nothing new goes into them) and removed once empty, so a spool can
+    /// go back to fewer lanes.
     #[must_use]
     pub fn lanes(mut self, lanes: usize) -> Self {
         self.lanes = lanes;

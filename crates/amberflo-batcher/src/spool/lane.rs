@@ -20,7 +20,8 @@ use super::format::{FrameReader, seal_frame};
 use super::ledger::ranges_of;
 use super::segment::{self, Segment, seg_path};
 use super::{
-    AppendError, BUDGET_STEP, FsyncPolicy, Refill, SpoolCodec, SpoolConfig, SpoolCounters, tag,
+    AppendError, BUDGET_STEP, FsyncPolicy, MAX_RECORD_ID, Refill, SpoolCodec, SpoolConfig,
+    SpoolCounters, tag,
 };
 use crate::core::{RING, lock};
 use crate::ingress::Entry;
@@ -37,6 +38,11 @@ pub(super) struct Lane {
     replay_slot: u8,
     /// Mirrors `State::backlog`, read without the lock.
     backlog: AtomicBool,
+    /// Left by an earlier engine with more lanes: nothing is appended; once drained, the
+    /// directory goes.
+    drain_only: bool,
+    /// A sync thread flushes this lane (policy `Every`); without one, rotation does.
+    background_sync: AtomicBool,
 }
 
 /// Where the reader is: the next frame to load into memory.
@@ -98,6 +104,7 @@ impl Lane {
     pub(super) fn open(
         dir: PathBuf,
         index: u8,
+        drain_only: bool,
         config: &SpoolConfig,
         counters: &Arc<SpoolCounters>,
         replay_slot: u8,
@@ -105,6 +112,15 @@ impl Lane {
         fs::create_dir_all(&dir)?;
         let scan = segment::scan(&dir)?;
         let next_id = scan.next_id;
+        if next_id >= MAX_RECORD_ID {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "spool lane {} holds record ids past 2^56 (a foreign file?)",
+                    dir.display()
+                ),
+            ));
+        }
         let active = create_segment(&dir, next_id, config.fsync != FsyncPolicy::Never)?;
         let mut segments: VecDeque<Segment> = scan.segments.into();
         let cursor = match segments.front() {
@@ -143,6 +159,8 @@ impl Lane {
             counters: Arc::clone(counters),
             replay_slot,
             backlog: AtomicBool::new(backlog),
+            drain_only,
+            background_sync: AtomicBool::new(false),
         };
         lane.publish(&mut lock(&lane.state));
         Ok(lane)
@@ -154,9 +172,9 @@ impl Lane {
         self.backlog.load(Ordering::SeqCst)
     }
 
-    /// The id an entry of this lane carries.
-    fn tag(&self, id: u64) -> u64 {
-        tag(self.index, id)
+    /// From now on a sync thread flushes this lane.
+    pub(super) fn sync_in_background(&self) {
+        self.background_sync.store(true, Ordering::SeqCst);
     }
 
     /// Appends the encoded `frame` of `item` (its header reserved; counted in epoch slot
@@ -220,7 +238,7 @@ impl Lane {
                 match queue.push(Entry {
                     slot,
                     item,
-                    id: self.tag(id),
+                    id: tag(self.index, id),
                 }) {
                     Ok(()) => {
                         state.cursor.offset += total;
@@ -349,7 +367,7 @@ impl Lane {
                         .push(Entry {
                             slot,
                             item,
-                            id: self.tag(id),
+                            id: tag(self.index, id),
                         })
                         .is_err()
                     {
@@ -400,6 +418,12 @@ impl Drop for Lane {
             active.sealed = true;
             self.remove_settled(&mut state);
         }
+        if self.drain_only
+            && state.segments.is_empty()
+            && let Err(error) = fs::remove_dir(&self.dir)
+        {
+            tracing::warn!(dir = %self.dir.display(), %error, "amberflo-batcher: could not remove a drained spool lane");
+        }
     }
 }
 
@@ -422,15 +446,22 @@ impl Lane {
 
     /// Seals the active segment and starts a new one at the next id.
     ///
-    /// Nothing waits for a disk flush here, under the lane's lock: with `Always` every record
-    /// is synced already (only the new name is, before a record goes in); with `Every` the
-    /// sync thread flushes the sealed segment and the directory within its interval.
+    /// With `Every` and its sync thread running, nothing waits for a disk flush here, under
+    /// the lane's lock: the thread flushes the sealed segment and the directory within its
+    /// interval. Otherwise (`Always`, whose records are synced already, or `Every` without
+    /// the thread) the sealed segment and the new name are synced before a record goes in.
     fn rotate(&self, state: &mut State) -> io::Result<()> {
+        let deferred = matches!(self.config.fsync, FsyncPolicy::Every(_))
+            && self.background_sync.load(Ordering::SeqCst);
+        let now = self.config.fsync != FsyncPolicy::Never && !deferred;
+        if now && state.dirty {
+            state.active.sync_data()?;
+            state.dirty = false;
+        }
         let first_id = state.next_id;
-        let always = self.config.fsync == FsyncPolicy::Always;
-        let file = create_segment(&self.dir, first_id, always)?;
+        let file = create_segment(&self.dir, first_id, now)?;
         let sealed = mem::replace(&mut state.active, file);
-        if matches!(self.config.fsync, FsyncPolicy::Every(_)) {
+        if deferred {
             if mem::take(&mut state.dirty) {
                 state.unsynced.push(sealed);
             }
@@ -573,7 +604,7 @@ fn create_segment(dir: &Path, first_id: u64, durable: bool) -> io::Result<File> 
 }
 
 /// Syncs a directory's entries (Unix; a no-op elsewhere).
-fn sync_dir(dir: &Path) {
+pub(super) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Err(error) = File::open(dir).and_then(|dir| dir.sync_all()) {
         tracing::warn!(%error, "amberflo-batcher: cannot sync the spool directory");

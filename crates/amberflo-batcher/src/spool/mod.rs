@@ -25,7 +25,7 @@
 //!   lane, before new items of that lane ([`Stats::replayed`](crate::Stats::replayed); they
 //!   count as enqueued), and always starts a new segment: files of an earlier run are only
 //!   read, never repaired in place. A directory with more lanes than configured is opened with
-//!   all of them.
+//!   all of them; the extra ones are only drained, then removed.
 //! * Delivery is at least once: a crash after the server took a batch but before its
 //!   acknowledgement was written sends the batch again on the next start. Amberflo deduplicates
 //!   records by `uniqueId`, so the replay is harmless there; other sinks must be idempotent.
@@ -94,14 +94,14 @@
 mod config;
 mod format;
 mod lane;
+mod layout;
 mod ledger;
 mod lock;
 mod segment;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{self, JoinHandle};
@@ -197,11 +197,25 @@ pub(crate) struct Spool<T> {
     _sync: Option<SyncThread>,
     codec: Box<dyn SpoolCodec<T>>,
     lanes: Arc<[Lane]>,
+    /// Appends go to the first `appending` lanes (the configured number); lanes beyond, left
+    /// by an earlier engine with more, are only drained.
+    appending: usize,
+    /// This spool's number, in the threads' lane caches.
+    number: u64,
+    /// The lane (modulo `appending`) the next thread to append here gets.
+    next_lane: AtomicUsize,
     /// Where the next refill starts, so that every lane's backlog gets its turn.
     next_refill: AtomicUsize,
     // Dropped last: the lanes tidy their files up first.
     _lock: DirLock,
 }
+
+/// Spools are numbered as they open, for the threads' lane caches.
+static NEXT_SPOOL: AtomicU64 = AtomicU64::new(0);
+
+/// How many spools a thread remembers its lane in; past that, the oldest is forgotten (and a
+/// thread that comes back to it may get another lane).
+const LANE_CACHE: usize = 16;
 
 impl<T> Spool<T> {
     /// Opens (creating) the directory, takes its lock, opens every lane (scanning what an
@@ -223,15 +237,24 @@ impl<T> Spool<T> {
             LockError::Held => BuildError::SpoolLocked { dir: dir.clone() },
             LockError::Io(source) => io_error(source),
         })?;
-        let count = lanes_found(&dir).map_err(io_error)?.max(config.lanes);
+        layout::adopt_unlaned(&dir).map_err(io_error)?;
+        let count = layout::lanes_found(&dir)
+            .map_err(io_error)?
+            .max(config.lanes);
         let lanes = (0..count)
             .map(|index| {
                 // `count <= MAX_LANES`, which fits a byte.
                 let index = index as u8;
-                Lane::open(lane_dir(&dir, index), index, config, counters, replay_slot)
+                let drain_only = usize::from(index) >= config.lanes;
+                let lane_dir = layout::lane_dir(&dir, index);
+                Lane::open(lane_dir, index, drain_only, config, counters, replay_slot)
             })
             .collect::<io::Result<Vec<Lane>>>()
             .map_err(io_error)?;
+        if config.fsync != FsyncPolicy::Never {
+            // The lane directories' names.
+            lane::sync_dir(&dir);
+        }
         let lanes: Arc<[Lane]> = lanes.into();
         let sync = match config.fsync {
             FsyncPolicy::Every(interval) => Some(SyncThread::start(&lanes, interval)),
@@ -243,6 +266,9 @@ impl<T> Spool<T> {
                 _sync: sync,
                 codec,
                 lanes,
+                appending: config.lanes,
+                number: NEXT_SPOOL.fetch_add(1, Ordering::Relaxed),
+                next_lane: AtomicUsize::new(0),
                 next_refill: AtomicUsize::new(0),
                 _lock: dir_lock,
             },
@@ -277,10 +303,9 @@ impl<T> Spool<T> {
             Ok(()) if frame.len() - HEADER > MAX_PAYLOAD => {
                 Err((AppendError::TooLarge(frame.len() - HEADER), item))
             }
-            Ok(()) => {
-                let lane = &self.lanes[home_lane() % self.lanes.len()];
-                lane.append(&mut frame, item, slot, queue, capacity)
-            }
+            Ok(()) => self
+                .thread_lane()
+                .append(&mut frame, item, slot, queue, capacity),
         };
         // Keep an ordinary buffer for the next append, not one a huge item grew.
         if frame.capacity() <= KEPT_FRAME_CAPACITY {
@@ -318,11 +343,38 @@ impl<T> Spool<T> {
         outcome
     }
 
+    /// The calling thread's lane: threads take the appending lanes in turns, in the order they
+    /// first append here, and keep theirs, so that one thread's records stay in order.
+    fn thread_lane(&self) -> &Lane {
+        thread_local! {
+            /// `(spool number, lane)`, most recent last.
+            static LANES: RefCell<Vec<(u64, usize)>> = const { RefCell::new(Vec::new()) };
+        }
+        let next = || self.next_lane.fetch_add(1, Ordering::Relaxed) % self.appending;
+        let index = LANES
+            .try_with(|cache| {
+                let mut cache = cache.try_borrow_mut().ok()?;
+                if let Some(&(_, lane)) = cache.iter().find(|(number, _)| *number == self.number) {
+                    return Some(lane);
+                }
+                if cache.len() == LANE_CACHE {
+                    cache.remove(0);
+                }
+                let lane = next();
+                cache.push((self.number, lane));
+                Some(lane)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(next);
+        &self.lanes[index]
+    }
+
     /// Acknowledges settled records (entry ids, of any lanes).
     pub(crate) fn ack(&self, ids: &[u64]) {
         if let [lane] = &*self.lanes {
-            let local: Vec<u64> = ids.iter().map(|&id| untag(id).1).collect();
-            lane.ack(&local);
+            // Lane 0's entry ids are its record ids.
+            lane.ack(ids);
             return;
         }
         let mut by_lane = vec![Vec::new(); self.lanes.len()];
@@ -338,51 +390,21 @@ impl<T> Spool<T> {
     }
 }
 
+/// Record ids of a lane stay below this, so that the lane number fits above them.
+const MAX_RECORD_ID: u64 = 1 << LANE_SHIFT;
+
 /// The id an entry of lane `lane` carries for the lane's record `id`.
 fn tag(lane: u8, id: u64) -> u64 {
+    debug_assert!(
+        id < MAX_RECORD_ID,
+        "spool record id {id} overflows into the lane bits"
+    );
     (u64::from(lane) << LANE_SHIFT) | id
 }
 
 /// The lane and the lane's record id of an entry id.
 fn untag(id: u64) -> (usize, u64) {
     ((id >> LANE_SHIFT) as usize, id & ((1 << LANE_SHIFT) - 1))
-}
-
-/// The calling thread's lane (modulo the number of lanes): threads take lanes in turns, in the
-/// order they first append, and keep theirs, so one thread's records stay in order.
-fn home_lane() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    HOME.try_with(|home| *home).unwrap_or(0)
-}
-
-/// The directory of lane `index`.
-fn lane_dir(dir: &Path, index: u8) -> PathBuf {
-    dir.join(format!("lane-{index}"))
-}
-
-/// How many lanes the directory holds (one more than the largest lane number found).
-fn lanes_found(dir: &Path) -> io::Result<usize> {
-    let mut count = 0;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(index) = name
-            .to_str()
-            .and_then(|name| name.strip_prefix("lane-"))
-            .and_then(|index| index.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        if index < MAX_LANES {
-            count = count.max(index + 1);
-        } else {
-            tracing::warn!(path = %entry.path().display(), "amberflo-batcher: ignoring a spool lane beyond the lane limit");
-        }
-    }
-    Ok(count)
 }
 
 /// The background thread of [`FsyncPolicy::Every`].
@@ -415,7 +437,10 @@ impl SyncThread {
                 }
             });
         let handle = match handle {
-            Ok(handle) => Some(handle),
+            Ok(handle) => {
+                lanes.iter().for_each(Lane::sync_in_background);
+                Some(handle)
+            }
             Err(error) => {
                 tracing::error!(%error, "amberflo-batcher: cannot start the spool sync thread; syncing only at rotation and shutdown");
                 None
