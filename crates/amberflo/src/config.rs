@@ -505,7 +505,7 @@ impl ClientBuilder {
     ///   to the disk budget, then refused like a full queue ([`MeterError::Rejected`](crate::MeterError));
     /// * a batch is acknowledged once delivered or handed to the error callback; fully
     ///   acknowledged segment files are deleted;
-    /// * each thread appends to one of a few parallel logs (lanes, one per CPU up to 4, see
+    /// * each thread appends to one of a few parallel logs (lanes, one per CPU and at least 4, see
     ///   [`SpoolConfig::lanes`]), so threads rarely wait for each other's disk write and one
     ///   thread's records keep their order;
     /// * the next client built on the same directory delivers, oldest first in each lane, what

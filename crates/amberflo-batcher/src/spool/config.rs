@@ -15,8 +15,10 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 16 << 20;
 pub const MIN_SEGMENT_BYTES: u64 = 4 << 10;
 /// Most lanes a spool may have.
 pub const MAX_LANES: usize = 16;
-/// Most lanes the default picks (one per available CPU, up to this).
-const DEFAULT_LANES_CAP: usize = 4;
+/// Fewest lanes the default picks (one per available CPU, at least this). On 2 cores with 8
+/// metering threads, 4 lanes gave 5% more records/s than 2, and a `try_send` p99.9 of
+/// 10-40 µs instead of 0.6-1.1 ms: fewer threads share a lane whose lock a refill holds.
+const MIN_DEFAULT_LANES: usize = 4;
 
 /// When the spool asks the OS to put written records on stable storage (`fdatasync`).
 ///
@@ -79,7 +81,7 @@ pub struct SpoolConfig {
 impl SpoolConfig {
     /// A spool in `dir` (created if missing), with the default fsync policy (every second),
     /// disk budget ([`DEFAULT_MAX_DISK_BYTES`]), segment size ([`DEFAULT_SEGMENT_BYTES`]) and
-    /// lanes (one per available CPU, at most 4).
+    /// lanes (one per available CPU, at least 4).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         SpoolConfig {
@@ -87,7 +89,7 @@ impl SpoolConfig {
             fsync: FsyncPolicy::default(),
             max_disk_bytes: DEFAULT_MAX_DISK_BYTES,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
-            lanes: cpus.min(DEFAULT_LANES_CAP),
+            lanes: cpus.clamp(MIN_DEFAULT_LANES, MAX_LANES),
         }
     }
 
@@ -119,7 +121,7 @@ impl SpoolConfig {
     }
 
     /// How many lanes the spool writes (1 to [`MAX_LANES`]; default: one per available CPU, at
-    /// most 4).
+    /// least 4).
     ///
     /// A lane is an ordered log of its own (segment files under `dir/lane-{n}`). Each thread
     /// appends to one lane, its own for the engine's life, so threads on different lanes never
