@@ -220,8 +220,8 @@ const LANE_CACHE: usize = 16;
 
 impl<T> Spool<T> {
     /// Opens (creating) the directory, takes its lock, opens every lane (scanning what an
-    /// earlier engine left; its lanes are kept if it had more) and starts a new segment in each.
-    /// Returns the spool and how many records it replays.
+    /// earlier engine left; lanes beyond the configured number are only drained) and starts a
+    /// new segment in each. Returns the spool and how many records it replays.
     pub(crate) fn open(
         config: &SpoolConfig,
         codec: Box<dyn SpoolCodec<T>>,
