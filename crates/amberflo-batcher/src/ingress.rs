@@ -119,18 +119,11 @@ impl<T> Shared<T> {
             id: NO_ID,
         }) {
             Ok(()) => {
-                // Pairs with the fence in the workers' sleep path: either they see the item,
-                // or this load sees them asleep.
-                fence(Ordering::SeqCst);
-                let sleepers = core.parking.0.sleepers.load(Ordering::Relaxed);
-                if sleepers != 0 {
-                    self.wake(sleepers);
-                }
+                self.wake_after_push();
                 Ok(())
             }
             Err(entry) => {
-                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-                core.after_undo();
+                self.uncount(shard, slot);
                 self.start_refilling();
                 Err((SendErrorKind::Full, entry.item))
             }
@@ -150,16 +143,14 @@ impl<T> Shared<T> {
             shard.added[slot].fetch_add(1, Ordering::SeqCst);
             let now = core.state.load(Ordering::SeqCst);
             if now & CLOSED != 0 {
-                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-                core.after_undo();
+                self.uncount(shard, slot);
                 return None;
             }
             if epoch_of(now) == epoch_of(state) {
                 return Some((shard, slot));
             }
             // A flush flipped the epoch meanwhile: count in the new epoch instead.
-            shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-            core.after_undo();
+            self.uncount(shard, slot);
             state = now;
         }
     }
@@ -180,16 +171,11 @@ impl<T> Shared<T> {
         // `slot < RING <= 8`, so it fits a byte.
         match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
             Ok(()) => {
-                fence(Ordering::SeqCst);
-                let sleepers = core.parking.0.sleepers.load(Ordering::Relaxed);
-                if sleepers != 0 {
-                    self.wake(sleepers);
-                }
+                self.wake_after_push();
                 Ok(())
             }
             Err((error, item)) => {
-                shard.added[slot].fetch_sub(1, Ordering::SeqCst);
-                core.after_undo();
+                self.uncount(shard, slot);
                 let kind = match error {
                     AppendError::Full => SendErrorKind::Full,
                     AppendError::Encode(error) => {
@@ -229,12 +215,27 @@ impl<T> Shared<T> {
             core.complete(&refill.undecodable);
         }
         if refill.pushed > 0 {
-            fence(Ordering::SeqCst);
-            let sleepers = self.core.parking.0.sleepers.load(Ordering::Relaxed);
-            if sleepers != 0 {
-                self.wake(sleepers);
-            }
+            self.wake_after_push();
         }
+    }
+
+    /// Wakes a sleeping worker, if any, after items went into the queue. The fence pairs with
+    /// the one in the workers' sleep path: either they see the items, or this load sees them
+    /// asleep.
+    #[inline]
+    fn wake_after_push(&self) {
+        fence(Ordering::SeqCst);
+        let sleepers = self.core.parking.0.sleepers.load(Ordering::Relaxed);
+        if sleepers != 0 {
+            self.wake(sleepers);
+        }
+    }
+
+    /// Takes back one item's count made by [`count_in_epoch`](Self::count_in_epoch).
+    #[inline]
+    fn uncount(&self, shard: &Shard, slot: usize) {
+        shard.added[slot].fetch_sub(1, Ordering::SeqCst);
+        self.core.after_undo();
     }
 
     /// Free slots the workers must make before a full queue accepts items again: a batch, or

@@ -155,17 +155,19 @@ struct LaneGauges {
 impl SpoolCounters {
     /// Records spooled and not acknowledged, in all lanes.
     pub(crate) fn records(&self) -> u64 {
-        self.lanes
-            .iter()
-            .map(|lane| lane.records.load(Ordering::SeqCst))
-            .sum()
+        self.sum(|lane| &lane.records)
     }
 
     /// Bytes of segment files, in all lanes.
     pub(crate) fn bytes(&self) -> u64 {
+        self.sum(|lane| &lane.bytes)
+    }
+
+    /// One gauge summed over the lanes.
+    fn sum(&self, gauge: impl Fn(&LaneGauges) -> &AtomicU64) -> u64 {
         self.lanes
             .iter()
-            .map(|lane| lane.bytes.load(Ordering::SeqCst))
+            .map(|lane| gauge(lane).load(Ordering::SeqCst))
             .sum()
     }
 }
