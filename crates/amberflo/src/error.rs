@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use amberflo_batcher::{FlushError, SendError, ShutdownError};
 use amberflo_transport::{ApiError, TransportError};
-use amberflo_types::{MeterRecord, ValidationError};
+use amberflo_types::{CompactError, MeterRecord, ValidationError};
 use http::StatusCode;
 
 /// Everything a facade call can fail with: every fallible call of this crate returns it or
@@ -99,6 +99,9 @@ pub enum Error {
     /// The SDK's I/O runtime could not run the call.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// Bytes given to [`MeterRecord::read_compact`] were not a record's compact form.
+    #[error(transparent)]
+    Compact(#[from] CompactError),
 }
 
 impl Error {

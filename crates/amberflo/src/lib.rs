@@ -129,7 +129,7 @@ pub mod types {
     pub use amberflo_types::{
         AggregationType, AllInvoicesQuery, AllInvoicesQueryBuilder, AllUsageGroupBy, AllUsageQuery,
         AllUsageQueryBuilder, BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter,
-        Customer, CustomerPayload, CustomerPayloadBuilder, CustomerPortalSession,
+        CompactError, Customer, CustomerPayload, CustomerPayloadBuilder, CustomerPortalSession,
         CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder, CustomerProductPlan,
         CustomerProductPlanPayload, CustomerProductPlanPayloadBuilder,
         DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, Dimensions, Invoice, InvoiceQuery,

@@ -258,6 +258,11 @@ mod tests {
         assert_eq!(RecordCodec.decode(&json).expect("json"), record);
         let error = RecordCodec.decode(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(error.to_string().contains("truncated"), "{error}");
+        // Read directly, the compact form's error `?`s into the crate's error.
+        let read = |bytes: &[u8]| -> Result<MeterRecord, crate::Error> {
+            Ok(MeterRecord::read_compact(bytes)?)
+        };
+        assert!(matches!(read(&[9]), Err(crate::Error::Compact(_))));
     }
 
     #[test]
