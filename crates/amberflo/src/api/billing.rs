@@ -6,11 +6,10 @@ use amberflo_types::{
     PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
 };
 
-use crate::api::found::Found;
+use crate::api::found;
 use crate::client::Client;
 use crate::error::Error;
 use http::Method;
-use http::StatusCode;
 
 const PRODUCT_PLAN: &str = "/payments/pricing/amberflo/customer-pricing";
 const PRODUCT_PLAN_LIST: &str = "/payments/pricing/amberflo/customer-pricing/list";
@@ -65,15 +64,7 @@ impl<'a> ProductPlansApi<'a> {
     pub async fn get(self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
         let query = BillingCustomerQuery::new(customer_id)?;
         // "No plan" may come back as 404, `null` or `{}`: all mean `None`.
-        match self
-            .client
-            .call::<_, Found<CustomerProductPlan>>(Method::GET, PRODUCT_PLAN, &query)
-            .await
-        {
-            Ok(Found(plan)) => Ok(plan),
-            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found::get(self.client, PRODUCT_PLAN, &query).await
     }
 
     /// The customer's whole history of product plans.

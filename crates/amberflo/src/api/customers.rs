@@ -5,12 +5,11 @@ use amberflo_types::{
     CreateCustomerQuery, Customer, CustomerLifecycleStagePayload, CustomerPayload, CustomerQuery,
 };
 
-use crate::api::found::Found;
+use crate::api::found;
 use crate::api::path;
 use crate::client::Client;
 use crate::error::Error;
 use http::Method;
-use http::StatusCode;
 
 const CUSTOMERS: &str = "/customers/";
 const CUSTOMER_STAGE: &str = "/customers/stage";
@@ -55,15 +54,7 @@ impl<'a> CustomersApi<'a> {
     pub async fn get(self, customer_id: &str) -> Result<Option<Customer>, Error> {
         let query = CustomerQuery::new(customer_id)?;
         // The API answers `{}` for an unknown id; a 404 means the same.
-        match self
-            .client
-            .call::<_, Found<Customer>>(Method::GET, CUSTOMERS, &query)
-            .await
-        {
-            Ok(Found(customer)) => Ok(customer),
-            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found::get(self.client, CUSTOMERS, &query).await
     }
 
     /// Creates a customer; also in Stripe (a `stripeId` trait) when the payload was built

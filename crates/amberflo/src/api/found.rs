@@ -1,7 +1,27 @@
 //! [`Found`]: an answer that is either a `T` or "nothing" (`null` or `{}`), as the lookups of
-//! a customer or a product plan answer for an id without one.
+//! a customer or a product plan answer for an id without one; and [`get`], the lookup that
+//! reads one.
 
-use serde::de::{Deserialize, Deserializer, Error as _};
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
+
+use crate::client::Client;
+use crate::error::Error;
+
+/// `GET {path}?{query}` for one `T`: `None` when the API answers `null`, `{}` or 404, as it
+/// does for an id without one.
+pub(crate) async fn get<Q, T>(client: &Client, path: &str, query: &Q) -> Result<Option<T>, Error>
+where
+    Q: Serialize + ?Sized,
+    T: DeserializeOwned + Send + 'static,
+{
+    match client.call::<_, Found<T>>(Method::GET, path, query).await {
+        Ok(Found(found)) => Ok(found),
+        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
 
 /// `Some(T)`, or `None` for `null` and `{}`. Anything else must be a whole `T`: a missing
 /// required field is a decode error naming it, not an empty value.

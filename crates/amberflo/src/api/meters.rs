@@ -3,9 +3,9 @@
 use amberflo_types::{
     MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, Rule, ValidationError,
 };
-use http::{Method, StatusCode};
+use http::Method;
 
-use crate::api::found::Found;
+use crate::api::found;
 use crate::api::path;
 use crate::client::Client;
 use crate::error::Error;
@@ -71,15 +71,7 @@ impl<'a> MetersApi<'a> {
     /// [`Error::Validation`] for a blank name, else as any API call.
     pub async fn get(self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
         let query = MeterDefinitionQuery::new(meter_api_name)?;
-        match self
-            .client
-            .call::<_, Found<MeterDefinition>>(Method::GET, METERS, &query)
-            .await
-        {
-            Ok(Found(meter)) => Ok(meter),
-            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found::get(self.client, METERS, &query).await
     }
 
     /// Creates a meter (`POST`, not retried); the payload must not carry an id.

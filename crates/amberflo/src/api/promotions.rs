@@ -4,9 +4,9 @@ use amberflo_types::{
     ApplyPromotionPayload, CustomerPromotion, CustomerPromotionListQuery, Promotion,
     PromotionQuery, RemovePromotionQuery,
 };
-use http::{Method, StatusCode};
+use http::Method;
 
-use crate::api::found::Found;
+use crate::api::found;
 use crate::client::Client;
 use crate::error::Error;
 
@@ -66,15 +66,7 @@ impl<'a> PromotionsApi<'a> {
     /// [`Error::Validation`] for a blank id, else as any API call.
     pub async fn get(self, id: &str) -> Result<Option<Promotion>, Error> {
         let query = PromotionQuery::new(id)?;
-        match self
-            .client
-            .call::<_, Found<Promotion>>(Method::GET, PROMOTIONS, &query)
-            .await
-        {
-            Ok(Found(promotion)) => Ok(promotion),
-            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found::get(self.client, PROMOTIONS, &query).await
     }
 
     /// Applies a promotion to a customer (`POST`, not retried).

@@ -1,9 +1,9 @@
 //! [`SignalsApi`]: signals (notifications) under `/notification`.
 
 use amberflo_types::{Rule, Signal, SignalPayload, ValidationError};
-use http::{Method, StatusCode};
+use http::Method;
 
-use crate::api::found::Found;
+use crate::api::found;
 use crate::api::path;
 use crate::client::Client;
 use crate::error::Error;
@@ -69,15 +69,7 @@ impl<'a> SignalsApi<'a> {
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
     pub async fn get(self, id: &str) -> Result<Option<Signal>, Error> {
         let path = path::with_id(NOTIFICATION, "id", id)?;
-        match self
-            .client
-            .call::<_, Found<Signal>>(Method::GET, &path, &())
-            .await
-        {
-            Ok(Found(signal)) => Ok(signal),
-            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found::get(self.client, &path, &()).await
     }
 
     /// Creates a signal (`POST`, not retried); the payload must not carry an id.
