@@ -128,6 +128,13 @@ impl WorkerApi {
         let Some((id, make)) = &self.per_worker else {
             return Ok(self.shared.clone());
         };
+        // The same settings built the client's transport, so this fails only if the system
+        // cannot give a new one (TLS roots, sockets): the batch is retried.
+        let build = || {
+            Ok(self
+                .shared
+                .with_transport(make().map_err(SinkError::retryable)?))
+        };
         let cached = CLIENTS.try_with(|clients| {
             let found = clients
                 .borrow()
@@ -137,20 +144,12 @@ impl WorkerApi {
             if let Some(api) = found {
                 return Ok(api);
             }
-            // The same settings built the client's transport, so this fails only if the
-            // system cannot give a new one (TLS roots, sockets): the batch is retried.
-            let api = self
-                .shared
-                .with_transport(make().map_err(SinkError::retryable)?);
+            let api = build()?;
             clients.borrow_mut().push((*id, api.clone()));
             Ok(api)
         });
         // Only while the thread exits: a client for this one batch.
-        cached.unwrap_or_else(|_| {
-            Ok(self
-                .shared
-                .with_transport(make().map_err(SinkError::retryable)?))
-        })
+        cached.unwrap_or_else(|_| build())
     }
 }
 
