@@ -21,7 +21,8 @@ pub const DEFAULT_PREPAID_OFFER_VERSION: i64 = -1;
 /// A product plan must last at least this long, in seconds (one day).
 pub const MIN_PRODUCT_PLAN_SECONDS: i64 = 86_400;
 
-fn default_product_id() -> String {
+/// [`DEFAULT_PRODUCT_ID`] as an owned id: the serde default of every `productId` field.
+pub(crate) fn default_product_id() -> String {
     DEFAULT_PRODUCT_ID.to_owned()
 }
 

@@ -26,6 +26,7 @@ use std::fmt;
 use compact_str::CompactString;
 use uuid::Uuid;
 
+use crate::ingest::IdRepr;
 use crate::{Dimensions, MeterRecord, UniqueId};
 
 /// The version this code writes and reads.
@@ -90,14 +91,14 @@ impl MeterRecord {
     /// ```
     pub fn write_compact(&self, out: &mut Vec<u8>) {
         out.push(VERSION);
-        match (self.unique_id().as_uuid(), self.unique_id().as_custom()) {
-            (Some(uuid), _) => {
+        match self.unique_id().repr() {
+            IdRepr::Uuid(uuid) => {
                 out.push(ID_UUID);
                 out.extend_from_slice(uuid.as_bytes());
             }
-            (None, custom) => {
+            IdRepr::Custom(custom) => {
                 out.push(ID_CUSTOM);
-                write_str(custom.unwrap_or_default(), out);
+                write_str(custom, out);
             }
         }
         write_str(self.meter_api_name(), out);

@@ -5,13 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::billing::default_product_id;
 use crate::error::ValidationError;
 use crate::usage::{Take, TimeGroupingInterval, TimeRange};
 use crate::validate;
-
-fn default_product_id() -> String {
-    crate::DEFAULT_PRODUCT_ID.to_owned()
-}
 
 /// Which page of a paged answer to return: `{"number", "size", "token"}`, each optional.
 ///

@@ -30,8 +30,9 @@ use crate::{number, time, validate};
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UniqueId(IdRepr);
 
+/// How a [`UniqueId`] is held: a binary UUID, or a custom id as given.
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum IdRepr {
+pub(crate) enum IdRepr {
     Uuid(Uuid),
     Custom(String),
 }
@@ -47,12 +48,9 @@ impl UniqueId {
         UniqueId(IdRepr::Custom(id))
     }
 
-    /// The id as a binary UUID, if it is one.
-    pub(crate) fn as_uuid(&self) -> Option<&Uuid> {
-        match &self.0 {
-            IdRepr::Uuid(uuid) => Some(uuid),
-            IdRepr::Custom(_) => None,
-        }
+    /// How the id is held (the compact form writes each kind its own way).
+    pub(crate) fn repr(&self) -> &IdRepr {
+        &self.0
     }
 
     /// The id as given, if it is not a binary UUID.

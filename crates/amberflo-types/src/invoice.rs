@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::billing::DEFAULT_PRODUCT_ID;
+use crate::billing::default_product_id;
 use crate::date::{CalendarDate, Month};
 use crate::error::{Rule, ValidationError};
 use crate::validate;
@@ -86,7 +86,7 @@ impl AllInvoicesQuery {
         AllInvoicesQueryBuilder {
             query: AllInvoicesQuery {
                 customer_id: customer_id.into(),
-                product_id: DEFAULT_PRODUCT_ID.to_owned(),
+                product_id: default_product_id(),
                 from_cache: true,
                 with_payment_status: true,
             },

@@ -129,9 +129,7 @@ impl MeterDefinitionPayload {
             ("aggregation_dimensions", &self.aggregation_dimensions),
             ("dimensions", &self.dimensions),
         ] {
-            for (index, name) in list.iter().flatten().enumerate() {
-                validate::non_blank(format!("{field}.{index}"), name)?;
-            }
+            validate::each_non_blank(field, list.as_deref().unwrap_or_default())?;
         }
         Ok(())
     }

@@ -10,13 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::billing::default_product_id;
 use crate::error::{Rule, ValidationError};
 use crate::usage::TimeRange;
 use crate::validate;
-
-fn default_product_id() -> String {
-    crate::DEFAULT_PRODUCT_ID.to_owned()
-}
 
 /// A promotion of the account, as the API returns it (lenient; other fields in `extra`).
 /// `id` is required.

@@ -236,9 +236,7 @@ impl SignalPayload {
         if let Some(value) = self.threshold_value {
             validate::finite("threshold_value", value)?;
         }
-        for (index, email) in self.email.iter().enumerate() {
-            validate::non_blank(format!("email.{index}"), email)?;
-        }
+        validate::each_non_blank("email", &self.email)?;
         if let Some(mode) = &self.customer_filter_mode {
             mode.check("customer_filter_mode")?;
             if *mode == CustomerFilterMode::SpecificCustomer && self.customer_id.is_none() {

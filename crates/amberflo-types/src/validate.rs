@@ -152,6 +152,11 @@ pub(crate) fn string_list(field: &str, list: &[String]) -> Result<(), Validation
     if list.is_empty() {
         return Err(ValidationError::new(field.to_owned(), Rule::EmptyList));
     }
+    each_non_blank(field, list)
+}
+
+/// Every item non-blank (an empty list is fine); an error names `field.{index}`.
+pub(crate) fn each_non_blank(field: &str, list: &[String]) -> Result<(), ValidationError> {
     for (index, item) in list.iter().enumerate() {
         non_blank(format!("{field}.{index}"), item)?;
     }
