@@ -29,7 +29,7 @@ use amberflo_types::{
     UsageCostReport, ValidationError,
 };
 
-use crate::usage::{Buckets, UsageError, matches_filter};
+use crate::usage::{Buckets, UsageError, apply_take, matches_filter, percentage_change};
 use crate::view::RecordView;
 
 /// Accumulated units and price of one group.
@@ -45,13 +45,6 @@ fn attribute<'a, V: RecordView<'a>>(record: V, name: &str) -> Option<&'a str> {
         Some(record.meter_api_name())
     } else {
         record.attribute(name)
-    }
-}
-
-fn percentage(value: f64, previous: Option<f64>) -> f64 {
-    match previous {
-        Some(previous) if previous != 0.0 => (value - previous) / previous.abs() * 100.0,
-        _ => 0.0,
     }
 }
 
@@ -95,25 +88,14 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
     let group_by = query.group_by().unwrap_or(&[]);
     let count = buckets.starts.len();
     let mut groups: BTreeMap<Vec<&'a str>, GroupCost> = BTreeMap::new();
-    let filters = query.filters();
-    let meters_allowed = filters.and_then(|filters| filters.get("meterApiName"));
-    let other_filters = filters.map(|filters| {
-        filters
-            .iter()
-            .filter(|(name, _)| *name != "meterApiName")
-            .map(|(name, values)| (name.clone(), values.clone()))
-            .collect::<BTreeMap<_, _>>()
-    });
     for record in records {
         let Some(index) = buckets.index_of(record.meter_time_in_millis()) else {
             continue;
         };
-        let meter = record.meter_api_name();
-        let meter_ok =
-            meters_allowed.is_none_or(|allowed| allowed.iter().any(|name| name == meter));
-        if !meter_ok || !matches_filter(record, other_filters.as_ref()) {
+        if !matches_filter(query.filters(), |name| attribute(record, name)) {
             continue;
         }
+        let meter = record.meter_api_name();
         let key: Vec<&'a str> = group_by
             .iter()
             .map(|name| attribute(record, name).unwrap_or(""))
@@ -151,14 +133,7 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
         .into_iter()
         .map(|(key, group)| cost_group(group_by, &key, &group, &buckets.starts))
         .collect();
-    if let Some(take) = query.take() {
-        if take.is_ascending() {
-            list.sort_by(|a, b| a.price.total_cmp(&b.price));
-        } else {
-            list.sort_by(|a, b| b.price.total_cmp(&a.price));
-        }
-        list.truncate(usize::try_from(take.limit()).unwrap_or(usize::MAX));
-    }
+    apply_take(&mut list, query.take(), |group| group.price);
     let total = list.len();
     let size = query
         .page()
@@ -209,8 +184,8 @@ fn cost_group(group_by: &[String], key: &[&str], group: &GroupCost, starts: &[i6
             value.metered_units = units;
             value.price = price;
             value.price_before_discounts = price;
-            value.price_percentage_diff = percentage(price, previous.map(|p| p.1));
-            value.meter_units_percentage_diff = percentage(units, previous.map(|p| p.0));
+            value.price_percentage_diff = percentage_change(price, previous.map(|p| p.1));
+            value.meter_units_percentage_diff = percentage_change(units, previous.map(|p| p.0));
             previous = Some((units, price));
             value
         })

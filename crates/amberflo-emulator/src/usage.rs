@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use amberflo_types::{
     AggregationType, AllUsageGroupBy, AllUsageQuery, ClientMeter, MeterGroup, MeterRecord, Rule,
-    TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageReport, UsageValue,
-    ValidationError,
+    Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageReport,
+    UsageValue, ValidationError,
 };
 
 use crate::calendar;
@@ -181,17 +181,40 @@ struct GroupAccumulator {
     buckets: Vec<Accumulator>,
 }
 
+/// Whether a record passes `filter`: for every name, the record's value (`attribute(name)`)
+/// is one of the listed values. No filter passes everything.
 pub(crate) fn matches_filter<'a>(
-    record: impl RecordView<'a>,
     filter: Option<&BTreeMap<String, Vec<String>>>,
+    attribute: impl Fn(&str) -> Option<&'a str>,
 ) -> bool {
     filter.is_none_or(|filter| {
         filter.iter().all(|(name, allowed)| {
-            record
-                .attribute(name)
-                .is_some_and(|value| allowed.iter().any(|a| a == value))
+            attribute(name).is_some_and(|value| allowed.iter().any(|a| a == value))
         })
     })
+}
+
+/// Orders `list` by `value` (ascending when the take says so; ties keep their order) and
+/// keeps its first `limit`. No take leaves the list as it is.
+pub(crate) fn apply_take<T>(list: &mut Vec<T>, take: Option<&Take>, value: impl Fn(&T) -> f64) {
+    let Some(take) = take else {
+        return;
+    };
+    if take.is_ascending() {
+        list.sort_by(|a, b| value(a).total_cmp(&value(b)));
+    } else {
+        list.sort_by(|a, b| value(b).total_cmp(&value(a)));
+    }
+    list.truncate(usize::try_from(take.limit()).unwrap_or(usize::MAX));
+}
+
+/// The change from `previous` to `value` in percent of `previous`; 0 without a previous
+/// value or when it is 0.
+pub(crate) fn percentage_change(value: f64, previous: Option<f64>) -> f64 {
+    match previous {
+        Some(previous) if previous != 0.0 => (value - previous) / previous.abs() * 100.0,
+        _ => 0.0,
+    }
 }
 
 /// Computes the usage report for `query` over `records`, as `POST /usage/` does.
@@ -249,7 +272,7 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
         let Some(index) = buckets.index_of(record.meter_time_in_millis()) else {
             continue;
         };
-        if !matches_filter(record, filter) {
+        if !matches_filter(filter, |name| record.attribute(name)) {
             continue;
         }
         let key: Vec<&'a str> = group_by
@@ -301,14 +324,7 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
             ClientMeter::new(info, group.total.value(aggregation), values)
         })
         .collect();
-    if let Some(take) = query.take() {
-        if take.is_ascending() {
-            client_meters.sort_by(|a, b| a.group_value.total_cmp(&b.group_value));
-        } else {
-            client_meters.sort_by(|a, b| b.group_value.total_cmp(&a.group_value));
-        }
-        client_meters.truncate(usize::try_from(take.limit()).unwrap_or(usize::MAX));
-    }
+    apply_take(&mut client_meters, query.take(), |meter| meter.group_value);
     let metadata = serde_json::to_value(query).unwrap_or(serde_json::Value::Null);
     Ok(UsageReport::new(metadata, buckets.starts, client_meters))
 }
@@ -324,10 +340,7 @@ fn bucket_values(
         .zip(starts)
         .map(|(accumulator, start)| {
             let value = accumulator.value(aggregation);
-            let percentage = match previous {
-                Some(previous) if previous != 0.0 => (value - previous) / previous.abs() * 100.0,
-                _ => 0.0,
-            };
+            let percentage = percentage_change(value, previous);
             previous = Some(value);
             UsageValue::new(value, *start, percentage)
         })

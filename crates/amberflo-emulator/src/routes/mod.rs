@@ -181,9 +181,11 @@ impl Route {
             Route::Customers | Route::Signals | Route::Meters => {
                 &[Method::GET, Method::POST, Method::PUT]
             }
-            // `/customers/stage` is `PUT`; any other id is a customer to get or delete.
-            Route::Customer(_) => &[Method::GET, Method::DELETE, Method::PUT],
-            Route::Signal(_) | Route::Records => &[Method::GET, Method::DELETE],
+            // `/customers/stage` is also `PUT`; any other id is a customer to get or delete.
+            Route::Customer(id) if id == "stage" => &[Method::GET, Method::DELETE, Method::PUT],
+            Route::Customer(_) | Route::Signal(_) | Route::Records => {
+                &[Method::GET, Method::DELETE]
+            }
             Route::Meter(_) => &[Method::DELETE],
             Route::Prices | Route::TestPromotions => &[Method::GET, Method::POST],
             Route::Pricing => &[Method::GET, Method::POST],
@@ -199,14 +201,7 @@ type Handled = Result<Reply, Failure>;
 /// Answers a request for `route`.
 pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> Reply {
     let methods = route.methods();
-    let stage_route = matches!(route, Route::Customer(id) if id == "stage");
-    let allowed = if stage_route && request.method == Method::PUT {
-        true
-    } else {
-        methods.contains(&request.method)
-            && !(matches!(route, Route::Customer(_)) && request.method == Method::PUT)
-    };
-    if !allowed {
+    if !methods.contains(&request.method) {
         return respond::method_not_allowed(&request.method, methods);
     }
     let method = &request.method;
@@ -221,6 +216,7 @@ pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> 
         Route::Customers if method == Method::POST => customers::create(shared, request),
         Route::Customers if method == Method::PUT => customers::replace(shared, request),
         Route::Customers => customers::list_or_get(shared, request),
+        // Only `/customers/stage` takes `PUT` (see `Route::methods`).
         Route::Customer(_) if method == Method::PUT => customers::stage(shared, request),
         Route::Customer(id) if method == Method::DELETE => customers::delete(shared, id),
         Route::Customer(id) => customers::get(shared, id),

@@ -179,15 +179,16 @@ impl Accounts {
         customer_id: &str,
         order_id: &str,
     ) -> Result<PrepaidOrder, StoreError> {
-        let orders = self.orders.entry(customer_id.to_owned()).or_default();
+        let no_order = || {
+            StoreError::NotFound(format!(
+                "customer {customer_id} has no prepaid order {order_id}"
+            ))
+        };
+        let orders = self.orders.get_mut(customer_id).ok_or_else(no_order)?;
         let position = orders
             .iter()
             .position(|order| order.id == order_id)
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "customer {customer_id} has no prepaid order {order_id}"
-                ))
-            })?;
+            .ok_or_else(no_order)?;
         Ok(orders.remove(position))
     }
 

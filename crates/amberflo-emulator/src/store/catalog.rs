@@ -152,15 +152,16 @@ impl Catalog {
         id: &str,
         now_seconds: i64,
     ) -> Result<CustomerPromotion, StoreError> {
-        let applied = self.applied.entry(customer_id.to_owned()).or_default();
+        let not_applied = || {
+            StoreError::NotFound(format!(
+                "promotion {id} is not applied to customer {customer_id}"
+            ))
+        };
+        let applied = self.applied.get_mut(customer_id).ok_or_else(not_applied)?;
         let position = applied
             .iter()
             .position(|relation| relation.promotion_id == id || relation.id == id)
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "promotion {id} is not applied to customer {customer_id}"
-                ))
-            })?;
+            .ok_or_else(not_applied)?;
         let mut removed = applied.remove(position);
         removed.removed_time_in_seconds = Some(now_seconds);
         Ok(removed)
@@ -221,10 +222,11 @@ impl Catalog {
 
     /// Deletes a meter by id; it must be deprecated first (400 otherwise).
     pub(crate) fn delete_meter(&mut self, id: &str) -> Result<MeterDefinition, StoreError> {
-        let Some(meter) = self.meters.get(id) else {
-            return Err(StoreError::NotFound(format!("meter {id} not found")));
-        };
-        if !meter.is_deprecated() {
+        if self
+            .meters
+            .get(id)
+            .is_some_and(|meter| !meter.is_deprecated())
+        {
             return Err(StoreError::Rejected(format!(
                 "meter {id} must have lockingStatus \"deprecated\" before it is deleted"
             )));

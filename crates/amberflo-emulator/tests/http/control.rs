@@ -129,4 +129,18 @@ async fn unknown_paths_404_and_wrong_methods_405() {
         .await
         .expect("sent");
     assert_eq!(response.headers()["allow"], "GET, POST, PUT");
+    // Only `/customers/stage` takes `PUT`; another customer's 405 does not offer it.
+    let response = harness
+        .request(Method::PUT, "/customers/c1")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, DELETE");
+    let response = harness
+        .request(Method::PATCH, "/customers/stage")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.headers()["allow"], "GET, DELETE, PUT");
 }
