@@ -115,16 +115,16 @@ impl<T> Shared<T> {
     fn acknowledge(&self, batch: &mut Batch<T>, kept: &[Range<usize>]) {
         let Some(spool) = &self.spool else { return };
         if kept.is_empty() {
-            spool.ack(&batch.ids);
+            spool.ack(&mut batch.ids);
         } else {
-            let settled: Vec<u64> = batch
+            let mut settled: Vec<u64> = batch
                 .ids
                 .iter()
                 .enumerate()
                 .filter(|(position, _)| !kept.iter().any(|range| range.contains(position)))
                 .map(|(_, &id)| id)
                 .collect();
-            spool.ack(&settled);
+            spool.ack(&mut settled);
         }
         batch.ids.clear();
     }

@@ -41,17 +41,23 @@ fn config(dir: &Path) -> SpoolConfig {
         .lanes(2)
 }
 
+/// An engine of `capacity` with `spool` whose sink never succeeds and whose one retry waits
+/// a minute: what it accepts stays spooled.
+fn stuck(spool: SpoolConfig, capacity: usize) -> Batcher<u64> {
+    Batcher::builder()
+        .capacity(capacity)
+        .workers(1)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(spool, Le)
+        .on_error(|_, _: Vec<u64>| {})
+        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
+        .unwrap()
+}
+
 /// Spools `0..count` with a sink that never succeeds, then shuts down past the deadline: every
 /// record stays on disk, unacknowledged.
 fn leave_behind(dir: &Path, count: u64) {
-    let batcher = Batcher::builder()
-        .capacity(16)
-        .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
-        .spool(config(dir), Le)
-        .on_error(|_, _: Vec<u64>| {})
-        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
-        .unwrap();
+    let batcher = stuck(config(dir), 16);
     for i in 0..count {
         batcher.try_send(i).unwrap();
     }
@@ -232,14 +238,7 @@ fn item(thread: u64, i: u64) -> u64 {
 /// `item(first + t, 0..per_thread)`) with a sink that never succeeds, then shuts down past the
 /// deadline: every item stays on disk.
 fn leave_behind_from_threads(spool: SpoolConfig, first: u64, per_thread: u64) {
-    let batcher = Batcher::builder()
-        .capacity(16)
-        .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
-        .spool(spool, Le)
-        .on_error(|_, _: Vec<u64>| {})
-        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
-        .unwrap();
+    let batcher = stuck(spool, 16);
     std::thread::scope(|scope| {
         for thread in first..first + 4 {
             let batcher = &batcher;
@@ -319,18 +318,12 @@ fn lanes_beyond_the_configured_number_are_drained_then_removed() {
         lanes_used(dir.path()),
         ["lane-0", "lane-1", "lane-2", "lane-3"]
     );
-    let before: Vec<_> = ["lane-1", "lane-2", "lane-3"]
-        .iter()
-        .map(|lane| lane_files(dir.path(), lane))
-        .collect();
+    let other_lanes = || ["lane-1", "lane-2", "lane-3"].map(|lane| lane_files(dir.path(), lane));
+    let before = other_lanes();
     // An engine configured with one lane appends to lane 0 only, and leaves the others as
     // they were.
     leave_behind_from_threads(config(dir.path()).lanes(1), 4, 1_000);
-    let after: Vec<_> = ["lane-1", "lane-2", "lane-3"]
-        .iter()
-        .map(|lane| lane_files(dir.path(), lane))
-        .collect();
-    assert_eq!(before, after);
+    assert_eq!(before, other_lanes());
 
     let (items, stats) = deliver_with(config(dir.path()).lanes(1));
     assert_eq!(stats.replayed, 8_000);
@@ -370,14 +363,7 @@ fn a_spool_written_before_lanes_is_moved_into_lane_0_and_replayed() {
 #[test]
 fn the_disk_budget_refuses_like_a_full_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let batcher = Batcher::builder()
-        .capacity(4)
-        .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
-        .spool(config(dir.path()).max_disk_bytes(4096), Le)
-        .on_error(|_, _: Vec<u64>| {})
-        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
-        .unwrap();
+    let batcher = stuck(config(dir.path()).max_disk_bytes(4096), 4);
     let mut accepted = 0;
     let refused = loop {
         match batcher.try_send(accepted) {
@@ -400,14 +386,7 @@ fn lanes_share_the_disk_budget_within_one_reporting_step_per_lane() {
     /// How far a lane's use moves before the others see it (the spool's reporting step).
     const STEP: u64 = 64 << 10;
     let dir = tempfile::tempdir().unwrap();
-    let batcher = Batcher::builder()
-        .capacity(16)
-        .workers(1)
-        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
-        .spool(config(dir.path()).max_disk_bytes(BUDGET), Le)
-        .on_error(|_, _: Vec<u64>| {})
-        .build(SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))))
-        .unwrap();
+    let batcher = stuck(config(dir.path()).max_disk_bytes(BUDGET), 16);
     std::thread::scope(|scope| {
         for thread in 0..4 {
             let batcher = &batcher;

@@ -38,9 +38,6 @@ pub(super) struct Lane {
     replay_slot: u8,
     /// Mirrors `State::backlog`, read without the lock.
     backlog: AtomicBool,
-    /// Left by an earlier engine with more lanes: nothing is appended; once drained, the
-    /// directory goes.
-    drain_only: bool,
     /// A sync thread flushes this lane (policy `Every`); without one, rotation does.
     background_sync: AtomicBool,
 }
@@ -104,7 +101,6 @@ impl Lane {
     pub(super) fn open(
         dir: PathBuf,
         index: u8,
-        drain_only: bool,
         config: &SpoolConfig,
         counters: &Arc<SpoolCounters>,
         replay_slot: u8,
@@ -159,11 +155,16 @@ impl Lane {
             counters: Arc::clone(counters),
             replay_slot,
             backlog: AtomicBool::new(backlog),
-            drain_only,
             background_sync: AtomicBool::new(false),
         };
         lane.publish(&mut lock(&lane.state));
         Ok(lane)
+    }
+
+    /// Whether the lane was left by an earlier engine with more lanes: nothing is appended to
+    /// it, and once drained its directory goes.
+    fn is_drain_only(&self) -> bool {
+        usize::from(self.index) >= self.config.lanes
     }
 
     /// Whether records wait on disk for room in the queue (a cheap check).
@@ -255,7 +256,8 @@ impl Lane {
     }
 
     /// Loads up to `at_most` records of this lane from disk into `queue`, in order, while it
-    /// has room (below `capacity`), adding to `outcome`. The state lock is held meanwhile.
+    /// has room (below `capacity`), adding to `outcome`; returns how many it loaded (pushed or
+    /// found undecodable). The state lock is held meanwhile.
     pub(super) fn refill<T>(
         &self,
         codec: &dyn SpoolCodec<T>,
@@ -263,9 +265,9 @@ impl Lane {
         capacity: usize,
         at_most: usize,
         outcome: &mut Refill,
-    ) {
+    ) -> usize {
         if !self.has_backlog() {
-            return;
+            return 0;
         }
         let mut guard = lock(&self.state);
         let state = &mut *guard;
@@ -395,14 +397,11 @@ impl Lane {
         if !undecodable_ids.is_empty() {
             self.ack_locked(state, &undecodable_ids);
         }
+        loaded
     }
 
-    /// Acknowledges settled records of this lane (untagged ids, in increasing order as batches
-    /// hold them).
+    /// Acknowledges settled records of this lane (untagged ids, in increasing order).
     pub(super) fn ack(&self, ids: &[u64]) {
-        if ids.is_empty() {
-            return;
-        }
         let mut state = lock(&self.state);
         self.ack_locked(&mut state, ids);
     }
@@ -418,7 +417,7 @@ impl Drop for Lane {
             active.sealed = true;
             self.remove_settled(&mut state);
         }
-        if self.drain_only
+        if self.is_drain_only()
             && state.segments.is_empty()
             && let Err(error) = fs::remove_dir(&self.dir)
         {
@@ -493,16 +492,10 @@ impl Lane {
         }
     }
 
-    /// Logs acknowledgements of `ids` and deletes segments left with nothing to deliver.
+    /// Logs acknowledgements of `ids` (in increasing order) and deletes segments left with
+    /// nothing to deliver.
     fn ack_locked(&self, state: &mut State, ids: &[u64]) {
-        let mut sorted;
-        let ids = if ids.is_sorted() {
-            ids
-        } else {
-            sorted = ids.to_vec();
-            sorted.sort_unstable();
-            &sorted
-        };
+        debug_assert!(ids.is_sorted(), "spool acknowledgements must come sorted");
         let mut parts: Vec<std::ops::Range<u64>> = Vec::new();
         let mut current: Option<usize> = None;
         for range in ranges_of(ids) {

@@ -9,9 +9,14 @@ use std::path::{Path, PathBuf};
 
 use super::MAX_LANES;
 
+/// The name of lane `index`'s directory.
+fn lane_name(index: u8) -> String {
+    format!("lane-{index}")
+}
+
 /// The directory of lane `index`.
 pub(super) fn lane_dir(dir: &Path, index: u8) -> PathBuf {
-    dir.join(format!("lane-{index}"))
+    dir.join(lane_name(index))
 }
 
 /// How many lanes the directory holds (one more than the largest lane number found).
@@ -24,8 +29,8 @@ pub(super) fn lanes_found(dir: &Path) -> io::Result<usize> {
             .to_str()
             .and_then(|name| name.strip_prefix("lane-"))
             .and_then(|index| index.parse::<u8>().ok())
-            // Only the names `lane_dir` makes (no `lane-03`, no `lane-+1`).
-            .filter(|&index| name.to_str() == Some(format!("lane-{index}").as_str()))
+            // Only the names `lane_name` makes (no `lane-03`, no `lane-+1`).
+            .filter(|&index| name.to_str() == Some(lane_name(index).as_str()))
         else {
             continue;
         };
@@ -39,8 +44,9 @@ pub(super) fn lanes_found(dir: &Path) -> io::Result<usize> {
 }
 
 /// Moves segments and acknowledgement logs left in `dir` itself (the layout before lanes) into
-/// `lane-0`. Returns how many files moved.
-pub(super) fn adopt_unlaned(dir: &Path) -> io::Result<usize> {
+/// `lane-0`.
+pub(super) fn adopt_unlaned(dir: &Path) -> io::Result<()> {
+    let lane = lane_dir(dir, 0);
     let mut moved = 0;
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
@@ -50,8 +56,9 @@ pub(super) fn adopt_unlaned(dir: &Path) -> io::Result<usize> {
         let Some(name) = path.file_name().filter(|_| is_log && path.is_file()) else {
             continue;
         };
-        let lane = lane_dir(dir, 0);
-        fs::create_dir_all(&lane)?;
+        if moved == 0 {
+            fs::create_dir_all(&lane)?;
+        }
         let target = lane.join(name);
         if target.exists() {
             tracing::warn!(path = %path.display(), "amberflo-batcher: a spool file outside the lanes has a namesake in lane-0; left where it is");
@@ -63,5 +70,5 @@ pub(super) fn adopt_unlaned(dir: &Path) -> io::Result<usize> {
     if moved > 0 {
         tracing::info!(dir = %dir.display(), files = moved, "amberflo-batcher: moved a spool written before lanes into lane-0");
     }
-    Ok(moved)
+    Ok(())
 }

@@ -248,9 +248,8 @@ impl<T> Spool<T> {
             .map(|index| {
                 // `count <= MAX_LANES`, which fits a byte.
                 let index = index as u8;
-                let drain_only = usize::from(index) >= config.lanes;
                 let lane_dir = layout::lane_dir(&dir, index);
-                Lane::open(lane_dir, index, drain_only, config, counters, replay_slot)
+                Lane::open(lane_dir, index, config, counters, replay_slot)
             })
             .collect::<io::Result<Vec<Lane>>>()
             .map_err(io_error)?;
@@ -330,16 +329,16 @@ impl<T> Spool<T> {
         let mut outcome = Refill::default();
         let count = self.lanes.len();
         let start = self.next_refill.fetch_add(1, Ordering::Relaxed);
+        let mut left = at_most;
         for turn in 0..count {
-            let loaded = outcome.pushed + outcome.undecodable.iter().sum::<u64>() as usize;
-            if loaded >= at_most {
+            if left == 0 {
                 break;
             }
-            self.lanes[(start + turn) % count].refill(
+            left -= self.lanes[(start + turn) % count].refill(
                 &*self.codec,
                 queue,
                 capacity,
-                at_most - loaded,
+                left,
                 &mut outcome,
             );
         }
@@ -373,22 +372,18 @@ impl<T> Spool<T> {
         &self.lanes[index]
     }
 
-    /// Acknowledges settled records (entry ids, of any lanes).
-    pub(crate) fn ack(&self, ids: &[u64]) {
-        if let [lane] = &*self.lanes {
-            // Lane 0's entry ids are its record ids.
-            lane.ack(ids);
-            return;
-        }
-        let mut by_lane = vec![Vec::new(); self.lanes.len()];
-        for &id in ids {
-            let (lane, local) = untag(id);
-            if let Some(ids) = by_lane.get_mut(lane) {
-                ids.push(local);
+    /// Acknowledges settled records (entry ids, of any lanes). Sorts `ids` in place: the lane
+    /// number sits in the top bits, so sorted ids come lane by lane, each lane's increasing.
+    pub(crate) fn ack(&self, ids: &mut [u64]) {
+        ids.sort_unstable();
+        for group in ids.chunk_by_mut(|a, b| untag(*a).0 == untag(*b).0) {
+            let lane = untag(group[0]).0;
+            for id in group.iter_mut() {
+                *id = untag(*id).1;
             }
-        }
-        for (lane, ids) in self.lanes.iter().zip(&by_lane) {
-            lane.ack(ids);
+            if let Some(lane) = self.lanes.get(lane) {
+                lane.ack(group);
+            }
         }
     }
 }
