@@ -323,16 +323,13 @@ impl fmt::Debug for MeteringLayerBuilder {
     }
 }
 
-fn default_dimensions() -> Vec<(String, Dimension)> {
-    [
-        Dimension::Method,
-        Dimension::Route,
-        Dimension::StatusClass,
-        Dimension::Outcome,
-    ]
-    .into_iter()
-    .map(|dimension| (dimension.default_name().to_owned(), dimension))
-    .collect()
+/// The first name in `named` that an earlier item already has.
+fn first_repeated<T>(named: &[(String, T)]) -> Option<String> {
+    named
+        .iter()
+        .enumerate()
+        .find(|(index, (name, _))| named[..*index].iter().any(|(seen, _)| seen == name))
+        .map(|(_, (name, _))| name.clone())
 }
 
 impl MeteringLayerBuilder {
@@ -342,9 +339,15 @@ impl MeteringLayerBuilder {
             meters: Vec::new(),
             customer: CustomerChoice::Header(DEFAULT_CUSTOMER_HEADER.to_owned()),
             missing: MissingCustomer::Skip,
-            dimensions: default_dimensions(),
+            dimensions: Vec::new(),
             unmatched_route: None,
         }
+        .dimensions([
+            Dimension::Method,
+            Dimension::Route,
+            Dimension::StatusClass,
+            Dimension::Outcome,
+        ])
     }
 
     /// Adds a meter: every request makes one record of `meter_api_name` per meter, all with
@@ -438,18 +441,11 @@ impl MeteringLayerBuilder {
         if self.meters.is_empty() {
             return Err(ConfigError::NoMeter);
         }
-        for (index, (name, _)) in self.meters.iter().enumerate() {
-            if self.meters[..index].iter().any(|(seen, _)| seen == name) {
-                return Err(ConfigError::DuplicateMeter { name: name.clone() });
-            }
+        if let Some(name) = first_repeated(&self.meters) {
+            return Err(ConfigError::DuplicateMeter { name });
         }
-        for (index, (name, _)) in self.dimensions.iter().enumerate() {
-            if self.dimensions[..index]
-                .iter()
-                .any(|(seen, _)| seen == name)
-            {
-                return Err(ConfigError::DuplicateDimension { name: name.clone() });
-            }
+        if let Some(name) = first_repeated(&self.dimensions) {
+            return Err(ConfigError::DuplicateDimension { name });
         }
         // Every name (and the fallback customer) must make a valid record: check them once
         // here rather than on every request.

@@ -173,7 +173,7 @@ impl Shared {
         let headers = self
             .header_dims
             .iter()
-            .map(|name| parts.headers.get(name).cloned())
+            .map(|name| parts.headers.get(name).cloned().map(Text::Header))
             .collect();
         let request_bytes = self
             .count_request_bytes
@@ -280,12 +280,7 @@ impl Shared {
             DimKind::StatusClass => pending.status.map(status_class),
             DimKind::Status => pending.status.as_ref().map(StatusCode::as_str),
             DimKind::Outcome => Some(pending.outcome.as_str()),
-            DimKind::Header(index) => pending
-                .headers
-                .get(index)?
-                .as_ref()
-                .and_then(|value| value.to_str().ok())
-                .filter(|value| !value.trim().is_empty()),
+            DimKind::Header(index) => pending.headers.get(index)?.as_ref().and_then(Text::as_str),
         }
     }
 
@@ -367,7 +362,7 @@ pub(crate) struct Pending {
     method: Method,
     route: Option<Text>,
     host: Option<Text>,
-    headers: Box<[Option<HeaderValue>]>,
+    headers: Box<[Option<Text>]>,
     started: Instant,
     started_at: SystemTime,
     status: Option<StatusCode>,
