@@ -231,15 +231,15 @@ fn run(args: &Args) -> Result<Value, String> {
     let cpu_s = process_cpu_seconds() - cpu_start;
     let peak_rss_kib = proc_status_kib("VmHWM");
     drop(client);
-    // After the run and with the client gone, so that it neither shares the process with the
-    // run nor raises its peak RSS.
-    let floor_us_per_record = floor::measure(args, &customers)?;
     if stats.delivered != args.records || stats.failed != 0 {
         return Err(format!(
             "expected {} records delivered, got {stats:?}",
             args.records
         ));
     }
+    // After the run and with the client gone, so that it neither shares the process with the
+    // run nor raises its peak RSS.
+    let floor_us_per_record = floor::measure(args, &customers)?;
     let wall_s = wall.as_secs_f64();
     Ok(json!({
         "impl": "amberflo-rs",
