@@ -6,7 +6,7 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
 use clap::Parser;
@@ -35,16 +35,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `flush_async` waits for delivery without blocking the executor.
     client.flush_async(Duration::from_secs(10)).await?;
 
-    let now = SystemTime::now();
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
         TimeGroupingInterval::Hour,
-        // Up to a minute ahead, so the records just sent are inside the range.
-        TimeRange::between(
-            now - Duration::from_secs(3600),
-            now + Duration::from_secs(60),
-        )?,
+        // Open-ended: up to now, the records just sent included.
+        TimeRange::last(Duration::from_secs(3600))?,
     )
     .group_by(["customerId"])
     .build()?;

@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &usage.get(&call_usage)?,
     );
 
-    let range = TimeRange::between(now - DAY, now + Duration::from_secs(60))?;
+    let range = TimeRange::last(DAY)?;
     let total = UsageQuery::builder(
         &args.meter_api_name,
         AggregationType::Sum,

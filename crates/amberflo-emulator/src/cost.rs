@@ -8,8 +8,8 @@
 //!   `customerId` or `meterApiName` has one of the listed values.
 //! - A record's price is its value times its meter's price; a meter without a price costs 0
 //!   (its units still count). A record with the dimension
-//!   `aflo.cancel_previous_resource_event: "true"` counts negatively: it cancels the record
-//!   it repeats.
+//!   `aflo.cancel_previous_resource_event: "true"` cancels the record it repeats: neither
+//!   counts (see [`crate::cancel`]).
 //! - `groupBy` names are dimension keys, `customerId` or `meterApiName`; `groupInfos` maps each
 //!   to the group's value (`""` when a record lacks it). Without `groupBy` there is one group
 //!   (with empty `groupInfos`), even when nothing matched.
@@ -17,6 +17,7 @@
 //!   ties by key) and keeps the first `limit`.
 //! - No discounts, prepaid or promotions are applied: the "before discounts" and "minus
 //!   prepaid" prices equal the price, the "used" amounts are 0.
+//! - `key` echoes the query the page answers (the Go SDK's `UsageCostsKey`).
 //! - Paging: `page.size` groups a page (all of them without a size); `page.number` counts
 //!   from 1; `page.token` is the `pageToken` of the previous page (`page-<n>`) and wins over
 //!   the number. `pageInfo` has `pageNumber`, `pageSize`, `totalPages`, `totalResults`, and
@@ -25,8 +26,7 @@
 use std::collections::BTreeMap;
 
 use amberflo_types::{
-    CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, PageInfo, Rule, UsageCostQuery,
-    UsageCostReport, ValidationError,
+    CostGroup, CostValue, PageInfo, Rule, UsageCostQuery, UsageCostReport, ValidationError,
 };
 
 use crate::usage::{Buckets, UsageError, apply_take, matches_filter, percentage_change};
@@ -73,7 +73,7 @@ fn page_number(query: &UsageCostQuery) -> Result<i64, UsageError> {
 
 /// The report (one page) `POST /payments/cost/usage-cost` answers for `query`.
 pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
-    records: impl Iterator<Item = V>,
+    records: impl Iterator<Item = V> + Clone,
     query: &UsageCostQuery,
     prices: &BTreeMap<String, f64>,
     now_seconds: i64,
@@ -88,7 +88,7 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
     let group_by = query.group_by().unwrap_or(&[]);
     let count = buckets.starts.len();
     let mut groups: BTreeMap<Vec<&'a str>, GroupCost> = BTreeMap::new();
-    for record in records {
+    for record in crate::cancel::live(records) {
         let Some(index) = buckets.index_of(record.meter_time_in_millis()) else {
             continue;
         };
@@ -100,12 +100,7 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
             .iter()
             .map(|name| attribute(record, name).unwrap_or(""))
             .collect();
-        let sign = if record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true") {
-            -1.0
-        } else {
-            1.0
-        };
-        let units = sign * record.meter_value();
+        let units = record.meter_value();
         let price = units * prices.get(meter).copied().unwrap_or(0.0);
         let group = groups.entry(key).or_insert_with(|| GroupCost {
             units: 0.0,
@@ -153,7 +148,7 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
     info.total_results = Some(i64::try_from(total).unwrap_or(i64::MAX));
     info.page_token = (number < total_pages).then(|| format!("page-{}", number + 1));
     let mut report = UsageCostReport::default();
-    report.key = Some(format!("usage-cost-page-{number}"));
+    report.key = Some(query.clone());
     report.seconds_since_epoch_intervals = buckets.starts;
     report.cost_list = cost_list;
     report.page_info = Some(info);

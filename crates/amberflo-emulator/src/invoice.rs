@@ -11,7 +11,8 @@
 //! - An invoice carries `invoiceStartTimeInSeconds`, `invoiceEndTimeInSeconds`, `customerId`,
 //!   `productId`, `productPlanId`, `invoiceKey` (those ids plus the start `year`, `month`,
 //!   `day`), `invoiceStatus` (`OPEN` or `CLOSED`), `meterUsage` (per meter: `meterApiName`,
-//!   the `sum` and `count` of the customer's records in the period), `totalRecords`,
+//!   the `sum` and `count` of the customer's records in the period, cancelled records left
+//!   out as in [`crate::cancel`]), `totalRecords`,
 //!   `emulated: true`, and, when payment status is asked for, `paymentStatus` (`PENDING` for
 //!   the open invoice, `SETTLED` for closed ones).
 
@@ -50,7 +51,7 @@ pub(crate) struct InvoiceRequest<'a> {
 
 /// Every invoice of a customer for a product, oldest first.
 pub(crate) fn invoices<'a, V: RecordView<'a>>(
-    records: impl Iterator<Item = V>,
+    records: impl Iterator<Item = V> + Clone,
     plans: &[CustomerProductPlan],
     request: &InvoiceRequest<'_>,
 ) -> Vec<Invoice> {
@@ -84,10 +85,9 @@ pub(crate) fn invoices<'a, V: RecordView<'a>>(
     }
 
     let mut usage: Vec<BTreeMap<&'a str, (f64, u64)>> = vec![BTreeMap::new(); periods.len()];
-    for record in records {
-        if record.customer_id() != request.customer_id {
-            continue;
-        }
+    let customer = request.customer_id;
+    let records = records.filter(|record| record.customer_id() == customer);
+    for record in crate::cancel::live(records) {
         let seconds = record.meter_time_in_millis().div_euclid(1000);
         let after = periods.partition_point(|period| period.start <= seconds);
         let Some(index) = after.checked_sub(1) else {

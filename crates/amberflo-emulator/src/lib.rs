@@ -95,6 +95,7 @@
 //! 127.0.0.1]` prints its URL on the first line of stdout and stops cleanly on Ctrl-C.
 
 mod calendar;
+mod cancel;
 pub mod config;
 pub mod cost;
 mod error;

@@ -3,7 +3,11 @@
 //!
 //! Semantics, as the emulator implements them:
 //! - The range is `[start, end)` in Unix seconds (start inclusive, end exclusive); an open end
-//!   means "now". A record belongs to it when `start * 1000 <= meterTimeInMillis < end * 1000`.
+//!   means "now", the current second included (`end = now + 1`), so a record metered a moment
+//!   ago is counted. A record belongs to it when `start * 1000 <= meterTimeInMillis < end * 1000`.
+//! - A record with the dimension `aflo.cancel_previous_resource_event: "true"` cancels the
+//!   record it repeats (same meter, customer, time and value; see [`crate::cancel`]): neither
+//!   counts, for any aggregation. A cancellation that matches nothing is ignored.
 //! - Buckets are aligned in UTC: `HOUR` and `DAY` floor to the hour or day, `WEEK` to Monday
 //!   00:00, `MONTH` to the first of the calendar month. The first bucket is the one holding
 //!   `start` (so it may begin before `start`); buckets follow until one would begin at or
@@ -75,10 +79,11 @@ impl Buckets {
     ) -> Result<Self, UsageError> {
         range.validate().map_err(|e| prefix(&e, "time_range"))?;
         let start = range.start_time_in_seconds();
-        // An open range ends now, but always holds at least the bucket of its start.
+        // An open range ends now, the current second included (a record metered a moment
+        // ago is in it), and always holds at least the bucket of its start.
         let end = range
             .end_time_in_seconds()
-            .unwrap_or_else(|| now_seconds.max(start.saturating_add(1)));
+            .unwrap_or_else(|| now_seconds.max(start).saturating_add(1));
         for (field, value) in [
             ("time_range.start_time_in_seconds", start),
             ("time_range.end_time_in_seconds", end),
@@ -250,7 +255,7 @@ pub fn aggregate(
 
 /// [`aggregate`] over any records.
 pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
-    records: impl Iterator<Item = V>,
+    records: impl Iterator<Item = V> + Clone,
     query: &UsageQuery,
     now_seconds: i64,
 ) -> Result<UsageReport, UsageError> {
@@ -265,10 +270,9 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
     let bucket_count = buckets.starts.len();
 
     let mut groups: BTreeMap<Vec<&'a str>, GroupAccumulator> = BTreeMap::new();
-    for record in records {
-        if record.meter_api_name() != query.meter_api_name() {
-            continue;
-        }
+    let meter = query.meter_api_name();
+    let records = records.filter(|record| record.meter_api_name() == meter);
+    for record in crate::cancel::live(records) {
         let Some(index) = buckets.index_of(record.meter_time_in_millis()) else {
             continue;
         };

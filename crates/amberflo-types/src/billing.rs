@@ -489,9 +489,11 @@ pub struct PrepaidOrderPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "BillingPeriod"))]
     recurrence_frequency: Option<BillingPeriod>,
+    // The Go SDK always sends `originalWorth` (0 when unset); 0 reads as unset.
     #[serde(
         default,
         serialize_with = "number::serialize_option",
+        deserialize_with = "crate::lenient::zero_as_none",
         skip_serializing_if = "Option::is_none"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::PositiveNumber"))]
@@ -500,8 +502,8 @@ pub struct PrepaidOrderPayload {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "i64"))]
-    custom_priority: Option<i64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    custom_priority: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::PrepaidPriority"))]
     prepaid_priority: Option<crate::PrepaidPriority>,
@@ -540,7 +542,8 @@ impl PrepaidOrderPayload {
     }
 
     /// Checks ids are not blank, the start is positive, the offer version is positive (or
-    /// the default -1), the price and original worth are positive finite numbers.
+    /// the default -1), the price and original worth are positive finite numbers, the custom
+    /// priority is finite.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::non_blank("id", &self.id)?;
         validate::non_blank("customer_id", &self.customer_id)?;
@@ -559,6 +562,9 @@ impl PrepaidOrderPayload {
                 .map_err(|e| e.within("recurrence_frequency"))?;
         }
         validate::optional_non_blank("label", self.label.as_deref())?;
+        if let Some(priority) = self.custom_priority {
+            validate::finite("custom_priority", priority)?;
+        }
         validate::optional_non_blank("original_currency", self.original_currency.as_deref())?;
         if let Some(priority) = &self.prepaid_priority {
             priority.check("prepaid_priority")?;
@@ -572,7 +578,7 @@ impl PrepaidOrderPayload {
     }
 
     /// The order's custom priority, if set.
-    pub fn custom_priority(&self) -> Option<i64> {
+    pub fn custom_priority(&self) -> Option<f64> {
         self.custom_priority
     }
 
@@ -651,7 +657,7 @@ pub struct PrepaidOrderPayloadBuilder {
     recurrence_frequency: Option<BillingPeriod>,
     original_worth: Option<f64>,
     label: Option<String>,
-    custom_priority: Option<i64>,
+    custom_priority: Option<f64>,
     prepaid_priority: Option<crate::PrepaidPriority>,
     original_currency: Option<String>,
 }
@@ -663,8 +669,9 @@ impl PrepaidOrderPayloadBuilder {
         self
     }
 
-    /// Sets a custom priority among the customer's orders.
-    pub fn custom_priority(mut self, priority: i64) -> Self {
+    /// Sets a custom priority among the customer's orders (a number, as the API takes it:
+    /// `1.5` sits between `1` and `2`).
+    pub fn custom_priority(mut self, priority: f64) -> Self {
         self.custom_priority = Some(priority);
         self
     }
@@ -794,13 +801,18 @@ pub struct PrepaidOrder {
     pub label: Option<String>,
     /// Its custom priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_priority: Option<i64>,
+    pub custom_priority: Option<f64>,
     /// Which orders are used first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepaid_priority: Option<crate::PrepaidPriority>,
     /// The currency of the price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_currency: Option<String>,
+    /// The URI of the order's first invoice: what
+    /// [`PrepaidPaymentStatusPayload::builder`](crate::PrepaidPaymentStatusPayload::builder)
+    /// takes to report an external payment for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_invoice_uri: Option<String>,
     /// Creation time, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time_in_seconds: Option<i64>,

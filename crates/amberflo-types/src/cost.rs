@@ -395,21 +395,25 @@ impl UsageCostQueryBuilder {
 
 /// One page of a usage cost answer.
 ///
-/// Lenient: unknown fields are kept in `extra`; `costList` is required (an answer without it
-/// is a decode error naming it), the rest defaults.
+/// Lenient, as the Go SDK reads it (`UsageCosts`, every field `omitempty`): unknown fields are
+/// kept in `extra`, and every field may be absent (an empty answer has no `costList`).
 ///
 /// ```
-/// use amberflo_types::UsageCostReport;
+/// use amberflo_types::{TimeGroupingInterval, UsageCostReport};
 ///
 /// let report: UsageCostReport = serde_json::from_str(r#"{
+///     "key": {"productId": "1", "timeGroupingInterval": "day",
+///             "timeRange": {"startTimeInSeconds": 1700000000}},
 ///     "costList": [{"groupInfos": {"customerId": "c1"}, "meteredUnits": 3, "price": 1.5,
 ///                   "costs": [{"startTimeInSeconds": 1700000000, "price": 1.5}]}],
 ///     "pageInfo": {"pageNumber": 1, "totalPages": 1},
 ///     "new": true
 /// }"#)?;
 /// assert_eq!(report.cost_list[0].price, 1.5);
+/// let key = report.key.as_ref().expect("the query it answers");
+/// assert_eq!(key.time_grouping_interval(), TimeGroupingInterval::Day);
 /// assert!(report.extra.contains_key("new"));
-/// assert!(serde_json::from_str::<UsageCostReport>("{}").is_err());
+/// assert!(serde_json::from_str::<UsageCostReport>("{}")?.cost_list.is_empty());
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -417,14 +421,16 @@ impl UsageCostQueryBuilder {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageCostReport {
-    /// The report's key, if the server sent one.
+    /// The query this page answers, as the server echoes it (the Go SDK's `UsageCostsKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<UsageCostQuery>,
     /// The start of each bucket, in Unix seconds.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<i64>>"))]
     pub seconds_since_epoch_intervals: Vec<i64>,
-    /// One entry per group on this page.
+    /// One entry per group on this page (absent, so empty, when nothing matched).
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<CostGroup>>"))]
     pub cost_list: Vec<CostGroup>,
     /// Where this page sits, when the answer is paged.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -34,3 +34,44 @@ where
         .map(|(key, value)| (key, value.unwrap_or_default()))
         .collect())
 }
+
+/// Reads a number sent as a JSON number or as text (`200`, `"200"`, `"1.5"`), as the Go SDK's
+/// signals carry `thresholdValue`; `null` or absent is `None`.
+pub(crate) fn number_or_text<'de, D>(deserializer: D) -> Result<Option<f64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(f64),
+        Text(String),
+    }
+    match Option::<NumberOrText>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(NumberOrText::Number(number)) => Ok(Some(number)),
+        Some(NumberOrText::Text(text)) => text
+            .trim()
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("expected a number, not {text:?}"))),
+    }
+}
+
+/// Reads an optional number where `0` means unset, as the Go SDK sends a prepaid order's
+/// `originalWorth` (a float64 without `omitempty`): `0`, `null` or absent are `None`.
+pub(crate) fn zero_as_none<'de, D>(deserializer: D) -> Result<Option<f64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(Option::<f64>::deserialize(deserializer)?.filter(|value| *value != 0.0))
+}
+
+/// Reads optional text where `""` means unset, as the Go SDK sends the `id` of a signal to
+/// create (a string without `omitempty`): `""`, `null` or absent are `None`.
+pub(crate) fn empty_as_none<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|text| !text.is_empty()))
+}

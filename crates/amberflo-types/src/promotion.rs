@@ -210,14 +210,16 @@ impl ApplyPromotionPayloadBuilder {
 }
 
 /// A promotion applied to a customer, as the API returns it (lenient; other fields in
-/// `extra`). `id` is required.
+/// `extra`, such as the Go SDK's `appliedTimeInSeconds`). Every field may be absent: the Go
+/// SDK's `CustomerAppliedPromotion` has no `id`, only a `relationId`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CustomerPromotion {
-    /// The id of this application.
-    pub id: String,
+    /// The id of this application, when the server sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The customer.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
@@ -230,9 +232,9 @@ pub struct CustomerPromotion {
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
     pub product_id: String,
-    /// When it applies.
+    /// When it applies from, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_time_range: Option<TimeRange>,
+    pub applied_time_in_seconds: Option<i64>,
     /// When it was applied, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_time_in_seconds: Option<i64>,
@@ -330,14 +332,18 @@ impl CustomerPromotionListQueryBuilder {
     }
 }
 
-/// Query parameters `?CustomerId=&Id=` that remove a promotion from a customer
-/// (`DELETE .../customer-promotions`).
+/// Query parameters `?CustomerId=&PromotionId=` that remove a promotion from a customer
+/// (`DELETE .../customer-promotions`), as the Go SDK's `RemovePromotion` sends them: the
+/// promotion's own id (the one applied), not the id of the relation.
 ///
 /// ```
 /// use amberflo_types::{RemovePromotionQuery, Rule};
 ///
 /// let query = RemovePromotionQuery::builder("customer-1").promotion_id("promo-1").build()?;
-/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "CustomerId=customer-1&Id=promo-1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "CustomerId=customer-1&PromotionId=promo-1"
+/// );
 /// let error = RemovePromotionQuery::builder("customer-1").build().unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("promotion_id", &Rule::Missing));
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -348,7 +354,7 @@ impl CustomerPromotionListQueryBuilder {
 pub struct RemovePromotionQuery {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     customer_id: String,
-    #[serde(rename = "Id")]
+    #[serde(alias = "Id")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     promotion_id: String,
 }
@@ -374,7 +380,7 @@ impl RemovePromotionQuery {
         &self.customer_id
     }
 
-    /// The promotion removed (sent as `Id`).
+    /// The promotion removed (sent as `PromotionId`).
     pub fn promotion_id(&self) -> &str {
         &self.promotion_id
     }

@@ -115,7 +115,12 @@ open_enum! {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignalPayload {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The Go SDK sends `"id": ""` to create; empty reads as no id.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     id: Option<String>,
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
@@ -142,9 +147,11 @@ pub struct SignalPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "ThresholdCondition"))]
     threshold_condition: Option<ThresholdCondition>,
+    // Read as a number or as text: the Go SDK sends `"200"`.
     #[serde(
         default,
         serialize_with = "number::serialize_option",
+        deserialize_with = "crate::lenient::number_or_text",
         skip_serializing_if = "Option::is_none"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
@@ -468,8 +475,14 @@ pub struct Signal {
     /// When it fires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold_condition: Option<ThresholdCondition>,
-    /// The threshold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The threshold (sent by the server as a number or as text, as in the Go SDK's
+    /// `Notification`; read as a number either way).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::number_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub threshold_value: Option<f64>,
     /// Addresses notified.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]

@@ -10,9 +10,12 @@ use crate::error::{Rule, ValidationError};
 use crate::{time, validate};
 
 /// How values inside one time bucket are combined.
+///
+/// Sent upper case (`"SUM"`); read in any case, as the API reads it: the Go and TypeScript
+/// SDKs send lower case (`"sum"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE", try_from = "String")]
 #[non_exhaustive]
 pub enum AggregationType {
     /// The sum of the values.
@@ -26,9 +29,12 @@ pub enum AggregationType {
 }
 
 /// The width of the time buckets of a usage report.
+///
+/// Sent upper case (`"DAY"`); read in any case, as the API reads it: the Go and TypeScript
+/// SDKs send lower case (`"day"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE", try_from = "String")]
 #[non_exhaustive]
 pub enum TimeGroupingInterval {
     /// One bucket per hour.
@@ -41,7 +47,35 @@ pub enum TimeGroupingInterval {
     Month,
 }
 
+impl AggregationType {
+    /// Every aggregation.
+    pub const ALL: [AggregationType; 4] = [
+        AggregationType::Sum,
+        AggregationType::Count,
+        AggregationType::Min,
+        AggregationType::Max,
+    ];
+
+    /// The name the API uses (`"SUM"`, `"COUNT"`, `"MIN"`, `"MAX"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregationType::Sum => "SUM",
+            AggregationType::Count => "COUNT",
+            AggregationType::Min => "MIN",
+            AggregationType::Max => "MAX",
+        }
+    }
+}
+
 impl TimeGroupingInterval {
+    /// Every interval.
+    pub const ALL: [TimeGroupingInterval; 4] = [
+        TimeGroupingInterval::Hour,
+        TimeGroupingInterval::Day,
+        TimeGroupingInterval::Week,
+        TimeGroupingInterval::Month,
+    ];
+
     /// The name the API uses (`"HOUR"`, `"DAY"`, `"WEEK"`, `"MONTH"`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +86,39 @@ impl TimeGroupingInterval {
         }
     }
 }
+
+/// Reads the enums in any case (`"day"`, `"Day"`, `"DAY"`); the error lists the names.
+macro_rules! from_name_any_case {
+    ($name:ident, $what:literal) => {
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                $name::try_from(text.as_str())
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = String;
+
+            fn try_from(text: &str) -> Result<Self, String> {
+                $name::ALL
+                    .into_iter()
+                    .find(|known| known.as_str().eq_ignore_ascii_case(text))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|k| k.as_str()).collect();
+                        format!(
+                            "unknown {} {text:?}, expected one of {} (any case)",
+                            $what,
+                            names.join(", ")
+                        )
+                    })
+            }
+        }
+    };
+}
+from_name_any_case!(AggregationType, "aggregation");
+from_name_any_case!(TimeGroupingInterval, "time grouping interval");
 
 /// A time range in Unix seconds: a start and an optional end after it.
 ///
@@ -648,6 +715,10 @@ pub struct ClientMeter {
     pub group: Option<MeterGroup>,
     /// The group's aggregate over the whole range.
     pub group_value: f64,
+    /// The group's change from the previous period, in percent, when the server sends it
+    /// (the TypeScript SDK's `ClientMeter` has it; the docs' sample does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage_from_previous: Option<f64>,
     /// One value per bucket.
     pub values: Vec<UsageValue>,
 }
@@ -699,6 +770,7 @@ impl ClientMeter {
         ClientMeter {
             group,
             group_value,
+            percentage_from_previous: None,
             values,
         }
     }

@@ -212,20 +212,21 @@ fn promotion_payloads_queries_and_responses() {
                 .build()
                 .unwrap()
         ),
-        "CustomerId=c1&Id=p1"
+        "CustomerId=c1&PromotionId=p1"
     );
     let applied: CustomerPromotion = serde_json::from_value(json!({"id": "r", "customerId": "c1",
-        "promotionId": "p1", "productId": "1", "appliedTimeRange": {"startTimeInSeconds": START},
+        "promotionId": "p1", "productId": "1", "appliedTimeInSeconds": START,
         "addedTimeInSeconds": START, "removedTimeInSeconds": START + 1, "relationId": "rel",
         "priority": 1, "entityProductInvoices": [{}], "amountLeftInCycle": 5.5, "totalAmountLeft": 9,
         "x": 1}))
     .unwrap();
     assert_eq!(applied.total_amount_left, Some(9.0));
-    assert_eq!(
-        applied.applied_time_range.unwrap().start_time_in_seconds(),
-        START
-    );
-    assert!(serde_json::from_value::<CustomerPromotion>(json!({"customerId": "c1"})).is_err());
+    assert_eq!(applied.applied_time_in_seconds, Some(START));
+    assert_eq!(applied.id.as_deref(), Some("r"));
+    // The Go SDK's `CustomerAppliedPromotion` has no `id`.
+    let go: CustomerPromotion =
+        serde_json::from_value(json!({"customerId": "c1", "relationId": "rel"})).unwrap();
+    assert_eq!((go.id, go.relation_id.as_deref()), (None, Some("rel")));
     let promotion: Promotion =
         serde_json::from_value(json!({"id": "p", "type": "discount"})).unwrap();
     assert_eq!(promotion.extra["type"], "discount");

@@ -54,12 +54,12 @@ fn customer_promotion_nulls_default() {
     );
     assert_eq!(
         (
-            applied.id.as_str(),
+            applied.id.as_deref(),
             applied.customer_id.as_str(),
             applied.promotion_id.as_str(),
             applied.product_id.as_str()
         ),
-        ("a1", "", "", "")
+        (Some("a1"), "", "", "")
     );
 }
 

@@ -192,7 +192,7 @@ impl BlockingCustomersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn delete(&self, customer_id: &str) -> Result<Customer, Error> {
+    pub fn delete(&self, customer_id: &str) -> Result<(), Error> {
         block_on(self.client.customers().delete(customer_id))
     }
 
@@ -289,7 +289,7 @@ impl BlockingPrepaidOrdersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn delete(&self, query: &DeletePrepaidOrderQuery) -> Result<PrepaidOrder, Error> {
+    pub fn delete(&self, query: &DeletePrepaidOrderQuery) -> Result<(), Error> {
         block_on(self.client.prepaid_orders().delete(query))
     }
 
@@ -444,7 +444,7 @@ impl BlockingSignalsApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn delete(&self, id: &str) -> Result<Signal, Error> {
+    pub fn delete(&self, id: &str) -> Result<(), Error> {
         block_on(self.client.signals().delete(id))
     }
 }
@@ -495,7 +495,7 @@ impl BlockingPromotionsApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn remove(&self, query: &RemovePromotionQuery) -> Result<CustomerPromotion, Error> {
+    pub fn remove(&self, query: &RemovePromotionQuery) -> Result<(), Error> {
         block_on(self.client.promotions().remove(query))
     }
 }
@@ -543,7 +543,7 @@ impl BlockingMetersApi<'_> {
     ///
     /// # Errors
     /// As the async twin.
-    pub fn delete(&self, id: &str) -> Result<MeterDefinition, Error> {
+    pub fn delete(&self, id: &str) -> Result<(), Error> {
         block_on(self.client.meters().delete(id))
     }
 }

@@ -396,6 +396,22 @@ impl Client {
         self.send(request, retry).await
     }
 
+    /// `{method} {api}{path}?{query}` whose answer has no body worth reading (a delete): any
+    /// 2xx is success, whatever JSON it carries (`{}`, the deleted object, nothing at all).
+    pub(crate) async fn call_ignoring_body<Q>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &Q,
+    ) -> Result<(), Error>
+    where
+        Q: Serialize + ?Sized,
+    {
+        self.call::<_, serde::de::IgnoredAny>(method, path, query)
+            .await
+            .map(|_| ())
+    }
+
     /// `{method} {api}{path}?{query}` with a JSON body, decoded as `R`; encoded like
     /// [`call`](Self::call).
     pub(crate) async fn call_json<Q, B, R>(

@@ -200,7 +200,7 @@ macro_rules! rest_suite {
                     Some(StatusCode::NOT_FOUND)
                 );
 
-                assert_eq!(run(signals.delete(&created.id)).unwrap().id, created.id);
+                run(signals.delete(&created.id)).unwrap();
                 assert_eq!(run(signals.get(&created.id)).unwrap(), None);
                 assert_eq!(
                     run(signals.delete(&created.id)).unwrap_err().status(),
@@ -242,9 +242,7 @@ macro_rules! rest_suite {
                 assert!(run(promotions.list_applied(&other)).unwrap().is_empty());
 
                 let remove = RemovePromotionQuery::builder("customer-1").promotion_id("launch").build().unwrap();
-                let removed = run(promotions.remove(&remove)).unwrap();
-                assert_eq!(removed.id, applied.id);
-                assert!(removed.removed_time_in_seconds.is_some());
+                run(promotions.remove(&remove)).unwrap();
                 assert!(run(promotions.list_applied(&query)).unwrap().is_empty());
                 assert_eq!(run(promotions.remove(&remove)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
             }
@@ -280,7 +278,7 @@ macro_rules! rest_suite {
                 assert!(refused.to_string().contains("deprecated"), "{refused}");
                 let deprecated = relabelled.to_builder().deprecated().build().unwrap();
                 run(meters.update(&deprecated)).unwrap();
-                assert_eq!(run(meters.delete(&created.id)).unwrap().id, created.id);
+                run(meters.delete(&created.id)).unwrap();
                 assert!(run(meters.list()).unwrap().is_empty());
                 assert_eq!(run(meters.delete(&created.id)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
                 #[cfg(feature = "blocking")]
@@ -313,7 +311,7 @@ macro_rules! rest_suite {
 
                 // Each id deletes exactly its own customer.
                 for id in ["a/../b", "..%2Fcustomer-1", "x?y#z"] {
-                    assert_eq!(run(customers.delete(id)).unwrap().customer_id, id);
+                    run(customers.delete(id)).unwrap();
                 }
                 let left: Vec<String> = run(customers.list()).unwrap().into_iter().map(|c| c.customer_id).collect();
                 assert_eq!(left, ["customer-1"]);
@@ -325,7 +323,7 @@ macro_rules! rest_suite {
                 let ghost = CustomerLifecycleStagePayload::new("ghost", LifecycleStage::Trial).unwrap();
                 assert_eq!(run(customers.set_lifecycle_stage(&ghost)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
                 #[cfg(feature = "blocking")]
-                assert_eq!(client.blocking().customers().delete("customer-1").unwrap().customer_id, "customer-1");
+                client.blocking().customers().delete("customer-1").unwrap();
             }
 
             #[test]
@@ -359,7 +357,7 @@ macro_rules! rest_suite {
                 assert_eq!(active[0].label.as_deref(), Some("Starter pack"));
 
                 let delete = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-2").build().unwrap();
-                assert_eq!(run(orders.delete(&delete)).unwrap().id, "order-2");
+                run(orders.delete(&delete)).unwrap();
                 let ids: Vec<String> = run(orders.list_active(&list)).unwrap().into_iter().map(|o| o.id).collect();
                 assert_eq!(ids, ["order-1"]);
                 assert_eq!(run(orders.delete(&delete)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));

@@ -411,7 +411,7 @@ fn prepaid_delete_and_external_payment_status() {
         .start_time_in_seconds(START)
         .prepaid_price(10.0)
         .label("L")
-        .custom_priority(2)
+        .custom_priority(2.5)
         .prepaid_priority(PrepaidPriority::Lowest)
         .original_currency("EUR")
         .build()
@@ -429,7 +429,7 @@ fn prepaid_delete_and_external_payment_status() {
         ),
         (
             &json!("L"),
-            &json!(2),
+            &json!(2.5),
             &json!("LOWEST_PRIORITY"),
             &json!("EUR")
         )

@@ -8,7 +8,7 @@
 
 use amberflo_types::{
     ApplyPromotionPayload, CustomerPromotionListQuery, MeterDefinitionPayload, PromotionQuery,
-    RemovePromotionQuery, SignalPayload, UsageCostQuery,
+    RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery,
 };
 use http::StatusCode;
 
@@ -32,15 +32,26 @@ pub(super) fn usage_cost(shared: &Shared, request: &ApiRequest) -> Handled {
 
 // ----- Signals -----
 
+/// A signal as the API answers it: `thresholdValue` as text (`"200"`), which is how the Go
+/// SDK's `Notification` reads it.
+fn wire_signal(signal: &Signal) -> serde_json::Value {
+    let mut json = serde_json::to_value(signal).unwrap_or_default();
+    if let Some(value) = signal.threshold_value {
+        json["thresholdValue"] = serde_json::Value::String(value.to_string());
+    }
+    json
+}
+
 pub(super) fn signals(shared: &Shared) -> Handled {
-    Ok(respond::json(StatusCode::OK, &shared.store.signals()))
+    let signals: Vec<serde_json::Value> = shared.store.signals().iter().map(wire_signal).collect();
+    Ok(respond::json(StatusCode::OK, &signals))
 }
 
 pub(super) fn signal(shared: &Shared, id: &str) -> Handled {
     shared
         .store
         .signal(id)
-        .map(|signal| respond::json(StatusCode::OK, &signal))
+        .map(|signal| respond::json(StatusCode::OK, &wire_signal(&signal)))
         .ok_or_else(|| not_found(format!("signal {id} not found")))
 }
 
@@ -50,7 +61,7 @@ pub(super) fn create_signal(shared: &Shared, request: &ApiRequest) -> Handled {
         .store
         .create_signal(&payload)
         .map_err(|error| store_error(&error))?;
-    Ok(respond::json(StatusCode::OK, &signal))
+    Ok(respond::json(StatusCode::OK, &wire_signal(&signal)))
 }
 
 pub(super) fn update_signal(shared: &Shared, request: &ApiRequest) -> Handled {
@@ -59,7 +70,7 @@ pub(super) fn update_signal(shared: &Shared, request: &ApiRequest) -> Handled {
         .store
         .update_signal(&payload)
         .map_err(|error| store_error(&error))?;
-    Ok(respond::json(StatusCode::OK, &signal))
+    Ok(respond::json(StatusCode::OK, &wire_signal(&signal)))
 }
 
 pub(super) fn delete_signal(shared: &Shared, id: &str) -> Handled {
@@ -67,7 +78,7 @@ pub(super) fn delete_signal(shared: &Shared, id: &str) -> Handled {
         .store
         .delete_signal(id)
         .map_err(|error| store_error(&error))?;
-    Ok(respond::json(StatusCode::OK, &signal))
+    Ok(respond::json(StatusCode::OK, &wire_signal(&signal)))
 }
 
 // ----- Promotions -----
@@ -113,12 +124,15 @@ pub(super) fn applied_promotions(shared: &Shared, request: &ApiRequest) -> Handl
 
 pub(super) fn remove_promotion(shared: &Shared, request: &ApiRequest) -> Handled {
     let mut query = RemovePromotionQuery::builder(request.param("CustomerId").unwrap_or_default());
-    if let Some(id) = request.param("Id") {
+    // `PromotionId` as the Go SDK sends it; `Id` and `RelationId` as older clients did.
+    if let Some(id) = ["PromotionId", "Id", "RelationId"]
+        .into_iter()
+        .find_map(|name| request.param(name))
+    {
         query = query.promotion_id(id);
     }
     let query = query.build().map_err(|error| {
-        // The wire name of `promotion_id` is `Id`.
-        Failure::bad_request(error.to_string().replace("promotion_id", "Id"))
+        Failure::bad_request(error.to_string().replace("promotion_id", "PromotionId"))
     })?;
     let removed = shared
         .store
@@ -129,18 +143,14 @@ pub(super) fn remove_promotion(shared: &Shared, request: &ApiRequest) -> Handled
 
 // ----- Meter definitions -----
 
+/// `GET /meters`, or `GET /meters?meterApiName=` which answers the list of matches (`[]`
+/// when there is none), as the live API does.
 pub(super) fn meters(shared: &Shared, request: &ApiRequest) -> Handled {
-    match request.param("meterApiName") {
-        Some(name) => shared
-            .store
-            .meter_definition(&name)
-            .map(|meter| respond::json(StatusCode::OK, &meter))
-            .ok_or_else(|| not_found(format!("meter {name} not found"))),
-        None => Ok(respond::json(
-            StatusCode::OK,
-            &shared.store.meter_definitions(),
-        )),
-    }
+    let meters = match request.param("meterApiName") {
+        Some(name) => shared.store.meter_definition(&name).into_iter().collect(),
+        None => shared.store.meter_definitions(),
+    };
+    Ok(respond::json(StatusCode::OK, &meters))
 }
 
 pub(super) fn create_meter(shared: &Shared, request: &ApiRequest) -> Handled {

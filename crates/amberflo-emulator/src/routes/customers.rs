@@ -58,12 +58,14 @@ pub(super) fn replace(shared: &Shared, request: &ApiRequest) -> Handled {
     Ok(respond::json(StatusCode::OK, &customer))
 }
 
+/// `DELETE /customers/{id}` answers `{"customerId": id}`, the id echoed (DESIGN.md 1b).
 pub(super) fn delete(shared: &Shared, customer_id: &str) -> Handled {
     let customer = shared
         .store
         .delete_customer(customer_id)
         .map_err(|error| store_error(&error))?;
-    Ok(respond::json(StatusCode::OK, &customer))
+    let echo = serde_json::json!({ "customerId": customer.customer_id });
+    Ok(respond::json(StatusCode::OK, &echo))
 }
 
 pub(super) fn session(shared: &Shared, request: &ApiRequest) -> Handled {

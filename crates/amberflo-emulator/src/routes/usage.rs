@@ -41,18 +41,6 @@ pub(super) fn batch(shared: &Shared, request: &ApiRequest) -> Handled {
     Ok(respond::json(StatusCode::OK, &reports))
 }
 
-/// Parses `HOUR`, `DAY`, `WEEK` or `MONTH` (any case).
-fn interval(value: &str) -> Option<TimeGroupingInterval> {
-    [
-        TimeGroupingInterval::Hour,
-        TimeGroupingInterval::Day,
-        TimeGroupingInterval::Week,
-        TimeGroupingInterval::Month,
-    ]
-    .into_iter()
-    .find(|interval| interval.as_str().eq_ignore_ascii_case(value))
-}
-
 fn seconds(request: &ApiRequest, name: &str) -> Result<Option<i64>, Failure> {
     request
         .param(name)
@@ -70,11 +58,8 @@ fn all_query(request: &ApiRequest) -> Result<AllUsageQuery, Failure> {
     let end = seconds(request, "endTimeInSeconds")?;
     let interval = match request.param("timeGroupingInterval") {
         None => return Err(Failure::bad_request("timeGroupingInterval is required")),
-        Some(value) => interval(&value).ok_or_else(|| {
-            Failure::bad_request(format!(
-                "timeGroupingInterval must be HOUR, DAY, WEEK or MONTH, not {value:?}"
-            ))
-        })?,
+        Some(value) => TimeGroupingInterval::try_from(value.as_str())
+            .map_err(|error| Failure::bad_request(format!("timeGroupingInterval: {error}")))?,
     };
     let group_by = match request.param("groupBy") {
         None => None,

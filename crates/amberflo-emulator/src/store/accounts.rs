@@ -153,10 +153,19 @@ impl Accounts {
         if orders.iter().any(|order| order.id == payload.id()) {
             return Err(StoreError::OrderExists(payload.id().to_owned()));
         }
-        // The stored order is the payload as sent, read back leniently.
-        let order: PrepaidOrder = serde_json::to_value(payload)
+        // The stored order is the payload as sent, read back leniently, with the URI of its
+        // first invoice (what an external payment is reported for).
+        let mut order: PrepaidOrder = serde_json::to_value(payload)
             .and_then(serde_json::from_value)
             .map_err(|error| StoreError::Internal(error.to_string()))?;
+        // Worth its price unless the order says otherwise (the Go SDK's 0 means unset).
+        let worth = payload.original_worth().unwrap_or(payload.prepaid_price());
+        order.extra.insert("originalWorth".to_owned(), worth.into());
+        order.first_invoice_uri = Some(format!(
+            "{}/prepaid/{}",
+            payload.customer_id(),
+            payload.id()
+        ));
         orders.push(order.clone());
         Ok(order)
     }
@@ -192,8 +201,8 @@ impl Accounts {
         Ok(orders.remove(position))
     }
 
-    /// Records an external payment's status on the order whose id is the `prepaidUri` (or
-    /// its last `/` segment).
+    /// Records an external payment's status on the order whose `firstInvoiceUri` is the
+    /// `prepaidUri` (or whose id is it, or its last `/` segment).
     pub(crate) fn set_payment_status(
         &mut self,
         payload: &PrepaidPaymentStatusPayload,
@@ -204,7 +213,7 @@ impl Accounts {
             .orders
             .values_mut()
             .flatten()
-            .find(|order| order.id == order_id)
+            .find(|order| order.first_invoice_uri.as_deref() == Some(uri) || order.id == order_id)
             .ok_or_else(|| StoreError::NotFound(format!("prepaid order {uri} not found")))?;
         let status = serde_json::Value::String(payload.payment_status().as_str().to_owned());
         order.extra.insert("paymentStatus".to_owned(), status);
@@ -223,10 +232,10 @@ impl Accounts {
                 .extra
                 .insert("paymentTimeInSeconds".to_owned(), seconds.into());
         }
-        let mut reply = PrepaidPaymentStatus::default();
-        reply.prepaid_uri = Some(uri.to_owned());
-        reply.payment_status = Some(payload.payment_status().clone());
-        Ok(reply)
+        // The reply echoes the report, as the Go SDK's `PrepaidPaymentStatus` reads it.
+        serde_json::to_value(payload)
+            .and_then(serde_json::from_value)
+            .map_err(|error| StoreError::Internal(error.to_string()))
     }
 
     pub(crate) fn clear(&mut self) {

@@ -116,11 +116,15 @@ impl Catalog {
             )));
         }
         let mut relation = CustomerPromotion::default();
-        relation.id = new_id();
+        relation.id = Some(new_id());
         relation.customer_id = payload.customer_id().to_owned();
         relation.promotion_id = payload.promotion_id().to_owned();
         relation.product_id = payload.product_id().to_owned();
-        relation.applied_time_range = payload.applied_time_range().copied();
+        relation.applied_time_in_seconds = Some(
+            payload
+                .applied_time_range()
+                .map_or(now_seconds, |range| range.start_time_in_seconds()),
+        );
         relation.added_time_in_seconds = Some(now_seconds);
         relation.relation_id = Some(new_id());
         relation.priority = Some(applied.len() as f64 + 1.0);
@@ -145,7 +149,8 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// Removes the customer's promotion whose promotion id (or relation id) is `id`.
+    /// Removes the customer's promotion whose promotion id (or relation id, or the id of the
+    /// application) is `id`.
     pub(crate) fn remove_promotion(
         &mut self,
         customer_id: &str,
@@ -160,7 +165,11 @@ impl Catalog {
         let applied = self.applied.get_mut(customer_id).ok_or_else(not_applied)?;
         let position = applied
             .iter()
-            .position(|relation| relation.promotion_id == id || relation.id == id)
+            .position(|relation| {
+                relation.promotion_id == id
+                    || relation.relation_id.as_deref() == Some(id)
+                    || relation.id.as_deref() == Some(id)
+            })
             .ok_or_else(not_applied)?;
         let mut removed = applied.remove(position);
         removed.removed_time_in_seconds = Some(now_seconds);

@@ -214,3 +214,97 @@ async fn bad_usage_queries_are_400_naming_the_field() {
         "{message}"
     );
 }
+
+/// A cancellation record (the Go SDK's `CancelMeter`) takes its event out of every aggregation:
+/// 3 + 2.5 + 4 with the 2.5 cancelled sums to 7 over 2 records, and 2.5 is no longer the MIN.
+#[tokio::test]
+async fn a_cancelled_event_counts_for_no_aggregation() {
+    let harness = Harness::new();
+    let at = |value: f64, offset: i64| {
+        MeterRecord::builder("ApiCalls", value, "c1")
+            .meter_time_in_millis((JAN_1_2024 + offset) * 1000)
+    };
+    let records = [
+        at(3.0, 10).build().expect("valid"),
+        at(2.5, 20).build().expect("valid"),
+        at(4.0, 30).build().expect("valid"),
+        at(2.5, 20).cancel_previous().build().expect("valid"),
+    ];
+    assert_eq!(harness.ingest(&records).await.status(), StatusCode::OK);
+    for (aggregation, expected) in [
+        (AggregationType::Sum, 7.0),
+        (AggregationType::Count, 2.0),
+        (AggregationType::Min, 3.0),
+        (AggregationType::Max, 4.0),
+    ] {
+        let query = day_query(aggregation).build().expect("valid query");
+        let response = harness.send_json(Method::POST, "/usage/", &query).await;
+        let report: UsageReport = response.json().await.expect("report");
+        let meter = &report.client_meters[0];
+        assert_eq!(meter.group_value, expected, "{aggregation:?}");
+        assert_eq!(meter.values[0].value, expected, "{aggregation:?} first day");
+    }
+}
+
+/// An open range (`TimeRange::last`) ends now with the current second included: a record
+/// metered a moment ago is in the report.
+#[tokio::test]
+async fn an_open_range_includes_the_current_second() {
+    let harness = Harness::new();
+    let now_millis = amberflo_types::now_millis();
+    let just_now = MeterRecord::builder("ApiCalls", 5.0, "c1")
+        .meter_time_in_millis(now_millis)
+        .build()
+        .expect("valid record");
+    assert_eq!(harness.ingest(&[just_now]).await.status(), StatusCode::OK);
+    let range = TimeRange::last(std::time::Duration::from_secs(86_400)).expect("valid range");
+    let query = UsageQuery::builder(
+        "ApiCalls",
+        AggregationType::Sum,
+        TimeGroupingInterval::Hour,
+        range,
+    )
+    .build()
+    .expect("valid query");
+    let response = harness.send_json(Method::POST, "/usage/", &query).await;
+    let report: UsageReport = response.json().await.expect("report");
+    assert_eq!(report.client_meters[0].group_value, 5.0);
+}
+
+/// The Go and TypeScript SDKs send enum names in lower case (`"day"`, `"sum"`); the API reads
+/// them in any case, in `/usage` and `/usage/batch` as in `/usage/all` and usage cost.
+#[tokio::test]
+async fn enum_names_are_read_in_any_case() {
+    let harness = seeded().await;
+    let query = json!({
+        "meterApiName": "ApiCalls",
+        "aggregation": "sum",
+        "timeGroupingInterval": "day",
+        "timeRange": {"startTimeInSeconds": JAN_1_2024, "endTimeInSeconds": JAN_1_2024 + 2 * DAY}
+    });
+    let one = harness.send_json(Method::POST, "/usage", &query).await;
+    assert_eq!(one.status(), StatusCode::OK);
+    let report: UsageReport = one.json().await.expect("report");
+    assert_eq!(report.client_meters[0].group_value, 7.0);
+    let batch = harness
+        .send_json(Method::POST, "/usage/batch", &json!([query]))
+        .await;
+    assert_eq!(batch.status(), StatusCode::OK);
+    let cost = json!({
+        "timeGroupingInterval": "Day",
+        "timeRange": {"startTimeInSeconds": JAN_1_2024, "endTimeInSeconds": JAN_1_2024 + DAY}
+    });
+    let priced = harness
+        .send_json(Method::POST, "/payments/cost/usage-cost", &cost)
+        .await;
+    assert_eq!(priced.status(), StatusCode::OK);
+    let unknown = json!({"meterApiName": "ApiCalls", "aggregation": "sum", "timeGroupingInterval": "fortnight",
+        "timeRange": {"startTimeInSeconds": JAN_1_2024}});
+    let refused = harness.send_json(Method::POST, "/usage", &unknown).await;
+    let (status, message) = error_of(refused).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        message.contains("\"fortnight\"") && message.contains("HOUR, DAY, WEEK, MONTH"),
+        "{message}"
+    );
+}

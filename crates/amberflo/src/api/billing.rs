@@ -128,7 +128,8 @@ impl<'a> PrepaidOrdersApi<'a> {
         self.client.call(Method::GET, PREPAID_LIST, query).await
     }
 
-    /// Deletes a prepaid order; returns it.
+    /// Deletes a prepaid order. What the server answers beside a 2xx is not read (the Go
+    /// SDK discards it too).
     ///
     /// ```no_run
     /// use amberflo::types::DeletePrepaidOrderQuery;
@@ -141,9 +142,11 @@ impl<'a> PrepaidOrdersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn delete(self, query: &DeletePrepaidOrderQuery) -> Result<PrepaidOrder, Error> {
+    pub async fn delete(self, query: &DeletePrepaidOrderQuery) -> Result<(), Error> {
         query.validate()?;
-        self.client.call(Method::DELETE, PREPAID, query).await
+        self.client
+            .call_ignoring_body(Method::DELETE, PREPAID, query)
+            .await
     }
 
     /// Reports the status of an order paid outside Amberflo

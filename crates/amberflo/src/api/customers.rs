@@ -96,20 +96,22 @@ impl<'a> CustomersApi<'a> {
     }
 
     /// Deletes the customer (`DELETE /customers/{customerId}`, the id percent-encoded so
-    /// that no id can change the path); returns what the server echoes (at least the id).
+    /// that no id can change the path). What the server answers beside a 2xx is not read.
     ///
     /// ```no_run
     /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-    /// let deleted = client.customers().delete("customer-1").await?;
-    /// assert_eq!(deleted.customer_id, "customer-1");
+    /// client.customers().delete("customer-1").await?;
+    /// assert!(client.customers().get("customer-1").await?.is_none());
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, customer_id: &str) -> Result<Customer, Error> {
+    pub async fn delete(self, customer_id: &str) -> Result<(), Error> {
         let path = path::with_id(CUSTOMERS, "customer_id", customer_id)?;
-        self.client.call(Method::DELETE, &path, &()).await
+        self.client
+            .call_ignoring_body(Method::DELETE, &path, &())
+            .await
     }
 
     /// Moves the customer to another lifecycle stage (`PUT /customers/stage`).

@@ -1,10 +1,12 @@
-//! [`Found`]: an answer that is either a `T` or "nothing" (`null` or `{}`), as the lookups of
-//! a customer or a product plan answer for an id without one; and [`get`], the lookup that
-//! reads one.
+//! Lookups that may find nothing: [`get`] reads a [`Found`] answer (a `T`, or "nothing" as
+//! `null` or `{}`), as the lookups of a customer or a product plan answer for an id without
+//! one; [`first`] reads a [`Matches`] answer (a list of matches, `[]` for none), as
+//! `GET /meters?meterApiName=` answers.
 
 use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
+use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -16,10 +18,23 @@ where
     Q: Serialize + ?Sized,
     T: DeserializeOwned + Send + 'static,
 {
-    match client.call::<_, Found<T>>(Method::GET, path, query).await {
-        Ok(Found(found)) => Ok(found),
-        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-        Err(error) => Err(error),
+    not_found_is_none(client.call::<_, Found<T>>(Method::GET, path, query).await).map(|f| f.0)
+}
+
+/// `GET {path}?{query}` for a lookup answered with a list of matches: the first one, `None`
+/// for `[]` or 404. A single object (`null` and `{}` being "nothing") is read as the match.
+pub(crate) async fn first<Q, T>(client: &Client, path: &str, query: &Q) -> Result<Option<T>, Error>
+where
+    Q: Serialize + ?Sized,
+    T: DeserializeOwned + Send + 'static,
+{
+    not_found_is_none(client.call::<_, Matches<T>>(Method::GET, path, query).await).map(|m| m.0)
+}
+
+fn not_found_is_none<T: Default>(answer: Result<T, Error>) -> Result<T, Error> {
+    match answer {
+        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(T::default()),
+        other => other,
     }
 }
 
@@ -27,21 +42,53 @@ where
 /// required field is a decode error naming it, not an empty value.
 pub(crate) struct Found<T>(pub(crate) Option<T>);
 
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found(None)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Found<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        let nothing = match &value {
-            serde_json::Value::Null => true,
-            serde_json::Value::Object(fields) => fields.is_empty(),
-            _ => false,
-        };
-        if nothing {
-            return Ok(Found(None));
-        }
-        T::deserialize(value)
-            .map(|found| Found(Some(found)))
+        one(Value::deserialize(deserializer)?)
+            .map(Found)
             .map_err(D::Error::custom)
     }
+}
+
+/// The first element of a list answer (`None` for `[]`), or a [`Found`] object.
+pub(crate) struct Matches<T>(pub(crate) Option<T>);
+
+impl<T> Default for Matches<T> {
+    fn default() -> Self {
+        Matches(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Matches<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let first = match Value::deserialize(deserializer)? {
+            Value::Array(list) => list.into_iter().next(),
+            other => Some(other),
+        };
+        first
+            .map_or(Ok(None), one)
+            .map(Matches)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// `None` for `null` and `{}`, else the whole `T`.
+fn one<'de, T: Deserialize<'de>>(value: Value) -> Result<Option<T>, serde_json::Error> {
+    let nothing = match &value {
+        Value::Null => true,
+        Value::Object(fields) => fields.is_empty(),
+        _ => false,
+    };
+    if nothing {
+        return Ok(None);
+    }
+    T::deserialize(value).map(Some)
 }
 
 #[cfg(test)]
@@ -64,5 +111,25 @@ mod tests {
             error.to_string().contains("missing field `customerId`"),
             "{error}"
         );
+    }
+
+    fn first(text: &str) -> Result<Option<Customer>, serde_json::Error> {
+        serde_json::from_str::<Matches<Customer>>(text).map(|matches| matches.0)
+    }
+
+    #[test]
+    fn a_list_answer_is_its_first_match_and_an_object_is_one() {
+        assert_eq!(first("[]").unwrap(), None);
+        let listed = first(r#"[{"customerId": "c1"}, {"customerId": "c2"}]"#).unwrap();
+        assert_eq!(listed.unwrap().customer_id, "c1");
+        assert_eq!(
+            first(r#"{"customerId": "c3"}"#)
+                .unwrap()
+                .unwrap()
+                .customer_id,
+            "c3"
+        );
+        assert_eq!(first("{}").unwrap(), None);
+        assert!(first(r#"[{"customerName": "no id"}]"#).is_err());
     }
 }

@@ -57,7 +57,8 @@ impl<'a> MetersApi<'a> {
         self.client.call(Method::GET, METERS, &()).await
     }
 
-    /// The meter with this API name, or `None` when there is none.
+    /// The meter with this API name, or `None` when there is none (`GET /meters?meterApiName=`
+    /// answers the list of matches, `[]` for none).
     ///
     /// ```no_run
     /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
@@ -71,7 +72,7 @@ impl<'a> MetersApi<'a> {
     /// [`Error::Validation`] for a blank name, else as any API call.
     pub async fn get(self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
         let query = MeterDefinitionQuery::new(meter_api_name)?;
-        found::get(self.client, METERS, &query).await
+        found::first(self.client, METERS, &query).await
     }
 
     /// Creates a meter (`POST`, not retried); the payload must not carry an id.
@@ -104,12 +105,15 @@ impl<'a> MetersApi<'a> {
             .await
     }
 
-    /// Deletes a meter by its server id (mark it deprecated first); returns it.
+    /// Deletes a meter by its server id (mark it deprecated first). What the server answers
+    /// beside a 2xx is not read.
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, id: &str) -> Result<MeterDefinition, Error> {
+    pub async fn delete(self, id: &str) -> Result<(), Error> {
         let path = path::with_id(METERS, "id", id)?;
-        self.client.call(Method::DELETE, &path, &()).await
+        self.client
+            .call_ignoring_body(Method::DELETE, &path, &())
+            .await
     }
 }

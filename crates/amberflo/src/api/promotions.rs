@@ -94,14 +94,15 @@ impl<'a> PromotionsApi<'a> {
             .await
     }
 
-    /// Removes a promotion from a customer; returns what was removed.
+    /// Removes a promotion from a customer. What the server answers beside a 2xx is not read
+    /// (the Go SDK discards it too).
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn remove(self, query: &RemovePromotionQuery) -> Result<CustomerPromotion, Error> {
+    pub async fn remove(self, query: &RemovePromotionQuery) -> Result<(), Error> {
         query.validate()?;
         self.client
-            .call(Method::DELETE, CUSTOMER_PROMOTIONS, query)
+            .call_ignoring_body(Method::DELETE, CUSTOMER_PROMOTIONS, query)
             .await
     }
 }

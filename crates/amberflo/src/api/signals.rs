@@ -101,12 +101,14 @@ impl<'a> SignalsApi<'a> {
             .await
     }
 
-    /// Deletes a signal; returns it as the server last had it.
+    /// Deletes a signal. What the server answers beside a 2xx is not read.
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, id: &str) -> Result<Signal, Error> {
+    pub async fn delete(self, id: &str) -> Result<(), Error> {
         let path = path::with_id(NOTIFICATION, "id", id)?;
-        self.client.call(Method::DELETE, &path, &()).await
+        self.client
+            .call_ignoring_body(Method::DELETE, &path, &())
+            .await
     }
 }
