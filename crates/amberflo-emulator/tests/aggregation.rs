@@ -192,7 +192,8 @@ fn combine(aggregation: AggregationType, values: &[f64]) -> f64 {
 type Meters = Vec<(Option<BTreeMap<String, String>>, f64, Vec<(f64, f64)>)>;
 
 fn reference(records: &[MeterRecord], query: &Query) -> (Vec<i64>, Meters) {
-    let end = query.end.unwrap_or(NOW.max(query.start + 1));
+    // An open range ends now, the current second included.
+    let end = query.end.unwrap_or(NOW.max(query.start) + 1);
     let buckets = reference_buckets(query.interval, query.start, end);
     let group_by = query.group_by.clone().unwrap_or_default();
     let mut groups: BTreeMap<Vec<String>, Vec<&MeterRecord>> = BTreeMap::new();

@@ -496,7 +496,7 @@ pub struct PrepaidOrderPayload {
         deserialize_with = "crate::lenient::zero_as_none",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::PositiveNumber"))]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::WorthNumber"))]
     original_worth: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]

@@ -332,7 +332,7 @@ fn invalid_billing_payloads_are_rejected_by_both() {
     let mut cases = vec![
         ("prepaidPrice", Some(json!(0))),
         ("prepaidPrice", Some(json!(-3.5))),
-        ("originalWorth", Some(json!(0))),
+        ("originalWorth", Some(json!(-1))),
         ("prepaidOfferVersion", Some(json!(0))),
         ("prepaidOfferVersion", Some(json!(-2))),
         ("startTimeInSeconds", Some(json!(0))),
@@ -348,6 +348,12 @@ fn invalid_billing_payloads_are_rejected_by_both() {
         PrepaidOrderPayload::validate,
         &cases,
     );
+    // The Go SDK sends `"originalWorth": 0` for "no worth": both accept it, as unset.
+    let go = with(&order, "originalWorth", Some(json!(0)));
+    assert!(validator("prepaid_order_payload.json").is_valid(&go));
+    let payload: PrepaidOrderPayload = serde_json::from_value(go).unwrap();
+    assert_eq!(payload.validate(), Ok(()));
+    assert_eq!(payload.original_worth(), None);
 }
 
 #[test]

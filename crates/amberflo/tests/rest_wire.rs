@@ -254,7 +254,7 @@ fn promotion_calls() {
         &request,
         "DELETE",
         "/payments/pricing/amberflo/customer-promotions",
-        Some("CustomerId=c1&Id=p1"),
+        Some("CustomerId=c1&PromotionId=p1"),
         None,
     );
 }

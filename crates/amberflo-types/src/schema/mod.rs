@@ -55,6 +55,7 @@ mod parts;
 
 pub(crate) use parts::{
     FilterMap, NonBlank, NonBlankList, NonBlankMap, OfferVersion, PositiveNumber, RecordName,
+    WorthNumber,
 };
 
 use schemars::generate::SchemaSettings;

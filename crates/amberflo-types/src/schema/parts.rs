@@ -141,6 +141,27 @@ impl JsonSchema for PositiveNumber {
     }
 }
 
+/// A prepaid order's original worth: a finite number greater than zero, or `0` for "unset"
+/// (what the Go SDK sends when it has none).
+pub(crate) struct WorthNumber;
+
+impl JsonSchema for WorthNumber {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "WorthNumber".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "number",
+            "minimum": 0,
+        })
+    }
+}
+
 /// A prepaid offer version: -1 (the latest) or a positive integer.
 pub(crate) struct OfferVersion;
 
