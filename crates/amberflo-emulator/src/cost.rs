@@ -9,7 +9,7 @@
 //! - A record's price is its value times its meter's price; a meter without a price costs 0
 //!   (its units still count). A record with the dimension
 //!   `aflo.cancel_previous_resource_event: "true"` cancels the record it repeats: neither
-//!   counts (see [`crate::cancel`]).
+//!   counts (as in [`crate::usage`]).
 //! - `groupBy` names are dimension keys, `customerId` or `meterApiName`; `groupInfos` maps each
 //!   to the group's value (`""` when a record lacks it). Without `groupBy` there is one group
 //!   (with empty `groupInfos`), even when nothing matched.

@@ -12,7 +12,7 @@
 //!   `productId`, `productPlanId`, `invoiceKey` (those ids plus the start `year`, `month`,
 //!   `day`), `invoiceStatus` (`OPEN` or `CLOSED`), `meterUsage` (per meter: `meterApiName`,
 //!   the `sum` and `count` of the customer's records in the period, cancelled records left
-//!   out as in [`crate::cancel`]), `totalRecords`,
+//!   out as in [`crate::usage`]), `totalRecords`,
 //!   `emulated: true`, and, when payment status is asked for, `paymentStatus` (`PENDING` for
 //!   the open invoice, `SETTLED` for closed ones).
 

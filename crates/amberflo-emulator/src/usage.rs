@@ -6,8 +6,9 @@
 //!   means "now", the current second included (`end = now + 1`), so a record metered a moment
 //!   ago is counted. A record belongs to it when `start * 1000 <= meterTimeInMillis < end * 1000`.
 //! - A record with the dimension `aflo.cancel_previous_resource_event: "true"` cancels the
-//!   record it repeats (same meter, customer, time and value; see [`crate::cancel`]): neither
-//!   counts, for any aggregation. A cancellation that matches nothing is ignored.
+//!   first not yet cancelled record it repeats (same meter, customer, time and value;
+//!   dimensions are not compared): neither counts, for any aggregation. A cancellation that
+//!   matches nothing is ignored.
 //! - Buckets are aligned in UTC: `HOUR` and `DAY` floor to the hour or day, `WEEK` to Monday
 //!   00:00, `MONTH` to the first of the calendar month. The first bucket is the one holding
 //!   `start` (so it may begin before `start`); buckets follow until one would begin at or
