@@ -61,6 +61,28 @@ pub(crate) fn month_index(seconds: i64) -> i64 {
     (year - 1970) * 12 + i64::from(month) - 1
 }
 
+/// `seconds` plus one billing `period`: days, or calendar months and years (the same day of
+/// the month and time of day, the day clamped to the month's last).
+pub(crate) fn after(seconds: i64, period: &amberflo_types::BillingPeriod) -> i64 {
+    let count = period.count();
+    let months = match period.unit() {
+        amberflo_types::BillingPeriodUnit::Day => {
+            return seconds.saturating_add(count.saturating_mul(SECONDS_PER_DAY));
+        }
+        amberflo_types::BillingPeriodUnit::Year => count.saturating_mul(12),
+        // MONTH, and any unit added later.
+        _ => count,
+    };
+    let (_, _, day) = date_of(seconds);
+    let time_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    let target = month_index(seconds).saturating_add(months);
+    let first = month_start(target);
+    let next = month_start(target.saturating_add(1));
+    let days_in_month = (next - first) / SECONDS_PER_DAY;
+    let day = i64::from(day).min(days_in_month);
+    first + (day - 1) * SECONDS_PER_DAY + time_of_day
+}
+
 /// The start of the calendar month `index` months after January 1970, in Unix seconds.
 pub(crate) fn month_start(index: i64) -> i64 {
     let year = 1970 + index.div_euclid(12);
@@ -108,6 +130,25 @@ pub(crate) fn bucket_index(seconds: i64, first_bucket: i64, interval: TimeGroupi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_billing_period_after_a_time() {
+        use amberflo_types::{BillingPeriod, BillingPeriodUnit};
+        let period = |count, unit| BillingPeriod::new(count, unit).unwrap();
+        // 2024-01-31T10:00:00Z.
+        let jan_31 = days_from_civil(2024, 1, 31) * SECONDS_PER_DAY + 36_000;
+        let feb_29 = days_from_civil(2024, 2, 29) * SECONDS_PER_DAY + 36_000;
+        assert_eq!(after(jan_31, &period(1, BillingPeriodUnit::Month)), feb_29);
+        assert_eq!(
+            after(jan_31, &period(2, BillingPeriodUnit::Day)),
+            jan_31 + 2 * SECONDS_PER_DAY
+        );
+        let jan_31_2025 = days_from_civil(2025, 1, 31) * SECONDS_PER_DAY + 36_000;
+        assert_eq!(
+            after(jan_31, &period(1, BillingPeriodUnit::Year)),
+            jan_31_2025
+        );
+    }
 
     #[test]
     fn known_dates_round_trip() {

@@ -21,7 +21,7 @@
 //! - Paging: `page.size` groups a page (all of them without a size); `page.number` counts
 //!   from 1; `page.token` is the `pageToken` of the previous page (`page-<n>`) and wins over
 //!   the number. `pageInfo` has `pageNumber`, `pageSize`, `totalPages`, `totalResults`, and
-//!   `pageToken` when another page follows. A page past the last is empty.
+//!   `pageToken` (empty on the last page). A page past the last is empty.
 
 use std::collections::BTreeMap;
 
@@ -146,7 +146,12 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
     info.page_size = Some(i64::try_from(size).unwrap_or(i64::MAX));
     info.total_pages = Some(total_pages);
     info.total_results = Some(i64::try_from(total).unwrap_or(i64::MAX));
-    info.page_token = (number < total_pages).then(|| format!("page-{}", number + 1));
+    // Empty on the last page, as the Go SDK's `PageInfo` (a string, always present) reads it.
+    info.page_token = Some(if number < total_pages {
+        format!("page-{}", number + 1)
+    } else {
+        String::new()
+    });
     let mut report = UsageCostReport::default();
     report.key = Some(query.clone());
     report.seconds_since_epoch_intervals = buckets.starts;

@@ -8,13 +8,18 @@
 //!   [`MAX_INVOICES`] of the most recent periods are listed.
 //! - Each period is billed under the latest plan that had started by the period's start and
 //!   had not ended; periods with no such plan have no invoice.
-//! - An invoice carries `invoiceStartTimeInSeconds`, `invoiceEndTimeInSeconds`, `customerId`,
-//!   `productId`, `productPlanId`, `invoiceKey` (those ids plus the start `year`, `month`,
-//!   `day`), `invoiceStatus` (`OPEN` or `CLOSED`), `meterUsage` (per meter: `meterApiName`,
-//!   the `sum` and `count` of the customer's records in the period, cancelled records left
-//!   out as in [`crate::usage`]), `totalRecords`,
-//!   `emulated: true`, and, when payment status is asked for, `paymentStatus` (`PENDING` for
-//!   the open invoice, `SETTLED` for closed ones).
+//! - An invoice has the shape of the Go SDK's `CustomerProductInvoice` (see the upstream
+//!   fixtures `invoices_*.go.json`): `invoiceUri` (`customer/product/plan/year/month/day`),
+//!   `invoiceKey` (customer, product, plan and the start `year`, `month`, `day`),
+//!   `planBillingPeriod` (one month), `planName` (the plan id: the emulator knows no names),
+//!   the start and end, `gracePeriodInHours` (0), one `productItemInvoices` entry per meter with
+//!   records in the period (`totalBill.meterUnits` is their sum, cancelled records left out as
+//!   in [`crate::usage`], and `totalBill.price` the units times the meter's price, see
+//!   [`crate::cost`]), no `appliedPromotions` or `productPlanFees`, a `totalBill` whose
+//!   `itemPrice` and `totalPrice` are the items' sum (no fees, prepaid or discounts),
+//!   `invoicePriceStatus` (`open` for the period holding now, `closed` before) and
+//!   `paymentStatus`: `PENDING` for the open invoice, `SETTLED` for closed ones, or `UNKNOWN`
+//!   when the request says `withPaymentStatus=false`.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +51,8 @@ pub(crate) struct InvoiceRequest<'a> {
     pub(crate) customer_id: &'a str,
     pub(crate) product_id: &'a str,
     pub(crate) with_payment_status: bool,
+    /// The price of one unit of each priced meter.
+    pub(crate) prices: &'a BTreeMap<String, f64>,
     pub(crate) now_seconds: i64,
 }
 
@@ -84,7 +91,7 @@ pub(crate) fn invoices<'a, V: RecordView<'a>>(
         start = end;
     }
 
-    let mut usage: Vec<BTreeMap<&'a str, (f64, u64)>> = vec![BTreeMap::new(); periods.len()];
+    let mut usage: Vec<BTreeMap<&'a str, f64>> = vec![BTreeMap::new(); periods.len()];
     let customer = request.customer_id;
     let records = records.filter(|record| record.customer_id() == customer);
     for record in crate::cancel::live(records) {
@@ -98,9 +105,7 @@ pub(crate) fn invoices<'a, V: RecordView<'a>>(
             .is_some_and(|period| seconds < period.end)
             && let Some(meters) = usage.get_mut(index)
         {
-            let totals = meters.entry(record.meter_api_name()).or_default();
-            totals.0 += record.meter_value();
-            totals.1 += 1;
+            *meters.entry(record.meter_api_name()).or_default() += record.meter_value();
         }
     }
 
@@ -113,56 +118,92 @@ pub(crate) fn invoices<'a, V: RecordView<'a>>(
 
 fn to_invoice(
     period: &Period<'_>,
-    meters: &BTreeMap<&str, (f64, u64)>,
+    meters: &BTreeMap<&str, f64>,
     request: &InvoiceRequest<'_>,
 ) -> Invoice {
     let open = period.end > request.now_seconds;
     let (year, month, day) = calendar::date_of(period.start);
     let plan = period.plan;
-    let meter_usage: Vec<Value> = meters
+    let key = json!({
+        "customerId": request.customer_id,
+        "productId": plan.product_id,
+        "productPlanId": plan.product_plan_id,
+        "year": year,
+        "month": month,
+        "day": day,
+    });
+    let bill = |units: f64, price: f64| {
+        json!({
+            "startTimeInSeconds": period.start,
+            "endTimeInSeconds": period.end,
+            "meterUnits": units,
+            "price": price,
+        })
+    };
+    let mut item_price = 0.0;
+    let items: Vec<Value> = meters
         .iter()
-        .map(|(meter, (sum, count))| json!({"meterApiName": meter, "sum": sum, "count": count}))
-        .collect();
-    let total_records: u64 = meters.values().map(|(_, count)| count).sum();
-    let mut invoice = Invoice::default();
-    invoice.invoice_start_time_in_seconds = Some(period.start);
-    invoice.invoice_end_time_in_seconds = Some(period.end);
-    if request.with_payment_status {
-        let status = if open { "PENDING" } else { "SETTLED" };
-        invoice.payment_status = Some(status.to_owned());
-    }
-    let extra = [
-        ("customerId", json!(request.customer_id)),
-        ("productId", json!(plan.product_id)),
-        ("productPlanId", json!(plan.product_plan_id)),
-        (
-            "invoiceKey",
+        .map(|(meter, units)| {
+            let price = units * request.prices.get(*meter).copied().unwrap_or(0.0);
+            item_price += price;
+            let mut item_key = key.clone();
+            item_key["productItemKey"] = json!(meter);
             json!({
-                "customerId": request.customer_id,
-                "productId": plan.product_id,
-                "productPlanId": plan.product_plan_id,
-                "year": year,
-                "month": month,
-                "day": day,
-            }),
+                "key": item_key,
+                "productItemId": meter,
+                "productItemName": meter,
+                "meterApiName": meter,
+                "productPlanName": plan.product_plan_id,
+                "productItemVariants": [],
+                "totalBill": bill(*units, price),
+            })
+        })
+        .collect();
+    let payment_status = match (request.with_payment_status, open) {
+        (false, _) => "UNKNOWN",
+        (true, true) => "PENDING",
+        (true, false) => "SETTLED",
+    };
+    let invoice = json!({
+        "invoiceUri": format!(
+            "{}/{}/{}/{year}/{month}/{day}",
+            request.customer_id, plan.product_id, plan.product_plan_id
         ),
-        ("invoiceStatus", json!(if open { "OPEN" } else { "CLOSED" })),
-        ("meterUsage", Value::Array(meter_usage)),
-        ("totalRecords", json!(total_records)),
-        ("emulated", json!(true)),
-    ];
-    invoice.extra.extend(
-        extra
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value)),
-    );
-    invoice
+        "invoiceKey": key,
+        "planBillingPeriod": {"interval": "MONTH", "intervalsCount": 1},
+        "planName": plan.product_plan_id,
+        "invoiceStartTimeInSeconds": period.start,
+        "invoiceEndTimeInSeconds": period.end,
+        "gracePeriodInHours": 0,
+        "productItemInvoices": items,
+        "appliedPromotions": [],
+        "productPlanFees": [],
+        "totalBill": {
+            "startTimeInSeconds": period.start,
+            "endTimeInSeconds": period.end,
+            "itemPrice": item_price,
+            "fixPrice": 0.0,
+            "prepaid": 0.0,
+            "totalDiscount": 0.0,
+            "totalPriceBeforeDiscount": item_price,
+            "totalPriceBeforePrepaid": item_price,
+            "totalPrice": item_price,
+        },
+        "invoicePriceStatus": if open { "open" } else { "closed" },
+        "paymentStatus": payment_status,
+    });
+    // Every field is one an `Invoice` reads (the rest land in `extra`).
+    serde_json::from_value(invoice).unwrap_or_default()
 }
 
 /// The start date `(year, month, day)` and plan of an invoice made by [`invoices`].
 pub(crate) fn invoice_key(invoice: &Invoice) -> Option<((i64, u32, u32), &str)> {
     let start = invoice.invoice_start_time_in_seconds?;
-    let plan = invoice.extra.get("productPlanId")?.as_str()?;
+    let plan = invoice
+        .extra
+        .get("invoiceKey")?
+        .get("productPlanId")?
+        .as_str()?;
     Some((calendar::date_of(start), plan))
 }
 
@@ -195,10 +236,12 @@ mod tests {
                 .build()
                 .expect("valid record"),
         ];
+        let prices = BTreeMap::from([("calls".to_owned(), 0.5)]);
         let request = InvoiceRequest {
             customer_id: "c1",
             product_id: "1",
             with_payment_status: true,
+            prices: &prices,
             now_seconds: 1_702_166_400,
         };
         let invoices = invoices(records.iter(), &plans, &request);
@@ -208,7 +251,14 @@ mod tests {
             Some(1_697_328_000)
         );
         assert_eq!(invoices[0].invoice_end_time_in_seconds, Some(1_698_796_800));
-        assert_eq!(invoices[1].extra["meterUsage"][0]["sum"], 5.0);
+        let november = &invoices[1].extra;
+        let item = &november["productItemInvoices"][0];
+        assert_eq!(item["meterApiName"], "calls");
+        assert_eq!(item["totalBill"]["meterUnits"], 5.0);
+        assert_eq!(item["totalBill"]["price"], 2.5);
+        assert_eq!(november["totalBill"]["totalPrice"], 2.5);
+        assert_eq!(november["invoiceUri"], "c1/1/plan-a/2023/11/1");
+        assert_eq!(november["invoicePriceStatus"], "closed");
         assert_eq!(invoices[1].payment_status.as_deref(), Some("SETTLED"));
         assert_eq!(invoices[2].payment_status.as_deref(), Some("PENDING"));
         assert_eq!(invoice_key(&invoices[0]), Some(((2023, 10, 15), "plan-a")));

@@ -34,34 +34,33 @@ struct Fixture {
 }
 
 impl Fixture {
-    /// The endpoint it belongs to: method and path (ids as `{id}`), plus what selects another
-    /// answer shape on the same path (a lookup, `latest`), and whether the answer is "nothing".
+    /// Which answer shape it records: the resource several endpoints answer with (a customer
+    /// from a lookup, create, update or stage change; a signal from create, update, get or
+    /// delete), or else the endpoint, with what selects another shape on the same path; a
+    /// "nothing" answer (`{}`, `[]`) apart.
     fn endpoint(&self) -> String {
         let path = self.path.trim_end_matches('/');
-        let path = ["/customers/", "/notification/", "/meters/"]
-            .into_iter()
-            .find(|base| path.starts_with(base) && path != "/customers/stage")
-            .map_or(path.to_owned(), |base| format!("{base}{{id}}"));
-        let selectors: Vec<&str> = self
-            .query
-            .iter()
-            .map(|(key, _)| key.as_str())
-            .filter(|key| ["customerId", "meterApiName", "latest", "id"].contains(key))
-            .collect();
+        let method = self.method.as_str();
+        let has = |key: &str| self.query.iter().any(|(name, _)| name == key);
+        let customer_path = path.starts_with("/customers/") && path != "/customers/stage";
+        let shape = match (method, path) {
+            ("GET", "/customers") if has("customerId") => "a customer".to_owned(),
+            ("POST" | "PUT", "/customers" | "/customers/stage") => "a customer".to_owned(),
+            ("GET", _) if customer_path => "a customer".to_owned(),
+            (_, _) if customer_path => format!("{method} /customers/{{id}}"),
+            ("POST" | "PUT", "/notification") => "a signal".to_owned(),
+            (_, _) if path.starts_with("/notification/") => "a signal".to_owned(),
+            (_, _) if path.starts_with("/meters/") => format!("{method} /meters/{{id}}"),
+            ("GET", "/meters") if has("meterApiName") => "GET /meters?meterApiName".to_owned(),
+            ("GET", _) if has("latest") => format!("GET {path}?latest"),
+            _ => format!("{method} {path}"),
+        };
         let empty = match &self.response {
             Value::Object(fields) => fields.is_empty(),
             Value::Array(items) => items.is_empty(),
             _ => false,
         };
-        let selectors = if self.path.contains("customer-product-invoice") || path == "/customers" {
-            selectors
-                .into_iter()
-                .filter(|key| *key != "customerId" || path == "/customers")
-                .collect()
-        } else {
-            selectors
-        };
-        format!("{} {path} {selectors:?} empty={empty}", self.method)
+        format!("{shape} empty={empty}")
     }
 }
 
@@ -315,6 +314,7 @@ const SCENARIO: &[&str] = &[
     "prepaid_orders_list.ts.json",
     "prepaid_payment_status.go.json",
     "prepaid_delete.go.json",
+    "prepaid_orders_create.ts.json",
     "invoices_all.go.json",
     "invoices_all.ts.json",
     "invoices_latest.go.json",

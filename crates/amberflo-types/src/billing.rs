@@ -371,9 +371,12 @@ impl PrepaidOrderListQueryBuilder {
 }
 
 /// The unit of a [`BillingPeriod`].
+///
+/// Sent upper case (`"MONTH"`); read in any case: the TypeScript SDK and the provider send
+/// lower case (`"month"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE", try_from = "String")]
 #[non_exhaustive]
 pub enum BillingPeriodUnit {
     /// Days.
@@ -383,6 +386,26 @@ pub enum BillingPeriodUnit {
     /// Calendar years.
     Year,
 }
+
+impl BillingPeriodUnit {
+    /// Every unit.
+    pub const ALL: [BillingPeriodUnit; 3] = [
+        BillingPeriodUnit::Day,
+        BillingPeriodUnit::Month,
+        BillingPeriodUnit::Year,
+    ];
+
+    /// The name the API uses (`"DAY"`, `"MONTH"`, `"YEAR"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingPeriodUnit::Day => "DAY",
+            BillingPeriodUnit::Month => "MONTH",
+            BillingPeriodUnit::Year => "YEAR",
+        }
+    }
+}
+
+crate::open_enum::any_case!(BillingPeriodUnit, "billing period unit");
 
 /// The span of a billing cycle, such as 3 months or 15 days.
 ///

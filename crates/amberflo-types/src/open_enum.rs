@@ -106,3 +106,37 @@ macro_rules! open_enum {
 }
 
 pub(crate) use open_enum;
+
+/// `TryFrom<&str>` and `TryFrom<String>` for a closed enum with `ALL` and `as_str`, reading the
+/// names in any case (`"day"`, `"Day"`, `"DAY"`; the Go and TypeScript SDKs send lower case);
+/// the error lists the names. Use with `#[serde(try_from = "String")]`.
+macro_rules! any_case {
+    ($name:ident, $what:literal) => {
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                $name::try_from(text.as_str())
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = String;
+
+            fn try_from(text: &str) -> Result<Self, String> {
+                $name::ALL
+                    .into_iter()
+                    .find(|known| known.as_str().eq_ignore_ascii_case(text))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|k| k.as_str()).collect();
+                        format!(
+                            "unknown {} {text:?}, expected one of {} (any case)",
+                            $what,
+                            names.join(", ")
+                        )
+                    })
+            }
+        }
+    };
+}
+pub(crate) use any_case;

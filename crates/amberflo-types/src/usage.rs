@@ -87,38 +87,8 @@ impl TimeGroupingInterval {
     }
 }
 
-/// Reads the enums in any case (`"day"`, `"Day"`, `"DAY"`); the error lists the names.
-macro_rules! from_name_any_case {
-    ($name:ident, $what:literal) => {
-        impl TryFrom<String> for $name {
-            type Error = String;
-
-            fn try_from(text: String) -> Result<Self, String> {
-                $name::try_from(text.as_str())
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = String;
-
-            fn try_from(text: &str) -> Result<Self, String> {
-                $name::ALL
-                    .into_iter()
-                    .find(|known| known.as_str().eq_ignore_ascii_case(text))
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = $name::ALL.iter().map(|k| k.as_str()).collect();
-                        format!(
-                            "unknown {} {text:?}, expected one of {} (any case)",
-                            $what,
-                            names.join(", ")
-                        )
-                    })
-            }
-        }
-    };
-}
-from_name_any_case!(AggregationType, "aggregation");
-from_name_any_case!(TimeGroupingInterval, "time grouping interval");
+crate::open_enum::any_case!(AggregationType, "aggregation");
+crate::open_enum::any_case!(TimeGroupingInterval, "time grouping interval");
 
 /// A time range in Unix seconds: a start and an optional end after it.
 ///

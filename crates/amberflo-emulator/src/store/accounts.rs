@@ -59,6 +59,10 @@ impl Accounts {
         }
         customer.create_time = Some(now_millis);
         customer.update_time = Some(now_millis);
+        // The TypeScript SDK's `Customer` has an `id`: the customer id, in its sample.
+        customer
+            .extra
+            .insert("id".to_owned(), customer.customer_id.clone().into());
         self.customers
             .insert(customer.customer_id.clone(), customer.clone());
         Ok(customer)
@@ -74,9 +78,11 @@ impl Accounts {
                 payload.customer_id().to_owned(),
             ));
         };
-        let create_time = existing.create_time;
         let mut customer = Customer::from(payload);
-        customer.create_time = create_time;
+        customer.create_time = existing.create_time;
+        if let Some(id) = existing.extra.get("id") {
+            customer.extra.insert("id".to_owned(), id.clone());
+        }
         customer.update_time = Some(now_millis);
         *existing = customer.clone();
         Ok(customer)
@@ -158,9 +164,24 @@ impl Accounts {
         let mut order: PrepaidOrder = serde_json::to_value(payload)
             .and_then(serde_json::from_value)
             .map_err(|error| StoreError::Internal(error.to_string()))?;
-        // Worth its price unless the order says otherwise (the Go SDK's 0 means unset).
+        // Worth its price unless the order says otherwise (the Go SDK's 0 means unset). The
+        // status fields the Go and TypeScript SDKs read: the order is active, its payment
+        // pending until reported (`POST /payments/external/prepaid-payment-status`), and its
+        // first cycle ends one recurrence after the start (at the start without one).
         let worth = payload.original_worth().unwrap_or(payload.prepaid_price());
-        order.extra.insert("originalWorth".to_owned(), worth.into());
+        let first_cycle_end = payload
+            .recurrence_frequency()
+            .map_or(payload.start_time_in_seconds(), |period| {
+                crate::calendar::after(payload.start_time_in_seconds(), period)
+            });
+        for (key, value) in [
+            ("originalWorth", worth.into()),
+            ("internalStatus", "active".into()),
+            ("paymentStatus", "PENDING".into()),
+            ("firstCardEndTimeSeconds", first_cycle_end.into()),
+        ] {
+            order.extra.insert(key.to_owned(), value);
+        }
         order.first_invoice_uri = Some(format!(
             "{}/prepaid/{}",
             payload.customer_id(),

@@ -614,10 +614,12 @@ impl Store {
         with_payment_status: bool,
     ) -> Vec<Invoice> {
         let plans = self.product_plans(customer_id);
+        let prices = self.meter_prices();
         let request = InvoiceRequest {
             customer_id,
             product_id,
             with_payment_status,
+            prices: &prices,
             now_seconds: amberflo_types::now_seconds(),
         };
         invoice::invoices(lock(&self.records).iter(), &plans, &request)

@@ -226,6 +226,6 @@ async fn control_routes_set_prices_and_promotions_and_cost_follows_the_records()
     assert_eq!(api_calls[1]["pricePercentageDiff"], -50.0);
     assert_eq!(
         report["pageInfo"],
-        json!({"pageNumber": 1, "pageSize": 3, "totalPages": 1, "totalResults": 3})
+        json!({"pageNumber": 1, "pageSize": 3, "pageToken": "", "totalPages": 1, "totalResults": 3})
     );
 }
