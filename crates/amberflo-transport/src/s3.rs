@@ -260,6 +260,13 @@ impl S3Destination {
         self.body_format
     }
 
+    /// Whether objects are put over `https://` (AWS itself, or an `https` endpoint).
+    pub fn is_https(&self) -> bool {
+        self.endpoint
+            .as_ref()
+            .is_none_or(|endpoint| endpoint.scheme() == "https")
+    }
+
     /// The URL of the object `key`.
     fn object_url(&self, key: &str) -> Result<Url, Error> {
         let encoded = encode_key(key);

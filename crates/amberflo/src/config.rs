@@ -556,7 +556,8 @@ impl ClientBuilder {
     /// Builds the client: starts its I/O runtime and batching workers.
     ///
     /// # Errors
-    /// [`Error::Config`] for a missing or invalid key or URL, or an ambiguous transport;
+    /// [`Error::Config`] for a missing or invalid key or URL, an ambiguous transport, or an
+    /// `https://` URL the built-in transport of this build cannot speak (no TLS feature);
     /// [`Error::NoTransport`] when none is compiled in or given.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.as_deref().ok_or_else(|| Error::Config {
@@ -579,6 +580,20 @@ impl ClientBuilder {
             api = api.ingest_url(url.clone());
         }
         let api = api.build()?;
+        if builtin.is_some() {
+            refuse_https_without_tls(&api)?;
+            #[cfg(feature = "s3")]
+            if self.s3.as_ref().is_some_and(|s3| s3.is_https())
+                && api.transport().tls_backend().is_none()
+            {
+                return Err(Error::Config {
+                    field: "ingest_to_s3",
+                    reason: "puts objects over https, but this build's transport has no TLS: \
+                             enable the `rustls` feature, or use an http:// endpoint"
+                        .to_owned(),
+                });
+            }
+        }
 
         let delivery = self.delivery(&api);
         // Workers posting to the API own their transports and runtimes when the client makes
@@ -738,6 +753,33 @@ impl ClientBuilder {
         options.max_response_bytes = self.max_response_bytes;
         options
     }
+}
+
+/// Refuses a client whose built-in transport has no TLS (a build without the `rustls` and
+/// `native-tls` features, or `hyper` with only `native-tls`) for an `https://` URL: every
+/// request would fail, and every batch go to `on_error`.
+fn refuse_https_without_tls(api: &ApiClient) -> Result<(), Error> {
+    let transport = api.transport();
+    if transport.tls_backend().is_some() {
+        return Ok(());
+    }
+    let features = match transport.name() {
+        "reqwest" => "`rustls` or `native-tls`",
+        _ => "`rustls`",
+    };
+    for (field, url) in [("api_url", api.api_url()), ("ingest_url", api.ingest_url())] {
+        if url.scheme() == "https" {
+            return Err(Error::Config {
+                field,
+                reason: format!(
+                    "is {url}, but the {} transport of this build has no TLS: enable the \
+                     {features} feature, or use an http:// URL",
+                    transport.name()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks a queue capacity setting, naming it (the batcher would say `capacity`).

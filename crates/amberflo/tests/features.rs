@@ -57,6 +57,33 @@ fn build_picks_the_documented_default_and_it_delivers() {
     delivers(&client, &emulator);
 }
 
+/// An `https://` target builds only when the transport this build picks speaks TLS; else
+/// `build()` refuses it, naming the URL, instead of a client whose every request fails.
+#[test]
+fn an_https_target_builds_only_with_tls() {
+    let built = Client::builder()
+        .api_key("k")
+        .api_url("https://api.example.test")
+        .ingest_url("https://ingest.example.test")
+        .build();
+    match expected_transport() {
+        None => assert!(matches!(built, Err(Error::NoTransport)), "{built:?}"),
+        Some(transport) if expected_tls(transport).is_some() => {
+            built.unwrap();
+        }
+        Some(transport) => match built {
+            Err(Error::Config { field, reason }) => {
+                assert_eq!(field, "api_url");
+                assert!(
+                    reason.contains("no TLS") && reason.contains(transport),
+                    "{reason}"
+                );
+            }
+            other => panic!("{transport} without TLS built for https: {other:?}"),
+        },
+    }
+}
+
 #[cfg(feature = "hyper")]
 #[test]
 fn use_hyper_wins_over_the_default() {
@@ -74,7 +101,10 @@ fn use_hyper_wins_over_the_default() {
 #[cfg(feature = "reqwest")]
 #[test]
 fn use_reqwest_wins_over_an_earlier_choice() {
-    let builder = Client::builder().api_key("k");
+    // Plain http: a build without TLS refuses https (`an_https_target_builds_only_with_tls`).
+    let builder = Client::builder()
+        .api_key("k")
+        .endpoint("http://127.0.0.1:1");
     #[cfg(feature = "hyper")]
     let builder = builder.use_hyper();
     let client = builder.use_reqwest().build().unwrap();

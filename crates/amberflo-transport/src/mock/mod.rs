@@ -259,26 +259,43 @@ impl fmt::Debug for MockTransport {
     }
 }
 
-/// A minimal executor for this module's unit tests: parks the thread until woken.
+/// A minimal executor for this module's unit tests: polls only when woken, and panics if
+/// the future is neither done nor woken within 10 seconds (a lost wake-up fails the test
+/// instead of hanging it).
 #[cfg(test)]
 pub(crate) fn block_on_for_tests<F: std::future::Future>(future: F) -> F::Output {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::task::{Context, Poll, Wake, Waker};
+    use std::time::{Duration, Instant};
 
-    struct ThreadWaker(std::thread::Thread);
+    struct ThreadWaker {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
     impl Wake for ThreadWaker {
         fn wake(self: Arc<Self>) {
-            self.0.unpark();
+            self.woken.store(true, Ordering::SeqCst);
+            self.thread.unpark();
         }
     }
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let state = Arc::new(ThreadWaker {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(Arc::clone(&state));
     let mut cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
             return out;
         }
-        std::thread::park();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !state.woken.swap(false, Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "the future was not woken within 10 s");
+            std::thread::park_timeout(left);
+        }
     }
 }
 
