@@ -515,7 +515,7 @@ impl ClientBuilder {
     ///   ([`Stats::spool_corrupt`](crate::Stats::spool_corrupt)).
     ///
     /// `build` fails with [`Error::Batching`] holding
-    /// [`BuildError::SpoolLocked`](amberflo_batcher::BuildError::SpoolLocked) when another
+    /// [`BuildError::SpoolLocked`](crate::BuildError::SpoolLocked) when another
     /// client uses the directory, or [`BuildError::Spool`](amberflo_batcher::BuildError::Spool)
     /// with the I/O error when it cannot be created or read.
     ///

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use amberflo_batcher::{FlushError, SendError, ShutdownError};
-use amberflo_transport::{ApiError, TransportError};
+use amberflo_batcher::{BuildError, FlushError, SendError, ShutdownError};
+use amberflo_transport::{ApiError, SharedError, TransportError};
 use amberflo_types::{CompactError, MeterRecord, ValidationError};
 use http::StatusCode;
 
@@ -46,6 +46,23 @@ use http::StatusCode;
 /// }
 /// # let _ = describe;
 /// ```
+///
+/// Every type it carries is exported by this crate, so any case matches with `amberflo::`
+/// names alone:
+///
+/// ```
+/// use amberflo::{BuildError, Error};
+///
+/// fn advice(error: &Error) -> &'static str {
+///     match error {
+///         Error::Batching(BuildError::SpoolLocked { .. }) => "another client uses that spool",
+///         Error::Decode { .. } => "Amberflo answered in a shape this SDK does not know",
+///         Error::Config { field: "api_key", .. } => "set AMBERFLO_API_KEY",
+///         _ => "see the message",
+///     }
+/// }
+/// # let _ = advice;
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -58,9 +75,31 @@ pub enum Error {
     /// No complete response came back (connect failure, timeout, broken body, ...).
     #[error(transparent)]
     Transport(TransportError),
-    /// The request could not be encoded or the response decoded.
+    /// The request could not be encoded (JSON body, query string, gzip, URL); nothing was
+    /// sent.
+    #[error("could not encode the request: {message}")]
+    Encode {
+        /// What could not be encoded.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<SharedError>,
+    },
+    /// A 2xx answer's body was not the JSON expected (the call may have taken effect).
+    #[error("could not decode the response: {message}; body starts with {snippet:?}")]
+    Decode {
+        /// What the decoder said.
+        message: String,
+        /// The start of the body (at most 256 characters).
+        snippet: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<SharedError>,
+    },
+    /// S3 answered with a non-2xx status (feature `s3`).
+    #[cfg(feature = "s3")]
     #[error(transparent)]
-    Protocol(amberflo_transport::Error),
+    S3(#[from] amberflo_transport::S3Error),
     /// A meter record was not enqueued (invalid, queue full, or client shut down); a refused
     /// record is inside.
     #[error(transparent)]
@@ -86,10 +125,10 @@ pub enum Error {
          `ClientBuilder::transport`"
     )]
     NoTransport,
-    /// The batching configuration is invalid (the error names the setting), or its worker
-    /// threads could not start.
+    /// The batching configuration is invalid (the error names the setting), the spool is
+    /// locked by another client, or the worker threads could not start.
     #[error(transparent)]
-    Batching(#[from] amberflo_batcher::BuildError),
+    Batching(#[from] BuildError),
     /// `flush` did not finish in time (or the client was shut down).
     #[error(transparent)]
     Flush(#[from] FlushError),
@@ -181,7 +220,25 @@ impl From<amberflo_transport::Error> for Error {
             amberflo_transport::Error::InvalidConfig { field, reason } => {
                 Error::Config { field, reason }
             }
-            other => Error::Protocol(other),
+            amberflo_transport::Error::Encode { message, source } => {
+                Error::Encode { message, source }
+            }
+            amberflo_transport::Error::Decode {
+                message,
+                snippet,
+                source,
+            } => Error::Decode {
+                message,
+                snippet,
+                source,
+            },
+            #[cfg(feature = "s3")]
+            amberflo_transport::Error::S3(s3) => Error::S3(s3),
+            // A case the transport crate adds later, until this match learns it.
+            other => Error::Encode {
+                message: other.to_string(),
+                source: None,
+            },
         }
     }
 }

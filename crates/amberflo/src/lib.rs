@@ -104,9 +104,10 @@ pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
 pub use amberflo_batcher::{
-    DeliveryError, FsyncPolicy, RetryPolicy, SendError, SendErrorKind, SpoolConfig, Stats,
+    BuildError, DeliveryError, FlushError, FsyncPolicy, RetryPolicy, SendError, SendErrorKind,
+    ShutdownError, SpoolConfig, Stats,
 };
-pub use amberflo_transport::{ApiError, Transport, TransportError};
+pub use amberflo_transport::{ApiError, SharedError, Transport, TransportError};
 pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};
 pub use http::StatusCode;
 
@@ -149,7 +150,7 @@ pub mod transport {
     pub use amberflo_transport::{HyperTransport, HyperTransportBuilder};
     #[cfg(feature = "reqwest")]
     pub use amberflo_transport::{ReqwestTransport, ReqwestTransportBuilder};
-    pub use amberflo_transport::{SharedError, TlsBackend, TransportKind};
+    pub use amberflo_transport::{TlsBackend, TransportKind};
 }
 
 /// S3 delivery (feature `s3`): where objects go ([`ClientBuilder::ingest_to_s3`]).

@@ -189,7 +189,7 @@ fn a_wrong_shape_answer_is_a_decode_error_naming_the_field() {
     let server = Server::start(|_| response("200 OK", "", br#"{"unexpected": true}"#));
     let client = client_for(&server.url()).build().unwrap();
     let error = amberflo_batcher::block_on(client.usage().get(&usage_query())).unwrap_err();
-    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
     assert!(error.to_string().contains("clientMeters"), "{error}");
 }
 

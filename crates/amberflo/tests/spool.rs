@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use amberflo::BuildError;
 use amberflo::{Client, Error};
-use amberflo_batcher::BuildError;
 use amberflo_emulator::Emulator;
 
 fn builder(emulator: &Emulator) -> amberflo::ClientBuilder {
