@@ -17,7 +17,7 @@ use amberflo_types::{
     CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSession,
     CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload,
     CustomerPromotion, CustomerPromotionListQuery, DeletePrepaidOrderQuery, Invoice, InvoiceQuery,
-    MeterDefinition, MeterDefinitionPayload, PrepaidOrder, PrepaidOrderListQuery,
+    MeterDefinition, MeterDefinitionPayload, MeterRecord, PrepaidOrder, PrepaidOrderListQuery,
     PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion,
     RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
     UsageReport,
@@ -41,6 +41,13 @@ impl<'a> BlockingClient<'a> {
     /// The usage API.
     pub fn usage(&self) -> BlockingUsageApi<'a> {
         BlockingUsageApi {
+            client: self.client,
+        }
+    }
+
+    /// Ingest now, around the queue.
+    pub fn ingest(&self) -> BlockingIngestApi<'a> {
+        BlockingIngestApi {
             client: self.client,
         }
     }
@@ -138,6 +145,22 @@ impl BlockingUsageApi<'_> {
     /// As the async twin.
     pub fn all(&self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
         block_on(self.client.usage().all(query))
+    }
+}
+
+/// Synchronous [`IngestApi`](crate::api::IngestApi).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingIngestApi<'a> {
+    client: &'a Client,
+}
+
+impl BlockingIngestApi<'_> {
+    /// See [`IngestApi::send`](crate::api::IngestApi::send).
+    ///
+    /// # Errors
+    /// As the async twin.
+    pub fn send(&self, records: &[MeterRecord]) -> Result<String, Error> {
+        block_on(self.client.ingest().send(records))
     }
 }
 

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amberflo_batcher::{Batcher, RetryPolicy, ShutdownError, Stats};
-use amberflo_transport::{ApiClient, ApiRequest, Transport};
-use amberflo_types::{MeterRecord, RecordLimits};
+use amberflo_transport::{ApiClient, ApiRequest, Transport, gzip_ingest_body};
+use amberflo_types::{MeterRecord, RecordLimits, Rule, ValidationError, write_records_json};
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::api::{
-    CustomersApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi,
-    PromotionsApi, SignalsApi, UsageApi, UsageCostApi,
+    CustomersApi, IngestApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi,
+    ProductPlansApi, PromotionsApi, SignalsApi, UsageApi, UsageCostApi,
 };
 use crate::config::ClientBuilder;
 use crate::error::{CustomPayloadError, Error, MeterError};
@@ -51,11 +51,18 @@ struct Inner {
     api: ApiClient,
     records: Batcher<MeterRecord>,
     custom: Batcher<serde_json::Value>,
-    shutdown_timeout: Duration,
-    limits: RecordLimits,
-    api_retry: RetryPolicy,
+    settings: Settings,
     // Declared last: dropped after the batchers have stopped using it.
     runtime: IoRuntime,
+}
+
+/// A built client's settings beside its parts.
+pub(crate) struct Settings {
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) limits: RecordLimits,
+    pub(crate) api_retry: RetryPolicy,
+    /// The largest gzipped ingest body sent in one request.
+    pub(crate) max_request_bytes: usize,
 }
 
 impl Inner {
@@ -72,7 +79,7 @@ impl Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Err(error) = self.shutdown(self.shutdown_timeout) {
+        if let Err(error) = self.shutdown(self.settings.shutdown_timeout) {
             tracing::warn!(%error, "amberflo: shutdown on drop did not finish");
         }
     }
@@ -106,18 +113,14 @@ impl Client {
         records: Batcher<MeterRecord>,
         custom: Batcher<serde_json::Value>,
         runtime: IoRuntime,
-        shutdown_timeout: Duration,
-        limits: RecordLimits,
-        api_retry: RetryPolicy,
+        settings: Settings,
     ) -> Self {
         Client {
             inner: Arc::new(Inner {
                 api,
                 records,
                 custom,
-                shutdown_timeout,
-                limits,
-                api_retry,
+                settings,
                 runtime,
             }),
         }
@@ -143,7 +146,7 @@ impl Client {
         customer_id: impl AsRef<str>,
     ) -> Result<(), MeterError> {
         let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
-            .build_with(&self.inner.limits)?;
+            .build_with(&self.inner.settings.limits)?;
         self.inner.records.try_send(record)?;
         Ok(())
     }
@@ -155,7 +158,7 @@ impl Client {
     /// [`record_limits`](crate::ClientBuilder::record_limits) and the ingest rules (records
     /// from elsewhere, e.g. deserialised, included).
     pub fn meter_record(&self, record: MeterRecord) -> Result<(), MeterError> {
-        record.validate_with(&self.inner.limits)?;
+        record.validate_with(&self.inner.settings.limits)?;
         self.inner.records.try_send(record)?;
         Ok(())
     }
@@ -174,7 +177,7 @@ impl Client {
         record: MeterRecord,
         timeout: Duration,
     ) -> Result<(), MeterError> {
-        record.validate_with(&self.inner.limits)?;
+        record.validate_with(&self.inner.settings.limits)?;
         self.inner.records.send_timeout(record, timeout)?;
         Ok(())
     }
@@ -195,7 +198,7 @@ impl Client {
     ) -> Result<usize, MeterError> {
         let records = llm::token_records(response, customer_id, dimensions)?;
         for record in &records {
-            record.validate_with(&self.inner.limits)?;
+            record.validate_with(&self.inner.settings.limits)?;
         }
         let count = records.len();
         for record in records {
@@ -272,7 +275,7 @@ impl Client {
 
     /// The shutdown timeout this client was built with (used on drop).
     pub fn shutdown_timeout(&self) -> Duration {
-        self.inner.shutdown_timeout
+        self.inner.settings.shutdown_timeout
     }
 
     /// Delivery counters of meter records.
@@ -288,6 +291,11 @@ impl Client {
     /// The usage API: query aggregated meter values.
     pub fn usage(&self) -> UsageApi<'_> {
         UsageApi::new(self)
+    }
+
+    /// Ingest now, around the queue: the server's answer for exactly the records given.
+    pub fn ingest(&self) -> IngestApi<'_> {
+        IngestApi::new(self)
     }
 
     /// The customers API.
@@ -341,47 +349,98 @@ impl Client {
         crate::blocking::BlockingClient::new(self)
     }
 
-    /// Sends an encoded request on the SDK's I/O runtime, in the caller's `tracing` span, and
-    /// decodes the reply. With `retry`, a retryable failure (408, 429, 5xx, network) is sent
-    /// again per the API retry policy, waiting the backoff or `Retry-After` on the runtime.
+    /// Sends an encoded request on the SDK's I/O runtime and decodes the reply, retried as
+    /// [`exchange`](Self::exchange) says.
     async fn send<R>(&self, request: ApiRequest, retry: Retry) -> Result<R, Error>
     where
         R: DeserializeOwned + Send + 'static,
     {
+        let what = format!("{} {}", request.method(), request.uri());
+        self.exchange(retry, what, move |api| {
+            let request = request.clone();
+            async move { api.send_json(request).await }
+        })
+        .await
+    }
+
+    /// Runs `attempt` on the SDK's I/O runtime, in the caller's `tracing` span. With `retry`,
+    /// a retryable failure (408, 429, 5xx, network) is attempted again per the API retry
+    /// policy, waiting the backoff or `Retry-After` on the runtime; `what` names the call in
+    /// the retry log.
+    async fn exchange<T, F, Fut>(&self, retry: Retry, what: String, attempt: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Fn(ApiClient) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, amberflo_transport::Error>> + Send,
+    {
         let api = self.inner.api.clone();
         let policy = match retry {
-            Retry::Idempotent => self.inner.api_retry.clone(),
+            Retry::Idempotent => self.inner.settings.api_retry.clone(),
             Retry::Never => RetryPolicy::none(),
         };
         let exchange = async move {
-            let mut attempt: u32 = 0;
+            let mut attempts: u32 = 0;
             loop {
-                let error: Error = match api.send_json(request.clone()).await {
+                let error: Error = match attempt(api.clone()).await {
                     Ok(reply) => return Ok(reply),
                     Err(error) => error.into(),
                 };
                 if !error.is_retryable() {
                     return Err(error);
                 }
-                let Some(wait) = policy.delay(attempt, error.retry_after(), fastrand::f64()) else {
+                let Some(wait) = policy.delay(attempts, error.retry_after(), fastrand::f64())
+                else {
                     return Err(error);
                 };
                 tracing::debug!(
-                    method = %request.method(),
-                    uri = %request.uri(),
+                    call = %what,
                     %error,
-                    retry = attempt + 1,
+                    retry = attempts + 1,
                     wait_ms = wait.as_millis(),
                     "amberflo call failed; retrying"
                 );
                 tokio::time::sleep(wait).await;
-                attempt += 1;
+                attempts += 1;
             }
         };
         self.inner
             .runtime
             .call(exchange.instrument(tracing::Span::current()))
             .await
+    }
+
+    /// Ingests `records` in one request now, around the queue: validated against the record
+    /// limits, encoded and gzipped as the workers do, refused over `max_request_bytes`, and
+    /// retried like an idempotent call (a resent record keeps its `uniqueId`, which the
+    /// server deduplicates on).
+    pub(crate) async fn ingest_now(&self, records: &[MeterRecord]) -> Result<String, Error> {
+        if records.is_empty() {
+            return Err(ValidationError::new("records", Rule::EmptyList).into());
+        }
+        for (index, record) in records.iter().enumerate() {
+            record
+                .validate_with(&self.inner.settings.limits)
+                .map_err(|error| {
+                    let field = format!("records[{index}].{}", error.field());
+                    ValidationError::new(field, error.rule().clone())
+                })?;
+        }
+        let mut json = Vec::with_capacity(records.len().saturating_mul(256));
+        write_records_json(records, &mut json).map_err(|error| Error::Encode {
+            message: format!("the records as JSON: {error}"),
+            source: None,
+        })?;
+        let body = gzip_ingest_body(&json)?;
+        let max_bytes = self.inner.settings.max_request_bytes;
+        if body.len() > max_bytes {
+            return Err(ValidationError::new("records", Rule::TooLong { max_bytes }).into());
+        }
+        let what = format!("POST ingest ({} records)", records.len());
+        self.exchange(Retry::Idempotent, what, move |api| {
+            let body = body.clone();
+            async move { api.ingest_body(body).await }
+        })
+        .await
     }
 
     /// `{method} {api}{path}?{query}`, decoded as `R`. The query is encoded here, on the

@@ -11,7 +11,7 @@ use amberflo_transport::{
 };
 use amberflo_types::{MeterRecord, RecordLimits};
 
-use crate::client::Client;
+use crate::client::{Client, Settings};
 use crate::error::Error;
 use crate::runtime::IoRuntime;
 use crate::sink::{IngestKind, IngestSink, JsonCodec, RecordCodec, WorkerApi};
@@ -658,17 +658,16 @@ impl ClientBuilder {
         let shutdown_timeout = self
             .shutdown_timeout
             .unwrap_or(amberflo_batcher::defaults::SHUTDOWN_TIMEOUT);
-        Ok(Client::from_parts(
-            api,
-            records,
-            custom,
-            runtime,
+        let settings = Settings {
             shutdown_timeout,
-            self.record_limits,
-            self.api_retry_policy
+            limits: self.record_limits,
+            api_retry: self
+                .api_retry_policy
                 .clone()
                 .unwrap_or_else(default_api_retry_policy),
-        ))
+            max_request_bytes: self.request_bytes_cap(),
+        };
+        Ok(Client::from_parts(api, records, custom, runtime, settings))
     }
 
     /// Where batches go: the ingest API, or objects in S3.
@@ -681,8 +680,13 @@ impl ClientBuilder {
         }
         let _ = api;
         Delivery::Api {
-            max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+            max_request_bytes: self.request_bytes_cap(),
         }
+    }
+
+    /// The largest gzipped ingest body sent in one request.
+    fn request_bytes_cap(&self) -> usize {
+        self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES)
     }
 
     /// A batcher builder with this configuration, delivering failures as `wrap(batch)`; its

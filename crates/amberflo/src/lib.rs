@@ -92,8 +92,8 @@ mod s3_sink;
 mod sink;
 
 pub use api::{
-    CustomersApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi, ProductPlansApi,
-    PromotionsApi, SignalsApi, UsageApi, UsageCostApi, UsageCostPages,
+    CustomersApi, IngestApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi,
+    ProductPlansApi, PromotionsApi, SignalsApi, UsageApi, UsageCostApi, UsageCostPages,
 };
 pub use client::Client;
 pub use config::{

@@ -413,3 +413,20 @@ macro_rules! e2e_suite {
 e2e_suite!(reqwest, use_reqwest);
 #[cfg(feature = "hyper")]
 e2e_suite!(hyper, use_hyper);
+
+#[test]
+fn ingest_send_reaches_the_emulator_at_once() {
+    let emulator = Emulator::start().unwrap();
+    let client = builder(&emulator).build().unwrap();
+    let records: Vec<MeterRecord> = (0..3)
+        .map(|i| {
+            MeterRecord::builder("ApiCalls", f64::from(i), "customer-1")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let reply = run(client.ingest().send(&records)).unwrap();
+    assert!(reply.contains('3'), "{reply}");
+    assert_eq!(emulator.record_count(), 3, "stored before send returned");
+    assert_eq!(client.stats().enqueued, 0, "around the queue");
+}

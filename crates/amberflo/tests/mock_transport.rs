@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amberflo::mock::{MockReply, MockTransport};
+use amberflo::types::Rule;
 use amberflo::{
     Client, ClientBuilder, CustomPayloadError, FailedBatch, MeterError, MeterRecord, RetryPolicy,
 };
@@ -479,4 +480,69 @@ fn question_mark_works_across_meter_custom_payloads_and_api_calls() {
         ),
         "{error:?}"
     );
+}
+
+#[test]
+fn ingest_send_posts_at_once_around_the_queue_and_retries_the_same_records() {
+    let mock = MockTransport::new();
+    mock.push_replies([
+        MockReply::status(503),
+        MockReply::ok().with_body("2 records were ingested"),
+    ]);
+    let client = builder(&mock)
+        .api_retry_policy(RetryPolicy::new([Duration::from_millis(5); 3]))
+        .build()
+        .unwrap();
+    let records = [
+        MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+            .build()
+            .unwrap(),
+        MeterRecord::builder("ApiCalls", 2.0, "customer-2")
+            .build()
+            .unwrap(),
+    ];
+    let reply = amberflo_batcher::block_on(client.ingest().send(&records)).unwrap();
+    assert_eq!(reply, "2 records were ingested");
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2, "the 503 was retried once");
+    let sent: Vec<MeterRecord> = requests[1].body_json().unwrap();
+    assert_eq!(
+        sent, records,
+        "the retry resends the same records, unique ids included"
+    );
+    assert_eq!(requests[0].body_json::<Vec<MeterRecord>>().unwrap(), sent);
+    assert_eq!(requests[1].header("content-encoding"), Some("gzip"));
+    assert_eq!(client.stats().enqueued, 0, "around the queue");
+}
+
+#[test]
+fn ingest_send_refuses_what_cannot_go_and_reports_a_refusal_for_these_records() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).max_request_bytes(200).build().unwrap();
+    let send = |records: &[MeterRecord]| amberflo_batcher::block_on(client.ingest().send(records));
+    let error = send(&[]).unwrap_err();
+    let invalid = error.validation().unwrap();
+    assert_eq!(
+        (invalid.field(), invalid.rule()),
+        ("records", &Rule::EmptyList)
+    );
+    let many: Vec<MeterRecord> = (0..50)
+        .map(|i| {
+            MeterRecord::builder("ApiCalls", f64::from(i), "customer-1")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let error = send(&many).unwrap_err();
+    let invalid = error.validation().unwrap();
+    assert_eq!(
+        (invalid.field(), invalid.rule()),
+        ("records", &Rule::TooLong { max_bytes: 200 })
+    );
+    assert_eq!(mock.request_count(), 0, "nothing was sent");
+
+    mock.push_reply(MockReply::status(400).with_body("bad meter"));
+    let error = send(&many[..1]).unwrap_err();
+    assert_eq!(error.status(), Some(amberflo::StatusCode::BAD_REQUEST));
+    assert_eq!(mock.request_count(), 1, "a 400 is not retried");
 }
