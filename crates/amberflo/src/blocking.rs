@@ -4,6 +4,9 @@
 //! runtime-free park, so it works with no runtime at all and never panics inside one (it
 //! does block that thread: inside async code, prefer the async clients).
 //!
+//! The twins are generated from one table (`blocking_apis!` in this module), so each has exactly the
+//! arguments, result and documentation link of its async method.
+//!
 //! ```no_run
 //! let client = amberflo::Client::builder().api_key("my-api-key").build()?;
 //! let customers = client.blocking().customers().list()?;
@@ -37,341 +40,110 @@ impl<'a> BlockingClient<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         BlockingClient { client }
     }
+}
 
-    /// The usage API.
-    pub fn usage(&self) -> BlockingUsageApi<'a> {
-        BlockingUsageApi {
-            client: self.client,
+/// For each area: a `Blocking…Api` struct, its accessor on [`BlockingClient`], and one method
+/// per async method (same name, arguments and result) that runs it with `block_on`.
+macro_rules! blocking_apis {
+    ($(
+        $accessor:ident: $blocking:ident => $api:ident {
+            $( fn $method:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*
         }
-    }
-
-    /// Ingest now, around the queue.
-    pub fn ingest(&self) -> BlockingIngestApi<'a> {
-        BlockingIngestApi {
-            client: self.client,
+    )*) => {
+        impl<'a> BlockingClient<'a> {
+            $(
+                #[doc = concat!("The synchronous [`", stringify!($api), "`](crate::api::", stringify!($api), ").")]
+                pub fn $accessor(&self) -> $blocking<'a> {
+                    $blocking { client: self.client }
+                }
+            )*
         }
-    }
 
-    /// The customers API.
-    pub fn customers(&self) -> BlockingCustomersApi<'a> {
-        BlockingCustomersApi {
-            client: self.client,
-        }
-    }
+        $(
+            #[doc = concat!("Synchronous [`", stringify!($api), "`](crate::api::", stringify!($api), ").")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $blocking<'a> {
+                client: &'a Client,
+            }
 
-    /// The customer portal sessions API.
-    pub fn portal_sessions(&self) -> BlockingPortalSessionsApi<'a> {
-        BlockingPortalSessionsApi {
-            client: self.client,
-        }
-    }
-
-    /// The product plans API.
-    pub fn product_plans(&self) -> BlockingProductPlansApi<'a> {
-        BlockingProductPlansApi {
-            client: self.client,
-        }
-    }
-
-    /// The prepaid orders API.
-    pub fn prepaid_orders(&self) -> BlockingPrepaidOrdersApi<'a> {
-        BlockingPrepaidOrdersApi {
-            client: self.client,
-        }
-    }
-
-    /// The invoices API.
-    pub fn invoices(&self) -> BlockingInvoicesApi<'a> {
-        BlockingInvoicesApi {
-            client: self.client,
-        }
-    }
-
-    /// The usage cost API.
-    pub fn usage_cost(&self) -> BlockingUsageCostApi<'a> {
-        BlockingUsageCostApi {
-            client: self.client,
-        }
-    }
-
-    /// The signals API.
-    pub fn signals(&self) -> BlockingSignalsApi<'a> {
-        BlockingSignalsApi {
-            client: self.client,
-        }
-    }
-
-    /// The promotions API.
-    pub fn promotions(&self) -> BlockingPromotionsApi<'a> {
-        BlockingPromotionsApi {
-            client: self.client,
-        }
-    }
-
-    /// The meter definitions API.
-    pub fn meters(&self) -> BlockingMetersApi<'a> {
-        BlockingMetersApi {
-            client: self.client,
-        }
-    }
+            impl $blocking<'_> {
+                $(
+                    #[doc = concat!("See [`", stringify!($api), "::", stringify!($method), "`](crate::api::", stringify!($api), "::", stringify!($method), ").")]
+                    ///
+                    /// # Errors
+                    /// As the async twin.
+                    pub fn $method(&self, $($arg: $ty),*) -> Result<$ret, Error> {
+                        block_on(self.client.$accessor().$method($($arg),*))
+                    }
+                )*
+            }
+        )*
+    };
 }
 
-/// Synchronous [`UsageApi`](crate::api::UsageApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingUsageApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingUsageApi<'_> {
-    /// See [`UsageApi::get`](crate::api::UsageApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, query: &UsageQuery) -> Result<UsageReport, Error> {
-        block_on(self.client.usage().get(query))
+blocking_apis! {
+    usage: BlockingUsageApi => UsageApi {
+        fn get(query: &UsageQuery) -> UsageReport;
+        fn batch(queries: &[UsageQuery]) -> Vec<UsageReport>;
+        fn all(query: &AllUsageQuery) -> Vec<UsageReport>;
     }
-
-    /// See [`UsageApi::batch`](crate::api::UsageApi::batch).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn batch(&self, queries: &[UsageQuery]) -> Result<Vec<UsageReport>, Error> {
-        block_on(self.client.usage().batch(queries))
+    ingest: BlockingIngestApi => IngestApi {
+        fn send(records: &[MeterRecord]) -> String;
     }
-
-    /// See [`UsageApi::all`](crate::api::UsageApi::all).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn all(&self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
-        block_on(self.client.usage().all(query))
+    customers: BlockingCustomersApi => CustomersApi {
+        fn list() -> Vec<Customer>;
+        fn get(customer_id: &str) -> Option<Customer>;
+        fn add(payload: &CustomerPayload) -> Customer;
+        fn update(payload: &CustomerPayload) -> Customer;
+        fn add_or_update(payload: &CustomerPayload) -> Customer;
+        fn delete(customer_id: &str) -> ();
+        fn set_lifecycle_stage(payload: &CustomerLifecycleStagePayload) -> Customer;
     }
-}
-
-/// Synchronous [`IngestApi`](crate::api::IngestApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingIngestApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingIngestApi<'_> {
-    /// See [`IngestApi::send`](crate::api::IngestApi::send).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn send(&self, records: &[MeterRecord]) -> Result<String, Error> {
-        block_on(self.client.ingest().send(records))
+    portal_sessions: BlockingPortalSessionsApi => PortalSessionsApi {
+        fn create(request: &CustomerPortalSessionRequest) -> CustomerPortalSession;
     }
-}
-
-/// Synchronous [`CustomersApi`](crate::api::CustomersApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingCustomersApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingCustomersApi<'_> {
-    /// See [`CustomersApi::list`](crate::api::CustomersApi::list).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list(&self) -> Result<Vec<Customer>, Error> {
-        block_on(self.client.customers().list())
+    product_plans: BlockingProductPlansApi => ProductPlansApi {
+        fn add_or_update(payload: &CustomerProductPlanPayload) -> CustomerProductPlan;
+        fn get(customer_id: &str) -> Option<CustomerProductPlan>;
+        fn list(customer_id: &str) -> Vec<CustomerProductPlan>;
     }
-
-    /// See [`CustomersApi::get`](crate::api::CustomersApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, customer_id: &str) -> Result<Option<Customer>, Error> {
-        block_on(self.client.customers().get(customer_id))
+    prepaid_orders: BlockingPrepaidOrdersApi => PrepaidOrdersApi {
+        fn add(payload: &PrepaidOrderPayload) -> PrepaidOrder;
+        fn list_active(query: &PrepaidOrderListQuery) -> Vec<PrepaidOrder>;
+        fn delete(query: &DeletePrepaidOrderQuery) -> ();
+        fn report_external_payment(payload: &PrepaidPaymentStatusPayload) -> PrepaidPaymentStatus;
     }
-
-    /// See [`CustomersApi::add`](crate::api::CustomersApi::add).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn add(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
-        block_on(self.client.customers().add(payload))
+    invoices: BlockingInvoicesApi => InvoicesApi {
+        fn all(query: &AllInvoicesQuery) -> Vec<Invoice>;
+        fn get(query: &InvoiceQuery) -> Invoice;
     }
-
-    /// See [`CustomersApi::update`](crate::api::CustomersApi::update).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn update(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
-        block_on(self.client.customers().update(payload))
+    usage_cost: BlockingUsageCostApi => UsageCostApi {
+        fn get(query: &UsageCostQuery) -> UsageCostReport;
     }
-
-    /// See [`CustomersApi::add_or_update`](crate::api::CustomersApi::add_or_update).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn add_or_update(&self, payload: &CustomerPayload) -> Result<Customer, Error> {
-        block_on(self.client.customers().add_or_update(payload))
+    signals: BlockingSignalsApi => SignalsApi {
+        fn list() -> Vec<Signal>;
+        fn get(id: &str) -> Option<Signal>;
+        fn create(payload: &SignalPayload) -> Signal;
+        fn update(payload: &SignalPayload) -> Signal;
+        fn delete(id: &str) -> ();
     }
-
-    /// See [`CustomersApi::delete`](crate::api::CustomersApi::delete).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn delete(&self, customer_id: &str) -> Result<(), Error> {
-        block_on(self.client.customers().delete(customer_id))
+    promotions: BlockingPromotionsApi => PromotionsApi {
+        fn list() -> Vec<Promotion>;
+        fn get(id: &str) -> Option<Promotion>;
+        fn apply(payload: &ApplyPromotionPayload) -> CustomerPromotion;
+        fn list_applied(query: &CustomerPromotionListQuery) -> Vec<CustomerPromotion>;
+        fn remove(query: &RemovePromotionQuery) -> ();
     }
-
-    /// See [`CustomersApi::set_lifecycle_stage`](crate::api::CustomersApi::set_lifecycle_stage).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn set_lifecycle_stage(
-        &self,
-        payload: &CustomerLifecycleStagePayload,
-    ) -> Result<Customer, Error> {
-        block_on(self.client.customers().set_lifecycle_stage(payload))
+    meters: BlockingMetersApi => MetersApi {
+        fn list() -> Vec<MeterDefinition>;
+        fn get(meter_api_name: &str) -> Option<MeterDefinition>;
+        fn create(payload: &MeterDefinitionPayload) -> MeterDefinition;
+        fn update(payload: &MeterDefinitionPayload) -> MeterDefinition;
+        fn delete(id: &str) -> ();
     }
-}
-
-/// Synchronous [`PortalSessionsApi`](crate::api::PortalSessionsApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingPortalSessionsApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingPortalSessionsApi<'_> {
-    /// See [`PortalSessionsApi::create`](crate::api::PortalSessionsApi::create).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn create(
-        &self,
-        request: &CustomerPortalSessionRequest,
-    ) -> Result<CustomerPortalSession, Error> {
-        block_on(self.client.portal_sessions().create(request))
-    }
-}
-
-/// Synchronous [`ProductPlansApi`](crate::api::ProductPlansApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingProductPlansApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingProductPlansApi<'_> {
-    /// See [`ProductPlansApi::add_or_update`](crate::api::ProductPlansApi::add_or_update).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn add_or_update(
-        &self,
-        payload: &CustomerProductPlanPayload,
-    ) -> Result<CustomerProductPlan, Error> {
-        block_on(self.client.product_plans().add_or_update(payload))
-    }
-
-    /// See [`ProductPlansApi::get`](crate::api::ProductPlansApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
-        block_on(self.client.product_plans().get(customer_id))
-    }
-
-    /// See [`ProductPlansApi::list`](crate::api::ProductPlansApi::list).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list(&self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
-        block_on(self.client.product_plans().list(customer_id))
-    }
-}
-
-/// Synchronous [`PrepaidOrdersApi`](crate::api::PrepaidOrdersApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingPrepaidOrdersApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingPrepaidOrdersApi<'_> {
-    /// See [`PrepaidOrdersApi::add`](crate::api::PrepaidOrdersApi::add).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn add(&self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
-        block_on(self.client.prepaid_orders().add(payload))
-    }
-
-    /// See [`PrepaidOrdersApi::list_active`](crate::api::PrepaidOrdersApi::list_active).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list_active(&self, query: &PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
-        block_on(self.client.prepaid_orders().list_active(query))
-    }
-
-    /// See [`PrepaidOrdersApi::delete`](crate::api::PrepaidOrdersApi::delete).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn delete(&self, query: &DeletePrepaidOrderQuery) -> Result<(), Error> {
-        block_on(self.client.prepaid_orders().delete(query))
-    }
-
-    /// See
-    /// [`PrepaidOrdersApi::report_external_payment`](crate::api::PrepaidOrdersApi::report_external_payment).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn report_external_payment(
-        &self,
-        payload: &PrepaidPaymentStatusPayload,
-    ) -> Result<PrepaidPaymentStatus, Error> {
-        block_on(
-            self.client
-                .prepaid_orders()
-                .report_external_payment(payload),
-        )
-    }
-}
-
-/// Synchronous [`InvoicesApi`](crate::api::InvoicesApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingInvoicesApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingInvoicesApi<'_> {
-    /// See [`InvoicesApi::all`](crate::api::InvoicesApi::all).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn all(&self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
-        block_on(self.client.invoices().all(query))
-    }
-
-    /// See [`InvoicesApi::get`](crate::api::InvoicesApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, query: &InvoiceQuery) -> Result<Invoice, Error> {
-        block_on(self.client.invoices().get(query))
-    }
-}
-
-/// Synchronous [`UsageCostApi`](crate::api::UsageCostApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingUsageCostApi<'a> {
-    client: &'a Client,
 }
 
 impl<'a> BlockingUsageCostApi<'a> {
-    /// See [`UsageCostApi::get`](crate::api::UsageCostApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, query: &UsageCostQuery) -> Result<UsageCostReport, Error> {
-        block_on(self.client.usage_cost().get(query))
-    }
-
     /// Every page, as an iterator: see
     /// [`UsageCostApi::pages`](crate::api::UsageCostApi::pages). It ends after the last page,
     /// or after the first error (which it yields).
@@ -421,152 +193,5 @@ impl Iterator for BlockingUsageCostPages<'_> {
                 Some(Err(error))
             }
         }
-    }
-}
-
-/// Synchronous [`SignalsApi`](crate::api::SignalsApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingSignalsApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingSignalsApi<'_> {
-    /// See [`SignalsApi::list`](crate::api::SignalsApi::list).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list(&self) -> Result<Vec<Signal>, Error> {
-        block_on(self.client.signals().list())
-    }
-
-    /// See [`SignalsApi::get`](crate::api::SignalsApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, id: &str) -> Result<Option<Signal>, Error> {
-        block_on(self.client.signals().get(id))
-    }
-
-    /// See [`SignalsApi::create`](crate::api::SignalsApi::create).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn create(&self, payload: &SignalPayload) -> Result<Signal, Error> {
-        block_on(self.client.signals().create(payload))
-    }
-
-    /// See [`SignalsApi::update`](crate::api::SignalsApi::update).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn update(&self, payload: &SignalPayload) -> Result<Signal, Error> {
-        block_on(self.client.signals().update(payload))
-    }
-
-    /// See [`SignalsApi::delete`](crate::api::SignalsApi::delete).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn delete(&self, id: &str) -> Result<(), Error> {
-        block_on(self.client.signals().delete(id))
-    }
-}
-
-/// Synchronous [`PromotionsApi`](crate::api::PromotionsApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingPromotionsApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingPromotionsApi<'_> {
-    /// See [`PromotionsApi::list`](crate::api::PromotionsApi::list).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list(&self) -> Result<Vec<Promotion>, Error> {
-        block_on(self.client.promotions().list())
-    }
-
-    /// See [`PromotionsApi::get`](crate::api::PromotionsApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, id: &str) -> Result<Option<Promotion>, Error> {
-        block_on(self.client.promotions().get(id))
-    }
-
-    /// See [`PromotionsApi::apply`](crate::api::PromotionsApi::apply).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn apply(&self, payload: &ApplyPromotionPayload) -> Result<CustomerPromotion, Error> {
-        block_on(self.client.promotions().apply(payload))
-    }
-
-    /// See [`PromotionsApi::list_applied`](crate::api::PromotionsApi::list_applied).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list_applied(
-        &self,
-        query: &CustomerPromotionListQuery,
-    ) -> Result<Vec<CustomerPromotion>, Error> {
-        block_on(self.client.promotions().list_applied(query))
-    }
-
-    /// See [`PromotionsApi::remove`](crate::api::PromotionsApi::remove).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn remove(&self, query: &RemovePromotionQuery) -> Result<(), Error> {
-        block_on(self.client.promotions().remove(query))
-    }
-}
-
-/// Synchronous [`MetersApi`](crate::api::MetersApi).
-#[derive(Debug, Clone, Copy)]
-pub struct BlockingMetersApi<'a> {
-    client: &'a Client,
-}
-
-impl BlockingMetersApi<'_> {
-    /// See [`MetersApi::list`](crate::api::MetersApi::list).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn list(&self) -> Result<Vec<MeterDefinition>, Error> {
-        block_on(self.client.meters().list())
-    }
-
-    /// See [`MetersApi::get`](crate::api::MetersApi::get).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn get(&self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
-        block_on(self.client.meters().get(meter_api_name))
-    }
-
-    /// See [`MetersApi::create`](crate::api::MetersApi::create).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn create(&self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
-        block_on(self.client.meters().create(payload))
-    }
-
-    /// See [`MetersApi::update`](crate::api::MetersApi::update).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn update(&self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
-        block_on(self.client.meters().update(payload))
-    }
-
-    /// See [`MetersApi::delete`](crate::api::MetersApi::delete).
-    ///
-    /// # Errors
-    /// As the async twin.
-    pub fn delete(&self, id: &str) -> Result<(), Error> {
-        block_on(self.client.meters().delete(id))
     }
 }
