@@ -107,10 +107,9 @@ mod usage;
 mod validate;
 
 pub use billing::{
-    BillingCustomerQuery, BillingPeriod, BillingPeriodUnit, CustomerProductPlan,
-    CustomerProductPlanPayload, CustomerProductPlanPayloadBuilder, DEFAULT_PREPAID_OFFER_VERSION,
-    DEFAULT_PRODUCT_ID, MIN_PRODUCT_PLAN_SECONDS, PrepaidOrder, PrepaidOrderListQuery,
-    PrepaidOrderListQueryBuilder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
+    BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
+    CustomerProductPlanPayloadBuilder, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
+    MIN_PRODUCT_PLAN_SECONDS,
 };
 pub use compact::CompactError;
 pub use cost::{
@@ -137,7 +136,9 @@ pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };
 pub use prepaid::{
-    DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder, PaymentStatus, PrepaidPaymentStatus,
+    BillingPeriod, BillingPeriodUnit, DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder,
+    PaymentStatus, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderListQueryBuilder,
+    PrepaidOrderPayload, PrepaidOrderPayloadBuilder, PrepaidPaymentStatus,
     PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
 };
 pub use promotion::{
