@@ -90,7 +90,7 @@ pub fn default_api_retry_policy() -> RetryPolicy {
     .with_max_retry_after(Duration::from_secs(5))
 }
 
-/// Configures and builds a [`Client`].
+/// Configures and builds a [`Client`](crate::Client).
 ///
 /// Defaults, in one place:
 ///

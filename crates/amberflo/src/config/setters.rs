@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amberflo_batcher::{DeliveryError, RetryPolicy, SpoolConfig};
-use amberflo_transport::{Transport, TransportKind};
+use amberflo_transport::Transport;
 use amberflo_types::RecordLimits;
 
 use crate::error::Error;
@@ -107,7 +107,7 @@ impl ClientBuilder {
     /// Uses the reqwest transport (already the default when the `reqwest` feature is on).
     #[cfg(feature = "reqwest")]
     pub fn use_reqwest(mut self) -> Self {
-        self.transport = TransportChoice::Builtin(TransportKind::Reqwest);
+        self.transport = TransportChoice::Builtin(amberflo_transport::TransportKind::Reqwest);
         self
     }
 
@@ -120,7 +120,7 @@ impl ClientBuilder {
     /// ```
     #[cfg(feature = "hyper")]
     pub fn use_hyper(mut self) -> Self {
-        self.transport = TransportChoice::Builtin(TransportKind::Hyper);
+        self.transport = TransportChoice::Builtin(amberflo_transport::TransportKind::Hyper);
         self
     }
 
@@ -171,7 +171,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The largest ingest request body, gzipped (default [`DEFAULT_MAX_REQUEST_BYTES`],
+    /// The largest ingest request body, gzipped (default [`DEFAULT_MAX_REQUEST_BYTES`](super::DEFAULT_MAX_REQUEST_BYTES),
     /// 4 MiB). A batch whose body would be larger is split in halves until each part fits;
     /// a server's `413 Payload Too Large` splits it the same way instead of resending the same
     /// body. A single record that cannot fit goes to the error callback alone
@@ -195,8 +195,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How many custom-schema payloads ([`Client::send_custom`]) their own queue holds
-    /// before refusing more (default [`DEFAULT_CUSTOM_QUEUE_CAPACITY`]; 1 to 16,777,216). It
+    /// How many custom-schema payloads ([`Client::send_custom`](crate::Client::send_custom)) their own queue holds
+    /// before refusing more (default [`DEFAULT_CUSTOM_QUEUE_CAPACITY`](super::DEFAULT_CUSTOM_QUEUE_CAPACITY); 1 to 16,777,216). It
     /// is separate from the records' queue, and smaller because custom payloads are rare: a
     /// queue's slots are allocated up front, so each one costs memory whether it is used or
     /// not.
@@ -238,7 +238,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry schedule of API calls (default [`default_api_retry_policy`]); the number of
+    /// The retry schedule of API calls (default [`default_api_retry_policy`](super::default_api_retry_policy)); the number of
     /// retries is the budget of one call. Only idempotent calls are retried (GET, PUT, DELETE,
     /// and the POSTs that only read: usage and usage cost), on 408, 429, 5xx and network
     /// errors, waiting the backoff or the server's `Retry-After` (capped). A POST that creates
