@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .customer_name(format!("Customer {customer}"))
                 .lifecycle_stage(LifecycleStage::Trial)
                 .build()?;
-            api.customers().add_or_update(&payload)?;
+            api.customers().create_or_update(&payload)?;
             for call in 0..10 * (customer + 1) {
                 let record = MeterRecord::builder(meter, 1.0, format!("customer-{customer}"))
                     .meter_time(now - Duration::from_secs(3600) + Duration::from_secs(call.into()))

@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.create_in_stripe {
         payload = payload.create_in_stripe();
     }
-    // `add_or_update` replaces (PUT): keep the traits an existing customer already has and
+    // `create_or_update` replaces (PUT): keep the traits an existing customer already has and
     // this run does not set, and its email unless a new one is given.
     if let Some(existing) = api.customers().get(&args.customer_id)? {
         let kept = existing
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             payload = payload.customer_email(email);
         }
     }
-    let customer = api.customers().add_or_update(&payload.build()?)?;
+    let customer = api.customers().create_or_update(&payload.build()?)?;
     println!(
         "customer {} ({}) traits {:?}",
         customer.customer_id, customer.customer_name, customer.traits
@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let plan = CustomerProductPlanPayload::builder(&args.customer_id)
             .product_plan_id(plan_id)
             .build()?;
-        api.product_plans().add_or_update(&plan)?;
+        api.product_plans().assign(&plan)?;
         let latest = api.product_plans().get(&args.customer_id)?;
         println!(
             "product plan: {}",

@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
         .group_by(AllUsageGroupBy::CustomerId)
         .build()?;
-    println!("all meters: {} report(s)", usage.all(&all)?.len());
+    println!("all meters: {} report(s)", usage.list(&all)?.len());
     Ok(())
 }
 

@@ -85,7 +85,7 @@ blocking_apis! {
     usage: BlockingUsageApi => UsageApi {
         fn get(query: &UsageQuery) -> UsageReport;
         fn batch(queries: &[UsageQuery]) -> Vec<UsageReport>;
-        fn all(query: &AllUsageQuery) -> Vec<UsageReport>;
+        fn list(query: &AllUsageQuery) -> Vec<UsageReport>;
     }
     ingest: BlockingIngestApi => IngestApi {
         fn send(records: &[MeterRecord]) -> String;
@@ -93,9 +93,9 @@ blocking_apis! {
     customers: BlockingCustomersApi => CustomersApi {
         fn list() -> Vec<Customer>;
         fn get(customer_id: &str) -> Option<Customer>;
-        fn add(payload: &CustomerPayload) -> Customer;
+        fn create(payload: &CustomerPayload) -> Customer;
         fn update(payload: &CustomerPayload) -> Customer;
-        fn add_or_update(payload: &CustomerPayload) -> Customer;
+        fn create_or_update(payload: &CustomerPayload) -> Customer;
         fn delete(customer_id: &str) -> ();
         fn set_lifecycle_stage(payload: &CustomerLifecycleStagePayload) -> Customer;
     }
@@ -103,19 +103,19 @@ blocking_apis! {
         fn create(request: &CustomerPortalSessionRequest) -> CustomerPortalSession;
     }
     product_plans: BlockingProductPlansApi => ProductPlansApi {
-        fn add_or_update(payload: &CustomerProductPlanPayload) -> CustomerProductPlan;
+        fn assign(payload: &CustomerProductPlanPayload) -> CustomerProductPlan;
         fn get(customer_id: &str) -> Option<CustomerProductPlan>;
         fn list(customer_id: &str) -> Vec<CustomerProductPlan>;
     }
     prepaid_orders: BlockingPrepaidOrdersApi => PrepaidOrdersApi {
-        fn add(payload: &PrepaidOrderPayload) -> PrepaidOrder;
-        fn list_active(query: &PrepaidOrderListQuery) -> Vec<PrepaidOrder>;
+        fn create(payload: &PrepaidOrderPayload) -> PrepaidOrder;
+        fn list(query: &PrepaidOrderListQuery) -> Vec<PrepaidOrder>;
         fn delete(query: &DeletePrepaidOrderQuery) -> ();
         fn report_external_payment(payload: &PrepaidPaymentStatusPayload) -> PrepaidPaymentStatus;
     }
     invoices: BlockingInvoicesApi => InvoicesApi {
-        fn all(query: &AllInvoicesQuery) -> Vec<Invoice>;
-        fn get(query: &InvoiceQuery) -> Invoice;
+        fn list(query: &AllInvoicesQuery) -> Vec<Invoice>;
+        fn get(query: &InvoiceQuery) -> Option<Invoice>;
     }
     usage_cost: BlockingUsageCostApi => UsageCostApi {
         fn get(query: &UsageCostQuery) -> UsageCostReport;

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amberflo::types::{
-    AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, CustomerPayload,
-    CustomerPortalSessionRequest, CustomerProductPlanPayload, InvoiceQuery, PrepaidOrderListQuery,
-    PrepaidOrderPayload, TimeGroupingInterval, TimeRange, UsageQuery,
+    AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, CalendarDate,
+    CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlanPayload, InvoiceQuery, Month,
+    PrepaidOrderListQuery, PrepaidOrderPayload, TimeGroupingInterval, TimeRange, UsageQuery,
 };
 use amberflo::{Client, ClientBuilder, FailedBatch, MeterRecord, RetryPolicy};
 use amberflo_batcher::block_on as run;
@@ -222,7 +222,7 @@ macro_rules! e2e_suite {
                     .group_by(AllUsageGroupBy::CustomerId)
                     .build()
                     .unwrap();
-                let all = run(client.usage().all(&all)).unwrap();
+                let all = run(client.usage().list(&all)).unwrap();
                 let total: f64 = all
                     .iter()
                     .flat_map(|r| &r.client_meters)
@@ -326,7 +326,7 @@ macro_rules! e2e_suite {
                     .customer_name("Blocking Ltd")
                     .build()
                     .unwrap();
-                client.blocking().customers().add(&payload).unwrap();
+                client.blocking().customers().create(&payload).unwrap();
                 let found = client.blocking().customers().get("customer-9").unwrap();
                 assert_eq!(found.unwrap().customer_name, "Blocking Ltd");
                 let error = client.blocking().customers().get(" ").unwrap_err();
@@ -345,18 +345,18 @@ macro_rules! e2e_suite {
                     .create_in_stripe()
                     .build()
                     .unwrap();
-                let added = run(customers.add_or_update(&payload)).unwrap();
+                let added = run(customers.create_or_update(&payload)).unwrap();
                 assert_eq!(added.customer_id, "customer-1");
                 assert!(added.traits.contains_key("stripeId"));
                 let renamed = CustomerPayload::builder("customer-1")
                     .customer_name("Acme Two")
                     .build()
                     .unwrap();
-                run(customers.add_or_update(&renamed)).unwrap();
+                run(customers.create_or_update(&renamed)).unwrap();
                 let fetched = run(customers.get("customer-1")).unwrap().unwrap();
                 assert_eq!(fetched.customer_name, "Acme Two");
                 assert_eq!(run(customers.list()).unwrap().len(), 1);
-                let conflict = run(customers.add(&payload)).unwrap_err();
+                let conflict = run(customers.create(&payload)).unwrap_err();
                 assert_eq!(conflict.status(), Some(amberflo::StatusCode::CONFLICT));
 
                 let request = CustomerPortalSessionRequest::builder("customer-1")
@@ -373,7 +373,7 @@ macro_rules! e2e_suite {
                     .start_time_in_seconds(1_700_000_000)
                     .build()
                     .unwrap();
-                run(plans.add_or_update(&plan)).unwrap();
+                run(plans.assign(&plan)).unwrap();
                 assert_eq!(
                     run(plans.get("customer-1"))
                         .unwrap()
@@ -389,21 +389,28 @@ macro_rules! e2e_suite {
                     .prepaid_price(100.0)
                     .build()
                     .unwrap();
-                let stored = run(client.prepaid_orders().add(&order)).unwrap();
+                let stored = run(client.prepaid_orders().create(&order)).unwrap();
                 assert_eq!(stored.id, "order-1");
                 let query = PrepaidOrderListQuery::builder("customer-1")
                     .build()
                     .unwrap();
-                let active = run(client.prepaid_orders().list_active(&query)).unwrap();
+                let active = run(client.prepaid_orders().list(&query)).unwrap();
                 assert_eq!(
                     active.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
                     ["order-1"]
                 );
 
                 let all = AllInvoicesQuery::builder("customer-1").build().unwrap();
-                run(client.invoices().all(&all)).unwrap();
+                run(client.invoices().list(&all)).unwrap();
                 let latest = InvoiceQuery::builder("customer-1").build().unwrap();
-                run(client.invoices().get(&latest)).unwrap();
+                assert!(run(client.invoices().get(&latest)).unwrap().is_some());
+                // No invoice starts on that date: `None` (the API's 404), not an error.
+                let missing = InvoiceQuery::builder("customer-1")
+                    .product_plan_id("no-such-plan")
+                    .start_date(CalendarDate::new(2001, Month::January, 1).unwrap())
+                    .build()
+                    .unwrap();
+                assert_eq!(run(client.invoices().get(&missing)).unwrap(), None);
             }
         }
     };

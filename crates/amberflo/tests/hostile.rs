@@ -239,7 +239,7 @@ fn api_calls_validate_deserialised_queries_before_sending() {
         "customerId": " ", "productId": "1", "fromCache": true, "withPaymentStatus": true
     }))
     .unwrap();
-    let error = amberflo_batcher::block_on(client.invoices().all(&query)).unwrap_err();
+    let error = amberflo_batcher::block_on(client.invoices().list(&query)).unwrap_err();
     assert_eq!(error.validation().unwrap().field(), "customer_id");
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
 }

@@ -298,7 +298,7 @@ macro_rules! rest_suite {
                         .lifecycle_stage(LifecycleStage::Onboarding)
                         .build()
                         .unwrap();
-                    let added = run(customers.add(&payload)).unwrap();
+                    let added = run(customers.create(&payload)).unwrap();
                     assert_eq!(added.address.as_ref(), Some(&address));
                 }
                 let stage = CustomerLifecycleStagePayload::new("customer-1", LifecycleStage::Active).unwrap();
@@ -340,7 +340,7 @@ macro_rules! rest_suite {
                         .label("Starter pack")
                         .build()
                         .unwrap();
-                    run(orders.add(&order)).unwrap();
+                    run(orders.create(&order)).unwrap();
                 }
                 let report = PrepaidPaymentStatusPayload::builder("order-1")
                     .payment_status(PaymentStatus::Settled)
@@ -352,13 +352,13 @@ macro_rules! rest_suite {
                 let status = run(orders.report_external_payment(&report)).unwrap();
                 assert_eq!(status.payment_status, Some(PaymentStatus::Settled));
                 let list = PrepaidOrderListQuery::builder("customer-1").build().unwrap();
-                let active = run(orders.list_active(&list)).unwrap();
+                let active = run(orders.list(&list)).unwrap();
                 assert_eq!(active[0].extra["paymentStatus"], "SETTLED");
                 assert_eq!(active[0].label.as_deref(), Some("Starter pack"));
 
                 let delete = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-2").build().unwrap();
                 run(orders.delete(&delete)).unwrap();
-                let ids: Vec<String> = run(orders.list_active(&list)).unwrap().into_iter().map(|o| o.id).collect();
+                let ids: Vec<String> = run(orders.list(&list)).unwrap().into_iter().map(|o| o.id).collect();
                 assert_eq!(ids, ["order-1"]);
                 assert_eq!(run(orders.delete(&delete)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
                 let stranger = PrepaidPaymentStatusPayload::builder("order-9")
@@ -390,7 +390,7 @@ macro_rules! rest_suite {
                 // A 503 on a creating POST is handed back at once: nothing was created.
                 emulator.faults().fail_next(FailRequests::new(1, 503).path_prefix("/customers")).unwrap();
                 let payload = CustomerPayload::builder("customer-1").customer_name("Acme").build().unwrap();
-                let error = run(customers.add(&payload)).unwrap_err();
+                let error = run(customers.create(&payload)).unwrap_err();
                 assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
                 assert_eq!(emulator.stats().requests_failed_by_faults, 4);
                 assert!(run(customers.list()).unwrap().is_empty());

@@ -334,7 +334,7 @@ fn customer_delete_and_stage_and_typed_address() {
         .build()
         .unwrap();
     let request = exchange(&json!({"customerId": "c1"}), |client| {
-        run(client.customers().add(&payload))
+        run(client.customers().create(&payload))
     });
     assert_wire(
         &request,
@@ -417,7 +417,7 @@ fn prepaid_delete_and_external_payment_status() {
         .build()
         .unwrap();
     let request = exchange(&json!({"id": "o1"}), |client| {
-        run(client.prepaid_orders().add(&order))
+        run(client.prepaid_orders().create(&order))
     });
     let body: Value = request.body_json().unwrap();
     assert_eq!(

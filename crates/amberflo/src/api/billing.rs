@@ -28,7 +28,7 @@ const INVOICE_ALL: &str = "/payments/billing/customer-product-invoice/all";
 /// let payload = CustomerProductPlanPayload::builder("customer-1")
 ///     .product_plan_id("plan-gold")
 ///     .build()?;
-/// client.product_plans().add_or_update(&payload).await?;
+/// client.product_plans().assign(&payload).await?;
 /// let latest = client.product_plans().get("customer-1").await?;
 /// assert_eq!(latest.map(|plan| plan.product_plan_id).as_deref(), Some("plan-gold"));
 /// # Ok(()) }
@@ -47,7 +47,8 @@ impl<'a> ProductPlansApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn add_or_update(
+    #[doc(alias = "add_or_update")]
+    pub async fn assign(
         self,
         payload: &CustomerProductPlanPayload,
     ) -> Result<CustomerProductPlan, Error> {
@@ -90,9 +91,9 @@ impl<'a> ProductPlansApi<'a> {
 ///     .prepaid_price(100.0)
 ///     .start_time(SystemTime::now())
 ///     .build()?;
-/// client.prepaid_orders().add(&order).await?;
+/// client.prepaid_orders().create(&order).await?;
 /// let query = PrepaidOrderListQuery::builder("customer-1").build()?;
-/// let active = client.prepaid_orders().list_active(&query).await?;
+/// let active = client.prepaid_orders().list(&query).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -109,7 +110,8 @@ impl<'a> PrepaidOrdersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn add(self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
+    #[doc(alias = "add")]
+    pub async fn create(self, payload: &PrepaidOrderPayload) -> Result<PrepaidOrder, Error> {
         payload.validate()?;
         self.client
             .call_json(Method::POST, PREPAID, &(), payload)
@@ -120,10 +122,8 @@ impl<'a> PrepaidOrdersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn list_active(
-        self,
-        query: &PrepaidOrderListQuery,
-    ) -> Result<Vec<PrepaidOrder>, Error> {
+    #[doc(alias = "list_active")]
+    pub async fn list(self, query: &PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
         query.validate()?;
         self.client.call(Method::GET, PREPAID_LIST, query).await
     }
@@ -183,7 +183,7 @@ impl<'a> PrepaidOrdersApi<'a> {
 /// use amberflo::types::{AllInvoicesQuery, InvoiceQuery};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-/// let all = client.invoices().all(&AllInvoicesQuery::builder("customer-1").build()?).await?;
+/// let all = client.invoices().list(&AllInvoicesQuery::builder("customer-1").build()?).await?;
 /// let open = client.invoices().get(&InvoiceQuery::builder("customer-1").build()?).await?;
 /// # Ok(()) }
 /// ```
@@ -201,17 +201,19 @@ impl<'a> InvoicesApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn all(self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
+    #[doc(alias("get_all", "all"))]
+    pub async fn list(self, query: &AllInvoicesQuery) -> Result<Vec<Invoice>, Error> {
         query.validate()?;
         self.client.call(Method::GET, INVOICE_ALL, query).await
     }
 
-    /// One invoice: the latest, or the one starting on a date.
+    /// One invoice: the latest, or the one starting on a date; `None` when there is none
+    /// (a 404, `null` or `{}`).
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn get(self, query: &InvoiceQuery) -> Result<Invoice, Error> {
+    pub async fn get(self, query: &InvoiceQuery) -> Result<Option<Invoice>, Error> {
         query.validate()?;
-        self.client.call(Method::GET, INVOICE, query).await
+        found::get(self.client, INVOICE, query).await
     }
 }

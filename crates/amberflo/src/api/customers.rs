@@ -24,7 +24,7 @@ const CUSTOMER_STAGE: &str = "/customers/stage";
 ///     .customer_name("Acme Inc.")
 ///     .customer_email("billing@acme.test")
 ///     .build()?;
-/// let customer = client.customers().add_or_update(&payload).await?;
+/// let customer = client.customers().create_or_update(&payload).await?;
 /// assert_eq!(customer.customer_id, "customer-1");
 /// assert!(client.customers().get("customer-1").await?.is_some());
 /// # Ok(()) }
@@ -62,7 +62,8 @@ impl<'a> CustomersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid payload, else as any API call.
-    pub async fn add(self, payload: &CustomerPayload) -> Result<Customer, Error> {
+    #[doc(alias = "add")]
+    pub async fn create(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
         let query = CreateCustomerQuery::for_payload(payload);
         self.client
@@ -83,15 +84,18 @@ impl<'a> CustomersApi<'a> {
     }
 
     /// Updates the customer if it exists (with [`update`](Self::update)'s PUT semantics),
-    /// else creates it (the payload's `create_in_stripe` applies only to creation).
+    /// else creates it (the payload's `create_in_stripe` applies only to creation): a
+    /// [`get`](Self::get), then an [`update`](Self::update) or a [`create`](Self::create), so
+    /// not atomic (the Python SDK's `add_or_update`).
     ///
     /// # Errors
-    /// As [`get`](Self::get), [`add`](Self::add) and [`update`](Self::update).
-    pub async fn add_or_update(self, payload: &CustomerPayload) -> Result<Customer, Error> {
+    /// As [`get`](Self::get), [`create`](Self::create) and [`update`](Self::update).
+    #[doc(alias = "add_or_update")]
+    pub async fn create_or_update(self, payload: &CustomerPayload) -> Result<Customer, Error> {
         payload.validate()?;
         match self.get(payload.customer_id()).await? {
             Some(_) => self.update(payload).await,
-            None => self.add(payload).await,
+            None => self.create(payload).await,
         }
     }
 

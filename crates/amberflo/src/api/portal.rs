@@ -33,6 +33,7 @@ impl<'a> PortalSessionsApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for an invalid request, else as any API call.
+    #[doc(alias = "get")]
     pub async fn create(
         self,
         request: &CustomerPortalSessionRequest,

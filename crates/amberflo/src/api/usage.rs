@@ -63,7 +63,8 @@ impl<'a> UsageApi<'a> {
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub async fn all(self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
+    #[doc(alias("get_all", "all"))]
+    pub async fn list(self, query: &AllUsageQuery) -> Result<Vec<UsageReport>, Error> {
         query.validate()?;
         self.client.call(Method::GET, USAGE_ALL, query).await
     }
