@@ -13,10 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use amberflo::MeterRecord;
 use amberflo::types::{
-    ApplyPromotionPayload, CustomerLifecycleStagePayload, CustomerPayload,
-    CustomerPromotionListQuery, LifecycleStage, MeterDefinitionPayload, MeterType,
-    NotificationType, PageRequest, Promotion, RemovePromotionQuery, SignalPayload,
-    ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
+    ApplyPromotionPayload, CustomerLifecycleStagePayload, CustomerPayload, CustomerProductQuery,
+    LifecycleStage, MeterDefinitionPayload, MeterType, NotificationType, PageRequest, Promotion,
+    RemovePromotionQuery, SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange,
+    UsageCostQuery,
 };
 use clap::Parser;
 
@@ -153,7 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         api.promotions().apply(&apply)?;
         let applied = api
             .promotions()
-            .list_applied(&CustomerPromotionListQuery::builder("customer-1").build()?)?;
+            .list_applied(&CustomerProductQuery::builder("customer-1").build()?)?;
         println!("customer-1 has {} promotion(s) applied", applied.len());
         let remove = RemovePromotionQuery::builder("customer-1")
             .promotion_id(&promotion.id)

@@ -294,3 +294,80 @@ impl BillingCustomerQuery {
         &self.customer_id
     }
 }
+
+/// Query parameters `?CustomerId=&ProductId=` of a customer's lists for one product: its
+/// prepaid orders (`GET .../customer-prepaid/list`) and its applied promotions
+/// (`GET .../customer-promotions/list`).
+///
+/// ```
+/// use amberflo_types::{CustomerProductQuery, Rule};
+///
+/// let query = CustomerProductQuery::builder("customer-1").build()?;
+/// assert_eq!(query.product_id(), "1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "CustomerId=customer-1&ProductId=1"
+/// );
+/// let error = CustomerProductQuery::builder("customer-1").product_id(" ").build().unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
+/// # Ok::<(), amberflo_types::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerProductQuery {
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    customer_id: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
+    product_id: String,
+}
+
+impl CustomerProductQuery {
+    /// Starts a query for the active prepaid orders of `customer_id` (product `"1"` unless
+    /// set with [`CustomerProductQueryBuilder::product_id`]).
+    pub fn builder(customer_id: impl Into<String>) -> CustomerProductQueryBuilder {
+        CustomerProductQueryBuilder {
+            query: CustomerProductQuery {
+                customer_id: customer_id.into(),
+                product_id: default_product_id(),
+            },
+        }
+    }
+
+    /// Checks that the customer and product ids are not blank.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::non_blank("customer_id", &self.customer_id)?;
+        validate::non_blank("product_id", &self.product_id)
+    }
+
+    /// The customer asked for.
+    pub fn customer_id(&self) -> &str {
+        &self.customer_id
+    }
+
+    /// The product asked for.
+    pub fn product_id(&self) -> &str {
+        &self.product_id
+    }
+}
+
+/// Builds a validated [`CustomerProductQuery`]; see [`CustomerProductQuery::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CustomerProductQueryBuilder {
+    query: CustomerProductQuery,
+}
+
+impl CustomerProductQueryBuilder {
+    /// Asks for another product's orders (default `"1"`; not blank).
+    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+        self.query.product_id = product_id.into();
+        self
+    }
+
+    /// Validates and returns the query.
+    pub fn build(self) -> Result<CustomerProductQuery, ValidationError> {
+        self.query.validate()?;
+        Ok(self.query)
+    }
+}

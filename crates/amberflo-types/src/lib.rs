@@ -66,11 +66,11 @@
 //! | customers | [`CustomerPayload`] ([`CustomerPayload::builder`]), [`CustomerQuery`] (`new`), [`CreateCustomerQuery`] ([`CreateCustomerQuery::for_payload`]) | [`Customer`] |
 //! | portal sessions | [`CustomerPortalSessionRequest`] ([`CustomerPortalSessionRequest::builder`]) | [`CustomerPortalSession`] |
 //! | product plans | [`CustomerProductPlanPayload`] ([`CustomerProductPlanPayload::builder`]), [`BillingCustomerQuery`] (`new`) | [`CustomerProductPlan`] |
-//! | prepaid orders | [`PrepaidOrderPayload`] ([`PrepaidOrderPayload::builder`], [`BillingPeriod`]), [`PrepaidOrderListQuery`] ([`PrepaidOrderListQuery::builder`]) | [`PrepaidOrder`] |
+//! | prepaid orders | [`PrepaidOrderPayload`] ([`PrepaidOrderPayload::builder`], [`BillingPeriod`]), [`CustomerProductQuery`] ([`CustomerProductQuery::builder`]) | [`PrepaidOrder`] |
 //! | invoices | [`AllInvoicesQuery`] ([`AllInvoicesQuery::builder`]), [`InvoiceQuery`] ([`InvoiceQuery::builder`], [`CalendarDate`], [`Month`]) | [`Invoice`] |
 //! | usage cost | [`UsageCostQuery`] ([`UsageCostQuery::builder`], paged with [`PageRequest`]) | [`UsageCostReport`] ([`PageInfo`]) |
 //! | signals | [`SignalPayload`] ([`SignalPayload::builder`]; [`NotificationType`], [`ThresholdCondition`], [`CustomerFilterMode`]) | [`Signal`] |
-//! | promotions | [`ApplyPromotionPayload`] ([`ApplyPromotionPayload::builder`]), [`PromotionQuery`] (`new`), [`CustomerPromotionListQuery`], [`RemovePromotionQuery`] (builders) | [`Promotion`], [`CustomerPromotion`] |
+//! | promotions | [`ApplyPromotionPayload`] ([`ApplyPromotionPayload::builder`]), [`PromotionQuery`] (`new`), [`CustomerProductQuery`], [`RemovePromotionQuery`] (builders) | [`Promotion`], [`CustomerPromotion`] |
 //! | customer lifecycle | [`CustomerLifecycleStagePayload`] (`new`; [`LifecycleStage`]), [`Address`] ([`Address::builder`]) | [`Customer`] |
 //! | prepaid lifecycle | [`DeletePrepaidOrderQuery`] ([`DeletePrepaidOrderQuery::builder`]), [`PrepaidPaymentStatusPayload`] ([`PrepaidPaymentStatusPayload::builder`]; [`PaymentStatus`], [`PrepaidPriority`]) | [`PrepaidPaymentStatus`] |
 //! | meter definitions | [`MeterDefinitionPayload`] ([`MeterDefinitionPayload::builder`]; [`MeterType`]), [`MeterDefinitionQuery`] (`new`) | [`MeterDefinition`] |
@@ -108,8 +108,8 @@ mod validate;
 
 pub use billing::{
     BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
-    CustomerProductPlanPayloadBuilder, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    MIN_PRODUCT_PLAN_SECONDS,
+    CustomerProductPlanPayloadBuilder, CustomerProductQuery, CustomerProductQueryBuilder,
+    DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID, MIN_PRODUCT_PLAN_SECONDS,
 };
 pub use compact::CompactError;
 pub use cost::{
@@ -137,14 +137,13 @@ pub use portal::{
 };
 pub use prepaid::{
     BillingPeriod, BillingPeriodUnit, DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder,
-    PaymentStatus, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderListQueryBuilder,
-    PrepaidOrderPayload, PrepaidOrderPayloadBuilder, PrepaidPaymentStatus,
-    PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
+    PaymentStatus, PrepaidOrder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
+    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder,
+    PrepaidPriority,
 };
 pub use promotion::{
-    ApplyPromotionPayload, ApplyPromotionPayloadBuilder, CustomerPromotion,
-    CustomerPromotionListQuery, CustomerPromotionListQueryBuilder, Promotion, PromotionQuery,
-    RemovePromotionQuery, RemovePromotionQueryBuilder,
+    ApplyPromotionPayload, ApplyPromotionPayloadBuilder, CustomerPromotion, Promotion,
+    PromotionQuery, RemovePromotionQuery, RemovePromotionQueryBuilder,
 };
 pub use records_json::write_records_json;
 pub use signal::{

@@ -16,8 +16,8 @@ use amberflo_types::{
     AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, BillingCustomerQuery,
     BillingPeriod, BillingPeriodUnit, CalendarDate, CreateCustomerQuery, Customer, CustomerPayload,
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    Invoice, InvoiceQuery, MeterRecord, Month, PrepaidOrder, PrepaidOrderListQuery,
+    CustomerProductPlanPayload, CustomerProductQuery, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION,
+    DEFAULT_PRODUCT_ID, Invoice, InvoiceQuery, MeterRecord, Month, PrepaidOrder,
     PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
     UsagePayloadFactory, UsageQuery, UsageReport,
 };
@@ -705,7 +705,7 @@ fn prepaid_order_full() {
 
 #[test]
 fn prepaid_order_list_query() {
-    let query = PrepaidOrderListQuery::builder("customer-1")
+    let query = CustomerProductQuery::builder("customer-1")
         .product_id("product-7")
         .build()
         .expect("valid");
@@ -713,7 +713,7 @@ fn prepaid_order_list_query() {
     // `list_active(customer_id)` defaults the product to "1".
     assert_eq!(
         our_pairs(
-            &PrepaidOrderListQuery::builder("customer-1")
+            &CustomerProductQuery::builder("customer-1")
                 .build()
                 .expect("valid")
         ),

@@ -7,7 +7,7 @@
 
 use amberflo_types::{
     Address, ApplyPromotionPayload, CostGroup, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPromotion, CustomerPromotionListQuery, DeletePrepaidOrderQuery, LifecycleStage,
+    CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, LifecycleStage,
     MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterRecord, MeterType,
     NotificationType, PageRequest, PaymentStatus, PrepaidOrder, PrepaidPaymentStatusPayload,
     PrepaidPriority, Promotion, PromotionQuery, RemovePromotionQuery, Rule, Signal, SignalPayload,
@@ -203,12 +203,12 @@ fn promotion_payloads_queries_and_responses() {
     assert_eq!(query(&PromotionQuery::new("p1").unwrap()), "id=p1");
     assert_eq!(
         query(
-            &CustomerPromotionListQuery::builder("c1")
+            &CustomerProductQuery::builder("c1")
                 .product_id("2")
                 .build()
                 .unwrap()
         ),
-        "ProductId=2&CustomerId=c1"
+        "CustomerId=c1&ProductId=2"
     );
     assert_eq!(
         query(

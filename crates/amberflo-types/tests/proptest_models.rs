@@ -16,9 +16,9 @@ use amberflo_types::{
     AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, BillingCustomerQuery,
     BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter, CreateCustomerQuery, Customer,
     CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION, DEFAULT_PRODUCT_ID,
-    Dimensions, Invoice, InvoiceQuery, MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS,
-    MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month, PrepaidOrder, PrepaidOrderListQuery,
+    CustomerProductPlanPayload, CustomerProductQuery, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION,
+    DEFAULT_PRODUCT_ID, Dimensions, Invoice, InvoiceQuery, MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS,
+    MIN_EPOCH_MILLIS, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month, PrepaidOrder,
     PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
     UsagePayloadFactory, UsageQuery, UsageReport, UsageValue, ValidationError,
 };
@@ -1052,7 +1052,7 @@ proptest! {
         if let Some(product) = &product {
             require_non_blank(&mut broken, "product_id", product);
         }
-        let mut builder = PrepaidOrderListQuery::builder(customer.clone());
+        let mut builder = CustomerProductQuery::builder(customer.clone());
         if let Some(product) = &product {
             builder = builder.product_id(product.clone());
         }

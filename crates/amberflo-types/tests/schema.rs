@@ -51,7 +51,7 @@ fn schema_of_fixture(name: &str) -> &'static str {
             "prepaid_order_payload.json"
         }
         "prepaid_orders_response" => "prepaid_order_list.json",
-        "prepaid_order_list_query" => "prepaid_order_list_query.json",
+        "prepaid_order_list_query" => "customer_product_query.json",
         n if n.starts_with("all_invoices_query_") => "all_invoices_query.json",
         "latest_invoice_query" | "invoice_query" => "invoice_query.json",
         "invoice_response" => "invoice.json",

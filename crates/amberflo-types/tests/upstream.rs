@@ -14,9 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use amberflo_types::{
-    BillingCustomerQuery, Customer, CustomerPortalSession, CustomerProductPlan, CustomerPromotion,
-    CustomerPromotionListQuery, CustomerQuery, DeletePrepaidOrderQuery, Invoice, MeterDefinition,
-    MeterDefinitionQuery, PrepaidOrder, PrepaidOrderListQuery, PrepaidPaymentStatus, Promotion,
+    BillingCustomerQuery, Customer, CustomerPortalSession, CustomerProductPlan,
+    CustomerProductQuery, CustomerPromotion, CustomerQuery, DeletePrepaidOrderQuery, Invoice,
+    MeterDefinition, MeterDefinitionQuery, PrepaidOrder, PrepaidPaymentStatus, Promotion,
     PromotionQuery, RemovePromotionQuery, Signal, UsageCostReport, UsageReport,
 };
 use serde::Serialize;
@@ -350,19 +350,11 @@ fn query_parameters_match_the_upstream_requests() {
         ),
         (
             "prepaid_orders_list.ts.json",
-            query_of(
-                &PrepaidOrderListQuery::builder("customer-1")
-                    .build()
-                    .unwrap(),
-            ),
+            query_of(&CustomerProductQuery::builder("customer-1").build().unwrap()),
         ),
         (
             "promotions_list_applied.go.json",
-            query_of(
-                &CustomerPromotionListQuery::builder("customer-1")
-                    .build()
-                    .unwrap(),
-            ),
+            query_of(&CustomerProductQuery::builder("customer-1").build().unwrap()),
         ),
         (
             "promotions_get.go.json",

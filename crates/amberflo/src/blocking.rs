@@ -19,11 +19,10 @@ use amberflo_types::{
     AllInvoicesQuery, AllUsageQuery, ApplyPromotionPayload, Customer,
     CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSession,
     CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload,
-    CustomerPromotion, CustomerPromotionListQuery, DeletePrepaidOrderQuery, Invoice, InvoiceQuery,
-    MeterDefinition, MeterDefinitionPayload, MeterRecord, PrepaidOrder, PrepaidOrderListQuery,
-    PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion,
-    RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
-    UsageReport,
+    CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, Invoice, InvoiceQuery,
+    MeterDefinition, MeterDefinitionPayload, MeterRecord, PrepaidOrder, PrepaidOrderPayload,
+    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion, RemovePromotionQuery, Signal,
+    SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery, UsageReport,
 };
 
 use crate::api::UsageCostPages;
@@ -109,7 +108,7 @@ blocking_apis! {
     }
     prepaid_orders: BlockingPrepaidOrdersApi => PrepaidOrdersApi {
         fn create(payload: &PrepaidOrderPayload) -> PrepaidOrder;
-        fn list(query: &PrepaidOrderListQuery) -> Vec<PrepaidOrder>;
+        fn list(query: &CustomerProductQuery) -> Vec<PrepaidOrder>;
         fn delete(query: &DeletePrepaidOrderQuery) -> ();
         fn report_external_payment(payload: &PrepaidPaymentStatusPayload) -> PrepaidPaymentStatus;
     }
@@ -131,7 +130,7 @@ blocking_apis! {
         fn list() -> Vec<Promotion>;
         fn get(id: &str) -> Option<Promotion>;
         fn apply(payload: &ApplyPromotionPayload) -> CustomerPromotion;
-        fn list_applied(query: &CustomerPromotionListQuery) -> Vec<CustomerPromotion>;
+        fn list_applied(query: &CustomerProductQuery) -> Vec<CustomerPromotion>;
         fn remove(query: &RemovePromotionQuery) -> ();
     }
     meters: BlockingMetersApi => MetersApi {

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use amberflo::types::{
     AggregationType, AllInvoicesQuery, AllUsageGroupBy, AllUsageQuery, CalendarDate,
-    CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlanPayload, InvoiceQuery, Month,
-    PrepaidOrderListQuery, PrepaidOrderPayload, TimeGroupingInterval, TimeRange, UsageQuery,
+    CustomerPayload, CustomerPortalSessionRequest, CustomerProductPlanPayload,
+    CustomerProductQuery, InvoiceQuery, Month, PrepaidOrderPayload, TimeGroupingInterval,
+    TimeRange, UsageQuery,
 };
 use amberflo::{Client, ClientBuilder, FailedBatch, MeterRecord, RetryPolicy};
 use amberflo_batcher::block_on as run;
@@ -391,9 +392,7 @@ macro_rules! e2e_suite {
                     .unwrap();
                 let stored = run(client.prepaid_orders().create(&order)).unwrap();
                 assert_eq!(stored.id, "order-1");
-                let query = PrepaidOrderListQuery::builder("customer-1")
-                    .build()
-                    .unwrap();
+                let query = CustomerProductQuery::builder("customer-1").build().unwrap();
                 let active = run(client.prepaid_orders().list(&query)).unwrap();
                 assert_eq!(
                     active.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use amberflo::types::{
     Address, ApplyPromotionPayload, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPayload, CustomerPromotionListQuery, DeletePrepaidOrderQuery, LifecycleStage,
+    CustomerPayload, CustomerProductQuery, DeletePrepaidOrderQuery, LifecycleStage,
     MeterDefinitionPayload, MeterType, NotificationType, PageRequest, PaymentStatus,
-    PrepaidOrderListQuery, PrepaidOrderPayload, PrepaidPaymentStatusPayload, Promotion,
-    RemovePromotionQuery, Rule, SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange,
-    UsageCostQuery,
+    PrepaidOrderPayload, PrepaidPaymentStatusPayload, Promotion, RemovePromotionQuery, Rule,
+    SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
 };
 use amberflo::{Client, ClientBuilder, MeterRecord, RetryPolicy, StatusCode};
 use amberflo_batcher::block_on as run;
@@ -236,9 +235,9 @@ macro_rules! rest_suite {
                 let unknown = ApplyPromotionPayload::builder("customer-1").promotion_id("nope").build().unwrap();
                 assert_eq!(run(promotions.apply(&unknown)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
 
-                let query = CustomerPromotionListQuery::builder("customer-1").build().unwrap();
+                let query = CustomerProductQuery::builder("customer-1").build().unwrap();
                 assert_eq!(run(promotions.list_applied(&query)).unwrap(), vec![applied.clone()]);
-                let other = CustomerPromotionListQuery::builder("customer-2").build().unwrap();
+                let other = CustomerProductQuery::builder("customer-2").build().unwrap();
                 assert!(run(promotions.list_applied(&other)).unwrap().is_empty());
 
                 let remove = RemovePromotionQuery::builder("customer-1").promotion_id("launch").build().unwrap();
@@ -351,7 +350,7 @@ macro_rules! rest_suite {
                     .unwrap();
                 let status = run(orders.report_external_payment(&report)).unwrap();
                 assert_eq!(status.payment_status, Some(PaymentStatus::Settled));
-                let list = PrepaidOrderListQuery::builder("customer-1").build().unwrap();
+                let list = CustomerProductQuery::builder("customer-1").build().unwrap();
                 let active = run(orders.list(&list)).unwrap();
                 assert_eq!(active[0].extra["paymentStatus"], "SETTLED");
                 assert_eq!(active[0].label.as_deref(), Some("Starter pack"));

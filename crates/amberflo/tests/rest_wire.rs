@@ -9,7 +9,7 @@ use std::time::Duration;
 use amberflo::mock::{MockReply, MockTransport, RecordedRequest};
 use amberflo::types::{
     Address, ApplyPromotionPayload, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPayload, CustomerPromotionListQuery, DeletePrepaidOrderQuery, LifecycleStage,
+    CustomerPayload, CustomerProductQuery, DeletePrepaidOrderQuery, LifecycleStage,
     MeterDefinitionPayload, MeterType, NotificationType, PageRequest, PaymentStatus,
     PrepaidOrderPayload, PrepaidPaymentStatusPayload, PrepaidPriority, RemovePromotionQuery,
     SignalPayload, Take, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
@@ -234,7 +234,7 @@ fn promotion_calls() {
             "appliedTimeRange": {"startTimeInSeconds": START, "endTimeInSeconds": START + 10}}),
         ),
     );
-    let list = CustomerPromotionListQuery::builder("c1").build().unwrap();
+    let list = CustomerProductQuery::builder("c1").build().unwrap();
     let request = exchange(&json!([relation]), |client| {
         run(client.promotions().list_applied(&list))
     });
@@ -242,7 +242,7 @@ fn promotion_calls() {
         &request,
         "GET",
         "/payments/pricing/amberflo/customer-promotions/list",
-        Some("ProductId=1&CustomerId=c1"),
+        Some("CustomerId=c1&ProductId=1"),
         None,
     );
     let remove = RemovePromotionQuery::builder("c1")

@@ -7,7 +7,7 @@
 
 use amberflo_types::{
     AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload,
-    DeletePrepaidOrderQuery, InvoiceQuery, Month, PrepaidOrderListQuery, PrepaidOrderPayload,
+    CustomerProductQuery, DeletePrepaidOrderQuery, InvoiceQuery, Month, PrepaidOrderPayload,
     PrepaidPaymentStatusPayload, ValidationError,
 };
 use http::StatusCode;
@@ -67,7 +67,7 @@ pub(super) fn add_order(shared: &Shared, request: &ApiRequest) -> Handled {
 }
 
 pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query = PrepaidOrderListQuery::builder(request.param("CustomerId").unwrap_or_default());
+    let mut query = CustomerProductQuery::builder(request.param("CustomerId").unwrap_or_default());
     if let Some(product) = request.param("ProductId") {
         query = query.product_id(product);
     }

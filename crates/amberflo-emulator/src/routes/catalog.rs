@@ -7,7 +7,7 @@
 //! deleted by id once its `lockingStatus` is `deprecated` (400 before). Unknown ids are 404.
 
 use amberflo_types::{
-    ApplyPromotionPayload, CustomerPromotionListQuery, MeterDefinitionPayload, PromotionQuery,
+    ApplyPromotionPayload, CustomerProductQuery, MeterDefinitionPayload, PromotionQuery,
     RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery,
 };
 use http::StatusCode;
@@ -108,8 +108,7 @@ pub(super) fn apply_promotion(shared: &Shared, request: &ApiRequest) -> Handled 
 }
 
 pub(super) fn applied_promotions(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query =
-        CustomerPromotionListQuery::builder(request.param("CustomerId").unwrap_or_default());
+    let mut query = CustomerProductQuery::builder(request.param("CustomerId").unwrap_or_default());
     if let Some(product) = request.param("ProductId") {
         query = query.product_id(product);
     }

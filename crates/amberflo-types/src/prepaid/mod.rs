@@ -12,7 +12,4 @@ pub use payment::{
     PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
 };
 pub use period::{BillingPeriod, BillingPeriodUnit};
-pub use query::{
-    DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder, PrepaidOrderListQuery,
-    PrepaidOrderListQueryBuilder,
-};
+pub use query::{DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder};

@@ -66,12 +66,11 @@ use crate::{
     AllInvoicesQuery, AllUsageQuery, ApplyPromotionPayload, BillingCustomerQuery,
     CreateCustomerQuery, Customer, CustomerLifecycleStagePayload, CustomerPayload,
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
-    CustomerProductPlanPayload, CustomerPromotion, CustomerPromotionListQuery, CustomerQuery,
+    CustomerProductPlanPayload, CustomerProductQuery, CustomerPromotion, CustomerQuery,
     DeletePrepaidOrderQuery, Invoice, InvoiceQuery, MeterDefinition, MeterDefinitionPayload,
-    MeterDefinitionQuery, MeterRecord, PrepaidOrder, PrepaidOrderListQuery, PrepaidOrderPayload,
-    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion, PromotionQuery,
-    RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery,
-    UsageReport,
+    MeterDefinitionQuery, MeterRecord, PrepaidOrder, PrepaidOrderPayload, PrepaidPaymentStatus,
+    PrepaidPaymentStatusPayload, Promotion, PromotionQuery, RemovePromotionQuery, Signal,
+    SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery, UsageReport,
 };
 
 /// The regular expression (ECMA-262, as JSON Schema's `pattern`) a non-blank string must
@@ -237,10 +236,6 @@ pub fn all() -> Vec<SchemaFile> {
             "prepaid_order_payload.json",
             request_schema::<PrepaidOrderPayload>(),
         ),
-        file(
-            "prepaid_order_list_query.json",
-            request_schema::<PrepaidOrderListQuery>(),
-        ),
         file("prepaid_order.json", response_schema::<PrepaidOrder>()),
         file(
             "prepaid_order_list.json",
@@ -300,8 +295,8 @@ pub fn all() -> Vec<SchemaFile> {
             request_schema::<ApplyPromotionPayload>(),
         ),
         file(
-            "customer_promotion_list_query.json",
-            request_schema::<CustomerPromotionListQuery>(),
+            "customer_product_query.json",
+            request_schema::<CustomerProductQuery>(),
         ),
         file(
             "remove_promotion_query.json",

@@ -2,7 +2,7 @@
 
 use amberflo_types::{
     AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
-    DeletePrepaidOrderQuery, Invoice, InvoiceQuery, PrepaidOrder, PrepaidOrderListQuery,
+    CustomerProductQuery, DeletePrepaidOrderQuery, Invoice, InvoiceQuery, PrepaidOrder,
     PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
 };
 
@@ -84,7 +84,7 @@ impl<'a> ProductPlansApi<'a> {
 ///
 /// ```no_run
 /// use std::time::SystemTime;
-/// use amberflo::types::{PrepaidOrderListQuery, PrepaidOrderPayload};
+/// use amberflo::types::{CustomerProductQuery, PrepaidOrderPayload};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
 /// let order = PrepaidOrderPayload::builder("customer-1")
@@ -92,7 +92,7 @@ impl<'a> ProductPlansApi<'a> {
 ///     .start_time(SystemTime::now())
 ///     .build()?;
 /// client.prepaid_orders().create(&order).await?;
-/// let query = PrepaidOrderListQuery::builder("customer-1").build()?;
+/// let query = CustomerProductQuery::builder("customer-1").build()?;
 /// let active = client.prepaid_orders().list(&query).await?;
 /// # Ok(()) }
 /// ```
@@ -123,7 +123,7 @@ impl<'a> PrepaidOrdersApi<'a> {
     /// # Errors
     /// [`Error::Validation`] for an invalid query, else as any API call.
     #[doc(alias = "list_active")]
-    pub async fn list(self, query: &PrepaidOrderListQuery) -> Result<Vec<PrepaidOrder>, Error> {
+    pub async fn list(self, query: &CustomerProductQuery) -> Result<Vec<PrepaidOrder>, Error> {
         query.validate()?;
         self.client.call(Method::GET, PREPAID_LIST, query).await
     }

@@ -1,8 +1,8 @@
 //! [`PromotionsApi`]: the account's promotions, and promotions applied to customers.
 
 use amberflo_types::{
-    ApplyPromotionPayload, CustomerPromotion, CustomerPromotionListQuery, Promotion,
-    PromotionQuery, RemovePromotionQuery,
+    ApplyPromotionPayload, CustomerProductQuery, CustomerPromotion, Promotion, PromotionQuery,
+    RemovePromotionQuery,
 };
 use http::Method;
 
@@ -18,7 +18,7 @@ const CUSTOMER_PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/customer-prom
 /// Lists promotions and applies them to customers; from [`Client::promotions`].
 ///
 /// ```no_run
-/// use amberflo::types::{ApplyPromotionPayload, CustomerPromotionListQuery, RemovePromotionQuery};
+/// use amberflo::types::{ApplyPromotionPayload, CustomerProductQuery, RemovePromotionQuery};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
 /// let promotions = client.promotions().list().await?;
@@ -28,7 +28,7 @@ const CUSTOMER_PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/customer-prom
 /// client.promotions().apply(&payload).await?;
 /// let applied = client
 ///     .promotions()
-///     .list_applied(&CustomerPromotionListQuery::builder("customer-1").build()?)
+///     .list_applied(&CustomerProductQuery::builder("customer-1").build()?)
 ///     .await?;
 /// let remove = RemovePromotionQuery::builder("customer-1").promotion_id(&promotions[0].id).build()?;
 /// client.promotions().remove(&remove).await?;
@@ -86,7 +86,7 @@ impl<'a> PromotionsApi<'a> {
     /// [`Error::Validation`] for an invalid query, else as any API call.
     pub async fn list_applied(
         self,
-        query: &CustomerPromotionListQuery,
+        query: &CustomerProductQuery,
     ) -> Result<Vec<CustomerPromotion>, Error> {
         query.validate()?;
         self.client
