@@ -31,7 +31,3 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// The most of an error response's body kept in [`ApiError::body`](crate::ApiError): 4 KiB
 /// (the original length is in [`ApiError::body_len`](crate::ApiError)).
 pub const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
-
-/// The longest `Retry-After` wait ever reported: 10 minutes. A server asking for longer (or
-/// for a date years ahead) gets this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10 * 60);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::TransportError;
-use crate::defaults::{MAX_ERROR_BODY_BYTES, MAX_RETRY_AFTER};
+use crate::defaults::MAX_ERROR_BODY_BYTES;
 use crate::transport_error::SharedError;
 
 /// How many characters of a response body error messages quote.
@@ -136,18 +136,19 @@ impl Error {
 /// `body` keeps at most [`MAX_ERROR_BODY_BYTES`](crate::defaults::MAX_ERROR_BODY_BYTES) of the
 /// response body (lossily decoded UTF-8, cut at a character boundary); `body_len` is the length
 /// the server sent. `retry_after` is the server's `Retry-After` header (seconds or an HTTP
-/// date, relative to the time the response arrived; dates in the past give zero), clamped to
-/// [`MAX_RETRY_AFTER`](crate::defaults::MAX_RETRY_AFTER).
+/// date, relative to the time the response arrived; dates in the past give zero), as the
+/// server asked: the retry policy caps how long a retry actually waits.
 ///
 /// ```
 /// use std::time::Duration;
 /// use amberflo_transport::ApiError;
 /// use http::StatusCode;
 ///
-/// let error = ApiError::new(StatusCode::BAD_GATEWAY, "x".repeat(100_000), Some(Duration::MAX));
+/// let wait = Some(Duration::from_secs(3_600));
+/// let error = ApiError::new(StatusCode::BAD_GATEWAY, "x".repeat(100_000), wait);
 /// assert_eq!(error.body.len(), 4096);
 /// assert_eq!(error.body_len, 100_000);
-/// assert_eq!(error.retry_after, Some(Duration::from_secs(600)));
+/// assert_eq!(error.retry_after, wait);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Amberflo answered {status}: {}", snippet(body.as_bytes()))]
@@ -159,12 +160,12 @@ pub struct ApiError {
     pub body: String,
     /// The length of the whole response body, in bytes.
     pub body_len: usize,
-    /// The server's requested wait before retrying, from `Retry-After` (clamped).
+    /// The server's requested wait before retrying, from `Retry-After`.
     pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
-    /// An API error with these parts; `body` is cut to 4 KiB and `retry_after` clamped.
+    /// An API error with these parts; `body` is cut to 4 KiB.
     pub fn new(status: StatusCode, body: impl AsRef<[u8]>, retry_after: Option<Duration>) -> Self {
         let body = body.as_ref();
         let mut kept = body.len().min(MAX_ERROR_BODY_BYTES);
@@ -176,7 +177,7 @@ impl ApiError {
             status,
             body: String::from_utf8_lossy(&body[..kept]).into_owned(),
             body_len: body.len(),
-            retry_after: retry_after.map(|wait| wait.min(MAX_RETRY_AFTER)),
+            retry_after,
         }
     }
 

@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 /// - `"7"` (delay-seconds) gives 7 s;
 /// - an HTTP date (`"Wed, 21 Oct 2015 07:28:00 GMT"`, or the obsolete RFC 850 and asctime
 ///   forms) gives the time from `now` until then, and zero when the date is already past;
-/// - anything else (negative, fractional, garbage) gives `None`;
-/// - the result is clamped to [`MAX_RETRY_AFTER`](crate::defaults::MAX_RETRY_AFTER).
+/// - anything else (negative, fractional, garbage) gives `None`.
+///
+/// The wait is what the server asked for, not capped here: the one cap is the retry policy's
+/// (`RetryPolicy::max_retry_after` in `amberflo-batcher`), for ingest and API calls alike.
 #[must_use]
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
@@ -19,7 +21,7 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
         let at = httpdate::parse_http_date(value).ok()?;
         at.duration_since(now).unwrap_or(Duration::ZERO)
     };
-    Some(wait.min(crate::defaults::MAX_RETRY_AFTER))
+    Some(wait)
 }
 
 /// Reads `Retry-After` from `headers`, relative to `now`.
@@ -31,7 +33,6 @@ pub(crate) fn from_headers(headers: &http::HeaderMap, now: SystemTime) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::defaults::MAX_RETRY_AFTER;
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
@@ -46,22 +47,19 @@ mod tests {
             parse_retry_after(" 120 ", now),
             Some(Duration::from_secs(120))
         );
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(MAX_RETRY_AFTER)
-        );
-        assert_eq!(
-            parse_retry_after(&u64::MAX.to_string(), now),
-            Some(MAX_RETRY_AFTER)
-        );
+        // Longer than u64 seconds saturates instead of failing.
+        let forever = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(parse_retry_after("99999999999999999999999", now), forever);
+        assert_eq!(parse_retry_after(&u64::MAX.to_string(), now), forever);
     }
 
     #[test]
-    fn far_future_dates_are_clamped() {
+    fn far_future_dates_are_reported_as_asked() {
         let now = at(1_700_000_000);
+        // 2099-01-01T00:00:00Z.
         assert_eq!(
             parse_retry_after("Thu, 01 Jan 2099 00:00:00 GMT", now),
-            Some(MAX_RETRY_AFTER)
+            Some(Duration::from_secs(4_070_908_800 - 1_700_000_000))
         );
     }
 

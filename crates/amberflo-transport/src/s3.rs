@@ -413,7 +413,7 @@ impl S3Error {
             status,
             code: element("Code"),
             message: element("Message"),
-            retry_after: retry_after.map(|wait| wait.min(crate::defaults::MAX_RETRY_AFTER)),
+            retry_after,
         }
     }
 

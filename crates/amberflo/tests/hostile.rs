@@ -217,8 +217,10 @@ fn a_redirected_ingest_is_not_delivered_and_the_key_stays_home() {
     assert_eq!(elsewhere.requests.load(Ordering::SeqCst), 0);
 }
 
+/// A `Retry-After` of three thousand years is reported as sent, and waited only up to the
+/// retry policy's cap: the call ends after its retries instead of hanging.
 #[test]
-fn retry_after_is_clamped() {
+fn a_huge_retry_after_waits_only_the_policy_cap() {
     let server = Server::start(|_| {
         response(
             "429 Too Many Requests",
@@ -226,9 +228,26 @@ fn retry_after_is_clamped() {
             b"slow down",
         )
     });
-    let client = client_for(&server.url()).build().unwrap();
+    let policy = RetryPolicy::new([Duration::from_millis(10); 2])
+        .with_max_retry_after(Duration::from_millis(100));
+    let client = client_for(&server.url())
+        .api_retry_policy(policy)
+        .build()
+        .unwrap();
     let error = amberflo_batcher::block_on(client.customers().list()).unwrap_err();
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(600)));
+    assert_eq!(
+        error.status(),
+        Some(amberflo::StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert_eq!(
+        error.retry_after(),
+        Some(Duration::from_secs(99_999_999_999))
+    );
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        3,
+        "the first try and two retries"
+    );
 }
 
 #[test]

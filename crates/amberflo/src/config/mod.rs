@@ -75,7 +75,9 @@ pub const DEFAULT_CUSTOM_QUEUE_CAPACITY: usize = 10_000;
 
 /// The retry schedule of API calls (not ingest) unless
 /// [`ClientBuilder::api_retry_policy`] sets another: 3 retries, waiting up to 0.2, 0.5 and 1 s
-/// (full jitter), a `Retry-After` capped at 5 s.
+/// (full jitter), a `Retry-After` honoured up to 5 s (interactive calls should not stall for
+/// a minute; ingest's policy honours up to 60 s). The cap is the policy's
+/// ([`RetryPolicy::with_max_retry_after`]): the transport reports the server's wait as sent.
 ///
 /// ```
 /// let policy = amberflo::default_api_retry_policy();
