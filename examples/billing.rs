@@ -60,11 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 client.meter_record(record)?;
             }
         }
-        // A mistaken event, then its cancellation: it stops counting.
+        // A mistaken event, then its cancellation: it stops counting. The cancellation cancels
+        // a previous event, so the event is delivered first.
         let mistake = MeterRecord::builder(meter, 1000.0, "customer-0")
             .meter_time(now - Duration::from_secs(60))
             .unique_id("mistake-1");
         client.meter_record(mistake.clone().build()?)?;
+        client.flush(Duration::from_secs(10))?;
         client.meter_record(
             mistake
                 .unique_id("mistake-1-cancel")

@@ -135,7 +135,8 @@ impl<T: Send + Sync + 'static> BatcherBuilder<T> {
         self
     }
 
-    /// Most records per batch (default 100; must be > 0; clamped to the capacity).
+    /// Most records per batch (default [`MAX_BATCH_SIZE`](crate::defaults::MAX_BATCH_SIZE);
+    /// must be > 0; clamped to the capacity).
     pub fn max_batch_size(mut self, max_batch_size: usize) -> Self {
         self.max_batch_size = max_batch_size;
         self

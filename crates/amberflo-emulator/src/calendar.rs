@@ -62,12 +62,17 @@ pub(crate) fn month_index(seconds: i64) -> i64 {
 }
 
 /// `seconds` plus one billing `period`: days, or calendar months and years (the same day of
-/// the month and time of day, the day clamped to the month's last).
+/// the month and time of day, the day clamped to the month's last); at most
+/// [`MAX_TIME_SECONDS`](crate::usage::MAX_TIME_SECONDS) (year 10000), however long the period.
 pub(crate) fn after(seconds: i64, period: &amberflo_types::BillingPeriod) -> i64 {
+    let latest = crate::usage::MAX_TIME_SECONDS;
+    let seconds = seconds.clamp(0, latest);
     let count = period.count();
     let months = match period.unit() {
         amberflo_types::BillingPeriodUnit::Day => {
-            return seconds.saturating_add(count.saturating_mul(SECONDS_PER_DAY));
+            return seconds
+                .saturating_add(count.saturating_mul(SECONDS_PER_DAY))
+                .min(latest);
         }
         amberflo_types::BillingPeriodUnit::Year => count.saturating_mul(12),
         // MONTH, and any unit added later.
@@ -75,12 +80,14 @@ pub(crate) fn after(seconds: i64, period: &amberflo_types::BillingPeriod) -> i64
     };
     let (_, _, day) = date_of(seconds);
     let time_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    let target = month_index(seconds).saturating_add(months);
+    let target = month_index(seconds)
+        .saturating_add(months)
+        .min(month_index(latest));
     let first = month_start(target);
     let next = month_start(target.saturating_add(1));
     let days_in_month = (next - first) / SECONDS_PER_DAY;
     let day = i64::from(day).min(days_in_month);
-    first + (day - 1) * SECONDS_PER_DAY + time_of_day
+    (first + (day - 1) * SECONDS_PER_DAY + time_of_day).min(latest)
 }
 
 /// The start of the calendar month `index` months after January 1970, in Unix seconds.
@@ -148,6 +155,25 @@ mod tests {
             after(jan_31, &period(1, BillingPeriodUnit::Year)),
             jan_31_2025
         );
+        // 2024-02-29 plus a year is 2025-02-28.
+        let feb_29 = days_from_civil(2024, 2, 29) * SECONDS_PER_DAY;
+        let feb_28_2025 = days_from_civil(2025, 2, 28) * SECONDS_PER_DAY;
+        assert_eq!(
+            after(feb_29, &period(1, BillingPeriodUnit::Year)),
+            feb_28_2025
+        );
+        // However long the period, the end stays at year 10000 (no overflow).
+        for unit in [
+            BillingPeriodUnit::Day,
+            BillingPeriodUnit::Month,
+            BillingPeriodUnit::Year,
+        ] {
+            let end = after(jan_31, &period(i64::MAX, unit));
+            assert!(
+                end <= crate::usage::MAX_TIME_SECONDS && end > jan_31,
+                "{unit:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! record it repeats. [`live`] drops both, so usage, usage cost and invoices count neither,
 //! whatever the aggregation (a cancelled value is gone from `MIN` and `MAX` too).
 //!
-//! "The record it repeats" is the first not yet cancelled record with the same meter,
-//! customer, time and value (dimensions are not compared). A cancellation that matches no
-//! record is dropped and cancels nothing.
+//! "The record it repeats" is the latest record stored before the cancellation, not yet
+//! cancelled, with the same meter, customer, time and value (dimensions are not compared). A
+//! cancellation that matches no earlier record is dropped and cancels nothing.
 
 use std::collections::HashMap;
 
@@ -29,35 +29,43 @@ fn is_cancellation<'a, V: RecordView<'a>>(record: V) -> bool {
     record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true")
 }
 
-/// The records that still count: `records` without cancellations and the records they cancel.
-/// Reads `records` twice; without a cancellation it costs one scan.
-pub(crate) fn live<'a, V: RecordView<'a>>(
-    records: impl Iterator<Item = V> + Clone,
-) -> impl Iterator<Item = V> {
-    let mut pending: HashMap<Fingerprint<'a>, usize> = HashMap::new();
-    for record in records.clone().filter(|record| is_cancellation(*record)) {
-        *pending.entry(fingerprint(record)).or_default() += 1;
+/// The records that still count, in storage order: `records` without cancellations and the
+/// records they cancel. Without a cancellation it only scans once more.
+pub(crate) fn live<'a, V: RecordView<'a>, I: Iterator<Item = V> + Clone>(records: I) -> Live<I, V> {
+    if !records.clone().any(is_cancellation) {
+        return Live::All(records);
     }
-    let any = !pending.is_empty();
-    records.filter(move |record| {
-        if !any {
-            return true;
-        }
-        if is_cancellation(*record) {
-            return false;
-        }
-        let key = fingerprint(*record);
-        match pending.get_mut(&key) {
-            Some(count) => {
-                *count -= 1;
-                if *count == 0 {
-                    pending.remove(&key);
-                }
-                false
+    let mut kept: Vec<Option<V>> = Vec::new();
+    let mut open: HashMap<Fingerprint<'a>, Vec<usize>> = HashMap::new();
+    for record in records {
+        let key = fingerprint(record);
+        if is_cancellation(record) {
+            if let Some(index) = open.get_mut(&key).and_then(Vec::pop) {
+                kept[index] = None;
             }
-            None => true,
+        } else {
+            open.entry(key).or_default().push(kept.len());
+            kept.push(Some(record));
         }
-    })
+    }
+    Live::Kept(kept.into_iter().flatten().collect::<Vec<V>>().into_iter())
+}
+
+/// The iterator [`live`] returns: every record, or those left after cancellations.
+pub(crate) enum Live<I, V> {
+    All(I),
+    Kept(std::vec::IntoIter<V>),
+}
+
+impl<I: Iterator<Item = V>, V> Iterator for Live<I, V> {
+    type Item = V;
+
+    fn next(&mut self) -> Option<V> {
+        match self {
+            Live::All(records) => records.next(),
+            Live::Kept(records) => records.next(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,9 +100,10 @@ mod tests {
     }
 
     #[test]
-    fn a_cancellation_before_its_record_and_one_matching_nothing() {
+    fn a_cancellation_cancels_only_an_earlier_record() {
+        // Stored before its record, and one matching nothing: both cancel nothing.
         let records = [record(2.5, true), record(2.5, false), record(9.0, true)];
-        assert_eq!(live_values(&records), Vec::<f64>::new());
+        assert_eq!(live_values(&records), vec![2.5]);
         let after = [record(2.5, false), record(1.0, false), record(2.5, true)];
         assert_eq!(live_values(&after), vec![1.0]);
         let plain = [record(1.0, false), record(2.0, false)];

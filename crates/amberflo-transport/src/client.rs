@@ -186,6 +186,16 @@ impl ApiClient {
         response::decode_json(&body)
     }
 
+    /// Sends a request made by [`request`](Self::request) whose answer is not read (a
+    /// delete): any 2xx is success, whatever its body (JSON, text or nothing).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when no response came, [`Error::Api`] for a non-2xx status.
+    pub async fn send_discarding_body(&self, request: ApiRequest) -> Result<(), Error> {
+        self.execute(request).await.map(drop)
+    }
+
     /// `GET {api}{path}?{query}` and decodes the JSON reply: [`request`](Self::request) and
     /// [`send_json`](Self::send_json) in one call.
     ///

@@ -393,7 +393,7 @@ pub struct S3Error {
     pub code: String,
     /// S3's message (at most 512 characters).
     pub message: String,
-    /// The server's `Retry-After`, clamped like every other.
+    /// The server's `Retry-After`, as sent (the retry policy caps the wait).
     pub retry_after: Option<Duration>,
 }
 

@@ -421,8 +421,13 @@ impl UsageCostQueryBuilder {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageCostReport {
-    /// The query this page answers, as the server echoes it (the Go SDK's `UsageCostsKey`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The query this page answers, as the server echoes it (the Go SDK's `UsageCostsKey`);
+    /// `None` when absent, `null` or in a shape this SDK does not read.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub key: Option<UsageCostQuery>,
     /// The start of each bucket, in Unix seconds.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]

@@ -53,8 +53,12 @@ where
         Some(NumberOrText::Text(text)) => text
             .trim()
             .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
             .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("expected a number, not {text:?}"))),
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("expected a finite number, not {text:?}"))
+            }),
     }
 }
 
@@ -74,4 +78,15 @@ where
     D: Deserializer<'de>,
 {
     Ok(Option::<String>::deserialize(deserializer)?.filter(|text| !text.is_empty()))
+}
+
+/// Reads a `T`, or `None` when the value is `null`, absent or not a `T`: for an echo of the
+/// request (usage cost's `key`) that must not make the whole answer unreadable.
+pub(crate) fn or_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }

@@ -710,7 +710,7 @@ fn prepaid_order_list_query() {
         .build()
         .expect("valid");
     assert_query_golden("prepaid_order_list_query", &query);
-    // `list_active(customer_id)` defaults the product to "1".
+    // The Python SDK's `list_active(customer_id)` defaults the product to "1".
     assert_eq!(
         our_pairs(
             &CustomerProductQuery::builder("customer-1")

@@ -97,6 +97,9 @@ fn usage_cost_report_parses_every_documented_field_and_keeps_unknown_ones() {
     // Every field of the Go SDK's `UsageCosts` is `omitempty`: an empty page has no `costList`.
     let empty = serde_json::from_value::<UsageCostReport>(json!({"pageInfo": {}})).unwrap();
     assert!(empty.cost_list.is_empty());
+    // A key in a shape this SDK does not read leaves the page readable.
+    let odd = serde_json::from_value::<UsageCostReport>(json!({"key": "k", "costList": []}));
+    assert_eq!(odd.unwrap().key, None);
     let no_start =
         serde_json::from_value::<UsageCostReport>(json!({"costList": [{"costs": [{}]}]}))
             .unwrap_err();

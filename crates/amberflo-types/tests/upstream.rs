@@ -82,6 +82,7 @@ enum Answer {
     Customers,
     PortalSession,
     ProductPlan,
+    ProductPlanLookup,
     ProductPlans,
     PrepaidOrder,
     PrepaidOrders,
@@ -116,7 +117,7 @@ fn answer_of(fixture: &Fixture) -> Answer {
         ("GET", customer) if customer.starts_with("/customers/") => Answer::CustomerLookup,
         ("POST", "/session") => Answer::PortalSession,
         ("POST", "/payments/pricing/amberflo/customer-pricing") => Answer::ProductPlan,
-        ("GET", "/payments/pricing/amberflo/customer-pricing") => Answer::ProductPlan,
+        ("GET", "/payments/pricing/amberflo/customer-pricing") => Answer::ProductPlanLookup,
         ("GET", "/payments/pricing/amberflo/customer-pricing/list") => Answer::ProductPlans,
         (_, catalog)
             if catalog.starts_with("/payments/pricing/amberflo/account-pricing/product-plans") =>
@@ -179,7 +180,8 @@ fn decode(fixture: &Fixture) -> Result<Option<Value>, String> {
         Answer::CustomerLookup => lookup::<Customer>(response),
         Answer::Customers => round_trip::<Vec<Customer>>(response),
         Answer::PortalSession => round_trip::<CustomerPortalSession>(response),
-        Answer::ProductPlan => lookup::<CustomerProductPlan>(response),
+        Answer::ProductPlan => round_trip::<CustomerProductPlan>(response),
+        Answer::ProductPlanLookup => lookup::<CustomerProductPlan>(response),
         Answer::ProductPlans => round_trip::<Vec<CustomerProductPlan>>(response),
         Answer::PrepaidOrder => round_trip::<PrepaidOrder>(response),
         Answer::PrepaidOrders => round_trip::<Vec<PrepaidOrder>>(response),
@@ -199,8 +201,8 @@ fn decode(fixture: &Fixture) -> Result<Option<Value>, String> {
 }
 
 /// Whether `ours` holds every field of `upstream` with the same value, else where it does
-/// not. A `null` upstream may be absent or defaulted; text compares without case (enums the
-/// SDK reads in any case and sends upper case); numbers compare as numbers.
+/// not. A `null` upstream may be absent or defaulted; the enum fields the SDK reads in any
+/// case and writes upper case ([`ANY_CASE`]) compare without case; numbers compare as numbers.
 fn covers(upstream: &Value, ours: &Value, at: &str) -> Result<(), String> {
     match (upstream, ours) {
         (Value::Null, _) => Ok(()),
@@ -223,11 +225,19 @@ fn covers(upstream: &Value, ours: &Value, at: &str) -> Result<(), String> {
         (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => Ok(()),
         // A number sent as text (the Go SDK's signal `thresholdValue`) is read as a number.
         (Value::String(a), Value::Number(b)) if a.parse::<f64>().ok() == b.as_f64() => Ok(()),
-        (Value::String(a), Value::String(b)) if a.eq_ignore_ascii_case(b) => Ok(()),
+        (Value::String(a), Value::String(b))
+            if a == b
+                || (ANY_CASE.iter().any(|key| at.ends_with(key)) && a.eq_ignore_ascii_case(b)) =>
+        {
+            Ok(())
+        }
         (Value::Bool(a), Value::Bool(b)) if a == b => Ok(()),
         _ => Err(format!("{at}: upstream {upstream}, ours {ours}")),
     }
 }
+
+/// Fields holding `AggregationType`, `TimeGroupingInterval` or `BillingPeriodUnit`.
+const ANY_CASE: &[&str] = &[".aggregation", ".timeGroupingInterval", ".interval"];
 
 /// Values a type may leave out when it encodes its defaults.
 fn is_empty(value: &Value) -> bool {
@@ -284,6 +294,7 @@ fn every_endpoint_the_sdk_reads_has_an_upstream_answer() {
         Answer::Customers,
         Answer::PortalSession,
         Answer::ProductPlan,
+        Answer::ProductPlanLookup,
         Answer::ProductPlans,
         Answer::PrepaidOrder,
         Answer::PrepaidOrders,

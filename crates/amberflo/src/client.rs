@@ -456,7 +456,7 @@ impl Client {
     }
 
     /// `{method} {api}{path}?{query}` whose answer has no body worth reading (a delete): any
-    /// 2xx is success, whatever JSON it carries (`{}`, the deleted object, nothing at all).
+    /// 2xx is success, whatever it carries (`{}`, the deleted object, text, nothing at all).
     pub(crate) async fn call_ignoring_body<Q>(
         &self,
         method: Method,
@@ -466,9 +466,14 @@ impl Client {
     where
         Q: Serialize + ?Sized,
     {
-        self.call::<_, serde::de::IgnoredAny>(method, path, query)
-            .await
-            .map(|_| ())
+        let retry = Retry::for_method(&method);
+        let request = self.inner.api.request(method, path, query)?;
+        let what = format!("{} {}", request.method(), request.uri());
+        self.exchange(retry, what, move |api| {
+            let request = request.clone();
+            async move { api.send_discarding_body(request).await }
+        })
+        .await
     }
 
     /// `{method} {api}{path}?{query}` with a JSON body, decoded as `R`; encoded like

@@ -148,6 +148,8 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),
+            #[cfg(feature = "s3")]
+            Error::S3(s3) => Some(s3.status),
             _ => None,
         }
     }
@@ -157,6 +159,8 @@ impl Error {
         match self {
             Error::Api(api) => api.is_retryable(),
             Error::Transport(transport) => transport.is_retryable(),
+            #[cfg(feature = "s3")]
+            Error::S3(s3) => s3.is_retryable(),
             _ => false,
         }
     }
@@ -165,6 +169,8 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Api(api) => api.retry_after,
+            #[cfg(feature = "s3")]
+            Error::S3(s3) => s3.retry_after,
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
 //! Limits and hostile peers, over real loopback HTTP: oversized input, huge or lying
-//! answers, redirects, clamped `Retry-After`, and secrets that never show in errors.
+//! answers, redirects, a `Retry-After` waited only up to the policy cap, and secrets that
+//! never show in errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

@@ -546,3 +546,37 @@ fn ingest_send_refuses_what_cannot_go_and_reports_a_refusal_for_these_records() 
     assert_eq!(error.status(), Some(amberflo::StatusCode::BAD_REQUEST));
     assert_eq!(mock.request_count(), 1, "a 400 is not retried");
 }
+
+#[test]
+fn a_delete_succeeds_on_any_2xx_body() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    for body in ["", "{}", "Customer deleted", r#"{"customerId": "c1"}"#] {
+        mock.push_reply(MockReply::ok().with_body(body));
+        amberflo_batcher::block_on(client.customers().delete("c1"))
+            .unwrap_or_else(|error| panic!("{body:?}: {error}"));
+    }
+    mock.push_reply(MockReply::status(404).with_body("no such customer"));
+    let error = amberflo_batcher::block_on(client.customers().delete("c1")).unwrap_err();
+    assert_eq!(error.status(), Some(amberflo::StatusCode::NOT_FOUND));
+}
+
+#[test]
+fn a_meter_lookup_by_name_takes_the_match_with_that_name() {
+    let mock = MockTransport::new();
+    let client = builder(&mock).build().unwrap();
+    let listed = r#"[{"id": "m1", "label": "A", "meterApiName": "Other"},
+                     {"id": "m2", "label": "B", "meterApiName": "ApiCalls"}]"#;
+    mock.push_replies([
+        MockReply::ok().with_body(listed),
+        MockReply::ok().with_body("[]"),
+    ]);
+    let found = amberflo_batcher::block_on(client.meters().get("ApiCalls")).unwrap();
+    assert_eq!(found.map(|meter| meter.id).as_deref(), Some("m2"));
+    assert_eq!(
+        amberflo_batcher::block_on(client.meters().get("ApiCalls")).unwrap(),
+        None
+    );
+    let sent = mock.requests();
+    assert_eq!(sent[0].uri.query(), Some("meterApiName=ApiCalls"));
+}

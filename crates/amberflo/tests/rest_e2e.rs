@@ -146,9 +146,12 @@ macro_rules! rest_suite {
                     .cancel_previous()
                     .build()
                     .unwrap();
-                for record in [event, kept, cancel] {
+                // The event is delivered before the cancellation that cancels it.
+                for record in [event, kept] {
                     client.meter_record(record).unwrap();
                 }
+                client.flush(WAIT).unwrap();
+                client.meter_record(cancel).unwrap();
                 client.flush(WAIT).unwrap();
                 assert_eq!(emulator.records().iter().filter(|r| r.cancels_previous()).count(), 1);
                 let report = run(client.usage_cost().get(&cost_query(None))).unwrap();

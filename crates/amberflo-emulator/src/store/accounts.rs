@@ -223,19 +223,32 @@ impl Accounts {
     }
 
     /// Records an external payment's status on the order whose `firstInvoiceUri` is the
-    /// `prepaidUri` (or whose id is it, or its last `/` segment).
+    /// `prepaidUri`; else on the order whose id is the URI (or its last `/` segment), when
+    /// exactly one customer has such an order (order ids are unique per customer only).
     pub(crate) fn set_payment_status(
         &mut self,
         payload: &PrepaidPaymentStatusPayload,
     ) -> Result<PrepaidPaymentStatus, StoreError> {
         let uri = payload.prepaid_uri();
         let order_id = uri.rsplit('/').next().unwrap_or(uri);
-        let order = self
-            .orders
-            .values_mut()
-            .flatten()
-            .find(|order| order.first_invoice_uri.as_deref() == Some(uri) || order.id == order_id)
-            .ok_or_else(|| StoreError::NotFound(format!("prepaid order {uri} not found")))?;
+        let by_uri = |order: &PrepaidOrder| order.first_invoice_uri.as_deref() == Some(uri);
+        let orders = self.orders.values().flatten();
+        let by_id = orders.clone().filter(|order| order.id == order_id).count() == 1;
+        let order = if orders.clone().any(by_uri) {
+            self.orders
+                .values_mut()
+                .flatten()
+                .find(|order| by_uri(order))
+        } else if by_id {
+            self.orders
+                .values_mut()
+                .flatten()
+                .find(|order| order.id == order_id)
+        } else {
+            None
+        };
+        let order =
+            order.ok_or_else(|| StoreError::NotFound(format!("prepaid order {uri} not found")))?;
         let status = serde_json::Value::String(payload.payment_status().as_str().to_owned());
         order.extra.insert("paymentStatus".to_owned(), status);
         for (key, value) in [

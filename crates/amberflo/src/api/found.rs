@@ -1,6 +1,6 @@
 //! Lookups that may find nothing: [`get`] reads a [`Found`] answer (a `T`, or "nothing" as
 //! `null` or `{}`), as the lookups of a customer or a product plan answer for an id without
-//! one; [`first`] reads a [`Matches`] answer (a list of matches, `[]` for none), as
+//! one; [`matches`] reads a [`Matches`] answer (a list of matches, `[]` for none), as
 //! `GET /meters?meterApiName=` answers.
 
 use http::{Method, StatusCode};
@@ -21,9 +21,9 @@ where
     not_found_is_none(client.call::<_, Found<T>>(Method::GET, path, query).await).map(|f| f.0)
 }
 
-/// `GET {path}?{query}` for a lookup answered with a list of matches: the first one, `None`
-/// for `[]` or 404. A single object (`null` and `{}` being "nothing") is read as the match.
-pub(crate) async fn first<Q, T>(client: &Client, path: &str, query: &Q) -> Result<Option<T>, Error>
+/// `GET {path}?{query}` for a lookup answered with a list of matches: every match, none for
+/// `[]` or 404. A single object (`null` and `{}` being "nothing") is read as one match.
+pub(crate) async fn matches<Q, T>(client: &Client, path: &str, query: &Q) -> Result<Vec<T>, Error>
 where
     Q: Serialize + ?Sized,
     T: DeserializeOwned + Send + 'static,
@@ -56,23 +56,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Found<T> {
     }
 }
 
-/// The first element of a list answer (`None` for `[]`), or a [`Found`] object.
-pub(crate) struct Matches<T>(pub(crate) Option<T>);
+/// The elements of a list answer (none for `[]`), or a [`Found`] object as one.
+pub(crate) struct Matches<T>(pub(crate) Vec<T>);
 
 impl<T> Default for Matches<T> {
     fn default() -> Self {
-        Matches(None)
+        Matches(Vec::new())
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Matches<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let first = match Value::deserialize(deserializer)? {
-            Value::Array(list) => list.into_iter().next(),
-            other => Some(other),
+        let values = match Value::deserialize(deserializer)? {
+            Value::Array(list) => list,
+            other => vec![other],
         };
-        first
-            .map_or(Ok(None), one)
+        values
+            .into_iter()
+            .filter_map(|value| one(value).transpose())
+            .collect::<Result<Vec<T>, _>>()
             .map(Matches)
             .map_err(D::Error::custom)
     }
@@ -113,23 +115,18 @@ mod tests {
         );
     }
 
-    fn first(text: &str) -> Result<Option<Customer>, serde_json::Error> {
-        serde_json::from_str::<Matches<Customer>>(text).map(|matches| matches.0)
+    fn ids(text: &str) -> Result<Vec<String>, serde_json::Error> {
+        serde_json::from_str::<Matches<Customer>>(text)
+            .map(|matches| matches.0.into_iter().map(|c| c.customer_id).collect())
     }
 
     #[test]
-    fn a_list_answer_is_its_first_match_and_an_object_is_one() {
-        assert_eq!(first("[]").unwrap(), None);
-        let listed = first(r#"[{"customerId": "c1"}, {"customerId": "c2"}]"#).unwrap();
-        assert_eq!(listed.unwrap().customer_id, "c1");
-        assert_eq!(
-            first(r#"{"customerId": "c3"}"#)
-                .unwrap()
-                .unwrap()
-                .customer_id,
-            "c3"
-        );
-        assert_eq!(first("{}").unwrap(), None);
-        assert!(first(r#"[{"customerName": "no id"}]"#).is_err());
+    fn a_list_answer_is_its_matches_and_an_object_is_one() {
+        assert!(ids("[]").unwrap().is_empty());
+        let listed = ids(r#"[{"customerId": "c1"}, {"customerId": "c2"}]"#).unwrap();
+        assert_eq!(listed, ["c1", "c2"]);
+        assert_eq!(ids(r#"{"customerId": "c3"}"#).unwrap(), ["c3"]);
+        assert!(ids("{}").unwrap().is_empty());
+        assert!(ids(r#"[{"customerName": "no id"}]"#).is_err());
     }
 }

@@ -72,7 +72,11 @@ impl<'a> MetersApi<'a> {
     /// [`Error::Validation`] for a blank name, else as any API call.
     pub async fn get(self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
         let query = MeterDefinitionQuery::new(meter_api_name)?;
-        found::first(self.client, METERS, &query).await
+        let matches: Vec<MeterDefinition> = found::matches(self.client, METERS, &query).await?;
+        // The one with this name, should the server ignore the filter.
+        Ok(matches
+            .into_iter()
+            .find(|meter| meter.meter_api_name == meter_api_name))
     }
 
     /// Creates a meter (`POST`, not retried); the payload must not carry an id.
