@@ -343,7 +343,7 @@ impl Client {
         MetersApi::new(self)
     }
 
-    /// Synchronous twins of the API clients.
+    /// Synchronous twins of the API clients. Available with the `blocking` feature.
     #[cfg(feature = "blocking")]
     pub fn blocking(&self) -> crate::blocking::BlockingClient<'_> {
         crate::blocking::BlockingClient::new(self)

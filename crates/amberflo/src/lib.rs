@@ -143,6 +143,7 @@ pub mod types {
 
 /// The built-in transports and how a build picks one, for configuring or replacing the
 /// HTTP stack (implement [`Transport`] for your own with the `async-trait` crate).
+/// `ReqwestTransport` comes with the `reqwest` feature, `HyperTransport` with `hyper`.
 pub mod transport {
     #[cfg(feature = "hyper")]
     pub use amberflo_transport::{HyperTransport, HyperTransportBuilder};
@@ -161,13 +162,14 @@ pub mod s3 {
 }
 
 /// [`MockTransport`](mock::MockTransport): a scripted, recording transport for your tests.
+/// Available with the `mock` feature.
 #[cfg(feature = "mock")]
 pub mod mock {
     pub use amberflo_transport::{MockReply, MockTransport, RecordedRequest};
 }
 
 /// A local, in-memory Amberflo-compatible server (`amberflo-emulator`), for tests and
-/// offline development.
+/// offline development. Available with the `emulator` feature.
 #[cfg(feature = "emulator")]
 pub mod emulator {
     pub use amberflo_emulator::{

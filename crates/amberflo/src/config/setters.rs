@@ -105,6 +105,7 @@ impl ClientBuilder {
     }
 
     /// Uses the reqwest transport (already the default when the `reqwest` feature is on).
+    /// Available with the `reqwest` feature.
     #[cfg(feature = "reqwest")]
     pub fn use_reqwest(mut self) -> Self {
         self.transport = TransportChoice::Builtin(amberflo_transport::TransportKind::Reqwest);
@@ -112,6 +113,7 @@ impl ClientBuilder {
     }
 
     /// Uses the hyper transport, even when `reqwest` (the default) is compiled in too.
+    /// Available with the `hyper` feature.
     ///
     /// ```
     /// let client = amberflo::Client::builder().api_key("my-api-key").use_hyper().build()?;
@@ -148,7 +150,7 @@ impl ClientBuilder {
     /// Amberflo reads, instead of calling the ingest API (feature `s3`). The queue, retries,
     /// error callback and stats work unchanged; the API key is still used for API calls and
     /// never sent to S3. Objects are laid out as the Python SDK writes them (see
-    /// [`S3Destination`](crate::s3::S3Destination)).
+    /// [`S3Destination`](crate::s3::S3Destination)). Available with the `s3` feature.
     ///
     /// ```no_run
     /// use amberflo::s3::{S3BodyFormat, S3Credentials, S3Destination};
