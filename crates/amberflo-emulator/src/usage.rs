@@ -403,20 +403,18 @@ pub(crate) fn aggregate_all_views<'a, V: RecordView<'a>>(
         // `AllUsageGroupBy` is non-exhaustive; the emulator groups only by customer.
         _ => None,
     });
-    let filter = customer
-        .map(|customer| BTreeMap::from([("customerId".to_owned(), vec![customer.to_owned()])]));
     meters
         .into_iter()
         .map(|meter| {
-            let query = UsagePayloadFactory::create(
-                meter,
-                AggregationType::Sum,
-                interval,
-                range,
-                group_by.clone(),
-                filter.clone(),
-                None,
-            )?;
+            let mut query =
+                UsagePayloadFactory::create(meter, AggregationType::Sum, interval, range);
+            if let Some(group_by) = &group_by {
+                query = query.group_by(group_by.iter());
+            }
+            if let Some(customer) = customer {
+                query = query.filter("customerId", [customer]);
+            }
+            let query = query.build()?;
             aggregate_views(records.clone(), &query, now_seconds)
         })
         .collect()

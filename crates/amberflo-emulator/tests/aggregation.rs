@@ -299,16 +299,18 @@ proptest! {
         let take = query.take.map(|(limit, ascending)| {
             if ascending { Take::smallest(limit) } else { Take::largest(limit) }.expect("valid take")
         });
-        let usage_query = UsagePayloadFactory::create(
-            query.meter,
-            query.aggregation,
-            query.interval,
-            range,
-            query.group_by.clone(),
-            query.filter.clone(),
-            take,
-        )
-        .expect("valid query");
+        let mut usage_query =
+            UsagePayloadFactory::create(query.meter, query.aggregation, query.interval, range);
+        if let Some(group_by) = &query.group_by {
+            usage_query = usage_query.group_by(group_by.iter());
+        }
+        for (key, values) in query.filter.iter().flatten() {
+            usage_query = usage_query.filter(key, values.iter());
+        }
+        if let Some(take) = take {
+            usage_query = usage_query.take(take);
+        }
+        let usage_query = usage_query.build().expect("valid query");
         let report = aggregate(&records, &usage_query, NOW).expect("report");
         let (buckets, meters) = reference(&records, &query);
         prop_assert_eq!(&report.seconds_since_epoch_intervals, &buckets);
@@ -340,10 +342,8 @@ fn month_buckets_cross_year_and_leap_day() {
         AggregationType::Sum,
         TimeGroupingInterval::Month,
         TimeRange::between_epoch_seconds(T0 + 30 * DAY, T0 + 61 * DAY).expect("valid range"),
-        None,
-        None,
-        None,
     )
+    .build()
     .expect("valid query");
     let report = aggregate(&records, &query, NOW).expect("report");
     assert_eq!(

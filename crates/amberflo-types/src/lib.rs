@@ -62,7 +62,7 @@
 //! | API | request types (how built) | response types |
 //! |---|---|---|
 //! | ingest | [`MeterRecord`] ([`MeterRecord::builder`], with [`Dimensions`]; a batch encodes fast with [`write_records_json`]; a compact binary form for local storage with [`MeterRecord::write_compact`]), custom JSON (`serde_json::Value`) | text |
-//! | usage | [`UsageQuery`] ([`UsageQuery::builder`] or [`UsagePayloadFactory::create`]; [`TimeRange`], [`Take`]), [`AllUsageQuery`] ([`AllUsageQuery::builder`], [`AllUsageGroupBy`]) | [`UsageReport`] |
+//! | usage | [`UsageQuery`] ([`UsagePayloadFactory::create`], also [`UsageQuery::builder`]; [`TimeRange`], [`Take`]), [`AllUsageQuery`] ([`AllUsageQuery::builder`], [`AllUsageGroupBy`]) | [`UsageReport`] |
 //! | customers | [`CustomerPayload`] ([`CustomerPayload::builder`]), [`CustomerQuery`] (`new`), [`CreateCustomerQuery`] ([`CreateCustomerQuery::for_payload`]) | [`Customer`] |
 //! | portal sessions | [`CustomerPortalSessionRequest`] ([`CustomerPortalSessionRequest::builder`]) | [`CustomerPortalSession`] |
 //! | product plans | [`CustomerProductPlanPayload`] ([`CustomerProductPlanPayload::builder`]), [`BillingCustomerQuery`] (`new`) | [`CustomerProductPlan`] |

@@ -1,5 +1,6 @@
-//! Usage queries and reports: [`UsageQuery`] (built by [`UsagePayloadFactory`] or
-//! [`UsageQuery::builder`]), [`AllUsageQuery`] for every meter at once, and [`UsageReport`].
+//! Usage queries and reports: [`UsageQuery`] (built by [`UsagePayloadFactory::create`], also
+//! named [`UsageQuery::builder`]), [`AllUsageQuery`] for every meter at once, and
+//! [`UsageReport`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -279,7 +280,8 @@ impl Take {
 
 /// A usage query for one meter (`POST /usage/`, or a list of them to `POST /usage/batch`).
 ///
-/// Build it with [`UsageQuery::builder`] or [`UsagePayloadFactory::create`]; both validate.
+/// Build it with [`UsagePayloadFactory::create`] (or [`UsageQuery::builder`], the same call);
+/// `build()` validates.
 ///
 /// ```
 /// use std::time::Duration;
@@ -323,24 +325,20 @@ pub struct UsageQuery {
 }
 
 impl UsageQuery {
-    /// Starts a query for `meter_api_name`.
+    /// Starts a query for `meter_api_name`: the same builder as
+    /// [`UsagePayloadFactory::create`], under the name Rust code looks for.
     pub fn builder(
         meter_api_name: impl Into<String>,
         aggregation: AggregationType,
         time_grouping_interval: TimeGroupingInterval,
         time_range: TimeRange,
     ) -> UsageQueryBuilder {
-        UsageQueryBuilder {
-            query: UsageQuery {
-                aggregation,
-                meter_api_name: meter_api_name.into(),
-                time_grouping_interval,
-                time_range,
-                group_by: None,
-                filter: None,
-                take: None,
-            },
-        }
+        UsagePayloadFactory::create(
+            meter_api_name,
+            aggregation,
+            time_grouping_interval,
+            time_range,
+        )
     }
 
     /// Checks every rule: meter name not blank, a valid time range, group-by a non-empty
@@ -441,25 +439,23 @@ impl UsageQueryBuilder {
     }
 }
 
-/// The usage payload factory: one call that builds and validates a [`UsageQuery`], mirroring
-/// the Python SDK's `create_usage_query`.
-///
-/// Kept for people porting code from Python; new code reads better with
-/// [`UsageQuery::builder`], which this calls (an empty filter map means no filter, as
-/// Python's `if usage_filter:`).
+/// The usage payload factory, as the Python SDK's `create_usage_query` users know it: the
+/// required parts as arguments, the optional ones (`group_by`, `filter`, `take`) as named
+/// setters of the builder it returns, every rule checked at `build()`. It is the one way to
+/// build a [`UsageQuery`]: [`UsageQuery::builder`] is this same call.
 ///
 /// ```
-/// use amberflo_types::{AggregationType, TimeGroupingInterval, TimeRange, UsagePayloadFactory};
+/// use amberflo_types::{AggregationType, Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory};
 ///
 /// let query = UsagePayloadFactory::create(
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
 ///     TimeRange::since_epoch_seconds(1_700_000_000)?,
-///     Some(vec!["customerId".to_owned()]),
-///     None,
-///     None,
-/// )?;
+/// )
+/// .group_by(["customerId"])
+/// .take(Take::largest(10)?)
+/// .build()?;
 /// assert_eq!(query.group_by(), Some(&["customerId".to_owned()][..]));
 ///
 /// let error = UsagePayloadFactory::create(
@@ -467,10 +463,9 @@ impl UsageQueryBuilder {
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
 ///     TimeRange::since_epoch_seconds(1_700_000_000)?,
-///     Some(vec![]),
-///     None,
-///     None,
 /// )
+/// .group_by(Vec::<String>::new())
+/// .build()
 /// .unwrap_err();
 /// assert_eq!(error.to_string(), "group_by must not be an empty list");
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -480,35 +475,25 @@ impl UsageQueryBuilder {
 pub struct UsagePayloadFactory;
 
 impl UsagePayloadFactory {
-    /// Builds a usage query from all its parts, validating every rule.
-    #[allow(clippy::too_many_arguments)]
+    /// Starts a usage query for `meter_api_name` from its required parts; set the optional
+    /// ones on the builder, then [`build`](UsageQueryBuilder::build) validates every rule.
     pub fn create(
         meter_api_name: impl Into<String>,
         aggregation: AggregationType,
         time_grouping_interval: TimeGroupingInterval,
         time_range: TimeRange,
-        group_by: Option<Vec<String>>,
-        filter: Option<BTreeMap<String, Vec<String>>>,
-        take: Option<Take>,
-    ) -> Result<UsageQuery, ValidationError> {
-        let mut builder = UsageQuery::builder(
-            meter_api_name,
-            aggregation,
-            time_grouping_interval,
-            time_range,
-        );
-        if let Some(group_by) = group_by {
-            // Even an empty list is kept, and fails `build` as an empty group-by.
-            builder = builder.group_by(group_by);
+    ) -> UsageQueryBuilder {
+        UsageQueryBuilder {
+            query: UsageQuery {
+                aggregation,
+                meter_api_name: meter_api_name.into(),
+                time_grouping_interval,
+                time_range,
+                group_by: None,
+                filter: None,
+                take: None,
+            },
         }
-        // Like Python's `if usage_filter:`, an empty filter is no filter (not `{}`).
-        for (key, values) in filter.into_iter().flatten() {
-            builder = builder.filter(key, values);
-        }
-        if let Some(take) = take {
-            builder = builder.take(take);
-        }
-        builder.build()
     }
 }
 

@@ -228,10 +228,8 @@ fn usage_query_minimal() {
         AggregationType::Sum,
         TimeGroupingInterval::Day,
         range,
-        None,
-        None,
-        None,
     )
+    .build()
     .expect("valid");
     assert_json_golden("usage_query_minimal", &made);
 }
@@ -262,16 +260,18 @@ fn usage_query_with_group_by_filter_take_and_end() {
         ),
         ("customerId".to_owned(), vec!["customer-1".to_owned()]),
     ]);
-    let made = UsagePayloadFactory::create(
+    let mut made = UsagePayloadFactory::create(
         "ApiCalls",
         AggregationType::Max,
         TimeGroupingInterval::Hour,
         range,
-        Some(vec!["customerId".to_owned(), "region".to_owned()]),
-        Some(filter),
-        Some(take),
     )
-    .expect("valid");
+    .group_by(["customerId", "region"])
+    .take(take);
+    for (key, values) in filter {
+        made = made.filter(key, values);
+    }
+    let made = made.build().expect("valid");
     assert_json_golden("usage_query_full", &made);
 }
 
@@ -293,19 +293,20 @@ fn usage_query_take_defaults_to_descending() {
     assert!(!take.is_ascending());
 }
 
-/// Python drops a falsy (empty) filter dict; the factory must not send `"filter": {}`.
+/// Python drops a falsy (empty) filter dict; a ported loop over an empty map sets no filter,
+/// and the query must not send `"filter": {}`.
 #[test]
 fn usage_query_empty_filter_is_omitted() {
-    let query = UsagePayloadFactory::create(
+    let mut query = UsagePayloadFactory::create(
         "ApiCalls",
         AggregationType::Min,
         TimeGroupingInterval::Week,
         TimeRange::since_epoch_seconds(START).expect("valid range"),
-        None,
-        Some(BTreeMap::new()),
-        None,
-    )
-    .expect("an empty filter filters nothing");
+    );
+    for (key, values) in BTreeMap::<String, Vec<String>>::new() {
+        query = query.filter(key, values);
+    }
+    let query = query.build().expect("an empty filter filters nothing");
     assert_eq!(query.filter(), None);
     assert_json_golden("usage_query_empty_filter", &query);
 }
