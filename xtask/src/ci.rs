@@ -193,6 +193,14 @@ fn steps() -> Vec<Step> {
         )
         .with_env("RUSTDOCFLAGS", "-D warnings"),
     );
+    // What docs.rs users of the default build see: no link to an item a feature gates.
+    steps.push(
+        Step::cargo(
+            "doc amberflo (default features)",
+            &["doc", "--package", "amberflo", "--no-deps"],
+        )
+        .with_env("RUSTDOCFLAGS", "-D warnings"),
+    );
     steps
 }
 

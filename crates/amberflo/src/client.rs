@@ -28,7 +28,7 @@ use crate::runtime::IoRuntime;
 /// `meter` validates a record and enqueues it without blocking and without an async runtime;
 /// background workers send batches to the ingest API. The API clients ([`usage`](Self::usage),
 /// [`customers`](Self::customers), ...) are async and work under any executor; with the
-/// `blocking` feature, [`blocking`](Self::blocking) has synchronous twins.
+/// `blocking` feature, `blocking()` has synchronous twins.
 ///
 /// Dropping the last clone flushes and stops the workers, waiting at most the shutdown
 /// timeout. A process that ends with `std::process::exit` skips drops: call

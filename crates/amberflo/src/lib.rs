@@ -45,9 +45,9 @@
 //! | `rustls` | yes | TLS through rustls (ring) |
 //! | `hyper` | no | the hyper transport; with `reqwest` too, reqwest stays the default and `use_hyper()` picks hyper |
 //! | `native-tls` | no | TLS through the platform library, for the reqwest transport (its default TLS when on) |
-//! | `blocking` | no | synchronous API clients, [`Client::blocking`] |
-//! | `mock` | no | [`mock::MockTransport`], to swap the transport in your tests |
-//! | `s3` | no | deliver batches as objects in an S3 bucket ([`ClientBuilder::ingest_to_s3`]) |
+//! | `blocking` | no | synchronous API clients, `Client::blocking` |
+//! | `mock` | no | `amberflo::mock::MockTransport`, to swap the transport in your tests |
+//! | `s3` | no | deliver batches as objects in an S3 bucket (`ClientBuilder::ingest_to_s3`) |
 //! | `emulator` | no | `amberflo::emulator`, a local Amberflo-compatible server |
 //!
 //! Features are additive: any combination compiles, and [`ClientBuilder::build`] picks a
