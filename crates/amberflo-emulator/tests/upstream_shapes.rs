@@ -36,8 +36,9 @@ struct Fixture {
 impl Fixture {
     /// Which answer shape it records: the resource several endpoints answer with (a customer
     /// from a lookup, create, update or stage change; a signal from create, update, get or
-    /// delete), or else the endpoint, with what selects another shape on the same path; a
-    /// "nothing" answer (`{}`, `[]`) apart.
+    /// delete; a product plan from assign or lookup; a usage report, alone or in a list as
+    /// `[a usage report]`), or else the endpoint, with what selects another shape on the same
+    /// path; a "nothing" answer (`{}`, `[]`) apart.
     fn endpoint(&self) -> String {
         let path = self.path.trim_end_matches('/');
         let method = self.method.as_str();
@@ -52,6 +53,11 @@ impl Fixture {
             (_, _) if path.starts_with("/notification/") => "a signal".to_owned(),
             (_, _) if path.starts_with("/meters/") => format!("{method} /meters/{{id}}"),
             ("GET", "/meters") if has("meterApiName") => "GET /meters?meterApiName".to_owned(),
+            ("POST" | "GET", "/payments/pricing/amberflo/customer-pricing") => {
+                "a product plan".to_owned()
+            }
+            ("POST", "/usage") => "a usage report".to_owned(),
+            ("POST", "/usage/batch") | ("GET", "/usage/all") => "[a usage report]".to_owned(),
             ("GET", _) if has("latest") => format!("GET {path}?latest"),
             _ => format!("{method} {path}"),
         };
@@ -264,6 +270,48 @@ fn learn_ids(upstream: &Value, ours: &Value, ids: &mut BTreeMap<String, String>)
     }
 }
 
+/// The upstream answers of the shape `endpoint` (a key of [`Fixture::endpoint`]): its own
+/// 2xx fixtures, and those of the same resource alone (`X`) or in a list (`[X]`), wrapped in
+/// a list or taken out of one to match.
+fn upstream_answers(
+    fixtures: &BTreeMap<String, Fixture>,
+    endpoint: &str,
+) -> Vec<(Value, BTreeSet<String>, String)> {
+    let (shape, empty) = endpoint.rsplit_once(' ').unwrap_or((endpoint, ""));
+    let listed = format!("[{shape}] {empty}");
+    let alone = shape
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .map(|inner| format!("{inner} {empty}"));
+    let mut answers = Vec::new();
+    for f in fixtures.values().filter(|f| (200..300).contains(&f.status)) {
+        let key = f.endpoint();
+        if key == endpoint {
+            answers.push((f.response.clone(), f.optional.clone(), f.name.clone()));
+        } else if key == listed {
+            // Elements of a list of this resource: `[].a` is `a` here.
+            for item in f.response.as_array().into_iter().flatten() {
+                let optional = f
+                    .optional
+                    .iter()
+                    .filter_map(|p| p.strip_prefix("[]."))
+                    .map(str::to_owned)
+                    .collect();
+                answers.push((item.clone(), optional, f.name.clone()));
+            }
+        } else if alone.as_deref() == Some(key.as_str()) && !f.response.is_null() {
+            // One of the resource, as an element of the list this endpoint answers.
+            let optional = f.optional.iter().map(|p| format!("[].{p}")).collect();
+            answers.push((
+                Value::Array(vec![f.response.clone()]),
+                optional,
+                f.name.clone(),
+            ));
+        }
+    }
+    answers
+}
+
 /// Where the emulator still answers differently from upstream, one `fixture: problem` line
 /// each: the test fails on any other difference, and on a line here that no longer applies.
 const KNOWN_DRIFT: &str = "tests/upstream_shapes.known-drift.txt";
@@ -403,10 +451,10 @@ async fn the_emulator_answers_upstream_requests_in_upstream_shapes() {
         let ours: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
         learn_ids(&fixture.response, &ours, &mut ids);
         let endpoint = fixture.endpoint();
-        let answers: Vec<_> = fixtures
-            .values()
-            .filter(|f| f.endpoint() == endpoint && (200..300).contains(&f.status))
-            .map(|f| (&f.response, &f.optional, f.name.as_str()))
+        let owned = upstream_answers(&fixtures, &endpoint);
+        let answers: Vec<_> = owned
+            .iter()
+            .map(|(response, optional, name)| (response, optional, name.as_str()))
             .collect();
         if answers.iter().all(|(response, _, _)| response.is_null()) {
             continue;
