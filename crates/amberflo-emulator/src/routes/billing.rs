@@ -7,8 +7,8 @@
 
 use amberflo_types::{
     AllInvoicesQuery, BillingCustomerQuery, CalendarDate, CustomerProductPlanPayload,
-    CustomerProductQuery, DeletePrepaidOrderQuery, InvoiceQuery, Month, PrepaidOrderPayload,
-    PrepaidPaymentStatusPayload, ValidationError,
+    DeletePrepaidOrderQuery, InvoiceQuery, Month, PrepaidOrderPayload, PrepaidPaymentStatusPayload,
+    ValidationError,
 };
 use http::StatusCode;
 
@@ -67,11 +67,7 @@ pub(super) fn add_order(shared: &Shared, request: &ApiRequest) -> Handled {
 }
 
 pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query = CustomerProductQuery::builder(request.param("CustomerId").unwrap_or_default());
-    if let Some(product) = request.param("ProductId") {
-        query = query.product_id(product);
-    }
-    let query = query.build().map_err(|error| invalid(&error))?;
+    let query = super::customer_product_query(request)?;
     let orders = shared
         .store
         .prepaid_orders(query.customer_id(), query.product_id());

@@ -7,8 +7,8 @@
 //! deleted by id once its `lockingStatus` is `deprecated` (400 before). Unknown ids are 404.
 
 use amberflo_types::{
-    ApplyPromotionPayload, CustomerProductQuery, MeterDefinitionPayload, PromotionQuery,
-    RemovePromotionQuery, Signal, SignalPayload, UsageCostQuery,
+    ApplyPromotionPayload, MeterDefinitionPayload, PromotionQuery, RemovePromotionQuery, Signal,
+    SignalPayload, UsageCostQuery,
 };
 use http::StatusCode;
 
@@ -108,13 +108,7 @@ pub(super) fn apply_promotion(shared: &Shared, request: &ApiRequest) -> Handled 
 }
 
 pub(super) fn applied_promotions(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query = CustomerProductQuery::builder(request.param("CustomerId").unwrap_or_default());
-    if let Some(product) = request.param("ProductId") {
-        query = query.product_id(product);
-    }
-    let query = query
-        .build()
-        .map_err(|error| Failure::bad_request(error.to_string()))?;
+    let query = super::customer_product_query(request)?;
     let applied = shared
         .store
         .applied_promotions(query.customer_id(), query.product_id());

@@ -43,6 +43,7 @@ mod ingest;
 mod page;
 mod usage;
 
+use amberflo_types::CustomerProductQuery;
 use http::{Method, StatusCode};
 
 use crate::server::respond::{self, Failure, Reply};
@@ -260,6 +261,17 @@ pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> 
 }
 
 /// The response for a refused store operation.
+/// The `?CustomerId=&ProductId=` of the prepaid order and applied promotion lists.
+fn customer_product_query(request: &ApiRequest) -> Result<CustomerProductQuery, Failure> {
+    let mut query = CustomerProductQuery::builder(request.param("CustomerId").unwrap_or_default());
+    if let Some(product) = request.param("ProductId") {
+        query = query.product_id(product);
+    }
+    query
+        .build()
+        .map_err(|error| Failure::bad_request(error.to_string()))
+}
+
 fn store_error(error: &StoreError) -> Failure {
     let status = match error {
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,

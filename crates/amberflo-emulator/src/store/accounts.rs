@@ -161,9 +161,7 @@ impl Accounts {
         }
         // The stored order is the payload as sent, read back leniently, with the URI of its
         // first invoice (what an external payment is reported for).
-        let mut order: PrepaidOrder = serde_json::to_value(payload)
-            .and_then(serde_json::from_value)
-            .map_err(|error| StoreError::Internal(error.to_string()))?;
+        let mut order: PrepaidOrder = reread(payload)?;
         // Worth its price unless the order says otherwise (the Go SDK's 0 means unset). The
         // status fields the Go and TypeScript SDKs read: the order is active, its payment
         // pending until reported (`POST /payments/external/prepaid-payment-status`), and its
@@ -267,12 +265,17 @@ impl Accounts {
                 .insert("paymentTimeInSeconds".to_owned(), seconds.into());
         }
         // The reply echoes the report, as the Go SDK's `PrepaidPaymentStatus` reads it.
-        serde_json::to_value(payload)
-            .and_then(serde_json::from_value)
-            .map_err(|error| StoreError::Internal(error.to_string()))
+        reread(payload)
     }
 
     pub(crate) fn clear(&mut self) {
         *self = Accounts::default();
     }
+}
+
+/// `value`'s JSON read back as a `T`: a payload stored or echoed as the response type.
+fn reread<T: serde::de::DeserializeOwned>(value: &impl serde::Serialize) -> Result<T, StoreError> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|error| StoreError::Internal(error.to_string()))
 }

@@ -46,18 +46,7 @@ impl ClientBuilder {
         }
         let api = api.build()?;
         if builtin.is_some() {
-            refuse_https_without_tls(&api)?;
-            #[cfg(feature = "s3")]
-            if self.s3.as_ref().is_some_and(|s3| s3.is_https())
-                && api.transport().tls_backend().is_none()
-            {
-                return Err(Error::Config {
-                    field: "ingest_to_s3",
-                    reason: "puts objects over https, but this build's transport has no TLS: \
-                             enable the `rustls` feature, or use an http:// endpoint"
-                        .to_owned(),
-                });
-            }
+            self.refuse_https_without_tls(&api)?;
         }
 
         let delivery = self.delivery(&api);
@@ -214,6 +203,42 @@ impl ClientBuilder {
         Ok((transport, Some(kind)))
     }
 
+    /// Refuses a client whose built-in transport has no TLS (a build without the `rustls`
+    /// and `native-tls` features, or `hyper` with only `native-tls`) for an `https://` API,
+    /// ingest or S3 target: every request would fail, and every batch go to `on_error`.
+    fn refuse_https_without_tls(&self, api: &ApiClient) -> Result<(), Error> {
+        let transport = api.transport();
+        if transport.tls_backend().is_some() {
+            return Ok(());
+        }
+        let features = match transport.name() {
+            "reqwest" => "`rustls` or `native-tls`",
+            _ => "`rustls`",
+        };
+        for (field, url) in [("api_url", api.api_url()), ("ingest_url", api.ingest_url())] {
+            if url.scheme() == "https" {
+                return Err(Error::Config {
+                    field,
+                    reason: format!(
+                        "is {url}, but the {} transport of this build has no TLS: enable the \
+                         {features} feature, or use an http:// URL",
+                        transport.name()
+                    ),
+                });
+            }
+        }
+        #[cfg(feature = "s3")]
+        if self.s3.as_ref().is_some_and(|s3| s3.is_https()) {
+            return Err(Error::Config {
+                field: "ingest_to_s3",
+                reason: "puts objects over https, but this build's transport has no TLS: \
+                         enable the `rustls` feature, or use an http:// endpoint"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// This builder's timeouts and limits, for a built-in transport.
     fn builtin_options(&self) -> BuiltinOptions {
         let mut options = BuiltinOptions::default();
@@ -222,33 +247,6 @@ impl ClientBuilder {
         options.max_response_bytes = self.max_response_bytes;
         options
     }
-}
-
-/// Refuses a client whose built-in transport has no TLS (a build without the `rustls` and
-/// `native-tls` features, or `hyper` with only `native-tls`) for an `https://` URL: every
-/// request would fail, and every batch go to `on_error`.
-fn refuse_https_without_tls(api: &ApiClient) -> Result<(), Error> {
-    let transport = api.transport();
-    if transport.tls_backend().is_some() {
-        return Ok(());
-    }
-    let features = match transport.name() {
-        "reqwest" => "`rustls` or `native-tls`",
-        _ => "`rustls`",
-    };
-    for (field, url) in [("api_url", api.api_url()), ("ingest_url", api.ingest_url())] {
-        if url.scheme() == "https" {
-            return Err(Error::Config {
-                field,
-                reason: format!(
-                    "is {url}, but the {} transport of this build has no TLS: enable the \
-                     {features} feature, or use an http:// URL",
-                    transport.name()
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Checks a queue capacity setting, naming it (the batcher would say `capacity`).
