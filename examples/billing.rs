@@ -15,8 +15,7 @@ use amberflo::MeterRecord;
 use amberflo::types::{
     ApplyPromotionPayload, CustomerLifecycleStagePayload, CustomerPayload, CustomerProductQuery,
     LifecycleStage, MeterDefinitionPayload, MeterType, NotificationType, PageRequest, Promotion,
-    RemovePromotionQuery, SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange,
-    UsageCostQuery,
+    SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
 };
 use clap::Parser;
 
@@ -157,10 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .promotions()
             .list_applied(&CustomerProductQuery::builder("customer-1").build()?)?;
         println!("customer-1 has {} promotion(s) applied", applied.len());
-        let remove = RemovePromotionQuery::builder("customer-1")
-            .promotion_id(&promotion.id)
-            .build()?;
-        api.promotions().remove(&remove)?;
+        api.promotions().remove("customer-1", &promotion.id)?;
     }
 
     client.shutdown(Duration::from_secs(10))?;

@@ -70,9 +70,9 @@
 //! | invoices | [`AllInvoicesQuery`] ([`AllInvoicesQuery::builder`]), [`InvoiceQuery`] ([`InvoiceQuery::builder`], [`CalendarDate`], [`Month`]) | [`Invoice`] |
 //! | usage cost | [`UsageCostQuery`] ([`UsageCostQuery::builder`], paged with [`PageRequest`]) | [`UsageCostReport`] ([`PageInfo`]) |
 //! | signals | [`SignalPayload`] ([`SignalPayload::builder`]; [`NotificationType`], [`ThresholdCondition`], [`CustomerFilterMode`]) | [`Signal`] |
-//! | promotions | [`ApplyPromotionPayload`] ([`ApplyPromotionPayload::builder`]), [`PromotionQuery`] (`new`), [`CustomerProductQuery`], [`RemovePromotionQuery`] (builders) | [`Promotion`], [`CustomerPromotion`] |
+//! | promotions | [`ApplyPromotionPayload`] ([`ApplyPromotionPayload::builder`]), [`PromotionQuery`] (`new`), [`CustomerProductQuery`], [`RemovePromotionQuery`] (`new`) | [`Promotion`], [`CustomerPromotion`] |
 //! | customer lifecycle | [`CustomerLifecycleStagePayload`] (`new`; [`LifecycleStage`]), [`Address`] ([`Address::builder`]) | [`Customer`] |
-//! | prepaid lifecycle | [`DeletePrepaidOrderQuery`] ([`DeletePrepaidOrderQuery::builder`]), [`PrepaidPaymentStatusPayload`] ([`PrepaidPaymentStatusPayload::builder`]; [`PaymentStatus`], [`PrepaidPriority`]) | [`PrepaidPaymentStatus`] |
+//! | prepaid lifecycle | [`DeletePrepaidOrderQuery`] (`new`), [`PrepaidPaymentStatusPayload`] ([`PrepaidPaymentStatusPayload::builder`]; [`PaymentStatus`], [`PrepaidPriority`]) | [`PrepaidPaymentStatus`] |
 //! | meter definitions | [`MeterDefinitionPayload`] ([`MeterDefinitionPayload::builder`]; [`MeterType`]), [`MeterDefinitionQuery`] (`new`) | [`MeterDefinition`] |
 //! | event cancellation | [`MeterRecordBuilder::cancel_previous`] ([`CANCEL_PREVIOUS_DIMENSION`]) | |
 //!
@@ -87,6 +87,7 @@ mod customer;
 mod date;
 mod dimensions;
 mod error;
+mod ids;
 mod ingest;
 pub mod ingest_file;
 mod invoice;
@@ -123,6 +124,7 @@ pub use customer::{
 pub use date::{CalendarDate, Month};
 pub use dimensions::Dimensions;
 pub use error::{Rule, ValidationError};
+pub use ids::{CustomerId, MeterApiName, MeterId, PrepaidOrderId, PromotionId, SignalId};
 pub use ingest::{CANCEL_PREVIOUS_DIMENSION, MeterRecord, MeterRecordBuilder, UniqueId};
 pub use invoice::{
     AllInvoicesQuery, AllInvoicesQueryBuilder, Invoice, InvoiceQuery, InvoiceQueryBuilder,
@@ -136,14 +138,13 @@ pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
 };
 pub use prepaid::{
-    BillingPeriod, BillingPeriodUnit, DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder,
-    PaymentStatus, PrepaidOrder, PrepaidOrderPayload, PrepaidOrderPayloadBuilder,
-    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder,
-    PrepaidPriority,
+    BillingPeriod, BillingPeriodUnit, DeletePrepaidOrderQuery, PaymentStatus, PrepaidOrder,
+    PrepaidOrderPayload, PrepaidOrderPayloadBuilder, PrepaidPaymentStatus,
+    PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
 };
 pub use promotion::{
     ApplyPromotionPayload, ApplyPromotionPayloadBuilder, CustomerPromotion, Promotion,
-    PromotionQuery, RemovePromotionQuery, RemovePromotionQueryBuilder,
+    PromotionQuery, RemovePromotionQuery,
 };
 pub use records_json::write_records_json;
 pub use signal::{

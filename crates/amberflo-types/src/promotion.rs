@@ -268,13 +268,13 @@ pub struct CustomerPromotion {
 /// ```
 /// use amberflo_types::{RemovePromotionQuery, Rule};
 ///
-/// let query = RemovePromotionQuery::builder("customer-1").promotion_id("promo-1").build()?;
+/// let query = RemovePromotionQuery::new("customer-1", "promo-1")?;
 /// assert_eq!(
 ///     serde_urlencoded::to_string(&query).unwrap(),
 ///     "CustomerId=customer-1&PromotionId=promo-1"
 /// );
-/// let error = RemovePromotionQuery::builder("customer-1").build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("promotion_id", &Rule::Missing));
+/// let error = RemovePromotionQuery::new("customer-1", " ").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("promotion_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,13 +289,17 @@ pub struct RemovePromotionQuery {
 }
 
 impl RemovePromotionQuery {
-    /// Starts removing a promotion (set it with
-    /// [`RemovePromotionQueryBuilder::promotion_id`]) from `customer_id`.
-    pub fn builder(customer_id: impl Into<String>) -> RemovePromotionQueryBuilder {
-        RemovePromotionQueryBuilder {
+    /// Removes `promotion_id` from `customer_id`; both must not be blank.
+    pub fn new(
+        customer_id: impl Into<String>,
+        promotion_id: impl Into<String>,
+    ) -> Result<Self, ValidationError> {
+        let query = RemovePromotionQuery {
             customer_id: customer_id.into(),
-            promotion_id: None,
-        }
+            promotion_id: promotion_id.into(),
+        };
+        query.validate()?;
+        Ok(query)
     }
 
     /// Checks the ids are not blank.
@@ -312,34 +316,5 @@ impl RemovePromotionQuery {
     /// The promotion removed (sent as `PromotionId`).
     pub fn promotion_id(&self) -> &str {
         &self.promotion_id
-    }
-}
-
-/// Builds a validated [`RemovePromotionQuery`].
-#[derive(Debug, Clone)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RemovePromotionQueryBuilder {
-    customer_id: String,
-    promotion_id: Option<String>,
-}
-
-impl RemovePromotionQueryBuilder {
-    /// Sets the promotion to remove (required).
-    pub fn promotion_id(mut self, promotion_id: impl Into<String>) -> Self {
-        self.promotion_id = Some(promotion_id.into());
-        self
-    }
-
-    /// Validates and returns the query (`promotion_id` is [`Rule::Missing`] when never set).
-    pub fn build(self) -> Result<RemovePromotionQuery, ValidationError> {
-        let promotion_id = self
-            .promotion_id
-            .ok_or_else(|| ValidationError::new("promotion_id", Rule::Missing))?;
-        let query = RemovePromotionQuery {
-            customer_id: self.customer_id,
-            promotion_id,
-        };
-        query.validate()?;
-        Ok(query)
     }
 }

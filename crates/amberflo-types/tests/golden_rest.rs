@@ -214,12 +214,7 @@ fn promotion_payloads_queries_and_responses() {
         "CustomerId=c1&ProductId=2"
     );
     assert_eq!(
-        query(
-            &RemovePromotionQuery::builder("c1")
-                .promotion_id("p1")
-                .build()
-                .unwrap()
-        ),
+        query(&RemovePromotionQuery::new("c1", "p1").unwrap()),
         "CustomerId=c1&PromotionId=p1"
     );
     let applied: CustomerPromotion = serde_json::from_value(json!({"id": "r", "customerId": "c1",
@@ -262,12 +257,7 @@ fn customer_lifecycle_and_address() {
 #[test]
 fn prepaid_delete_query_payment_status_and_order_fields() {
     assert_eq!(
-        query(
-            &DeletePrepaidOrderQuery::builder("c1")
-                .order_id("o1")
-                .build()
-                .unwrap()
-        ),
+        query(&DeletePrepaidOrderQuery::new("c1", "o1").unwrap()),
         "Id=o1&CustomerId=c1"
     );
     let status = PrepaidPaymentStatusPayload::builder("uri")

@@ -336,14 +336,8 @@ fn query_of(query: &impl Serialize) -> Map<String, Value> {
 /// The SDK's query types send what the upstream clients send (names and values).
 #[test]
 fn query_parameters_match_the_upstream_requests() {
-    let remove = RemovePromotionQuery::builder("customer-1")
-        .promotion_id("promotion-1")
-        .build()
-        .unwrap();
-    let delete_order = DeletePrepaidOrderQuery::builder("customer-1")
-        .order_id("order-1")
-        .build()
-        .unwrap();
+    let remove = RemovePromotionQuery::new("customer-1", "promotion-1").unwrap();
+    let delete_order = DeletePrepaidOrderQuery::new("customer-1", "order-1").unwrap();
     let cases: Vec<(&str, Map<String, Value>)> = vec![
         ("promotions_remove.go.json", query_of(&remove)),
         ("prepaid_delete.go.json", query_of(&delete_order)),

@@ -16,13 +16,13 @@
 
 use amberflo_batcher::block_on;
 use amberflo_types::{
-    AllInvoicesQuery, AllUsageQuery, ApplyPromotionPayload, Customer,
+    AllInvoicesQuery, AllUsageQuery, ApplyPromotionPayload, Customer, CustomerId,
     CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSession,
     CustomerPortalSessionRequest, CustomerProductPlan, CustomerProductPlanPayload,
-    CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, Invoice, InvoiceQuery,
-    MeterDefinition, MeterDefinitionPayload, MeterRecord, PrepaidOrder, PrepaidOrderPayload,
-    PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion, RemovePromotionQuery, Signal,
-    SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery, UsageReport,
+    CustomerProductQuery, CustomerPromotion, Invoice, InvoiceQuery, MeterApiName, MeterDefinition,
+    MeterDefinitionPayload, MeterId, MeterRecord, PrepaidOrder, PrepaidOrderId,
+    PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload, Promotion, PromotionId,
+    Signal, SignalId, SignalPayload, UsageCostQuery, UsageCostReport, UsageQuery, UsageReport,
 };
 
 use crate::api::UsageCostPages;
@@ -91,11 +91,11 @@ blocking_apis! {
     }
     customers: BlockingCustomersApi => CustomersApi {
         fn list() -> Vec<Customer>;
-        fn get(customer_id: &str) -> Option<Customer>;
+        fn get(customer_id: impl Into<CustomerId>) -> Option<Customer>;
         fn create(payload: &CustomerPayload) -> Customer;
         fn update(payload: &CustomerPayload) -> Customer;
         fn create_or_update(payload: &CustomerPayload) -> Customer;
-        fn delete(customer_id: &str) -> ();
+        fn delete(customer_id: impl Into<CustomerId>) -> ();
         fn set_lifecycle_stage(payload: &CustomerLifecycleStagePayload) -> Customer;
     }
     portal_sessions: BlockingPortalSessionsApi => PortalSessionsApi {
@@ -103,13 +103,13 @@ blocking_apis! {
     }
     product_plans: BlockingProductPlansApi => ProductPlansApi {
         fn assign(payload: &CustomerProductPlanPayload) -> CustomerProductPlan;
-        fn get(customer_id: &str) -> Option<CustomerProductPlan>;
-        fn list(customer_id: &str) -> Vec<CustomerProductPlan>;
+        fn get(customer_id: impl Into<CustomerId>) -> Option<CustomerProductPlan>;
+        fn list(customer_id: impl Into<CustomerId>) -> Vec<CustomerProductPlan>;
     }
     prepaid_orders: BlockingPrepaidOrdersApi => PrepaidOrdersApi {
         fn create(payload: &PrepaidOrderPayload) -> PrepaidOrder;
         fn list(query: &CustomerProductQuery) -> Vec<PrepaidOrder>;
-        fn delete(query: &DeletePrepaidOrderQuery) -> ();
+        fn delete(customer_id: impl Into<CustomerId>, order_id: impl Into<PrepaidOrderId>) -> ();
         fn report_external_payment(payload: &PrepaidPaymentStatusPayload) -> PrepaidPaymentStatus;
     }
     invoices: BlockingInvoicesApi => InvoicesApi {
@@ -121,24 +121,24 @@ blocking_apis! {
     }
     signals: BlockingSignalsApi => SignalsApi {
         fn list() -> Vec<Signal>;
-        fn get(id: &str) -> Option<Signal>;
+        fn get(id: impl Into<SignalId>) -> Option<Signal>;
         fn create(payload: &SignalPayload) -> Signal;
         fn update(payload: &SignalPayload) -> Signal;
-        fn delete(id: &str) -> ();
+        fn delete(id: impl Into<SignalId>) -> ();
     }
     promotions: BlockingPromotionsApi => PromotionsApi {
         fn list() -> Vec<Promotion>;
-        fn get(id: &str) -> Option<Promotion>;
+        fn get(id: impl Into<PromotionId>) -> Option<Promotion>;
         fn apply(payload: &ApplyPromotionPayload) -> CustomerPromotion;
         fn list_applied(query: &CustomerProductQuery) -> Vec<CustomerPromotion>;
-        fn remove(query: &RemovePromotionQuery) -> ();
+        fn remove(customer_id: impl Into<CustomerId>, promotion_id: impl Into<PromotionId>) -> ();
     }
     meters: BlockingMetersApi => MetersApi {
         fn list() -> Vec<MeterDefinition>;
-        fn get(meter_api_name: &str) -> Option<MeterDefinition>;
+        fn get(meter_api_name: impl Into<MeterApiName>) -> Option<MeterDefinition>;
         fn create(payload: &MeterDefinitionPayload) -> MeterDefinition;
         fn update(payload: &MeterDefinitionPayload) -> MeterDefinition;
-        fn delete(id: &str) -> ();
+        fn delete(id: impl Into<MeterId>) -> ();
     }
 }
 

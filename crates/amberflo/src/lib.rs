@@ -116,15 +116,16 @@ pub use http::StatusCode;
 pub mod types {
     pub use amberflo_types::{
         Address, AddressBuilder, ApplyPromotionPayload, ApplyPromotionPayloadBuilder,
-        CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, CustomerFilterMode,
+        CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, CustomerFilterMode, CustomerId,
         CustomerLifecycleStagePayload, CustomerPromotion, DeletePrepaidOrderQuery,
-        DeletePrepaidOrderQueryBuilder, LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterDefinition,
-        MeterDefinitionPayload, MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterType,
-        NotificationType, PageInfo, PageRequest, PageRequestBuilder, PaymentStatus,
-        PrepaidPaymentStatus, PrepaidPaymentStatusPayload, PrepaidPaymentStatusPayloadBuilder,
-        PrepaidPriority, Promotion, PromotionQuery, RemovePromotionQuery,
-        RemovePromotionQueryBuilder, Signal, SignalPayload, SignalPayloadBuilder,
-        ThresholdCondition, UsageCostQuery, UsageCostQueryBuilder, UsageCostReport,
+        LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterApiName, MeterDefinition,
+        MeterDefinitionPayload, MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterId,
+        MeterType, NotificationType, PageInfo, PageRequest, PageRequestBuilder, PaymentStatus,
+        PrepaidOrderId, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
+        PrepaidPaymentStatusPayloadBuilder, PrepaidPriority, Promotion, PromotionId,
+        PromotionQuery, RemovePromotionQuery, Signal, SignalId, SignalPayload,
+        SignalPayloadBuilder, ThresholdCondition, UsageCostQuery, UsageCostQueryBuilder,
+        UsageCostReport,
     };
     pub use amberflo_types::{
         AggregationType, AllInvoicesQuery, AllInvoicesQueryBuilder, AllUsageGroupBy, AllUsageQuery,

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use amberflo::types::{
     Address, ApplyPromotionPayload, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPayload, CustomerProductQuery, DeletePrepaidOrderQuery, LifecycleStage,
-    MeterDefinitionPayload, MeterType, NotificationType, PageRequest, PaymentStatus,
-    PrepaidOrderPayload, PrepaidPaymentStatusPayload, Promotion, RemovePromotionQuery, Rule,
-    SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
+    CustomerPayload, CustomerProductQuery, LifecycleStage, MeterDefinitionPayload, MeterType,
+    NotificationType, PageRequest, PaymentStatus, PrepaidOrderPayload, PrepaidPaymentStatusPayload,
+    Promotion, Rule, SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange,
+    UsageCostQuery,
 };
 use amberflo::{Client, ClientBuilder, MeterRecord, RetryPolicy, StatusCode};
 use amberflo_batcher::block_on as run;
@@ -243,10 +243,9 @@ macro_rules! rest_suite {
                 let other = CustomerProductQuery::builder("customer-2").build().unwrap();
                 assert!(run(promotions.list_applied(&other)).unwrap().is_empty());
 
-                let remove = RemovePromotionQuery::builder("customer-1").promotion_id("launch").build().unwrap();
-                run(promotions.remove(&remove)).unwrap();
+                run(promotions.remove("customer-1", "launch")).unwrap();
                 assert!(run(promotions.list_applied(&query)).unwrap().is_empty());
-                assert_eq!(run(promotions.remove(&remove)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
+                assert_eq!(run(promotions.remove("customer-1", "launch")).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
             }
 
             #[test]
@@ -358,11 +357,10 @@ macro_rules! rest_suite {
                 assert_eq!(active[0].extra["paymentStatus"], "SETTLED");
                 assert_eq!(active[0].label.as_deref(), Some("Starter pack"));
 
-                let delete = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-2").build().unwrap();
-                run(orders.delete(&delete)).unwrap();
+                run(orders.delete("customer-1", "order-2")).unwrap();
                 let ids: Vec<String> = run(orders.list(&list)).unwrap().into_iter().map(|o| o.id).collect();
                 assert_eq!(ids, ["order-1"]);
-                assert_eq!(run(orders.delete(&delete)).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
+                assert_eq!(run(orders.delete("customer-1", "order-2")).unwrap_err().status(), Some(StatusCode::NOT_FOUND));
                 let stranger = PrepaidPaymentStatusPayload::builder("order-9")
                     .payment_status(PaymentStatus::Failed)
                     .build()

@@ -9,10 +9,10 @@ use std::time::Duration;
 use amberflo::mock::{MockReply, MockTransport, RecordedRequest};
 use amberflo::types::{
     Address, ApplyPromotionPayload, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPayload, CustomerProductQuery, DeletePrepaidOrderQuery, LifecycleStage,
-    MeterDefinitionPayload, MeterType, NotificationType, PageRequest, PaymentStatus,
-    PrepaidOrderPayload, PrepaidPaymentStatusPayload, PrepaidPriority, RemovePromotionQuery,
-    SignalPayload, Take, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery,
+    CustomerPayload, CustomerProductQuery, LifecycleStage, MeterDefinitionPayload, MeterType,
+    NotificationType, PageRequest, PaymentStatus, PrepaidOrderPayload, PrepaidPaymentStatusPayload,
+    PrepaidPriority, SignalPayload, Take, ThresholdCondition, TimeGroupingInterval, TimeRange,
+    UsageCostQuery,
 };
 use amberflo::{Client, RetryPolicy, StatusCode, TransportError};
 use amberflo_batcher::block_on as run;
@@ -245,11 +245,9 @@ fn promotion_calls() {
         Some("CustomerId=c1&ProductId=1"),
         None,
     );
-    let remove = RemovePromotionQuery::builder("c1")
-        .promotion_id("p1")
-        .build()
-        .unwrap();
-    let request = exchange(&relation, |client| run(client.promotions().remove(&remove)));
+    let request = exchange(&relation, |client| {
+        run(client.promotions().remove("c1", "p1"))
+    });
     assert_wire(
         &request,
         "DELETE",
@@ -376,12 +374,8 @@ fn dot_ids_are_refused_before_anything_is_sent() {
 
 #[test]
 fn prepaid_delete_and_external_payment_status() {
-    let query = DeletePrepaidOrderQuery::builder("c1")
-        .order_id("o1")
-        .build()
-        .unwrap();
     let request = exchange(&json!({"id": "o1"}), |client| {
-        run(client.prepaid_orders().delete(&query))
+        run(client.prepaid_orders().delete("c1", "o1"))
     });
     assert_wire(
         &request,

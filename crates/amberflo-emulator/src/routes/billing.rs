@@ -75,14 +75,11 @@ pub(super) fn orders(shared: &Shared, request: &ApiRequest) -> Handled {
 }
 
 pub(super) fn delete_order(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query =
-        DeletePrepaidOrderQuery::builder(request.param("CustomerId").unwrap_or_default());
-    if let Some(id) = request.param("Id") {
-        query = query.order_id(id);
-    }
-    let query = query
-        .build()
-        .map_err(|error| Failure::bad_request(error.to_string().replace("order_id", "Id")))?;
+    let query = DeletePrepaidOrderQuery::new(
+        request.param("CustomerId").unwrap_or_default(),
+        request.required_param(&["Id"])?,
+    )
+    .map_err(|error| Failure::bad_request(error.to_string().replace("order_id", "Id")))?;
     let order = shared
         .store
         .delete_prepaid_order(query.customer_id(), query.order_id())

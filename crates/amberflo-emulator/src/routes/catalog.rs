@@ -116,15 +116,12 @@ pub(super) fn applied_promotions(shared: &Shared, request: &ApiRequest) -> Handl
 }
 
 pub(super) fn remove_promotion(shared: &Shared, request: &ApiRequest) -> Handled {
-    let mut query = RemovePromotionQuery::builder(request.param("CustomerId").unwrap_or_default());
     // `PromotionId` as the Go SDK sends it; `Id` and `RelationId` as older clients did.
-    if let Some(id) = ["PromotionId", "Id", "RelationId"]
-        .into_iter()
-        .find_map(|name| request.param(name))
-    {
-        query = query.promotion_id(id);
-    }
-    let query = query.build().map_err(|error| {
+    let query = RemovePromotionQuery::new(
+        request.param("CustomerId").unwrap_or_default(),
+        request.required_param(&["PromotionId", "Id", "RelationId"])?,
+    )
+    .map_err(|error| {
         Failure::bad_request(error.to_string().replace("promotion_id", "PromotionId"))
     })?;
     let removed = shared

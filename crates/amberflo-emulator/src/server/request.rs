@@ -86,6 +86,15 @@ impl ApiRequest {
             .map(|(_, value)| value)
     }
 
+    /// The first of `names` present (a parameter with aliases), or a 400 "`names[0]` must be
+    /// set" when none is.
+    pub(crate) fn required_param(&self, names: &[&str]) -> Result<String, Failure> {
+        names
+            .iter()
+            .find_map(|name| self.param(name))
+            .ok_or_else(|| Failure::bad_request(format!("{} must be set", names[0])))
+    }
+
     /// A boolean query parameter (`true`/`false`, any case), or `default` when absent.
     pub(crate) fn flag(&self, name: &str, default: bool) -> Result<bool, Failure> {
         match self.param(name) {

@@ -12,4 +12,4 @@ pub use payment::{
     PrepaidPaymentStatusPayloadBuilder, PrepaidPriority,
 };
 pub use period::{BillingPeriod, BillingPeriodUnit};
-pub use query::{DeletePrepaidOrderQuery, DeletePrepaidOrderQueryBuilder};
+pub use query::DeletePrepaidOrderQuery;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Rule, ValidationError};
+use crate::error::ValidationError;
 use crate::validate;
 
 /// Query parameters `?Id=&CustomerId=` that delete a prepaid order
@@ -12,10 +12,10 @@ use crate::validate;
 /// ```
 /// use amberflo_types::{DeletePrepaidOrderQuery, Rule};
 ///
-/// let query = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-1").build()?;
+/// let query = DeletePrepaidOrderQuery::new("customer-1", "order-1")?;
 /// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "Id=order-1&CustomerId=customer-1");
-/// let error = DeletePrepaidOrderQuery::builder("customer-1").build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("order_id", &Rule::Missing));
+/// let error = DeletePrepaidOrderQuery::new("customer-1", "").unwrap_err();
+/// assert_eq!((error.field(), error.rule()), ("order_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,13 +30,17 @@ pub struct DeletePrepaidOrderQuery {
 }
 
 impl DeletePrepaidOrderQuery {
-    /// Starts deleting an order (set it with [`DeletePrepaidOrderQueryBuilder::order_id`]) of
-    /// `customer_id`.
-    pub fn builder(customer_id: impl Into<String>) -> DeletePrepaidOrderQueryBuilder {
-        DeletePrepaidOrderQueryBuilder {
+    /// Deletes `order_id` of `customer_id`; both must not be blank.
+    pub fn new(
+        customer_id: impl Into<String>,
+        order_id: impl Into<String>,
+    ) -> Result<Self, ValidationError> {
+        let query = DeletePrepaidOrderQuery {
+            order_id: order_id.into(),
             customer_id: customer_id.into(),
-            order_id: None,
-        }
+        };
+        query.validate()?;
+        Ok(query)
     }
 
     /// Checks the ids are not blank.
@@ -53,34 +57,5 @@ impl DeletePrepaidOrderQuery {
     /// The customer.
     pub fn customer_id(&self) -> &str {
         &self.customer_id
-    }
-}
-
-/// Builds a validated [`DeletePrepaidOrderQuery`].
-#[derive(Debug, Clone)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct DeletePrepaidOrderQueryBuilder {
-    customer_id: String,
-    order_id: Option<String>,
-}
-
-impl DeletePrepaidOrderQueryBuilder {
-    /// Sets the order to delete (required).
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
-        self.order_id = Some(order_id.into());
-        self
-    }
-
-    /// Validates and returns the query (`order_id` is [`Rule::Missing`] when never set).
-    pub fn build(self) -> Result<DeletePrepaidOrderQuery, ValidationError> {
-        let order_id = self
-            .order_id
-            .ok_or_else(|| ValidationError::new("order_id", Rule::Missing))?;
-        let query = DeletePrepaidOrderQuery {
-            order_id,
-            customer_id: self.customer_id,
-        };
-        query.validate()?;
-        Ok(query)
     }
 }

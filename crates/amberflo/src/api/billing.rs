@@ -1,9 +1,10 @@
 //! Billing API clients: [`ProductPlansApi`], [`PrepaidOrdersApi`] and [`InvoicesApi`].
 
 use amberflo_types::{
-    AllInvoicesQuery, BillingCustomerQuery, CustomerProductPlan, CustomerProductPlanPayload,
-    CustomerProductQuery, DeletePrepaidOrderQuery, Invoice, InvoiceQuery, PrepaidOrder,
-    PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
+    AllInvoicesQuery, BillingCustomerQuery, CustomerId, CustomerProductPlan,
+    CustomerProductPlanPayload, CustomerProductQuery, DeletePrepaidOrderQuery, Invoice,
+    InvoiceQuery, PrepaidOrder, PrepaidOrderId, PrepaidOrderPayload, PrepaidPaymentStatus,
+    PrepaidPaymentStatusPayload,
 };
 
 use crate::api::found;
@@ -62,8 +63,11 @@ impl<'a> ProductPlansApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn get(self, customer_id: &str) -> Result<Option<CustomerProductPlan>, Error> {
-        let query = BillingCustomerQuery::new(customer_id)?;
+    pub async fn get(
+        self,
+        customer_id: impl Into<CustomerId>,
+    ) -> Result<Option<CustomerProductPlan>, Error> {
+        let query = BillingCustomerQuery::new(customer_id.into().into_string())?;
         // "No plan" may come back as 404, `null` or `{}`: all mean `None`.
         found::get(self.client, PRODUCT_PLAN, &query).await
     }
@@ -72,8 +76,11 @@ impl<'a> ProductPlansApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn list(self, customer_id: &str) -> Result<Vec<CustomerProductPlan>, Error> {
-        let query = BillingCustomerQuery::new(customer_id)?;
+    pub async fn list(
+        self,
+        customer_id: impl Into<CustomerId>,
+    ) -> Result<Vec<CustomerProductPlan>, Error> {
+        let query = BillingCustomerQuery::new(customer_id.into().into_string())?;
         self.client
             .call(Method::GET, PRODUCT_PLAN_LIST, &query)
             .await
@@ -132,20 +139,24 @@ impl<'a> PrepaidOrdersApi<'a> {
     /// SDK discards it too).
     ///
     /// ```no_run
-    /// use amberflo::types::DeletePrepaidOrderQuery;
-    ///
     /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
-    /// let query = DeletePrepaidOrderQuery::builder("customer-1").order_id("order-1").build()?;
-    /// client.prepaid_orders().delete(&query).await?;
+    /// client.prepaid_orders().delete("customer-1", "order-1").await?;
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn delete(self, query: &DeletePrepaidOrderQuery) -> Result<(), Error> {
-        query.validate()?;
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn delete(
+        self,
+        customer_id: impl Into<CustomerId>,
+        order_id: impl Into<PrepaidOrderId>,
+    ) -> Result<(), Error> {
+        let query = DeletePrepaidOrderQuery::new(
+            customer_id.into().into_string(),
+            order_id.into().into_string(),
+        )?;
         self.client
-            .call_ignoring_body(Method::DELETE, PREPAID, query)
+            .call_ignoring_body(Method::DELETE, PREPAID, &query)
             .await
     }
 

@@ -2,7 +2,8 @@
 //! through lifecycle stages.
 
 use amberflo_types::{
-    CreateCustomerQuery, Customer, CustomerLifecycleStagePayload, CustomerPayload, CustomerQuery,
+    CreateCustomerQuery, Customer, CustomerId, CustomerLifecycleStagePayload, CustomerPayload,
+    CustomerQuery,
 };
 
 use crate::api::found;
@@ -51,8 +52,8 @@ impl<'a> CustomersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn get(self, customer_id: &str) -> Result<Option<Customer>, Error> {
-        let query = CustomerQuery::new(customer_id)?;
+    pub async fn get(self, customer_id: impl Into<CustomerId>) -> Result<Option<Customer>, Error> {
+        let query = CustomerQuery::new(customer_id.into().into_string())?;
         // The API answers `{}` for an unknown id; a 404 means the same.
         found::get(self.client, CUSTOMERS, &query).await
     }
@@ -111,8 +112,8 @@ impl<'a> CustomersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, customer_id: &str) -> Result<(), Error> {
-        let path = path::with_id(CUSTOMERS, "customer_id", customer_id)?;
+    pub async fn delete(self, customer_id: impl Into<CustomerId>) -> Result<(), Error> {
+        let path = path::with_id(CUSTOMERS, "customer_id", customer_id.into().as_str())?;
         self.client
             .call_ignoring_body(Method::DELETE, &path, &())
             .await

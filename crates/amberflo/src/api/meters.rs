@@ -1,7 +1,8 @@
 //! [`MetersApi`]: meter definitions under `/meters`.
 
 use amberflo_types::{
-    MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, Rule, ValidationError,
+    MeterApiName, MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterId, Rule,
+    ValidationError,
 };
 use http::Method;
 
@@ -70,13 +71,17 @@ impl<'a> MetersApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank name, else as any API call.
-    pub async fn get(self, meter_api_name: &str) -> Result<Option<MeterDefinition>, Error> {
-        let query = MeterDefinitionQuery::new(meter_api_name)?;
+    pub async fn get(
+        self,
+        meter_api_name: impl Into<MeterApiName>,
+    ) -> Result<Option<MeterDefinition>, Error> {
+        let meter_api_name = meter_api_name.into();
+        let query = MeterDefinitionQuery::new(meter_api_name.as_str())?;
         let matches: Vec<MeterDefinition> = found::matches(self.client, METERS, &query).await?;
         // The one with this name, should the server ignore the filter.
         Ok(matches
             .into_iter()
-            .find(|meter| meter.meter_api_name == meter_api_name))
+            .find(|meter| meter_api_name == meter.meter_api_name.as_str()))
     }
 
     /// Creates a meter (`POST`, not retried); the payload must not carry an id.
@@ -112,10 +117,27 @@ impl<'a> MetersApi<'a> {
     /// Deletes a meter by its server id (mark it deprecated first). What the server answers
     /// beside a 2xx is not read.
     ///
+    /// ```no_run
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// if let Some(meter) = client.meters().get("ApiCalls").await? {
+    ///     client.meters().delete(&meter.id).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A meter's API name is not its id, and does not pass for one:
+    ///
+    /// ```compile_fail
+    /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// let name = amberflo::types::MeterApiName::from("ApiCalls");
+    /// client.meters().delete(name).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, id: &str) -> Result<(), Error> {
-        let path = path::with_id(METERS, "id", id)?;
+    pub async fn delete(self, id: impl Into<MeterId>) -> Result<(), Error> {
+        let path = path::with_id(METERS, "id", id.into().as_str())?;
         self.client
             .call_ignoring_body(Method::DELETE, &path, &())
             .await

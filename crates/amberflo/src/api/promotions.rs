@@ -1,8 +1,8 @@
 //! [`PromotionsApi`]: the account's promotions, and promotions applied to customers.
 
 use amberflo_types::{
-    ApplyPromotionPayload, CustomerProductQuery, CustomerPromotion, Promotion, PromotionQuery,
-    RemovePromotionQuery,
+    ApplyPromotionPayload, CustomerId, CustomerProductQuery, CustomerPromotion, Promotion,
+    PromotionId, PromotionQuery, RemovePromotionQuery,
 };
 use http::Method;
 
@@ -18,7 +18,7 @@ const CUSTOMER_PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/customer-prom
 /// Lists promotions and applies them to customers; from [`Client::promotions`].
 ///
 /// ```no_run
-/// use amberflo::types::{ApplyPromotionPayload, CustomerProductQuery, RemovePromotionQuery};
+/// use amberflo::types::{ApplyPromotionPayload, CustomerProductQuery};
 ///
 /// # async fn demo(client: amberflo::Client) -> Result<(), amberflo::Error> {
 /// let promotions = client.promotions().list().await?;
@@ -30,8 +30,7 @@ const CUSTOMER_PROMOTIONS_LIST: &str = "/payments/pricing/amberflo/customer-prom
 ///     .promotions()
 ///     .list_applied(&CustomerProductQuery::builder("customer-1").build()?)
 ///     .await?;
-/// let remove = RemovePromotionQuery::builder("customer-1").promotion_id(&promotions[0].id).build()?;
-/// client.promotions().remove(&remove).await?;
+/// client.promotions().remove("customer-1", &promotions[0].id).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +63,8 @@ impl<'a> PromotionsApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id, else as any API call.
-    pub async fn get(self, id: &str) -> Result<Option<Promotion>, Error> {
-        let query = PromotionQuery::new(id)?;
+    pub async fn get(self, id: impl Into<PromotionId>) -> Result<Option<Promotion>, Error> {
+        let query = PromotionQuery::new(id.into().into_string())?;
         found::get(self.client, PROMOTIONS, &query).await
     }
 
@@ -98,11 +97,18 @@ impl<'a> PromotionsApi<'a> {
     /// (the Go SDK discards it too).
     ///
     /// # Errors
-    /// [`Error::Validation`] for an invalid query, else as any API call.
-    pub async fn remove(self, query: &RemovePromotionQuery) -> Result<(), Error> {
-        query.validate()?;
+    /// [`Error::Validation`] for a blank id, else as any API call.
+    pub async fn remove(
+        self,
+        customer_id: impl Into<CustomerId>,
+        promotion_id: impl Into<PromotionId>,
+    ) -> Result<(), Error> {
+        let query = RemovePromotionQuery::new(
+            customer_id.into().into_string(),
+            promotion_id.into().into_string(),
+        )?;
         self.client
-            .call_ignoring_body(Method::DELETE, CUSTOMER_PROMOTIONS, query)
+            .call_ignoring_body(Method::DELETE, CUSTOMER_PROMOTIONS, &query)
             .await
     }
 }

@@ -1,6 +1,6 @@
 //! [`SignalsApi`]: signals (notifications) under `/notification`.
 
-use amberflo_types::{Rule, Signal, SignalPayload, ValidationError};
+use amberflo_types::{Rule, Signal, SignalId, SignalPayload, ValidationError};
 use http::Method;
 
 use crate::api::found;
@@ -67,8 +67,8 @@ impl<'a> SignalsApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn get(self, id: &str) -> Result<Option<Signal>, Error> {
-        let path = path::with_id(NOTIFICATION, "id", id)?;
+    pub async fn get(self, id: impl Into<SignalId>) -> Result<Option<Signal>, Error> {
+        let path = path::with_id(NOTIFICATION, "id", id.into().as_str())?;
         found::get(self.client, &path, &()).await
     }
 
@@ -105,8 +105,8 @@ impl<'a> SignalsApi<'a> {
     ///
     /// # Errors
     /// [`Error::Validation`] for a blank id (or `.`, `..`), else as any API call.
-    pub async fn delete(self, id: &str) -> Result<(), Error> {
-        let path = path::with_id(NOTIFICATION, "id", id)?;
+    pub async fn delete(self, id: impl Into<SignalId>) -> Result<(), Error> {
+        let path = path::with_id(NOTIFICATION, "id", id.into().as_str())?;
         self.client
             .call_ignoring_body(Method::DELETE, &path, &())
             .await
