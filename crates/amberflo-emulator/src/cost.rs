@@ -26,7 +26,8 @@
 use std::collections::BTreeMap;
 
 use amberflo_types::{
-    CostGroup, CostValue, PageInfo, Rule, UsageCostQuery, UsageCostReport, ValidationError,
+    CostGroup, CostValue, EpochSeconds, PageInfo, Rule, UsageCostQuery, UsageCostReport,
+    ValidationError,
 };
 
 use crate::usage::{Buckets, UsageError, apply_take, matches_filter, percentage_change};
@@ -154,7 +155,7 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
     });
     let mut report = UsageCostReport::default();
     report.key = Some(query.clone());
-    report.seconds_since_epoch_intervals = buckets.starts;
+    report.seconds_since_epoch_intervals = buckets.epoch_starts();
     report.cost_list = cost_list;
     report.page_info = Some(info);
     Ok(report)
@@ -180,7 +181,7 @@ fn cost_group(group_by: &[String], key: &[&str], group: &GroupCost, starts: &[i6
         .zip(starts)
         .map(|(&(units, price), &start)| {
             let mut value = CostValue::default();
-            value.start_time_in_seconds = start;
+            value.start_time_in_seconds = EpochSeconds::new(start);
             value.metered_units = units;
             value.price = price;
             value.price_before_discounts = price;

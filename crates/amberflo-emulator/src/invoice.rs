@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use amberflo_types::{CustomerProductPlan, Invoice};
+use amberflo_types::{CustomerProductPlan, EpochSeconds, Invoice};
 use serde_json::{Value, json};
 
 use crate::calendar;
@@ -39,10 +39,14 @@ struct Period<'p> {
     plan: &'p CustomerProductPlan,
 }
 
+/// When the plan starts, in Unix seconds (0 when the plan does not say).
+fn plan_start(plan: &CustomerProductPlan) -> i64 {
+    plan.start_time_in_seconds.map_or(0, EpochSeconds::get)
+}
+
 fn plan_in_force(plans: &[&CustomerProductPlan], at: i64) -> Option<usize> {
     plans.iter().rposition(|plan| {
-        plan.start_time_in_seconds.unwrap_or(0) <= at
-            && plan.end_time_in_seconds.is_none_or(|end| end > at)
+        plan_start(plan) <= at && plan.end_time_in_seconds.is_none_or(|end| end.get() > at)
     })
 }
 
@@ -66,12 +70,12 @@ pub(crate) fn invoices<'a, V: RecordView<'a>>(
         .iter()
         .filter(|plan| plan.product_id == request.product_id)
         .collect();
-    plans.sort_by_key(|plan| plan.start_time_in_seconds.unwrap_or(0));
+    plans.sort_by_key(|plan| plan_start(plan));
     let Some(first) = plans.first() else {
         return Vec::new();
     };
     let now = request.now_seconds;
-    let mut start = first.start_time_in_seconds.unwrap_or(0);
+    let mut start = plan_start(first);
     if start > now {
         return Vec::new();
     }
@@ -198,7 +202,7 @@ fn to_invoice(
 
 /// The start date `(year, month, day)` and plan of an invoice made by [`invoices`].
 pub(crate) fn invoice_key(invoice: &Invoice) -> Option<((i64, u32, u32), &str)> {
-    let start = invoice.invoice_start_time_in_seconds?;
+    let start = invoice.invoice_start_time_in_seconds?.get();
     let plan = invoice
         .extra
         .get("invoiceKey")?
@@ -248,9 +252,12 @@ mod tests {
         assert_eq!(invoices.len(), 3);
         assert_eq!(
             invoices[0].invoice_start_time_in_seconds,
-            Some(1_697_328_000)
+            Some(EpochSeconds::new(1_697_328_000))
         );
-        assert_eq!(invoices[0].invoice_end_time_in_seconds, Some(1_698_796_800));
+        assert_eq!(
+            invoices[0].invoice_end_time_in_seconds,
+            Some(EpochSeconds::new(1_698_796_800))
+        );
         let november = &invoices[1].extra;
         let item = &november["productItemInvoices"][0];
         assert_eq!(item["meterApiName"], "calls");

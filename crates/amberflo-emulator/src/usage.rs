@@ -29,9 +29,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amberflo_types::{
-    AggregationType, AllUsageGroupBy, AllUsageQuery, ClientMeter, MeterGroup, MeterRecord, Rule,
-    Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageReport,
-    UsageValue, ValidationError,
+    AggregationType, AllUsageGroupBy, AllUsageQuery, ClientMeter, EpochSeconds, MeterGroup,
+    MeterRecord, Rule, Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery,
+    UsageReport, UsageValue, ValidationError,
 };
 
 use crate::calendar;
@@ -73,6 +73,11 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
+    /// The bucket starts, as a report's `secondsSinceEpochIntervals`.
+    pub(crate) fn epoch_starts(&self) -> Vec<EpochSeconds> {
+        self.starts.iter().copied().map(EpochSeconds::new).collect()
+    }
+
     pub(crate) fn new(
         range: &TimeRange,
         interval: TimeGroupingInterval,
@@ -241,7 +246,7 @@ pub(crate) fn percentage_change(value: f64, previous: Option<f64>) -> f64 {
 ///         .group_by(["customerId"])
 ///         .build()?;
 /// let report = aggregate(&records, &query, 1_800_000_000)?;
-/// assert_eq!(report.seconds_since_epoch_intervals, vec![1_699_920_000]);
+/// assert_eq!(report.seconds_since_epoch_intervals[0].get(), 1_699_920_000);
 /// assert_eq!(report.client_meters.len(), 2);
 /// assert_eq!(report.client_meters[1].group_value, 3.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -331,7 +336,11 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
         .collect();
     apply_take(&mut client_meters, query.take(), |meter| meter.group_value);
     let metadata = serde_json::to_value(query).unwrap_or(serde_json::Value::Null);
-    Ok(UsageReport::new(metadata, buckets.starts, client_meters))
+    Ok(UsageReport::new(
+        metadata,
+        buckets.epoch_starts(),
+        client_meters,
+    ))
 }
 
 fn bucket_values(
@@ -347,7 +356,7 @@ fn bucket_values(
             let value = accumulator.value(aggregation);
             let percentage = percentage_change(value, previous);
             previous = Some(value);
-            UsageValue::new(value, *start, percentage)
+            UsageValue::new(value, EpochSeconds::new(*start), percentage)
         })
         .collect()
 }

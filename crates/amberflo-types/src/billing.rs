@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
+use crate::time::EpochSeconds;
 use crate::{time, validate};
 
 /// The product id the API uses when none is given.
@@ -235,10 +236,10 @@ pub struct CustomerProductPlan {
     pub product_id: String,
     /// When the plan starts, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time_in_seconds: Option<i64>,
+    pub start_time_in_seconds: Option<EpochSeconds>,
     /// When the plan ends, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time_in_seconds: Option<i64>,
+    pub end_time_in_seconds: Option<EpochSeconds>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -250,8 +251,8 @@ impl From<CustomerProductPlanPayload> for CustomerProductPlan {
             customer_id: payload.customer_id,
             product_plan_id: payload.product_plan_id,
             product_id: payload.product_id,
-            start_time_in_seconds: payload.start_time_in_seconds,
-            end_time_in_seconds: payload.end_time_in_seconds,
+            start_time_in_seconds: payload.start_time_in_seconds.map(EpochSeconds::new),
+            end_time_in_seconds: payload.end_time_in_seconds.map(EpochSeconds::new),
             extra: BTreeMap::new(),
         }
     }

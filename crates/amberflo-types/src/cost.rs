@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::billing::default_product_id;
 use crate::error::ValidationError;
+use crate::time::EpochSeconds;
 use crate::usage::{Take, TimeGroupingInterval, TimeRange};
 use crate::validate;
 
@@ -431,8 +432,8 @@ pub struct UsageCostReport {
     pub key: Option<UsageCostQuery>,
     /// The start of each bucket, in Unix seconds.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
-    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<i64>>"))]
-    pub seconds_since_epoch_intervals: Vec<i64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<EpochSeconds>>"))]
+    pub seconds_since_epoch_intervals: Vec<EpochSeconds>,
     /// One entry per group on this page (absent, so empty, when nothing matched).
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<CostGroup>>"))]
@@ -510,7 +511,7 @@ pub struct CostGroup {
 #[non_exhaustive]
 pub struct CostValue {
     /// The bucket's start, in Unix seconds.
-    pub start_time_in_seconds: i64,
+    pub start_time_in_seconds: EpochSeconds,
     /// Units metered in the bucket.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
 use crate::open_enum::open_enum;
+use crate::time::EpochMillis;
 use crate::validate;
 
 open_enum! {
@@ -399,10 +400,10 @@ pub struct Customer {
     pub traits: BTreeMap<String, String>,
     /// Creation time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<EpochMillis>,
     /// Last update time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<i64>,
+    pub update_time: Option<EpochMillis>,
     /// The customer's postal address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,

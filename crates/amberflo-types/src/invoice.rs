@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::billing::default_product_id;
 use crate::date::{CalendarDate, Month};
 use crate::error::{Rule, ValidationError};
+use crate::time::EpochSeconds;
 use crate::validate;
 
 /// Query parameters of the all-invoices endpoint: `customerId`, `productId` (default `"1"`),
@@ -364,10 +365,10 @@ impl InvoiceQueryBuilder {
 pub struct Invoice {
     /// The invoice's start, in Unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoice_start_time_in_seconds: Option<i64>,
+    pub invoice_start_time_in_seconds: Option<EpochSeconds>,
     /// The invoice's end, in Unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoice_end_time_in_seconds: Option<i64>,
+    pub invoice_end_time_in_seconds: Option<EpochSeconds>,
     /// The payment status, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<String>,

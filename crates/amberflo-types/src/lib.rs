@@ -151,7 +151,7 @@ pub use signal::{
     CustomerFilterMode, NotificationType, Signal, SignalPayload, SignalPayloadBuilder,
     ThresholdCondition,
 };
-pub use time::{now_millis, now_seconds};
+pub use time::{EpochMillis, EpochSeconds, now_millis, now_seconds};
 pub use usage::{
     AggregationType, AllUsageGroupBy, AllUsageQuery, AllUsageQueryBuilder, ClientMeter, MeterGroup,
     Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageQueryBuilder,

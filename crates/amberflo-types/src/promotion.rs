@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::billing::default_product_id;
 use crate::error::{Rule, ValidationError};
+use crate::time::EpochSeconds;
 use crate::usage::TimeRange;
 use crate::validate;
 
@@ -234,13 +235,13 @@ pub struct CustomerPromotion {
     pub product_id: String,
     /// When it applies from, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_time_in_seconds: Option<i64>,
+    pub applied_time_in_seconds: Option<EpochSeconds>,
     /// When it was applied, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub added_time_in_seconds: Option<i64>,
+    pub added_time_in_seconds: Option<EpochSeconds>,
     /// When it was removed, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removed_time_in_seconds: Option<i64>,
+    pub removed_time_in_seconds: Option<EpochSeconds>,
     /// The relation's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relation_id: Option<String>,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
 use crate::open_enum::open_enum;
+use crate::time::EpochMillis;
 use crate::{number, validate};
 
 open_enum! {
@@ -465,10 +466,10 @@ pub struct Signal {
     pub frequency: Option<serde_json::Value>,
     /// Creation time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<EpochMillis>,
     /// Last update time, in Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<i64>,
+    pub update_time: Option<EpochMillis>,
     /// What it watches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_type: Option<NotificationType>,

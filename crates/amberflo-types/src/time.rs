@@ -1,5 +1,6 @@
-//! Wall-clock helpers: the current Unix time in milliseconds and seconds, and the crate's
-//! conversions between [`SystemTime`] and epoch numbers.
+//! Wall-clock helpers: the current Unix time in milliseconds and seconds, the crate's
+//! conversions between [`SystemTime`] and epoch numbers, and the response time types
+//! [`EpochSeconds`] and [`EpochMillis`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,6 +61,90 @@ fn after_epoch(elapsed: Duration) -> SystemTime {
     }
     UNIX_EPOCH + Duration::from_secs(fits)
 }
+
+/// Declares a `Copy` newtype over the `i64` the API sends for a time in one unit, with its
+/// [`SystemTime`] conversions.
+macro_rules! epoch_time {
+    ($(#[$meta:meta])* $name:ident, $unit:literal, $to:path, $from:path) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            #[doc = concat!("The time from its number of ", $unit, " since the Unix epoch.")]
+            pub const fn new(value: i64) -> Self {
+                $name(value)
+            }
+
+            #[doc = concat!("The number the server sent: ", $unit, " since the Unix epoch.")]
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+
+            /// The time as a [`SystemTime`] (a negative number reads as the epoch itself).
+            pub fn system_time(self) -> SystemTime {
+                $from(self.0)
+            }
+        }
+
+        impl From<$name> for SystemTime {
+            fn from(time: $name) -> SystemTime {
+                time.system_time()
+            }
+        }
+
+        #[doc = concat!("Whole ", $unit, " since the Unix epoch (0 before 1970).")]
+        impl From<SystemTime> for $name {
+            fn from(time: SystemTime) -> Self {
+                $name($to(time))
+            }
+        }
+    };
+}
+
+epoch_time!(
+    /// A time the API sends as whole seconds since the Unix epoch (`startTimeInSeconds`,
+    /// `secondsSinceEpochUtc`, ...). Kept as the number the server sent, so it is sent back
+    /// unchanged; [`system_time`](Self::system_time) gives the [`SystemTime`].
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use amberflo_types::EpochSeconds;
+    ///
+    /// let time = EpochSeconds::new(1_700_000_000);
+    /// assert_eq!(time.system_time(), UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// assert_eq!(SystemTime::from(time), time.system_time());
+    /// assert_eq!(serde_json::to_string(&time).unwrap(), "1700000000");
+    /// ```
+    EpochSeconds,
+    "seconds",
+    to_epoch_seconds,
+    from_epoch_seconds
+);
+
+epoch_time!(
+    /// A time the API sends as whole milliseconds since the Unix epoch (a customer's
+    /// `createTime`, ...). Kept as the number the server sent;
+    /// [`system_time`](Self::system_time) gives the [`SystemTime`].
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use amberflo_types::EpochMillis;
+    ///
+    /// let time: EpochMillis = serde_json::from_str("1700000000123").unwrap();
+    /// assert_eq!(time.system_time(), UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
+    /// assert_eq!(time.get(), 1_700_000_000_123);
+    /// ```
+    EpochMillis,
+    "milliseconds",
+    to_epoch_millis,
+    from_epoch_millis
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
+use crate::time::EpochSeconds;
 use crate::{time, validate};
 
 /// How values inside one time bucket are combined.
@@ -653,8 +654,8 @@ pub struct UsageReport {
     pub metadata: serde_json::Value,
     /// The start of each bucket, in Unix seconds.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
-    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<i64>>"))]
-    pub seconds_since_epoch_intervals: Vec<i64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<EpochSeconds>>"))]
+    pub seconds_since_epoch_intervals: Vec<EpochSeconds>,
     /// One entry per group (one in all when the query had no group-by).
     pub client_meters: Vec<ClientMeter>,
 }
@@ -697,7 +698,7 @@ pub struct UsageValue {
     /// The aggregate of the bucket.
     pub value: f64,
     /// The bucket's start, in Unix seconds.
-    pub seconds_since_epoch_utc: i64,
+    pub seconds_since_epoch_utc: EpochSeconds,
     /// Change from the previous bucket, in percent.
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
@@ -708,7 +709,7 @@ impl UsageReport {
     /// A report from its parts (for servers, such as the emulator, and tests).
     pub fn new(
         metadata: serde_json::Value,
-        seconds_since_epoch_intervals: Vec<i64>,
+        seconds_since_epoch_intervals: Vec<EpochSeconds>,
         client_meters: Vec<ClientMeter>,
     ) -> Self {
         UsageReport {
@@ -740,7 +741,11 @@ impl MeterGroup {
 
 impl UsageValue {
     /// One bucket's value.
-    pub fn new(value: f64, seconds_since_epoch_utc: i64, percentage_from_previous: f64) -> Self {
+    pub fn new(
+        value: f64,
+        seconds_since_epoch_utc: EpochSeconds,
+        percentage_from_previous: f64,
+    ) -> Self {
         UsageValue {
             value,
             seconds_since_epoch_utc,

@@ -17,8 +17,8 @@ use amberflo_types::{
     BillingPeriod, BillingPeriodUnit, CalendarDate, CreateCustomerQuery, Customer, CustomerPayload,
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerProductQuery, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION,
-    DEFAULT_PRODUCT_ID, Invoice, InvoiceQuery, MeterRecord, Month, PrepaidOrder,
-    PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
+    DEFAULT_PRODUCT_ID, EpochMillis, EpochSeconds, Invoice, InvoiceQuery, MeterRecord, Month,
+    PrepaidOrder, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
     UsagePayloadFactory, UsageQuery, UsageReport,
 };
 use serde::Serialize;
@@ -373,7 +373,7 @@ fn usage_report_response_parses_leniently() {
     assert_eq!(report.metadata["groupBy"], json!(["customerId"]));
     assert_eq!(
         report.seconds_since_epoch_intervals,
-        [1_700_006_400, 1_700_092_800, 1_700_179_200]
+        [1_700_006_400, 1_700_092_800, 1_700_179_200].map(EpochSeconds::new)
     );
     assert_eq!(report.client_meters.len(), 2);
 
@@ -390,7 +390,7 @@ fn usage_report_response_parses_leniently() {
         .map(|v| {
             (
                 v.value,
-                v.seconds_since_epoch_utc,
+                v.seconds_since_epoch_utc.get(),
                 v.percentage_from_previous,
             )
         })
@@ -527,8 +527,14 @@ fn customer_response_parses_leniently_and_keeps_unknown_fields() {
     );
     assert_eq!(customer.enabled, Some(true));
     assert_eq!(customer.traits["stripeId"], "cus_123");
-    assert_eq!(customer.create_time, Some(1_718_153_645_993));
-    assert_eq!(customer.update_time, Some(1_718_153_700_000));
+    assert_eq!(
+        customer.create_time,
+        Some(EpochMillis::new(1_718_153_645_993))
+    );
+    assert_eq!(
+        customer.update_time,
+        Some(EpochMillis::new(1_718_153_700_000))
+    );
     let extra_keys: Vec<&str> = customer.extra.keys().map(String::as_str).collect();
     assert_eq!(extra_keys, ["description", "id", "test"]);
     // `address` and `lifecycleStage` are typed; a stage spelled differently from the known
@@ -644,8 +650,14 @@ fn customer_product_plan_response_parses_leniently() {
     assert_eq!(plan.customer_id, "customer-1");
     assert_eq!(plan.product_plan_id, "plan-gold");
     assert_eq!(plan.product_id, "1");
-    assert_eq!(plan.start_time_in_seconds, Some(1_700_000_000));
-    assert_eq!(plan.end_time_in_seconds, Some(1_702_592_000));
+    assert_eq!(
+        plan.start_time_in_seconds,
+        Some(EpochSeconds::new(1_700_000_000))
+    );
+    assert_eq!(
+        plan.end_time_in_seconds,
+        Some(EpochSeconds::new(1_702_592_000))
+    );
     assert_eq!(plan.extra["id"], "cpp-1");
     assert_eq!(serde_json::to_value(&plan).expect("serialises"), source);
 
@@ -732,7 +744,10 @@ fn prepaid_orders_response_parses_leniently() {
     assert_eq!(orders.len(), 2);
     assert_eq!(orders[0].id, "order-1");
     assert_eq!(orders[0].prepaid_price, Some(100.0));
-    assert_eq!(orders[0].start_time_in_seconds, Some(1_700_000_000));
+    assert_eq!(
+        orders[0].start_time_in_seconds,
+        Some(EpochSeconds::new(1_700_000_000))
+    );
     assert_eq!(orders[0].extra["prepaidOfferVersion"], -1);
     assert_eq!(
         orders[0].extra["recurrenceFrequency"],
@@ -824,8 +839,14 @@ fn invoice_query_for_start_date() {
 fn invoice_response_parses_leniently() {
     let source = fixture("invoice_response");
     let invoice: Invoice = serde_json::from_value(source.clone()).expect("parses");
-    assert_eq!(invoice.invoice_start_time_in_seconds, Some(1_709_164_800));
-    assert_eq!(invoice.invoice_end_time_in_seconds, Some(1_711_843_200));
+    assert_eq!(
+        invoice.invoice_start_time_in_seconds,
+        Some(EpochSeconds::new(1_709_164_800))
+    );
+    assert_eq!(
+        invoice.invoice_end_time_in_seconds,
+        Some(EpochSeconds::new(1_711_843_200))
+    );
     assert_eq!(invoice.payment_status.as_deref(), Some("settled"));
     assert_eq!(invoice.extra["totalBill"]["totalPrice"], 123.45);
     assert_eq!(invoice.extra["invoiceKey"]["day"], 29);

@@ -7,7 +7,7 @@
 
 use amberflo_types::{
     Address, ApplyPromotionPayload, CostGroup, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, LifecycleStage,
+    CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, EpochSeconds, LifecycleStage,
     MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterRecord, MeterType,
     NotificationType, PageRequest, PaymentStatus, PrepaidOrder, PrepaidPaymentStatusPayload,
     PrepaidPriority, Promotion, PromotionQuery, RemovePromotionQuery, Rule, Signal, SignalPayload,
@@ -224,7 +224,10 @@ fn promotion_payloads_queries_and_responses() {
         "x": 1}))
     .unwrap();
     assert_eq!(applied.total_amount_left, Some(9.0));
-    assert_eq!(applied.applied_time_in_seconds, Some(START));
+    assert_eq!(
+        applied.applied_time_in_seconds,
+        Some(EpochSeconds::new(START))
+    );
     assert_eq!(applied.id.as_deref(), Some("r"));
     // The Go SDK's `CustomerAppliedPromotion` has no `id`.
     let go: CustomerPromotion =
@@ -275,7 +278,7 @@ fn prepaid_delete_query_payment_status_and_order_fields() {
         "modifiedTimeInSeconds": 2}))
         .unwrap();
     assert_eq!(order.prepaid_priority, Some(PrepaidPriority::Highest));
-    assert_eq!(order.modified_time_in_seconds, Some(2));
+    assert_eq!(order.modified_time_in_seconds, Some(EpochSeconds::new(2)));
 }
 
 #[test]

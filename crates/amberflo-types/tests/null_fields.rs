@@ -137,7 +137,7 @@ fn usage_cost_report_nulls_default() {
     ];
     assert_eq!(prices, [0.0; 9]);
     let bucket = &group.costs[0];
-    assert_eq!(bucket.start_time_in_seconds, 1_700_000_000);
+    assert_eq!(bucket.start_time_in_seconds.get(), 1_700_000_000);
     let bucket_prices = [
         bucket.metered_units,
         bucket.price,

@@ -17,10 +17,10 @@ use amberflo_types::{
     BillingPeriod, BillingPeriodUnit, CalendarDate, ClientMeter, CreateCustomerQuery, Customer,
     CustomerPayload, CustomerPortalSession, CustomerPortalSessionRequest, CustomerProductPlan,
     CustomerProductPlanPayload, CustomerProductQuery, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION,
-    DEFAULT_PRODUCT_ID, Dimensions, Invoice, InvoiceQuery, MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS,
-    MIN_EPOCH_MILLIS, MIN_PRODUCT_PLAN_SECONDS, MeterGroup, MeterRecord, Month, PrepaidOrder,
-    PrepaidOrderPayload, Rule, Take, TimeGroupingInterval, TimeRange, UniqueId,
-    UsagePayloadFactory, UsageReport, UsageValue, ValidationError,
+    DEFAULT_PRODUCT_ID, Dimensions, EpochMillis, EpochSeconds, Invoice, InvoiceQuery,
+    MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS, MIN_PRODUCT_PLAN_SECONDS, MeterGroup,
+    MeterRecord, Month, PrepaidOrder, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval,
+    TimeRange, UniqueId, UsagePayloadFactory, UsageReport, UsageValue, ValidationError,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -727,12 +727,16 @@ proptest! {
             .map(|(group, group_value, values)| {
                 let values = values
                     .into_iter()
-                    .map(|(value, at, change)| UsageValue::new(value, at, change))
+                    .map(|(value, at, change)| UsageValue::new(value, EpochSeconds::new(at), change))
                     .collect();
                 ClientMeter::new(group.map(MeterGroup::new), group_value, values)
             })
             .collect();
-        let report = UsageReport::new(metadata, intervals, client_meters);
+        let report = UsageReport::new(
+            metadata,
+            intervals.into_iter().map(EpochSeconds::new).collect(),
+            client_meters,
+        );
         assert_json_round_trip(&report);
         assert_json_round_trip(&vec![report, UsageReport::default()]);
     }
@@ -839,8 +843,8 @@ proptest! {
         customer.customer_email = email;
         customer.enabled = enabled;
         customer.traits = traits;
-        customer.create_time = created;
-        customer.update_time = updated;
+        customer.create_time = created.map(EpochMillis::new);
+        customer.update_time = updated.map(EpochMillis::new);
         customer.extra = extra;
         assert_json_round_trip(&customer);
     }
@@ -931,8 +935,8 @@ proptest! {
         value.customer_id = customer;
         value.product_plan_id = plan;
         value.product_id = product;
-        value.start_time_in_seconds = start;
-        value.end_time_in_seconds = end;
+        value.start_time_in_seconds = start.map(EpochSeconds::new);
+        value.end_time_in_seconds = end.map(EpochSeconds::new);
         value.extra = extra;
         assert_json_round_trip(&value);
     }
@@ -1076,7 +1080,7 @@ proptest! {
         order.id = id;
         order.customer_id = customer;
         order.product_id = product;
-        order.start_time_in_seconds = start;
+        order.start_time_in_seconds = start.map(EpochSeconds::new);
         order.prepaid_price = price;
         order.extra = extra;
         assert_json_round_trip(&order);
@@ -1218,8 +1222,8 @@ proptest! {
         ]),
     ) {
         let mut invoice = Invoice::default();
-        invoice.invoice_start_time_in_seconds = start;
-        invoice.invoice_end_time_in_seconds = end;
+        invoice.invoice_start_time_in_seconds = start.map(EpochSeconds::new);
+        invoice.invoice_end_time_in_seconds = end.map(EpochSeconds::new);
         invoice.payment_status = status;
         invoice.extra = extra;
         assert_json_round_trip(&invoice);

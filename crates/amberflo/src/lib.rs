@@ -117,8 +117,8 @@ pub mod types {
     pub use amberflo_types::{
         Address, AddressBuilder, ApplyPromotionPayload, ApplyPromotionPayloadBuilder,
         CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, CustomerFilterMode, CustomerId,
-        CustomerLifecycleStagePayload, CustomerPromotion, DeletePrepaidOrderQuery,
-        LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterApiName, MeterDefinition,
+        CustomerLifecycleStagePayload, CustomerPromotion, DeletePrepaidOrderQuery, EpochMillis,
+        EpochSeconds, LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterApiName, MeterDefinition,
         MeterDefinitionPayload, MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterId,
         MeterType, NotificationType, PageInfo, PageRequest, PageRequestBuilder, PaymentStatus,
         PrepaidOrderId, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,

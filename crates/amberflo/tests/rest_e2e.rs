@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use amberflo::types::{
     Address, ApplyPromotionPayload, CustomerFilterMode, CustomerLifecycleStagePayload,
-    CustomerPayload, CustomerProductQuery, LifecycleStage, MeterDefinitionPayload, MeterType,
-    NotificationType, PageRequest, PaymentStatus, PrepaidOrderPayload, PrepaidPaymentStatusPayload,
-    Promotion, Rule, SignalPayload, ThresholdCondition, TimeGroupingInterval, TimeRange,
-    UsageCostQuery,
+    CustomerPayload, CustomerProductQuery, EpochSeconds, LifecycleStage, MeterDefinitionPayload,
+    MeterType, NotificationType, PageRequest, PaymentStatus, PrepaidOrderPayload,
+    PrepaidPaymentStatusPayload, Promotion, Rule, SignalPayload, ThresholdCondition,
+    TimeGroupingInterval, TimeRange, UsageCostQuery,
 };
 use amberflo::{Client, ClientBuilder, MeterRecord, RetryPolicy, StatusCode};
 use amberflo_batcher::block_on as run;
@@ -77,7 +77,7 @@ macro_rules! rest_suite {
                 emulator.store().set_meter_price("ApiCalls", 0.25).unwrap();
 
                 let all = run(client.usage_cost().get(&cost_query(None))).unwrap();
-                assert_eq!(all.seconds_since_epoch_intervals, vec![DAY_START]);
+                assert_eq!(all.seconds_since_epoch_intervals, [EpochSeconds::new(DAY_START)]);
                 assert_eq!(all.cost_list.len(), 5);
                 let third = &all.cost_list[2];
                 assert_eq!(third.group_infos["customerId"], "customer-2");

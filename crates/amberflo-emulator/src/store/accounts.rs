@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use amberflo_types::{
     Customer, CustomerLifecycleStagePayload, CustomerPayload, CustomerPortalSessionRequest,
-    CustomerProductPlan, CustomerProductPlanPayload, PrepaidOrder, PrepaidOrderPayload,
-    PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
+    CustomerProductPlan, CustomerProductPlanPayload, EpochMillis, EpochSeconds, PrepaidOrder,
+    PrepaidOrderPayload, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
 };
 
 use super::StoreError;
@@ -57,8 +57,8 @@ impl Accounts {
             let stripe_id = format!("cus_emulated_{}", customer.customer_id);
             customer.traits.insert("stripeId".to_owned(), stripe_id);
         }
-        customer.create_time = Some(now_millis);
-        customer.update_time = Some(now_millis);
+        customer.create_time = Some(EpochMillis::new(now_millis));
+        customer.update_time = Some(EpochMillis::new(now_millis));
         // The TypeScript SDK's `Customer` has an `id`: the customer id, in its sample.
         customer
             .extra
@@ -83,7 +83,7 @@ impl Accounts {
         if let Some(id) = existing.extra.get("id") {
             customer.extra.insert("id".to_owned(), id.clone());
         }
-        customer.update_time = Some(now_millis);
+        customer.update_time = Some(EpochMillis::new(now_millis));
         *existing = customer.clone();
         Ok(customer)
     }
@@ -105,7 +105,7 @@ impl Accounts {
             ));
         };
         customer.lifecycle_stage = Some(payload.lifecycle_stage().clone());
-        customer.update_time = Some(now_millis);
+        customer.update_time = Some(EpochMillis::new(now_millis));
         Ok(customer.clone())
     }
 
@@ -135,7 +135,8 @@ impl Accounts {
         now_seconds: i64,
     ) -> CustomerProductPlan {
         let mut plan = CustomerProductPlan::from(payload);
-        plan.start_time_in_seconds.get_or_insert(now_seconds);
+        plan.start_time_in_seconds
+            .get_or_insert(EpochSeconds::new(now_seconds));
         self.plans
             .entry(plan.customer_id.clone())
             .or_default()

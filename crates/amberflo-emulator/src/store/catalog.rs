@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use amberflo_types::{
-    ApplyPromotionPayload, CustomerPromotion, MeterDefinition, MeterDefinitionPayload, Promotion,
-    Signal, SignalPayload,
+    ApplyPromotionPayload, CustomerPromotion, EpochMillis, EpochSeconds, MeterDefinition,
+    MeterDefinitionPayload, Promotion, Signal, SignalPayload,
 };
 
 use super::StoreError;
@@ -46,8 +46,8 @@ impl Catalog {
             ));
         }
         let mut signal = Signal::from_payload(payload, new_id());
-        signal.create_time = Some(now_millis);
-        signal.update_time = Some(now_millis);
+        signal.create_time = Some(EpochMillis::new(now_millis));
+        signal.update_time = Some(EpochMillis::new(now_millis));
         self.signals.insert(signal.id.clone(), signal.clone());
         Ok(signal)
     }
@@ -65,7 +65,7 @@ impl Catalog {
         };
         let mut signal = Signal::from_payload(payload, id);
         signal.create_time = existing.create_time;
-        signal.update_time = Some(now_millis);
+        signal.update_time = Some(EpochMillis::new(now_millis));
         *existing = signal.clone();
         Ok(signal)
     }
@@ -120,12 +120,12 @@ impl Catalog {
         relation.customer_id = payload.customer_id().to_owned();
         relation.promotion_id = payload.promotion_id().to_owned();
         relation.product_id = payload.product_id().to_owned();
-        relation.applied_time_in_seconds = Some(
+        relation.applied_time_in_seconds = Some(EpochSeconds::new(
             payload
                 .applied_time_range()
                 .map_or(now_seconds, |range| range.start_time_in_seconds()),
-        );
-        relation.added_time_in_seconds = Some(now_seconds);
+        ));
+        relation.added_time_in_seconds = Some(EpochSeconds::new(now_seconds));
         relation.relation_id = Some(new_id());
         relation.priority = Some(applied.len() as f64 + 1.0);
         applied.push(relation.clone());
@@ -172,7 +172,7 @@ impl Catalog {
             })
             .ok_or_else(not_applied)?;
         let mut removed = applied.remove(position);
-        removed.removed_time_in_seconds = Some(now_seconds);
+        removed.removed_time_in_seconds = Some(EpochSeconds::new(now_seconds));
         Ok(removed)
     }
 

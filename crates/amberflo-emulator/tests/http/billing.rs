@@ -1,7 +1,8 @@
 //! Product plans, prepaid orders and emulated invoices (`/payments/...`).
 
 use amberflo_types::{
-    CustomerProductPlan, CustomerProductPlanPayload, Invoice, PrepaidOrder, PrepaidOrderPayload,
+    CustomerProductPlan, CustomerProductPlanPayload, EpochSeconds, Invoice, PrepaidOrder,
+    PrepaidOrderPayload,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -139,7 +140,10 @@ async fn invoices_from_plan_and_usage() {
         .await
         .expect("invoices");
     assert!(all.len() >= 3, "October, November and every month since");
-    assert_eq!(all[0].invoice_start_time_in_seconds, Some(OCT_15_2023));
+    assert_eq!(
+        all[0].invoice_start_time_in_seconds,
+        Some(EpochSeconds::new(OCT_15_2023))
+    );
     assert_eq!(all[0].payment_status.as_deref(), Some("SETTLED"));
     let item = &all[1].extra["productItemInvoices"][0];
     assert_eq!(
@@ -166,7 +170,10 @@ async fn invoices_from_plan_and_usage() {
         .json()
         .await
         .expect("invoice");
-    assert_eq!(november.invoice_start_time_in_seconds, Some(1_698_796_800));
+    assert_eq!(
+        november.invoice_start_time_in_seconds,
+        Some(EpochSeconds::new(1_698_796_800))
+    );
     assert_eq!(november.payment_status.as_deref(), Some("UNKNOWN"));
     assert_eq!(november.extra["invoiceKey"]["month"], 11);
 

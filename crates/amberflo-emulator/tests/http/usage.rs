@@ -1,7 +1,8 @@
 //! `POST /usage/`, `POST /usage/batch` and `GET /usage/all` over HTTP.
 
 use amberflo_types::{
-    AggregationType, MeterRecord, Take, TimeGroupingInterval, TimeRange, UsageQuery, UsageReport,
+    AggregationType, EpochSeconds, MeterRecord, Take, TimeGroupingInterval, TimeRange, UsageQuery,
+    UsageReport,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -49,7 +50,7 @@ async fn usage_by_customer_per_day() {
     let report: UsageReport = response.json().await.expect("report");
     assert_eq!(
         report.seconds_since_epoch_intervals,
-        vec![JAN_1_2024, JAN_1_2024 + DAY]
+        [JAN_1_2024, JAN_1_2024 + DAY].map(EpochSeconds::new)
     );
     assert_eq!(report.metadata["meterApiName"], "ApiCalls");
     let summary: Vec<(String, f64, Vec<f64>)> = report

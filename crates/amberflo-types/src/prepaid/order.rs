@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::period::BillingPeriod;
 use crate::billing::{DEFAULT_PREPAID_OFFER_VERSION, default_product_id};
 use crate::error::{Rule, ValidationError};
+use crate::time::EpochSeconds;
 use crate::{number, time, validate};
 
 /// A prepaid order for a customer (`POST /payments/pricing/amberflo/customer-prepaid`).
@@ -372,7 +373,7 @@ pub struct PrepaidOrder {
     pub product_id: String,
     /// When the order starts, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time_in_seconds: Option<i64>,
+    pub start_time_in_seconds: Option<EpochSeconds>,
     /// The price paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepaid_price: Option<f64>,
@@ -395,10 +396,10 @@ pub struct PrepaidOrder {
     pub first_invoice_uri: Option<String>,
     /// Creation time, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time_in_seconds: Option<i64>,
+    pub create_time_in_seconds: Option<EpochSeconds>,
     /// Last change, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_time_in_seconds: Option<i64>,
+    pub modified_time_in_seconds: Option<EpochSeconds>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
