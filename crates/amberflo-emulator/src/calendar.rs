@@ -67,7 +67,7 @@ pub(crate) fn month_index(seconds: i64) -> i64 {
 pub(crate) fn after(seconds: i64, period: &amberflo_types::BillingPeriod) -> i64 {
     let latest = crate::usage::MAX_TIME_SECONDS;
     let seconds = seconds.clamp(0, latest);
-    let count = period.count();
+    let count = i64::from(period.count());
     let months = match period.unit() {
         amberflo_types::BillingPeriodUnit::Day => {
             return seconds
@@ -98,7 +98,7 @@ pub(crate) fn month_start(index: i64) -> i64 {
 }
 
 /// The start of the bucket holding `seconds`.
-pub(crate) fn floor(seconds: i64, interval: TimeGroupingInterval) -> i64 {
+pub(crate) fn floor(seconds: i64, interval: &TimeGroupingInterval) -> i64 {
     match interval {
         TimeGroupingInterval::Hour => seconds - seconds.rem_euclid(SECONDS_PER_HOUR),
         TimeGroupingInterval::Day => seconds - seconds.rem_euclid(SECONDS_PER_DAY),
@@ -114,7 +114,7 @@ pub(crate) fn floor(seconds: i64, interval: TimeGroupingInterval) -> i64 {
 }
 
 /// The start of the bucket after the one starting at `bucket_start` (which must be aligned).
-pub(crate) fn next(bucket_start: i64, interval: TimeGroupingInterval) -> i64 {
+pub(crate) fn next(bucket_start: i64, interval: &TimeGroupingInterval) -> i64 {
     match interval {
         TimeGroupingInterval::Hour => bucket_start + SECONDS_PER_HOUR,
         TimeGroupingInterval::Week => bucket_start + SECONDS_PER_WEEK,
@@ -125,7 +125,11 @@ pub(crate) fn next(bucket_start: i64, interval: TimeGroupingInterval) -> i64 {
 
 /// The index of the bucket holding `seconds`, counted from the bucket starting at
 /// `first_bucket` (aligned, and not after `seconds`).
-pub(crate) fn bucket_index(seconds: i64, first_bucket: i64, interval: TimeGroupingInterval) -> i64 {
+pub(crate) fn bucket_index(
+    seconds: i64,
+    first_bucket: i64,
+    interval: &TimeGroupingInterval,
+) -> i64 {
     match interval {
         TimeGroupingInterval::Hour => (seconds - first_bucket).div_euclid(SECONDS_PER_HOUR),
         TimeGroupingInterval::Week => (seconds - first_bucket).div_euclid(SECONDS_PER_WEEK),
@@ -168,7 +172,7 @@ mod tests {
             BillingPeriodUnit::Month,
             BillingPeriodUnit::Year,
         ] {
-            let end = after(jan_31, &period(i64::MAX, unit));
+            let end = after(jan_31, &period(u32::MAX, unit.clone()));
             assert!(
                 end <= crate::usage::MAX_TIME_SECONDS && end > jan_31,
                 "{unit:?}"
@@ -194,19 +198,19 @@ mod tests {
     fn buckets_align_to_utc_calendar() {
         // 2023-11-14T22:13:20Z, a Tuesday.
         let t = 1_700_000_000;
-        assert_eq!(floor(t, TimeGroupingInterval::Hour), 1_699_999_200);
-        assert_eq!(floor(t, TimeGroupingInterval::Day), 1_699_920_000);
+        assert_eq!(floor(t, &TimeGroupingInterval::Hour), 1_699_999_200);
+        assert_eq!(floor(t, &TimeGroupingInterval::Day), 1_699_920_000);
         // Monday 2023-11-13T00:00:00Z.
-        assert_eq!(floor(t, TimeGroupingInterval::Week), 1_699_833_600);
+        assert_eq!(floor(t, &TimeGroupingInterval::Week), 1_699_833_600);
         // 2023-11-01T00:00:00Z.
-        assert_eq!(floor(t, TimeGroupingInterval::Month), 1_698_796_800);
+        assert_eq!(floor(t, &TimeGroupingInterval::Month), 1_698_796_800);
         // 2023-12-01T00:00:00Z.
         assert_eq!(
-            next(1_698_796_800, TimeGroupingInterval::Month),
+            next(1_698_796_800, &TimeGroupingInterval::Month),
             1_701_388_800
         );
         assert_eq!(
-            bucket_index(1_701_388_800, 1_698_796_800, TimeGroupingInterval::Month),
+            bucket_index(1_701_388_800, 1_698_796_800, &TimeGroupingInterval::Month),
             1
         );
         assert_eq!(date_of(t), (2023, 11, 14));

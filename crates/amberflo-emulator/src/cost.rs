@@ -50,14 +50,14 @@ fn attribute<'a, V: RecordView<'a>>(record: V, name: &str) -> Option<&'a str> {
 }
 
 /// The page number a query asks for: its token's, else its number, else 1.
-fn page_number(query: &UsageCostQuery) -> Result<i64, UsageError> {
+fn page_number(query: &UsageCostQuery) -> Result<u32, UsageError> {
     let Some(page) = query.page() else {
         return Ok(1);
     };
     if let Some(token) = page.token() {
         return token
             .strip_prefix("page-")
-            .and_then(|number| number.parse::<i64>().ok())
+            .and_then(|number| number.parse::<u32>().ok())
             .filter(|number| *number > 0)
             .ok_or_else(|| {
                 ValidationError::new(
@@ -142,11 +142,11 @@ pub(crate) fn usage_cost<'a, V: RecordView<'a>>(
         .saturating_mul(size);
     let cost_list: Vec<CostGroup> = list.into_iter().skip(skip).take(size).collect();
     let mut info = PageInfo::default();
-    let total_pages = i64::try_from(pages).unwrap_or(i64::MAX);
+    let total_pages = u32::try_from(pages).unwrap_or(u32::MAX);
     info.page_number = Some(number);
-    info.page_size = Some(i64::try_from(size).unwrap_or(i64::MAX));
+    info.page_size = Some(u32::try_from(size).unwrap_or(u32::MAX));
     info.total_pages = Some(total_pages);
-    info.total_results = Some(i64::try_from(total).unwrap_or(i64::MAX));
+    info.total_results = Some(u64::try_from(total).unwrap_or(u64::MAX));
     // Empty on the last page, as the Go SDK's `PageInfo` (a string, always present) reads it.
     info.page_token = Some(if number < total_pages {
         format!("page-{}", number + 1)

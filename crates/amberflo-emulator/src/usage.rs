@@ -53,6 +53,17 @@ pub enum UsageError {
     /// The query broke a rule of the API; the error names the field.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// A value the SDK reads into an `Other` arm (an aggregation, interval or unit the API
+    /// may add later): the emulator computes only the ones it knows.
+    #[error("{field} {value:?} is not supported; use one of {known}")]
+    Unsupported {
+        /// The field, e.g. `"aggregation"`.
+        field: &'static str,
+        /// The value sent.
+        value: String,
+        /// The values the emulator supports, e.g. `"SUM, COUNT, MIN, MAX"`.
+        known: String,
+    },
     /// The report would be too large for the emulator to build.
     #[error("the report would hold more than {limit} {what}; narrow the time range or grouping")]
     TooLarge {
@@ -80,10 +91,16 @@ impl Buckets {
 
     pub(crate) fn new(
         range: &TimeRange,
-        interval: TimeGroupingInterval,
+        interval: &TimeGroupingInterval,
         now_seconds: i64,
     ) -> Result<Self, UsageError> {
         range.validate().map_err(|e| prefix(&e, "time_range"))?;
+        supported(
+            "time_grouping_interval",
+            interval.as_str(),
+            interval.is_other(),
+            TimeGroupingInterval::KNOWN,
+        )?;
         let start = range.start_time_in_seconds();
         // An open range ends now, the current second included (a record metered a moment
         // ago is in it), and always holds at least the bucket of its start.
@@ -117,7 +134,7 @@ impl Buckets {
         Ok(Buckets {
             start,
             end,
-            interval,
+            interval: interval.clone(),
             starts,
         })
     }
@@ -131,7 +148,7 @@ impl Buckets {
             return None;
         }
         let seconds = millis.div_euclid(1000);
-        let index = calendar::bucket_index(seconds, first, self.interval);
+        let index = calendar::bucket_index(seconds, first, &self.interval);
         usize::try_from(index)
             .ok()
             .filter(|index| *index < self.starts.len())
@@ -139,6 +156,24 @@ impl Buckets {
 }
 
 /// Prefixes a validation error's field with `parent.`.
+/// Refuses a value the SDK keeps as `Other` (`is_other`): the emulator computes only the
+/// `known` ones.
+pub(crate) fn supported(
+    field: &'static str,
+    value: &str,
+    is_other: bool,
+    known: &[&str],
+) -> Result<(), UsageError> {
+    if is_other {
+        return Err(UsageError::Unsupported {
+            field,
+            value: value.to_owned(),
+            known: known.join(", "),
+        });
+    }
+    Ok(())
+}
+
 fn prefix(error: &ValidationError, parent: &str) -> ValidationError {
     ValidationError::new(format!("{parent}.{}", error.field()), error.rule().clone())
 }
@@ -171,7 +206,7 @@ impl Accumulator {
         self.max = self.max.max(value);
     }
 
-    fn value(&self, aggregation: AggregationType) -> f64 {
+    fn value(&self, aggregation: &AggregationType) -> f64 {
         if self.count == 0 {
             return 0.0;
         }
@@ -318,6 +353,12 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
     }
 
     let aggregation = query.aggregation();
+    supported(
+        "aggregation",
+        aggregation.as_str(),
+        aggregation.is_other(),
+        AggregationType::KNOWN,
+    )?;
     let mut client_meters: Vec<ClientMeter> = groups
         .into_iter()
         .map(|(key, group)| {
@@ -346,7 +387,7 @@ pub(crate) fn aggregate_views<'a, V: RecordView<'a>>(
 fn bucket_values(
     accumulators: &[Accumulator],
     starts: &[i64],
-    aggregation: AggregationType,
+    aggregation: &AggregationType,
 ) -> Vec<UsageValue> {
     let mut previous: Option<f64> = None;
     accumulators
@@ -416,7 +457,7 @@ pub(crate) fn aggregate_all_views<'a, V: RecordView<'a>>(
         .into_iter()
         .map(|meter| {
             let mut query =
-                UsagePayloadFactory::create(meter, AggregationType::Sum, interval, range);
+                UsagePayloadFactory::create(meter, AggregationType::Sum, interval.clone(), range);
             if let Some(group_by) = &group_by {
                 query = query.group_by(group_by.iter());
             }

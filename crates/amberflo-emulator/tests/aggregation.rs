@@ -59,7 +59,7 @@ struct Query {
     end: Option<i64>,
     group_by: Option<Vec<String>>,
     filter: Option<BTreeMap<String, Vec<String>>>,
-    take: Option<(i64, bool)>,
+    take: Option<(u32, bool)>,
 }
 
 fn queries() -> impl Strategy<Value = Query> {
@@ -91,7 +91,7 @@ fn queries() -> impl Strategy<Value = Query> {
             proptest::sample::select(names.to_vec()),
             proptest::sample::subsequence(vec!["c1", "c2", "eu", "us", "pro"], 1..=3),
         )),
-        proptest::option::of((1i64..5, any::<bool>())),
+        proptest::option::of((1u32..5, any::<bool>())),
     )
         .prop_map(
             |(meter, aggregation, interval, start, length, group_by, filter, take)| Query {
@@ -140,7 +140,7 @@ fn month_starts_until(limit: i64) -> Vec<i64> {
 }
 
 /// Every bucket start from the one holding `start` until `end`.
-fn reference_buckets(interval: TimeGroupingInterval, start: i64, end: i64) -> Vec<i64> {
+fn reference_buckets(interval: &TimeGroupingInterval, start: i64, end: i64) -> Vec<i64> {
     let (first, step) = match interval {
         TimeGroupingInterval::Hour => (start - start.rem_euclid(3_600), 3_600),
         TimeGroupingInterval::Day => (start - start.rem_euclid(DAY), DAY),
@@ -176,7 +176,7 @@ fn attribute<'r>(record: &'r MeterRecord, name: &str) -> Option<&'r str> {
     }
 }
 
-fn combine(aggregation: AggregationType, values: &[f64]) -> f64 {
+fn combine(aggregation: &AggregationType, values: &[f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
@@ -194,7 +194,7 @@ type Meters = Vec<(Option<BTreeMap<String, String>>, f64, Vec<(f64, f64)>)>;
 fn reference(records: &[MeterRecord], query: &Query) -> (Vec<i64>, Meters) {
     // An open range ends now, the current second included.
     let end = query.end.unwrap_or(NOW.max(query.start) + 1);
-    let buckets = reference_buckets(query.interval, query.start, end);
+    let buckets = reference_buckets(&query.interval, query.start, end);
     let group_by = query.group_by.clone().unwrap_or_default();
     let mut groups: BTreeMap<Vec<String>, Vec<&MeterRecord>> = BTreeMap::new();
     for record in records {
@@ -245,7 +245,7 @@ fn reference(records: &[MeterRecord], query: &Query) -> (Vec<i64>, Meters) {
                         })
                         .map(|r| r.meter_value())
                         .collect();
-                    let value = combine(query.aggregation, &inside);
+                    let value = combine(&query.aggregation, &inside);
                     let percentage = match previous {
                         Some(p) if p != 0.0 => (value - p) / p.abs() * 100.0,
                         _ => 0.0,
@@ -254,7 +254,7 @@ fn reference(records: &[MeterRecord], query: &Query) -> (Vec<i64>, Meters) {
                     (value, percentage)
                 })
                 .collect();
-            (info, combine(query.aggregation, &all), values)
+            (info, combine(&query.aggregation, &all), values)
         })
         .collect();
     if let Some((limit, ascending)) = query.take {
@@ -309,7 +309,7 @@ proptest! {
             if ascending { Take::smallest(limit) } else { Take::largest(limit) }.expect("valid take")
         });
         let mut usage_query =
-            UsagePayloadFactory::create(query.meter, query.aggregation, query.interval, range);
+            UsagePayloadFactory::create(query.meter, query.aggregation.clone(), query.interval.clone(), range);
         if let Some(group_by) = &query.group_by {
             usage_query = usage_query.group_by(group_by.iter());
         }

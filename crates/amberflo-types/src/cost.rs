@@ -26,11 +26,11 @@ use crate::validate;
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PageRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "i64", range(min = 1)))]
-    number: Option<i64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "u32", range(min = 1)))]
+    number: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "i64", range(min = 1)))]
-    size: Option<i64>,
+    #[cfg_attr(feature = "schemars", schemars(with = "u32", range(min = 1)))]
+    size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     token: Option<String>,
@@ -56,12 +56,12 @@ impl PageRequest {
     }
 
     /// The page number (1 is the first), if set.
-    pub fn number(&self) -> Option<i64> {
+    pub fn number(&self) -> Option<u32> {
         self.number
     }
 
     /// The page size, if set.
-    pub fn size(&self) -> Option<i64> {
+    pub fn size(&self) -> Option<u32> {
         self.size
     }
 
@@ -80,13 +80,13 @@ pub struct PageRequestBuilder {
 
 impl PageRequestBuilder {
     /// Sets the page number (positive; 1 is the first page).
-    pub fn number(mut self, number: i64) -> Self {
+    pub fn number(mut self, number: u32) -> Self {
         self.page.number = Some(number);
         self
     }
 
     /// Sets the page size (positive).
-    pub fn size(mut self, size: i64) -> Self {
+    pub fn size(mut self, size: u32) -> Self {
         self.page.size = Some(size);
         self
     }
@@ -125,19 +125,19 @@ impl PageRequestBuilder {
 pub struct PageInfo {
     /// This page's number (1 is the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_number: Option<i64>,
+    pub page_number: Option<u32>,
     /// The page size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i64>,
+    pub page_size: Option<u32>,
     /// The token that asks for the next page, if the server uses tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_token: Option<String>,
     /// How many pages there are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_pages: Option<i64>,
+    pub total_pages: Option<u32>,
     /// How many results there are over all pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_results: Option<i64>,
+    pub total_results: Option<u64>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -242,6 +242,8 @@ impl UsageCostQuery {
     /// usage queries, a positive take limit and a valid page.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::non_blank("product_id", &self.product_id)?;
+        self.time_grouping_interval
+            .check("time_grouping_interval")?;
         self.time_range
             .validate()
             .map_err(|e| e.within("time_range"))?;
@@ -312,8 +314,8 @@ impl UsageCostQuery {
     }
 
     /// The bucket width.
-    pub fn time_grouping_interval(&self) -> TimeGroupingInterval {
-        self.time_grouping_interval
+    pub fn time_grouping_interval(&self) -> &TimeGroupingInterval {
+        &self.time_grouping_interval
     }
 
     /// Allowed values per dimension (or `customerId`), if filtered.
@@ -412,7 +414,7 @@ impl UsageCostQueryBuilder {
 /// }"#)?;
 /// assert_eq!(report.cost_list[0].price, 1.5);
 /// let key = report.key.as_ref().expect("the query it answers");
-/// assert_eq!(key.time_grouping_interval(), TimeGroupingInterval::Day);
+/// assert_eq!(key.time_grouping_interval(), &TimeGroupingInterval::Day);
 /// assert!(report.extra.contains_key("new"));
 /// assert!(serde_json::from_str::<UsageCostReport>("{}")?.cost_list.is_empty());
 /// # Ok::<(), serde_json::Error>(())

@@ -76,8 +76,8 @@
 //! | meter definitions | [`MeterDefinitionPayload`] ([`MeterDefinitionPayload::builder`]; [`MeterType`]), [`MeterDefinitionQuery`] (`new`) | [`MeterDefinition`] |
 //! | event cancellation | [`MeterRecordBuilder::cancel_previous`] ([`CANCEL_PREVIOUS_DIMENSION`]) | |
 //!
-//! Closed sets the server may grow ([`NotificationType`], [`LifecycleStage`], [`MeterType`],
-//! ...) are enums with an `Other(String)` arm: a value this SDK does not know parses into it and
+//! Closed sets the server may grow ([`AggregationType`], [`TimeGroupingInterval`],
+//! [`NotificationType`], [`LifecycleStage`], [`MeterType`], ...) are enums with an `Other(String)` arm: a value this SDK does not know parses into it and
 //! is sent back unchanged.
 
 mod billing;

@@ -7,8 +7,25 @@
 /// Generated: `Debug, Clone, PartialEq, Eq, Hash`, `#[non_exhaustive]`, `as_str`, `KNOWN`,
 /// `From<&str>` / `From<String>` (a known text always becomes its variant, so `Other` never
 /// holds one when parsed), `Display`, string serde, and a string JSON Schema.
+///
+/// Written `open_enum! { any_case Name { ... } }`, a known text is recognised in any case
+/// (`"sum"` is `Sum`, sent back as `"SUM"`); otherwise only exactly.
 macro_rules! open_enum {
     (
+        any_case
+        $(#[$meta:meta])*
+        $name:ident { $($body:tt)* }
+    ) => {
+        $crate::open_enum::open_enum!(@define same_text_any_case $(#[$meta])* $name { $($body)* });
+    };
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($body:tt)* }
+    ) => {
+        $crate::open_enum::open_enum!(@define same_text $(#[$meta])* $name { $($body)* });
+    };
+    (
+        @define $matches:ident
         $(#[$meta:meta])*
         $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
@@ -47,21 +64,25 @@ macro_rules! open_enum {
             }
         }
 
+        impl $name {
+            /// The known variant `text` names, if any.
+            fn known(text: &str) -> Option<Self> {
+                $( if $crate::open_enum::$matches(text, $wire) {
+                    return Some($name::$variant);
+                } )+
+                None
+            }
+        }
+
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
-                match text {
-                    $( $wire => $name::$variant, )+
-                    other => $name::Other(other.to_owned()),
-                }
+                $name::known(text).unwrap_or_else(|| $name::Other(text.to_owned()))
             }
         }
 
         impl From<String> for $name {
             fn from(text: String) -> Self {
-                match text.as_str() {
-                    $( $wire => $name::$variant, )+
-                    _ => $name::Other(text),
-                }
+                $name::known(&text).unwrap_or($name::Other(text))
             }
         }
 
@@ -107,36 +128,12 @@ macro_rules! open_enum {
 
 pub(crate) use open_enum;
 
-/// `TryFrom<&str>` and `TryFrom<String>` for a closed enum with `ALL` and `as_str`, reading the
-/// names in any case (`"day"`, `"Day"`, `"DAY"`; the Go and TypeScript SDKs send lower case);
-/// the error lists the names. Use with `#[serde(try_from = "String")]`.
-macro_rules! any_case {
-    ($name:ident, $what:literal) => {
-        impl TryFrom<String> for $name {
-            type Error = String;
-
-            fn try_from(text: String) -> Result<Self, String> {
-                $name::try_from(text.as_str())
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = String;
-
-            fn try_from(text: &str) -> Result<Self, String> {
-                $name::ALL
-                    .into_iter()
-                    .find(|known| known.as_str().eq_ignore_ascii_case(text))
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = $name::ALL.iter().map(|k| k.as_str()).collect();
-                        format!(
-                            "unknown {} {text:?}, expected one of {} (any case)",
-                            $what,
-                            names.join(", ")
-                        )
-                    })
-            }
-        }
-    };
+/// Whether `text` is the wire text `wire`, exactly.
+pub(crate) fn same_text(text: &str, wire: &str) -> bool {
+    text == wire
 }
-pub(crate) use any_case;
+
+/// Whether `text` is the wire text `wire` in any case.
+pub(crate) fn same_text_any_case(text: &str, wire: &str) -> bool {
+    text.eq_ignore_ascii_case(wire)
+}

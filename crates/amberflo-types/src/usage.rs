@@ -8,89 +8,45 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Rule, ValidationError};
+use crate::open_enum::open_enum;
 use crate::time::EpochSeconds;
 use crate::{time, validate};
 
-/// How values inside one time bucket are combined.
-///
-/// Sent upper case (`"SUM"`); read in any case, as the API reads it: the Go and TypeScript
-/// SDKs send lower case (`"sum"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE", try_from = "String")]
-#[non_exhaustive]
-pub enum AggregationType {
-    /// The sum of the values.
-    Sum,
-    /// The number of records.
-    Count,
-    /// The smallest value.
-    Min,
-    /// The largest value.
-    Max,
-}
-
-/// The width of the time buckets of a usage report.
-///
-/// Sent upper case (`"DAY"`); read in any case, as the API reads it: the Go and TypeScript
-/// SDKs send lower case (`"day"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE", try_from = "String")]
-#[non_exhaustive]
-pub enum TimeGroupingInterval {
-    /// One bucket per hour.
-    Hour,
-    /// One bucket per day (UTC).
-    Day,
-    /// One bucket per week.
-    Week,
-    /// One bucket per calendar month.
-    Month,
-}
-
-impl AggregationType {
-    /// Every aggregation.
-    pub const ALL: [AggregationType; 4] = [
-        AggregationType::Sum,
-        AggregationType::Count,
-        AggregationType::Min,
-        AggregationType::Max,
-    ];
-
-    /// The name the API uses (`"SUM"`, `"COUNT"`, `"MIN"`, `"MAX"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AggregationType::Sum => "SUM",
-            AggregationType::Count => "COUNT",
-            AggregationType::Min => "MIN",
-            AggregationType::Max => "MAX",
-        }
+open_enum! {
+    any_case
+    /// How a usage query aggregates the values of each time bucket.
+    ///
+    /// Sent upper case (`"SUM"`); read in any case, as the API reads it: the Go and TypeScript
+    /// SDKs send lower case (`"sum"`). An aggregation this SDK does not know is kept in `Other`.
+    AggregationType {
+        /// The sum of the values.
+        Sum => "SUM",
+        /// The number of records.
+        Count => "COUNT",
+        /// The smallest value.
+        Min => "MIN",
+        /// The largest value.
+        Max => "MAX",
     }
 }
 
-impl TimeGroupingInterval {
-    /// Every interval.
-    pub const ALL: [TimeGroupingInterval; 4] = [
-        TimeGroupingInterval::Hour,
-        TimeGroupingInterval::Day,
-        TimeGroupingInterval::Week,
-        TimeGroupingInterval::Month,
-    ];
-
-    /// The name the API uses (`"HOUR"`, `"DAY"`, `"WEEK"`, `"MONTH"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeGroupingInterval::Hour => "HOUR",
-            TimeGroupingInterval::Day => "DAY",
-            TimeGroupingInterval::Week => "WEEK",
-            TimeGroupingInterval::Month => "MONTH",
-        }
+open_enum! {
+    any_case
+    /// The width of the time buckets of a usage report.
+    ///
+    /// Sent upper case (`"DAY"`); read in any case, as the API reads it: the Go and TypeScript
+    /// SDKs send lower case (`"day"`). An interval this SDK does not know is kept in `Other`.
+    TimeGroupingInterval {
+        /// One bucket per hour.
+        Hour => "HOUR",
+        /// One bucket per day (UTC).
+        Day => "DAY",
+        /// One bucket per week.
+        Week => "WEEK",
+        /// One bucket per calendar month.
+        Month => "MONTH",
     }
 }
-
-crate::open_enum::any_case!(AggregationType, "aggregation");
-crate::open_enum::any_case!(TimeGroupingInterval, "time grouping interval");
 
 /// A time range in Unix seconds: a start and an optional end after it.
 ///
@@ -236,13 +192,13 @@ impl TimeRange {
 #[serde(rename_all = "camelCase")]
 pub struct Take {
     #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
-    limit: i64,
+    limit: u32,
     #[serde(default)]
     is_ascending: bool,
 }
 
 impl Take {
-    fn checked(limit: i64, is_ascending: bool) -> Result<Self, ValidationError> {
+    fn checked(limit: u32, is_ascending: bool) -> Result<Self, ValidationError> {
         let take = Take {
             limit,
             is_ascending,
@@ -253,13 +209,13 @@ impl Take {
 
     /// The `limit` (positive) groups with the largest values, largest first
     /// (`isAscending: false`).
-    pub fn largest(limit: i64) -> Result<Self, ValidationError> {
+    pub fn largest(limit: u32) -> Result<Self, ValidationError> {
         Self::checked(limit, false)
     }
 
     /// The `limit` (positive) groups with the smallest values, smallest first
     /// (`isAscending: true`).
-    pub fn smallest(limit: i64) -> Result<Self, ValidationError> {
+    pub fn smallest(limit: u32) -> Result<Self, ValidationError> {
         Self::checked(limit, true)
     }
 
@@ -269,7 +225,7 @@ impl Take {
     }
 
     /// How many groups to keep.
-    pub fn limit(&self) -> i64 {
+    pub fn limit(&self) -> u32 {
         self.limit
     }
 
@@ -344,9 +300,12 @@ impl UsageQuery {
 
     /// Checks every rule: meter name not blank, a valid time range, group-by a non-empty
     /// list of non-blank names, filter values non-empty lists of non-blank strings, and a
-    /// positive take limit.
+    /// positive take limit (and no blank `Other` aggregation or interval).
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::non_blank("meter_api_name", &self.meter_api_name)?;
+        self.aggregation.check("aggregation")?;
+        self.time_grouping_interval
+            .check("time_grouping_interval")?;
         self.time_range
             .validate()
             .map_err(|e| e.within("time_range"))?;
@@ -363,8 +322,8 @@ impl UsageQuery {
     }
 
     /// How values are aggregated.
-    pub fn aggregation(&self) -> AggregationType {
-        self.aggregation
+    pub fn aggregation(&self) -> &AggregationType {
+        &self.aggregation
     }
 
     /// The meter queried.
@@ -373,8 +332,8 @@ impl UsageQuery {
     }
 
     /// The bucket width.
-    pub fn time_grouping_interval(&self) -> TimeGroupingInterval {
-        self.time_grouping_interval
+    pub fn time_grouping_interval(&self) -> &TimeGroupingInterval {
+        &self.time_grouping_interval
     }
 
     /// The time range queried.
@@ -572,8 +531,11 @@ impl AllUsageQuery {
         }
     }
 
-    /// Checks the time range and that the customer filter, if set, is not blank.
+    /// Checks the time range and that the customer filter, if set, is not blank (nor an
+    /// `Other` interval).
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.time_grouping_interval
+            .check("time_grouping_interval")?;
         self.time_range()
             .validate()
             .map_err(|e| e.within("time_range"))?;
@@ -589,8 +551,8 @@ impl AllUsageQuery {
     }
 
     /// The bucket width.
-    pub fn time_grouping_interval(&self) -> TimeGroupingInterval {
-        self.time_grouping_interval
+    pub fn time_grouping_interval(&self) -> &TimeGroupingInterval {
+        &self.time_grouping_interval
     }
 
     /// How usage is grouped, if it is.

@@ -60,8 +60,11 @@ pub(crate) fn optional_non_blank(
 }
 
 /// The integer must be 1 or greater.
-pub(crate) fn positive(field: impl Into<Field>, value: i64) -> Result<(), ValidationError> {
-    if value <= 0 {
+pub(crate) fn positive(
+    field: impl Into<Field>,
+    value: impl Into<i64>,
+) -> Result<(), ValidationError> {
+    if value.into() <= 0 {
         return Err(ValidationError::new(field, Rule::NotPositive));
     }
     Ok(())

@@ -119,11 +119,17 @@ fn interval() -> impl Strategy<Value = TimeGroupingInterval> {
     ]
 }
 
+/// Unsigned counts, edges included.
+fn unsigned() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(0), Just(1), Just(u32::MAX), any::<u32>()]
+}
+
 fn period_unit() -> impl Strategy<Value = BillingPeriodUnit> {
     prop_oneof![
         Just(BillingPeriodUnit::Day),
         Just(BillingPeriodUnit::Month),
         Just(BillingPeriodUnit::Year),
+        Just(BillingPeriodUnit::from("FORTNIGHT")),
     ]
 }
 
@@ -215,8 +221,8 @@ fn require_epoch_seconds(broken: &mut Broken, field: &str, value: i64) {
     }
 }
 
-fn require_positive(broken: &mut Broken, field: &str, value: i64) {
-    if value < 1 {
+fn require_positive(broken: &mut Broken, field: &str, value: impl Into<i64>) {
+    if value.into() < 1 {
         broken.push((field.to_owned(), Rule::NotPositive));
     }
 }
@@ -310,12 +316,12 @@ fn epoch_millis(millis: i64) -> Option<SystemTime> {
         .and_then(|millis| UNIX_EPOCH.checked_add(Duration::from_millis(millis)))
 }
 
-fn raw_take(limit: i64, is_ascending: bool) -> Take {
+fn raw_take(limit: u32, is_ascending: bool) -> Take {
     serde_json::from_value(json!({"limit": limit, "isAscending": is_ascending}))
         .expect("any integers parse")
 }
 
-fn raw_period(count: i64) -> BillingPeriod {
+fn raw_period(count: u32) -> BillingPeriod {
     serde_json::from_value(json!({"interval": "DAY", "intervalsCount": count}))
         .expect("any integers parse")
 }
@@ -576,7 +582,7 @@ proptest! {
     fn time_range_and_take_accept_exactly_valid_values(
         start in int(),
         end in option::of(int()),
-        limit in int(),
+        limit in unsigned(),
         is_ascending in any::<bool>(),
     ) {
         let mut broken = Broken::new();
@@ -622,7 +628,7 @@ proptest! {
         end in option::of(int()),
         group_by in option::of(vec(text(), 0..4)),
         filter in option::of(btree_map(text(), vec(text(), 0..3), 0..3)),
-        take in option::of((int(), any::<bool>())),
+        take in option::of((unsigned(), any::<bool>())),
     ) {
         let mut broken = Broken::new();
         require_non_blank(&mut broken, "meter_api_name", &name);
@@ -643,7 +649,12 @@ proptest! {
         // The factory re-checks a range and take that bypassed their constructors.
         let range = raw_range(start, end);
         let take = take.map(|(limit, ascending)| raw_take(limit, ascending));
-        let mut builder = UsagePayloadFactory::create(name.clone(), aggregation, interval, range);
+        let mut builder = UsagePayloadFactory::create(
+            name.clone(),
+            aggregation.clone(),
+            interval.clone(),
+            range,
+        );
         if let Some(group_by) = &group_by {
             builder = builder.group_by(group_by.clone());
         }
@@ -659,8 +670,8 @@ proptest! {
 
         if let Some(query) = check(made, &broken) {
             prop_assert_eq!(query.meter_api_name(), name.as_str());
-            prop_assert_eq!(query.aggregation(), aggregation);
-            prop_assert_eq!(query.time_grouping_interval(), interval);
+            prop_assert_eq!(query.aggregation(), &aggregation);
+            prop_assert_eq!(query.time_grouping_interval(), &interval);
             prop_assert_eq!(query.time_range(), &range);
             prop_assert_eq!(query.group_by(), group_by.as_deref());
             // An empty filter map is dropped, as Python's `if usage_filter:` does.
@@ -687,7 +698,7 @@ proptest! {
             Some(end) => TimeRange::between_epoch_seconds(start, end),
         }
         .expect("valid range");
-        let mut builder = AllUsageQuery::builder(interval, range);
+        let mut builder = AllUsageQuery::builder(interval.clone(), range);
         if group {
             builder = builder.group_by(AllUsageGroupBy::CustomerId);
         }
@@ -701,7 +712,7 @@ proptest! {
         if let Some(query) = check(builder.build(), &broken) {
             prop_assert!(query.validate().is_ok());
             prop_assert_eq!(query.time_range(), range);
-            prop_assert_eq!(query.time_grouping_interval(), interval);
+            prop_assert_eq!(query.time_grouping_interval(), &interval);
             prop_assert_eq!(query.group_by(), group.then_some(AllUsageGroupBy::CustomerId));
             prop_assert_eq!(query.customer_id(), customer.as_deref());
             assert_json_round_trip(&query);
@@ -953,7 +964,7 @@ proptest! {
         product in option::of(text()),
         version in option::of(int()),
         external in option::of(any::<bool>()),
-        count in option::of(int()),
+        count in option::of(unsigned()),
         unit in period_unit(),
         worth in option::of(number()),
     ) {
@@ -1006,8 +1017,8 @@ proptest! {
         let period = count.map(|count| {
             BillingPeriod::new(count, unit).unwrap_or_else(|_| raw_period(count))
         });
-        if let Some(period) = period {
-            builder = builder.recurrence_frequency(period);
+        if let Some(period) = &period {
+            builder = builder.recurrence_frequency(period.clone());
         }
         if let Some(worth) = worth {
             builder = builder.original_worth(worth);
@@ -1032,11 +1043,11 @@ proptest! {
     }
 
     #[test]
-    fn billing_period_accepts_positive_counts(count in int(), unit in period_unit()) {
+    fn billing_period_accepts_positive_counts(count in unsigned(), unit in period_unit()) {
         let mut broken = Broken::new();
         require_positive(&mut broken, "count", count);
-        if let Some(period) = check(BillingPeriod::new(count, unit), &broken) {
-            prop_assert_eq!((period.count(), period.unit()), (count, unit));
+        if let Some(period) = check(BillingPeriod::new(count, unit.clone()), &broken) {
+            prop_assert_eq!((period.count(), period.unit()), (count, &unit));
             prop_assert!(period.validate().is_ok());
             assert_json_round_trip(&period);
         }

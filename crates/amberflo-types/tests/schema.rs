@@ -247,8 +247,8 @@ fn invalid_usage_queries_are_rejected_by_both() {
         "groupBy": ["customerId"], "filter": {"region": ["eu"]},
         "take": {"limit": 3, "isAscending": false}});
     let mut cases = vec![
-        ("aggregation", Some(json!("AVG"))),
-        ("timeGroupingInterval", Some(json!("YEAR"))),
+        ("aggregation", Some(json!(" "))),
+        ("timeGroupingInterval", Some(json!(""))),
         ("timeRange.startTimeInSeconds", Some(json!(0))),
         ("groupBy", Some(json!([]))),
         ("groupBy", Some(json!(["\u{3000}"]))),
@@ -339,7 +339,7 @@ fn invalid_billing_payloads_are_rejected_by_both() {
         ("startTimeInSeconds", None),
         ("prepaidPrice", None),
         ("recurrenceFrequency.intervalsCount", Some(json!(0))),
-        ("recurrenceFrequency.interval", Some(json!("WEEK"))),
+        ("recurrenceFrequency.interval", Some(json!(" "))),
     ];
     cases.extend(blank_cases("id"));
     assert_both_reject::<PrepaidOrderPayload>(

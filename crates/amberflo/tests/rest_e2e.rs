@@ -50,7 +50,7 @@ fn seed_calls(emulator: &Emulator, customers: usize) {
     emulator.store().insert_records(&records).unwrap();
 }
 
-fn cost_query(page_size: Option<i64>) -> UsageCostQuery {
+fn cost_query(page_size: Option<u32>) -> UsageCostQuery {
     let range = TimeRange::between_epoch_seconds(DAY_START, DAY_START + 86_400).unwrap();
     let mut query =
         UsageCostQuery::builder(TimeGroupingInterval::Day, range).group_by(["customerId"]);

@@ -58,8 +58,7 @@ fn all_query(request: &ApiRequest) -> Result<AllUsageQuery, Failure> {
     let end = seconds(request, "endTimeInSeconds")?;
     let interval = match request.param("timeGroupingInterval") {
         None => return Err(Failure::bad_request("timeGroupingInterval is required")),
-        Some(value) => TimeGroupingInterval::try_from(value.as_str())
-            .map_err(|error| Failure::bad_request(format!("timeGroupingInterval: {error}")))?,
+        Some(value) => TimeGroupingInterval::from(value),
     };
     let group_by = match request.param("groupBy") {
         None => None,

@@ -167,6 +167,16 @@ impl Accounts {
         // status fields the Go and TypeScript SDKs read: the order is active, its payment
         // pending until reported (`POST /payments/external/prepaid-payment-status`), and its
         // first cycle ends one recurrence after the start (at the start without one).
+        if let Some(period) = payload.recurrence_frequency() {
+            let unit = period.unit();
+            crate::usage::supported(
+                "recurrence_frequency.unit",
+                unit.as_str(),
+                unit.is_other(),
+                amberflo_types::BillingPeriodUnit::KNOWN,
+            )
+            .map_err(|error| StoreError::Rejected(error.to_string()))?;
+        }
         let worth = payload.original_worth().unwrap_or(payload.prepaid_price());
         let first_cycle_end = payload
             .recurrence_frequency()

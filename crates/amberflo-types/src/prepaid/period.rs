@@ -3,44 +3,24 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
+use crate::open_enum::open_enum;
 use crate::validate;
 
-/// The unit of a [`BillingPeriod`].
-///
-/// Sent upper case (`"MONTH"`); read in any case: the TypeScript SDK and the provider send
-/// lower case (`"month"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "UPPERCASE", try_from = "String")]
-#[non_exhaustive]
-pub enum BillingPeriodUnit {
-    /// Days.
-    Day,
-    /// Calendar months.
-    Month,
-    /// Calendar years.
-    Year,
-}
-
-impl BillingPeriodUnit {
-    /// Every unit.
-    pub const ALL: [BillingPeriodUnit; 3] = [
-        BillingPeriodUnit::Day,
-        BillingPeriodUnit::Month,
-        BillingPeriodUnit::Year,
-    ];
-
-    /// The name the API uses (`"DAY"`, `"MONTH"`, `"YEAR"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BillingPeriodUnit::Day => "DAY",
-            BillingPeriodUnit::Month => "MONTH",
-            BillingPeriodUnit::Year => "YEAR",
-        }
+open_enum! {
+    any_case
+    /// The unit of a [`BillingPeriod`].
+    ///
+    /// Sent upper case (`"MONTH"`); read in any case: the TypeScript SDK and the provider send
+    /// lower case (`"month"`). A unit this SDK does not know is kept in `Other`.
+    BillingPeriodUnit {
+        /// Days.
+        Day => "DAY",
+        /// Calendar months.
+        Month => "MONTH",
+        /// Calendar years.
+        Year => "YEAR",
     }
 }
-
-crate::open_enum::any_case!(BillingPeriodUnit, "billing period unit");
 
 /// The span of a billing cycle, such as 3 months or 15 days.
 ///
@@ -54,18 +34,18 @@ crate::open_enum::any_case!(BillingPeriodUnit, "billing period unit");
 /// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BillingPeriod {
     interval: BillingPeriodUnit,
     #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
-    intervals_count: i64,
+    intervals_count: u32,
 }
 
 impl BillingPeriod {
     /// `count` (positive) times `unit`.
-    pub fn new(count: i64, unit: BillingPeriodUnit) -> Result<Self, ValidationError> {
+    pub fn new(count: u32, unit: BillingPeriodUnit) -> Result<Self, ValidationError> {
         let period = BillingPeriod {
             interval: unit,
             intervals_count: count,
@@ -74,18 +54,19 @@ impl BillingPeriod {
         Ok(period)
     }
 
-    /// Checks that the count is positive.
+    /// Checks that the count is positive and an `Other` unit is not blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        validate::positive("count", self.intervals_count)
+        validate::positive("count", self.intervals_count)?;
+        self.interval.check("unit")
     }
 
     /// The unit.
-    pub fn unit(&self) -> BillingPeriodUnit {
-        self.interval
+    pub fn unit(&self) -> &BillingPeriodUnit {
+        &self.interval
     }
 
     /// How many units.
-    pub fn count(&self) -> i64 {
+    pub fn count(&self) -> u32 {
         self.intervals_count
     }
 }
