@@ -213,7 +213,7 @@ pub(crate) fn invoice_key(invoice: &Invoice) -> Option<((i64, u32, u32), &str)> 
 
 #[cfg(test)]
 mod tests {
-    use amberflo_types::{CustomerProductPlanPayload, MeterRecord};
+    use amberflo_types::{CustomerProductPlanPayload, MeterRecord, PaymentStatus};
 
     use super::*;
 
@@ -266,8 +266,14 @@ mod tests {
         assert_eq!(november["totalBill"]["totalPrice"], 2.5);
         assert_eq!(november["invoiceUri"], "c1/1/plan-a/2023/11/1");
         assert_eq!(november["invoicePriceStatus"], "closed");
-        assert_eq!(invoices[1].payment_status.as_deref(), Some("SETTLED"));
-        assert_eq!(invoices[2].payment_status.as_deref(), Some("PENDING"));
+        assert_eq!(
+            invoices[1].payment_status,
+            Some(PaymentStatus::from("SETTLED"))
+        );
+        assert_eq!(
+            invoices[2].payment_status,
+            Some(PaymentStatus::from("PENDING"))
+        );
         assert_eq!(invoice_key(&invoices[0]), Some(((2023, 10, 15), "plan-a")));
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::billing::default_product_id;
 use crate::date::{CalendarDate, Month};
 use crate::error::{Rule, ValidationError};
+use crate::prepaid::PaymentStatus;
 use crate::time::EpochSeconds;
 use crate::validate;
 
@@ -371,7 +372,7 @@ pub struct Invoice {
     pub invoice_end_time_in_seconds: Option<EpochSeconds>,
     /// The payment status, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment_status: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
     /// Every other field the server sent (invoice key, totals, line items, ...).
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

@@ -77,8 +77,10 @@
 //! | event cancellation | [`MeterRecordBuilder::cancel_previous`] ([`CANCEL_PREVIOUS_DIMENSION`]) | |
 //!
 //! Closed sets the server may grow ([`AggregationType`], [`TimeGroupingInterval`],
-//! [`NotificationType`], [`LifecycleStage`], [`MeterType`], ...) are enums with an `Other(String)` arm: a value this SDK does not know parses into it and
-//! is sent back unchanged.
+//! [`PaymentStatus`], [`LockingStatus`], [`NotificationType`], [`SignalRange`], ...) are enums
+//! with an `Other(String)` arm: a value this SDK does not know parses into it and is sent back
+//! unchanged. Ids are newtypes ([`CustomerId`], [`MeterApiName`], [`MeterId`], ...), and
+//! response times [`EpochSeconds`] or [`EpochMillis`], each with a `SystemTime` accessor.
 
 mod billing;
 mod compact;
@@ -131,8 +133,8 @@ pub use invoice::{
 };
 pub use limits::{MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS, RecordLimits};
 pub use meter_definition::{
-    LOCKING_STATUS_DEPRECATED, MeterDefinition, MeterDefinitionPayload,
-    MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterType,
+    LockingStatus, MeterDefinition, MeterDefinitionPayload, MeterDefinitionPayloadBuilder,
+    MeterDefinitionQuery, MeterType,
 };
 pub use portal::{
     CustomerPortalSession, CustomerPortalSessionRequest, CustomerPortalSessionRequestBuilder,
@@ -148,7 +150,7 @@ pub use promotion::{
 };
 pub use records_json::write_records_json;
 pub use signal::{
-    CustomerFilterMode, NotificationType, Signal, SignalPayload, SignalPayloadBuilder,
+    CustomerFilterMode, NotificationType, Signal, SignalPayload, SignalPayloadBuilder, SignalRange,
     ThresholdCondition,
 };
 pub use time::{EpochMillis, EpochSeconds, now_millis, now_seconds};

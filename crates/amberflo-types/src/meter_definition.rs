@@ -13,8 +13,25 @@ use crate::error::{Rule, ValidationError};
 use crate::open_enum::open_enum;
 use crate::validate;
 
-/// The `lockingStatus` that allows a meter to be deleted.
-pub const LOCKING_STATUS_DEPRECATED: &str = "deprecated";
+open_enum! {
+    /// Whether a meter (or product plan) may change (`lockingStatus`); only a `Deprecated`
+    /// meter may be deleted.
+    ///
+    /// ```
+    /// use amberflo_types::LockingStatus;
+    ///
+    /// assert_eq!(LockingStatus::CloseToChanges.as_str(), "close_to_changes");
+    /// assert_eq!(LockingStatus::from("deprecated"), LockingStatus::Deprecated);
+    /// ```
+    LockingStatus {
+        /// Open to changes (`open`, the default).
+        Open => "open",
+        /// Closed to changes (`close_to_changes`).
+        CloseToChanges => "close_to_changes",
+        /// Deprecated (`deprecated`): the one status that allows deleting.
+        Deprecated => "deprecated",
+    }
+}
 
 open_enum! {
     /// How a meter aggregates its records (`meterType`).
@@ -81,8 +98,8 @@ pub struct MeterDefinitionPayload {
     #[cfg_attr(feature = "schemars", schemars(with = "bool"))]
     use_in_billing: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
-    locking_status: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(with = "LockingStatus"))]
+    locking_status: Option<LockingStatus>,
 }
 
 impl MeterDefinitionPayload {
@@ -124,7 +141,9 @@ impl MeterDefinitionPayload {
         validate::non_blank("meter_api_name", &self.meter_api_name)?;
         self.meter_type.check("meter_type")?;
         validate::optional_non_blank("unit", self.unit.as_deref())?;
-        validate::optional_non_blank("locking_status", self.locking_status.as_deref())?;
+        if let Some(status) = &self.locking_status {
+            status.check("locking_status")?;
+        }
         for (field, list) in [
             ("aggregation_dimensions", &self.aggregation_dimensions),
             ("dimensions", &self.dimensions),
@@ -175,8 +194,8 @@ impl MeterDefinitionPayload {
     }
 
     /// The locking status, if set.
-    pub fn locking_status(&self) -> Option<&str> {
-        self.locking_status.as_deref()
+    pub fn locking_status(&self) -> Option<&LockingStatus> {
+        self.locking_status.as_ref()
     }
 }
 
@@ -192,7 +211,7 @@ pub struct MeterDefinitionPayloadBuilder {
     unit: Option<String>,
     dimensions: Option<Vec<String>>,
     use_in_billing: Option<bool>,
-    locking_status: Option<String>,
+    locking_status: Option<LockingStatus>,
 }
 
 impl MeterDefinitionPayloadBuilder {
@@ -251,15 +270,15 @@ impl MeterDefinitionPayloadBuilder {
         self
     }
 
-    /// Sets the locking status, as the API spells it.
-    pub fn locking_status(mut self, status: impl Into<String>) -> Self {
-        self.locking_status = Some(status.into());
+    /// Sets the locking status.
+    pub fn locking_status(mut self, status: LockingStatus) -> Self {
+        self.locking_status = Some(status);
         self
     }
 
     /// Marks the meter deprecated (`"lockingStatus": "deprecated"`), which allows deleting it.
     pub fn deprecated(self) -> Self {
-        self.locking_status(LOCKING_STATUS_DEPRECATED)
+        self.locking_status(LockingStatus::Deprecated)
     }
 
     /// Validates and returns the payload (`label` and `meter_type` are [`Rule::Missing`]
@@ -324,7 +343,7 @@ pub struct MeterDefinition {
     pub use_in_billing: Option<bool>,
     /// The locking status (`deprecated` before deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locking_status: Option<String>,
+    pub locking_status: Option<LockingStatus>,
     /// Every other field the server sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -350,7 +369,7 @@ impl MeterDefinition {
 
     /// Whether the meter may be deleted (`lockingStatus` is `deprecated`).
     pub fn is_deprecated(&self) -> bool {
-        self.locking_status.as_deref() == Some(LOCKING_STATUS_DEPRECATED)
+        self.locking_status == Some(LockingStatus::Deprecated)
     }
 }
 

@@ -62,6 +62,27 @@ open_enum! {
 }
 
 open_enum! {
+    /// The range a signal's value is computed over (`range`): the Go SDK's
+    /// `AggregationInterval`, lower case.
+    ///
+    /// ```
+    /// use amberflo_types::SignalRange;
+    ///
+    /// assert_eq!(SignalRange::Day.as_str(), "day");
+    /// ```
+    SignalRange {
+        /// The last hour (`hour`).
+        Hour => "hour",
+        /// The last day (`day`).
+        Day => "day",
+        /// The last week (`week`).
+        Week => "week",
+        /// The last month (`month`).
+        Month => "month",
+    }
+}
+
+open_enum! {
     /// Which customers a signal covers (`customerFilterMode`).
     ///
     /// ```
@@ -133,8 +154,8 @@ pub struct SignalPayload {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     meter_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
-    range: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(with = "SignalRange"))]
+    range: Option<SignalRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     cron: Option<String>,
@@ -163,9 +184,13 @@ pub struct SignalPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     webhook_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "headers_as_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
-    webhook_headers: Option<String>,
+    webhook_headers: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     webhook_payload: Option<String>,
@@ -226,16 +251,20 @@ impl SignalPayload {
         for (field, value) in [
             ("description", &self.description),
             ("meter_id", &self.meter_id),
-            ("range", &self.range),
             ("cron", &self.cron),
             ("frequency", &self.frequency),
             ("webhook_url", &self.webhook_url),
-            ("webhook_headers", &self.webhook_headers),
             ("webhook_payload", &self.webhook_payload),
             ("customer_id", &self.customer_id),
             ("product_plan_id", &self.product_plan_id),
         ] {
             validate::optional_non_blank(field, value.as_deref())?;
+        }
+        if let Some(range) = &self.range {
+            range.check("range")?;
+        }
+        if let Some(headers) = &self.webhook_headers {
+            validate::string_map("webhook_headers", headers)?;
         }
         self.notification_type.check("notification_type")?;
         if let Some(condition) = &self.threshold_condition {
@@ -342,9 +371,9 @@ impl SignalPayloadBuilder {
         self
     }
 
-    /// Sets the range the value is computed over, as the API spells it.
-    pub fn range(mut self, range: impl Into<String>) -> Self {
-        self.payload.range = Some(range.into());
+    /// Sets the range the value is computed over.
+    pub fn range(mut self, range: SignalRange) -> Self {
+        self.payload.range = Some(range);
         self
     }
 
@@ -397,9 +426,13 @@ impl SignalPayloadBuilder {
         self
     }
 
-    /// Sets the webhook's headers (a JSON object as text, as the API takes it).
-    pub fn webhook_headers(mut self, headers: impl Into<String>) -> Self {
-        self.payload.webhook_headers = Some(headers.into());
+    /// Adds a header the webhook is called with (sent, as the API takes them, as one JSON
+    /// object in text: `"{\"Authorization\":\"Bearer x\"}"`).
+    pub fn webhook_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.payload
+            .webhook_headers
+            .get_or_insert_with(BTreeMap::new)
+            .insert(name.into(), value.into());
         self
     }
 
@@ -452,16 +485,16 @@ pub struct Signal {
     /// The meter watched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_id: Option<String>,
-    /// The range, as the server sent it.
+    /// The range the value is computed over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range: Option<serde_json::Value>,
+    pub range: Option<SignalRange>,
     /// The cron schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cron: Option<String>,
     /// Whether it is enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// The check frequency, as the server sent it.
+    /// The check frequency, as the server sent it (no upstream source gives its type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency: Option<serde_json::Value>,
     /// Creation time, in Unix milliseconds.
@@ -492,9 +525,14 @@ pub struct Signal {
     /// The webhook called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
-    /// The webhook's headers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_headers: Option<String>,
+    /// The webhook's headers (the API sends them as one JSON object in text).
+    #[serde(
+        default,
+        with = "headers_as_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<String>"))]
+    pub webhook_headers: Option<BTreeMap<String, String>>,
     /// The webhook's payload template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_payload: Option<String>,
@@ -521,7 +559,7 @@ impl Signal {
             name: payload.name.clone(),
             description: payload.description.clone(),
             meter_id: payload.meter_id.clone(),
-            range: payload.range.clone().map(serde_json::Value::String),
+            range: payload.range.clone(),
             cron: payload.cron.clone(),
             enabled: payload.enabled,
             frequency: payload.frequency.clone().map(serde_json::Value::String),
@@ -538,6 +576,42 @@ impl Signal {
             customer_id: payload.customer_id.clone(),
             product_plan_id: payload.product_plan_id.clone(),
             extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// `webhookHeaders`: a map of header names to values, sent as one JSON object in text, as the
+/// API takes it (the Go SDK's `WebhookHeaders string`); empty text reads as no headers.
+mod headers_as_text {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(
+        headers: &Option<BTreeMap<String, String>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match headers {
+            Some(headers) => {
+                let text = serde_json::to_string(headers).map_err(S::Error::custom)?;
+                serializer.serialize_str(&text)
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            Some(text) if !text.trim().is_empty() => {
+                serde_json::from_str(&text).map(Some).map_err(|error| {
+                    D::Error::custom(format!(
+                        "webhookHeaders must be a JSON object of strings in text: {error}"
+                    ))
+                })
+            }
+            _ => Ok(None),
         }
     }
 }

@@ -8,10 +8,11 @@
 use amberflo_types::{
     Address, ApplyPromotionPayload, CostGroup, CustomerFilterMode, CustomerLifecycleStagePayload,
     CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, EpochSeconds, LifecycleStage,
-    MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterRecord, MeterType,
-    NotificationType, PageRequest, PaymentStatus, PrepaidOrder, PrepaidPaymentStatusPayload,
-    PrepaidPriority, Promotion, PromotionQuery, RemovePromotionQuery, Rule, Signal, SignalPayload,
-    Take, ThresholdCondition, TimeGroupingInterval, TimeRange, UsageCostQuery, UsageCostReport,
+    LockingStatus, MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterRecord,
+    MeterType, NotificationType, PageRequest, PaymentStatus, PrepaidOrder,
+    PrepaidPaymentStatusPayload, PrepaidPriority, Promotion, PromotionQuery, RemovePromotionQuery,
+    Rule, Signal, SignalPayload, SignalRange, Take, ThresholdCondition, TimeGroupingInterval,
+    TimeRange, UsageCostQuery, UsageCostReport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -112,14 +113,15 @@ fn usage_cost_report_parses_every_documented_field_and_keeps_unknown_ones() {
 #[test]
 fn signal_payload_and_response() {
     let payload = SignalPayload::builder("Low prepaid", NotificationType::Prepaid)
-        .range("monthly")
+        .range(SignalRange::Month)
         .cron("0 * * * *")
         .frequency("hourly")
         .threshold(ThresholdCondition::LessThanPercent, 10.0)
         .email("a@x.test")
         .email("b@x.test")
         .webhook_url("https://h.test")
-        .webhook_headers(r#"{"X":"1"}"#)
+        .webhook_header("X", "1")
+        .webhook_header("Y", "2")
         .webhook_payload("{}")
         .customer_filter_mode(CustomerFilterMode::AllCustomers)
         .product_plan_id("plan")
@@ -128,10 +130,10 @@ fn signal_payload_and_response() {
         .unwrap();
     golden(
         &payload,
-        json!({"name": "Low prepaid", "range": "monthly", "cron": "0 * * * *", "enabled": false,
+        json!({"name": "Low prepaid", "range": "month", "cron": "0 * * * *", "enabled": false,
             "frequency": "hourly", "notificationType": "prepaid", "thresholdCondition": "less-than-percent",
             "thresholdValue": 10, "email": ["a@x.test", "b@x.test"], "webhookUrl": "https://h.test",
-            "webhookHeaders": "{\"X\":\"1\"}", "webhookPayload": "{}", "customerFilterMode": "*",
+            "webhookHeaders": "{\"X\":\"1\",\"Y\":\"2\"}", "webhookPayload": "{}", "customerFilterMode": "*",
             "productPlanId": "plan"}),
     );
     let error = SignalPayload::builder("s", NotificationType::Usage)
@@ -155,11 +157,36 @@ fn signal_payload_and_response() {
         ("notification_type", &Rule::Blank)
     );
 
-    let signal: Signal = serde_json::from_value(json!({"id": "s1", "name": "n", "range": 30,
+    let signal: Signal = serde_json::from_value(json!({"id": "s1", "name": "n", "range": "week",
+        "webhookHeaders": "{\"Authorization\":\"Bearer x\"}",
         "createTime": 1, "notificationType": "undefined-meter", "thresholdCondition": "percent-change",
         "customerFilterMode": "per-customer", "extraThing": [1]}))
     .unwrap();
-    assert_eq!(signal.range, Some(json!(30)));
+    assert_eq!(signal.range, Some(SignalRange::Week));
+    assert_eq!(
+        signal
+            .webhook_headers
+            .as_ref()
+            .map(|h| h["Authorization"].as_str()),
+        Some("Bearer x")
+    );
+    let unset: Signal = serde_json::from_value(json!({"id": "s1", "webhookHeaders": ""})).unwrap();
+    assert_eq!(unset.webhook_headers, None);
+    let broken = serde_json::from_value::<Signal>(json!({"id": "s1", "webhookHeaders": "X: 1"}));
+    assert!(
+        broken
+            .unwrap_err()
+            .to_string()
+            .contains("webhookHeaders must be a JSON object")
+    );
+    let error = SignalPayload::builder("s", NotificationType::Usage)
+        .webhook_header("X", " ")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        (error.field(), error.rule()),
+        ("webhook_headers.X", &Rule::Blank)
+    );
     assert_eq!(
         signal.notification_type,
         Some(NotificationType::UndefinedMeter)
@@ -287,7 +314,7 @@ fn meter_definitions() {
         .id("m1")
         .label("Storage")
         .meter_type(MeterType::Other("gauge".into()))
-        .locking_status("locked")
+        .locking_status(LockingStatus::from("locked"))
         .build()
         .unwrap();
     golden(

@@ -19,8 +19,9 @@ use amberflo_types::{
     CustomerProductPlanPayload, CustomerProductQuery, CustomerQuery, DEFAULT_PREPAID_OFFER_VERSION,
     DEFAULT_PRODUCT_ID, Dimensions, EpochMillis, EpochSeconds, Invoice, InvoiceQuery,
     MAX_EPOCH_MILLIS, MAX_EPOCH_SECONDS, MIN_EPOCH_MILLIS, MIN_PRODUCT_PLAN_SECONDS, MeterGroup,
-    MeterRecord, Month, PrepaidOrder, PrepaidOrderPayload, Rule, Take, TimeGroupingInterval,
-    TimeRange, UniqueId, UsagePayloadFactory, UsageReport, UsageValue, ValidationError,
+    MeterRecord, Month, PaymentStatus, PrepaidOrder, PrepaidOrderPayload, Rule, Take,
+    TimeGroupingInterval, TimeRange, UniqueId, UsagePayloadFactory, UsageReport, UsageValue,
+    ValidationError,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -1235,7 +1236,7 @@ proptest! {
         let mut invoice = Invoice::default();
         invoice.invoice_start_time_in_seconds = start.map(EpochSeconds::new);
         invoice.invoice_end_time_in_seconds = end.map(EpochSeconds::new);
-        invoice.payment_status = status;
+        invoice.payment_status = status.map(PaymentStatus::from);
         invoice.extra = extra;
         assert_json_round_trip(&invoice);
     }

@@ -237,7 +237,12 @@ fn covers(upstream: &Value, ours: &Value, at: &str) -> Result<(), String> {
 }
 
 /// Fields holding `AggregationType`, `TimeGroupingInterval` or `BillingPeriodUnit`.
-const ANY_CASE: &[&str] = &[".aggregation", ".timeGroupingInterval", ".interval"];
+const ANY_CASE: &[&str] = &[
+    ".aggregation",
+    ".timeGroupingInterval",
+    ".interval",
+    ".paymentStatus",
+];
 
 /// Values a type may leave out when it encodes its defaults.
 fn is_empty(value: &Value) -> bool {

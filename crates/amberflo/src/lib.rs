@@ -118,14 +118,14 @@ pub mod types {
         Address, AddressBuilder, ApplyPromotionPayload, ApplyPromotionPayloadBuilder,
         CANCEL_PREVIOUS_DIMENSION, CostGroup, CostValue, CustomerFilterMode, CustomerId,
         CustomerLifecycleStagePayload, CustomerPromotion, DeletePrepaidOrderQuery, EpochMillis,
-        EpochSeconds, LOCKING_STATUS_DEPRECATED, LifecycleStage, MeterApiName, MeterDefinition,
+        EpochSeconds, LifecycleStage, LockingStatus, MeterApiName, MeterDefinition,
         MeterDefinitionPayload, MeterDefinitionPayloadBuilder, MeterDefinitionQuery, MeterId,
         MeterType, NotificationType, PageInfo, PageRequest, PageRequestBuilder, PaymentStatus,
         PrepaidOrderId, PrepaidPaymentStatus, PrepaidPaymentStatusPayload,
         PrepaidPaymentStatusPayloadBuilder, PrepaidPriority, Promotion, PromotionId,
         PromotionQuery, RemovePromotionQuery, Signal, SignalId, SignalPayload,
-        SignalPayloadBuilder, ThresholdCondition, UsageCostQuery, UsageCostQueryBuilder,
-        UsageCostReport,
+        SignalPayloadBuilder, SignalRange, ThresholdCondition, UsageCostQuery,
+        UsageCostQueryBuilder, UsageCostReport,
     };
     pub use amberflo_types::{
         AggregationType, AllInvoicesQuery, AllInvoicesQueryBuilder, AllUsageGroupBy, AllUsageQuery,

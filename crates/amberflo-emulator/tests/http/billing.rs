@@ -1,8 +1,8 @@
 //! Product plans, prepaid orders and emulated invoices (`/payments/...`).
 
 use amberflo_types::{
-    CustomerProductPlan, CustomerProductPlanPayload, EpochSeconds, Invoice, PrepaidOrder,
-    PrepaidOrderPayload,
+    CustomerProductPlan, CustomerProductPlanPayload, EpochSeconds, Invoice, PaymentStatus,
+    PrepaidOrder, PrepaidOrderPayload,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -144,14 +144,15 @@ async fn invoices_from_plan_and_usage() {
         all[0].invoice_start_time_in_seconds,
         Some(EpochSeconds::new(OCT_15_2023))
     );
-    assert_eq!(all[0].payment_status.as_deref(), Some("SETTLED"));
+    assert_eq!(all[0].payment_status, Some(PaymentStatus::from("SETTLED")));
     let item = &all[1].extra["productItemInvoices"][0];
     assert_eq!(
         (&item["meterApiName"], &item["totalBill"]["meterUnits"]),
         (&json!("calls"), &json!(5.0))
     );
     assert_eq!(
-        all.last().and_then(|i| i.payment_status.as_deref()),
+        all.last()
+            .and_then(|i| i.payment_status.as_ref().map(PaymentStatus::as_str)),
         Some("PENDING")
     );
 
@@ -174,7 +175,10 @@ async fn invoices_from_plan_and_usage() {
         november.invoice_start_time_in_seconds,
         Some(EpochSeconds::new(1_698_796_800))
     );
-    assert_eq!(november.payment_status.as_deref(), Some("UNKNOWN"));
+    assert_eq!(
+        november.payment_status,
+        Some(PaymentStatus::from("UNKNOWN"))
+    );
     assert_eq!(november.extra["invoiceKey"]["month"], 11);
 
     let missing = harness

@@ -12,12 +12,17 @@ use crate::open_enum::open_enum;
 use crate::{time, validate};
 
 open_enum! {
-    /// The status of an external payment (`paymentStatus`).
+    any_case
+    /// The payment status of an invoice or prepaid order (`paymentStatus`).
+    ///
+    /// Sent upper case, as the Go SDK and the provider spell it (`"SETTLED"`); read in any
+    /// case (the TypeScript SDK's `PaymentStatus` is lower case: `"settled"`).
     ///
     /// ```
     /// use amberflo_types::PaymentStatus;
     ///
     /// assert_eq!(PaymentStatus::Settled.as_str(), "SETTLED");
+    /// assert_eq!(PaymentStatus::from("requires_action"), PaymentStatus::RequiresAction);
     /// ```
     PaymentStatus {
         /// Paid (`SETTLED`).
@@ -26,6 +31,14 @@ open_enum! {
         Failed => "FAILED",
         /// Not settled yet (`PENDING`).
         Pending => "PENDING",
+        /// Paid ahead, before the period ends (`PRE_PAYMENT`).
+        PrePayment => "PRE_PAYMENT",
+        /// Waiting for the customer to act, e.g. confirm a card (`REQUIRES_ACTION`).
+        RequiresAction => "REQUIRES_ACTION",
+        /// Nothing to pay (`NOT_NEEDED`).
+        NotNeeded => "NOT_NEEDED",
+        /// The payment system does not know (`UNKNOWN`).
+        Unknown => "UNKNOWN",
     }
 }
 
