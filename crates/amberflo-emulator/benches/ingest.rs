@@ -1,6 +1,7 @@
 //! Ingest throughput: gzip JSON batches of 100 records decoded, parsed, validated,
 //! deduplicated and stored by [`Store::ingest`] (no HTTP), reported as records per second.
 
+use amberflo_types::EpochMillis;
 use std::hint::black_box;
 use std::io::Write;
 
@@ -23,9 +24,9 @@ fn bodies() -> Vec<Vec<u8>> {
                         format!("customer-{}", index % 20),
                     )
                     .unique_id(UniqueId::new_v4())
-                    .meter_time_in_millis(
+                    .meter_time(EpochMillis::new(
                         1_700_000_000_000 + (batch * RECORDS_PER_BATCH + index) as i64,
-                    )
+                    ))
                     .dimension(
                         "region",
                         if index % 2 == 0 {

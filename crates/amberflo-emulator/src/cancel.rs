@@ -73,10 +73,11 @@ mod tests {
     use amberflo_types::MeterRecord;
 
     use super::*;
+    use amberflo_types::EpochMillis;
 
     fn record(value: f64, cancel: bool) -> MeterRecord {
-        let mut builder =
-            MeterRecord::builder("ApiCalls", value, "c1").meter_time_in_millis(1_700_000_000_000);
+        let mut builder = MeterRecord::builder("ApiCalls", value, "c1")
+            .meter_time(EpochMillis::new(1_700_000_000_000));
         if cancel {
             builder = builder.dimension(CANCEL_PREVIOUS_DIMENSION, "true");
         }

@@ -216,27 +216,28 @@ mod tests {
     use amberflo_types::{CustomerProductPlanPayload, MeterRecord, PaymentStatus};
 
     use super::*;
+    use amberflo_types::EpochMillis;
 
     #[test]
     fn monthly_periods_from_plan_start_with_usage() {
         // Plan from 2023-10-15, "now" is 2023-12-10: three periods.
         let plan = CustomerProductPlanPayload::builder("c1")
             .product_plan_id("plan-a")
-            .start_time_in_seconds(1_697_328_000)
+            .start_time(EpochSeconds::new(1_697_328_000))
             .build()
             .expect("valid plan");
         let plans = [CustomerProductPlan::from(plan)];
         let records = [
             MeterRecord::builder("calls", 2.0, "c1")
-                .meter_time_in_millis(1_699_000_000_000) // 2023-11-03
+                .meter_time(EpochMillis::new(1_699_000_000_000)) // 2023-11-03
                 .build()
                 .expect("valid record"),
             MeterRecord::builder("calls", 3.0, "c1")
-                .meter_time_in_millis(1_699_100_000_000) // 2023-11-04
+                .meter_time(EpochMillis::new(1_699_100_000_000)) // 2023-11-04
                 .build()
                 .expect("valid record"),
             MeterRecord::builder("calls", 9.0, "c2")
-                .meter_time_in_millis(1_699_100_000_000)
+                .meter_time(EpochMillis::new(1_699_100_000_000))
                 .build()
                 .expect("valid record"),
         ];

@@ -269,17 +269,31 @@ pub(crate) fn percentage_change(value: f64, previous: Option<f64>) -> f64 {
 ///
 /// ```
 /// use amberflo_emulator::usage::aggregate;
-/// use amberflo_types::{AggregationType, MeterRecord, TimeGroupingInterval, TimeRange, UsageQuery};
+/// use amberflo_types::{
+///     AggregationType, EpochMillis, EpochSeconds, MeterRecord, TimeGroupingInterval,
+///     TimeRange, UsageQuery,
+/// };
 ///
 /// let records = vec![
-///     MeterRecord::builder("ApiCalls", 2.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
-///     MeterRecord::builder("ApiCalls", 3.0, "c2").meter_time_in_millis(1_700_000_100_000).build()?,
+///     MeterRecord::builder("ApiCalls", 2.0, "c1")
+///         .meter_time(EpochMillis::new(1_700_000_000_000))
+///         .build()?,
+///     MeterRecord::builder("ApiCalls", 3.0, "c2")
+///         .meter_time(EpochMillis::new(1_700_000_100_000))
+///         .build()?,
 /// ];
-/// let range = TimeRange::between_epoch_seconds(1_699_920_000, 1_700_006_400)?;
-/// let query =
-///     UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Day, range)
-///         .group_by(["customerId"])
-///         .build()?;
+/// let range = TimeRange::between(
+///     EpochSeconds::new(1_699_920_000),
+///     EpochSeconds::new(1_700_006_400),
+/// )?;
+/// let query = UsageQuery::builder(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Day,
+///     range,
+/// )
+/// .group_by(["customerId"])
+/// .build()?;
 /// let report = aggregate(&records, &query, 1_800_000_000)?;
 /// assert_eq!(report.seconds_since_epoch_intervals[0].get(), 1_699_920_000);
 /// assert_eq!(report.client_meters.len(), 2);
@@ -408,14 +422,23 @@ fn bucket_values(
 ///
 /// ```
 /// use amberflo_emulator::usage::aggregate_all;
-/// use amberflo_types::{AllUsageQuery, MeterRecord, TimeGroupingInterval, TimeRange};
+/// use amberflo_types::{
+///     AllUsageQuery, EpochMillis, EpochSeconds, MeterRecord, TimeGroupingInterval, TimeRange,
+/// };
 ///
 /// let records = vec![
-///     MeterRecord::builder("ApiCalls", 2.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
-///     MeterRecord::builder("Storage", 5.0, "c1").meter_time_in_millis(1_700_000_000_000).build()?,
+///     MeterRecord::builder("ApiCalls", 2.0, "c1")
+///         .meter_time(EpochMillis::new(1_700_000_000_000))
+///         .build()?,
+///     MeterRecord::builder("Storage", 5.0, "c1")
+///         .meter_time(EpochMillis::new(1_700_000_000_000))
+///         .build()?,
 /// ];
-/// let query = AllUsageQuery::builder(TimeGroupingInterval::Day, TimeRange::since_epoch_seconds(1_699_920_000)?)
-///     .build()?;
+/// let query = AllUsageQuery::builder(
+///     TimeGroupingInterval::Day,
+///     TimeRange::since(EpochSeconds::new(1_699_920_000))?,
+/// )
+/// .build()?;
 /// let reports = aggregate_all(&records, &query, 1_700_006_400)?;
 /// assert_eq!(reports.len(), 2);
 /// assert_eq!(reports[1].metadata["meterApiName"], "Storage");
@@ -447,7 +470,10 @@ pub(crate) fn aggregate_all_views<'a, V: RecordView<'a>>(
         .map(RecordView::meter_api_name)
         .collect();
     // Resolve an open end once, so every report covers the same buckets.
-    let range = TimeRange::between_epoch_seconds(range.start_time_in_seconds(), buckets.end)?;
+    let range = TimeRange::between(
+        EpochSeconds::new(range.start_time_in_seconds()),
+        EpochSeconds::new(buckets.end),
+    )?;
     let group_by = query.group_by().and_then(|group_by| match group_by {
         AllUsageGroupBy::CustomerId => Some(vec!["customerId".to_owned()]),
         // `AllUsageGroupBy` is non-exhaustive; the emulator groups only by customer.

@@ -2,6 +2,8 @@
 //! ranges, intervals, groupings, filters and takes (calling the aggregation directly, so it
 //! is fast). Values are halves of small integers, so every sum is exact and order-free.
 
+use amberflo_types::EpochMillis;
+use amberflo_types::EpochSeconds;
 use std::collections::BTreeMap;
 
 use amberflo_emulator::Store;
@@ -38,7 +40,7 @@ fn records() -> impl Strategy<Value = Vec<MeterRecord>> {
     )
         .prop_map(|(meter, halves, customer, millis, region, plan)| {
             let mut builder = MeterRecord::builder(meter, f64::from(halves) / 2.0, customer)
-                .meter_time_in_millis(millis);
+                .meter_time(EpochMillis::new(millis));
             if let Some(region) = region {
                 builder = builder.dimension("region", region);
             }
@@ -301,8 +303,8 @@ proptest! {
     #[test]
     fn aggregation_matches_the_naive_reference(records in records(), query in queries()) {
         let range = match query.end {
-            None => TimeRange::since_epoch_seconds(query.start),
-            Some(end) => TimeRange::between_epoch_seconds(query.start, end),
+            None => TimeRange::since(EpochSeconds::new(query.start)),
+            Some(end) => TimeRange::between(EpochSeconds::new(query.start), EpochSeconds::new(end)),
         }
         .expect("valid range");
         let take = query.take.map(|(limit, ascending)| {
@@ -342,7 +344,7 @@ fn month_buckets_cross_year_and_leap_day() {
     // 2024-01-31 .. 2024-03-02: January, February (29 days) and March.
     let records = vec![
         MeterRecord::builder("m", 1.0, "c")
-            .meter_time_in_millis((T0 + 59 * DAY) * 1000) // 2024-02-29
+            .meter_time(EpochMillis::new((T0 + 59 * DAY) * 1000)) // 2024-02-29
             .build()
             .expect("valid record"),
     ];
@@ -350,7 +352,11 @@ fn month_buckets_cross_year_and_leap_day() {
         "m",
         AggregationType::Sum,
         TimeGroupingInterval::Month,
-        TimeRange::between_epoch_seconds(T0 + 30 * DAY, T0 + 61 * DAY).expect("valid range"),
+        TimeRange::between(
+            EpochSeconds::new(T0 + 30 * DAY),
+            EpochSeconds::new(T0 + 61 * DAY),
+        )
+        .expect("valid range"),
     )
     .build()
     .expect("valid query");

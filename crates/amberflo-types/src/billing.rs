@@ -32,8 +32,8 @@ pub(crate) fn default_product_id() -> String {
 /// Build it with [`CustomerProductPlanPayload::builder`]; the plan id is required.
 ///
 /// ```
-/// use std::time::{Duration, UNIX_EPOCH};
 /// use amberflo_types::{CustomerProductPlanPayload, Rule};
+/// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 /// let payload = CustomerProductPlanPayload::builder("customer-1")
@@ -52,8 +52,13 @@ pub(crate) fn default_product_id() -> String {
 ///     too_short.unwrap_err().to_string(),
 ///     "end_time_in_seconds must be at least 86400 seconds after start"
 /// );
-/// let error = CustomerProductPlanPayload::builder("customer-1").build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("product_plan_id", &Rule::Missing));
+/// let error = CustomerProductPlanPayload::builder("customer-1")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("product_plan_id", &Rule::Missing)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,25 +183,16 @@ impl CustomerProductPlanPayloadBuilder {
         self
     }
 
-    /// Sets when the plan starts (kept to the whole second).
-    pub fn start_time(self, time: SystemTime) -> Self {
-        self.start_time_in_seconds(time::to_epoch_seconds(time))
-    }
-
-    /// Sets when the plan starts, in Unix seconds (positive).
-    pub fn start_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.start_time_in_seconds = Some(seconds);
+    /// Sets when the plan starts (kept to the whole second). Takes a [`SystemTime`], or an
+    /// [`EpochSeconds`](crate::EpochSeconds) for a number you have.
+    pub fn start_time(mut self, time: impl Into<SystemTime>) -> Self {
+        self.start_time_in_seconds = Some(time::to_epoch_seconds(time.into()));
         self
     }
 
     /// Sets when the plan ends (kept to the whole second; at least a day after the start).
-    pub fn end_time(self, time: SystemTime) -> Self {
-        self.end_time_in_seconds(time::to_epoch_seconds(time))
-    }
-
-    /// Sets when the plan ends, in Unix seconds (at least a day after the start).
-    pub fn end_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.end_time_in_seconds = Some(seconds);
+    pub fn end_time(mut self, time: impl Into<SystemTime>) -> Self {
+        self.end_time_in_seconds = Some(time::to_epoch_seconds(time.into()));
         self
     }
 
@@ -264,7 +260,10 @@ impl From<CustomerProductPlanPayload> for CustomerProductPlan {
 /// use amberflo_types::{BillingCustomerQuery, Rule};
 ///
 /// let query = BillingCustomerQuery::new("customer-1")?;
-/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "CustomerId=customer-1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "CustomerId=customer-1"
+/// );
 /// let error = BillingCustomerQuery::new(" ").unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -309,7 +308,10 @@ impl BillingCustomerQuery {
 ///     serde_urlencoded::to_string(&query).unwrap(),
 ///     "CustomerId=customer-1&ProductId=1"
 /// );
-/// let error = CustomerProductQuery::builder("customer-1").product_id(" ").build().unwrap_err();
+/// let error = CustomerProductQuery::builder("customer-1")
+///     .product_id(" ")
+///     .build()
+///     .unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```

@@ -40,7 +40,10 @@ const ID_CUSTOM: u8 = 1;
 /// use amberflo_types::MeterRecord;
 ///
 /// let error = MeterRecord::read_compact(&[9]).unwrap_err();
-/// assert_eq!(error.to_string(), "not a compact meter record: unknown version 9");
+/// assert_eq!(
+///     error.to_string(),
+///     "not a compact meter record: unknown version 9"
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactError {

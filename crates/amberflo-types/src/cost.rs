@@ -175,9 +175,14 @@ impl PageInfo {
 /// says `filter`).
 ///
 /// ```
-/// use amberflo_types::{PageRequest, Rule, TimeGroupingInterval, TimeRange, UsageCostQuery};
+/// use amberflo_types::{
+///     EpochSeconds, PageRequest, Rule, TimeGroupingInterval, TimeRange, UsageCostQuery,
+/// };
 ///
-/// let range = TimeRange::between_epoch_seconds(1_700_000_000, 1_700_086_400)?;
+/// let range = TimeRange::between(
+///     EpochSeconds::new(1_700_000_000),
+///     EpochSeconds::new(1_700_086_400),
+/// )?;
 /// let query = UsageCostQuery::builder(TimeGroupingInterval::Day, range)
 ///     .group_by(["customerId"])
 ///     .filter("customerId", ["customer-1"])
@@ -277,9 +282,14 @@ impl UsageCostQuery {
     /// so a server that repeats itself cannot loop a pager forever.
     ///
     /// ```
-    /// use amberflo_types::{PageInfo, PageRequest, TimeGroupingInterval, TimeRange, UsageCostQuery};
+    /// use amberflo_types::{
+    ///     EpochSeconds, PageInfo, PageRequest, TimeGroupingInterval, TimeRange, UsageCostQuery,
+    /// };
     ///
-    /// let range = TimeRange::between_epoch_seconds(1_700_000_000, 1_700_086_400)?;
+    /// let range = TimeRange::between(
+    ///     EpochSeconds::new(1_700_000_000),
+    ///     EpochSeconds::new(1_700_086_400),
+    /// )?;
     /// let first = UsageCostQuery::builder(TimeGroupingInterval::Day, range)
     ///     .page(PageRequest::builder().number(1).size(2).build()?)
     ///     .build()?;
@@ -404,19 +414,25 @@ impl UsageCostQueryBuilder {
 /// ```
 /// use amberflo_types::{TimeGroupingInterval, UsageCostReport};
 ///
-/// let report: UsageCostReport = serde_json::from_str(r#"{
+/// let report: UsageCostReport = serde_json::from_str(
+///     r#"{
 ///     "key": {"productId": "1", "timeGroupingInterval": "day",
 ///             "timeRange": {"startTimeInSeconds": 1700000000}},
 ///     "costList": [{"groupInfos": {"customerId": "c1"}, "meteredUnits": 3, "price": 1.5,
 ///                   "costs": [{"startTimeInSeconds": 1700000000, "price": 1.5}]}],
 ///     "pageInfo": {"pageNumber": 1, "totalPages": 1},
 ///     "new": true
-/// }"#)?;
+/// }"#,
+/// )?;
 /// assert_eq!(report.cost_list[0].price, 1.5);
 /// let key = report.key.as_ref().expect("the query it answers");
 /// assert_eq!(key.time_grouping_interval(), &TimeGroupingInterval::Day);
 /// assert!(report.extra.contains_key("new"));
-/// assert!(serde_json::from_str::<UsageCostReport>("{}")?.cost_list.is_empty());
+/// assert!(
+///     serde_json::from_str::<UsageCostReport>("{}")?
+///         .cost_list
+///         .is_empty()
+/// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -161,11 +161,17 @@ impl AddressBuilder {
 /// assert_eq!(payload.customer_id(), "customer-1");
 /// let json = serde_json::to_value(&payload).unwrap();
 /// assert_eq!(json["traits"]["region"], "us-east-1");
-/// assert!(json.get("createInStripe").is_none(), "a request option, not in the body");
+/// assert!(
+///     json.get("createInStripe").is_none(),
+///     "a request option, not in the body"
+/// );
 /// assert!(CreateCustomerQuery::for_payload(&payload).create_in_stripe());
 ///
 /// let error = CustomerPayload::builder("customer-1").build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("customer_name", &Rule::Missing));
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("customer_name", &Rule::Missing)
+/// );
 /// assert_eq!(error.to_string(), "customer_name must be set");
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
@@ -437,7 +443,10 @@ impl From<CustomerPayload> for Customer {
 /// use amberflo_types::{CustomerQuery, Rule};
 ///
 /// let query = CustomerQuery::new("customer-1")?;
-/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "customerId=customer-1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "customerId=customer-1"
+/// );
 /// let error = CustomerQuery::new("").unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -484,7 +493,10 @@ impl CustomerQuery {
 ///     serde_urlencoded::to_string(query).unwrap(),
 ///     "autoCreateCustomerInStripe=true"
 /// );
-/// assert_eq!(serde_urlencoded::to_string(CreateCustomerQuery::default()).unwrap(), "");
+/// assert_eq!(
+///     serde_urlencoded::to_string(CreateCustomerQuery::default()).unwrap(),
+///     ""
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -110,12 +110,18 @@ fn is_leap_year(year: i32) -> bool {
 ///
 /// let leap_day = CalendarDate::new(2024, Month::February, 29)?;
 /// assert_eq!(leap_day.to_string(), "2024-02-29");
-/// assert_eq!((leap_day.year(), leap_day.month(), leap_day.day()), (2024, Month::February, 29));
+/// assert_eq!(
+///     (leap_day.year(), leap_day.month(), leap_day.day()),
+///     (2024, Month::February, 29)
+/// );
 ///
 /// let error = CalendarDate::new(2023, Month::February, 29).unwrap_err();
 /// assert_eq!(error.field(), "date");
 /// assert_eq!(error.rule(), &Rule::NotADate);
-/// assert_eq!(CalendarDate::new(0, Month::May, 1).unwrap_err().field(), "date.year");
+/// assert_eq!(
+///     CalendarDate::new(0, Month::May, 1).unwrap_err().field(),
+///     "date.year"
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -155,11 +161,14 @@ impl CalendarDate {
     /// An instant before 1970 clamps to 1970-01-01, one after the year 9999 to 9999-12-31.
     ///
     /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
     /// use amberflo_types::CalendarDate;
+    /// use std::time::{Duration, UNIX_EPOCH};
     ///
     /// let instant = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    /// assert_eq!(CalendarDate::from_system_time(instant).to_string(), "2023-11-14");
+    /// assert_eq!(
+    ///     CalendarDate::from_system_time(instant).to_string(),
+    ///     "2023-11-14"
+    /// );
     /// ```
     pub fn from_system_time(time: SystemTime) -> CalendarDate {
         const LAST: CalendarDate = CalendarDate {

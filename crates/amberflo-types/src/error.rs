@@ -10,7 +10,9 @@ use std::fmt;
 /// ```
 /// use amberflo_types::MeterRecord;
 ///
-/// let error = MeterRecord::builder(" ", 1.0, "customer-1").build().unwrap_err();
+/// let error = MeterRecord::builder(" ", 1.0, "customer-1")
+///     .build()
+///     .unwrap_err();
 /// assert_eq!(error.field(), "meter_api_name");
 /// assert_eq!(error.to_string(), "meter_api_name must not be blank");
 /// ```

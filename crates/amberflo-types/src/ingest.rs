@@ -149,8 +149,8 @@ impl<'de> Deserialize<'de> for UniqueId {
 /// dimensions are one sorted list (see [`Dimensions`]).
 ///
 /// ```
-/// use std::time::{Duration, UNIX_EPOCH};
 /// use amberflo_types::{MeterRecord, Rule};
+/// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
 ///     .dimension("region", "us-east-1")
@@ -162,7 +162,9 @@ impl<'de> Deserialize<'de> for UniqueId {
 /// assert_eq!(json["meterTimeInMillis"], 1_700_000_000_000_i64);
 /// assert_eq!(json["dimensions"]["region"], "us-east-1");
 ///
-/// let error = MeterRecord::builder("ApiCalls", f64::NAN, "customer-1").build().unwrap_err();
+/// let error = MeterRecord::builder("ApiCalls", f64::NAN, "customer-1")
+///     .build()
+///     .unwrap_err();
 /// assert_eq!(error.field(), "meter_value");
 /// assert_eq!(error.rule(), &Rule::NotFinite);
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -369,16 +371,11 @@ pub struct MeterRecordBuilder {
 }
 
 impl MeterRecordBuilder {
-    /// Sets when the event happened, in milliseconds since the Unix epoch (default: now).
-    pub fn meter_time_in_millis(mut self, millis: i64) -> Self {
-        self.meter_time_in_millis = Some(millis);
-        self
-    }
-
-    /// Sets when the event happened (default: now), kept to the millisecond. A time before
-    /// 1970 fails `build` with an error on `meter_time_in_millis`.
-    pub fn meter_time(mut self, time: SystemTime) -> Self {
-        self.meter_time_in_millis = Some(time::to_epoch_millis(time));
+    /// Sets when the event happened (default: now), kept to the millisecond. Takes a
+    /// [`SystemTime`], or an [`EpochMillis`](crate::EpochMillis) for a number you have. A
+    /// time before 1970 fails `build` with an error on `meter_time_in_millis`.
+    pub fn meter_time(mut self, time: impl Into<SystemTime>) -> Self {
+        self.meter_time_in_millis = Some(time::to_epoch_millis(time.into()));
         self
     }
 
@@ -401,10 +398,10 @@ impl MeterRecordBuilder {
     /// Adds the dimension [`CANCEL_PREVIOUS_DIMENSION`] with the value `"true"`.
     ///
     /// ```
-    /// use amberflo_types::{CANCEL_PREVIOUS_DIMENSION, MeterRecord};
+    /// use amberflo_types::{CANCEL_PREVIOUS_DIMENSION, EpochMillis, MeterRecord};
     ///
     /// let cancel = MeterRecord::builder("ApiCalls", 5.0, "customer-1")
-    ///     .meter_time_in_millis(1_700_000_000_000)
+    ///     .meter_time(EpochMillis::new(1_700_000_000_000))
     ///     .cancel_previous()
     ///     .build()?;
     /// assert!(cancel.cancels_previous());

@@ -25,14 +25,19 @@ use crate::validate;
 /// ```
 /// use amberflo_types::{AllInvoicesQuery, Rule};
 ///
-/// let query = AllInvoicesQuery::builder("customer-1").skip_cache().build()?;
+/// let query = AllInvoicesQuery::builder("customer-1")
+///     .skip_cache()
+///     .build()?;
 /// assert_eq!(query.customer_id(), "customer-1");
 /// assert!(query.skip_cache() && !query.skip_payment_status());
 /// assert_eq!(
 ///     serde_urlencoded::to_string(&query).unwrap(),
 ///     "customerId=customer-1&productId=1&fromCache=false&withPaymentStatus=true"
 /// );
-/// let error = AllInvoicesQuery::builder("customer-1").product_id("").build().unwrap_err();
+/// let error = AllInvoicesQuery::builder("customer-1")
+///     .product_id("")
+///     .build()
+///     .unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("product_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
@@ -175,10 +180,20 @@ impl AllInvoicesQueryBuilder {
 ///     .skip_cache()
 ///     .build()?;
 /// assert_eq!(dated.start_date(), Some(march));
-/// assert!(serde_urlencoded::to_string(&dated).unwrap().ends_with("year=2024&month=3&day=1"));
+/// assert!(
+///     serde_urlencoded::to_string(&dated)
+///         .unwrap()
+///         .ends_with("year=2024&month=3&day=1")
+/// );
 ///
-/// let error = InvoiceQuery::builder("customer-1").start_date(march).build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("product_plan_id", &Rule::Missing));
+/// let error = InvoiceQuery::builder("customer-1")
+///     .start_date(march)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("product_plan_id", &Rule::Missing)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

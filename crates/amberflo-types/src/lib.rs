@@ -21,10 +21,10 @@
 //!   deserialisation rather than from a builder.
 //! - Getters are named like their setters. Options are named methods without arguments
 //!   (`.disabled()`, `.skip_cache()`), never `bool` parameters.
-//! - Every time accepts a [`std::time::SystemTime`] (`.meter_time(..)`, `.start_time(..)`,
-//!   ...; ranges also a [`std::time::Duration`] back from now, [`TimeRange::last`]), with
-//!   epoch-number twins (`.meter_time_in_millis(..)`, `.start_time_in_seconds(..)`) for
-//!   numbers you already have; both give the same JSON. A time before 1970 becomes 0 and
+//! - Every time is set one way, with `impl Into<SystemTime>` (`.meter_time(..)`,
+//!   `.start_time(..)`, [`TimeRange::between`], ...; ranges also a [`std::time::Duration`]
+//!   back from now, [`TimeRange::last`]): a [`std::time::SystemTime`], or, for a number you
+//!   already have, an [`EpochMillis`] or [`EpochSeconds`]. A time before 1970 becomes 0 and
 //!   fails the field's "must be greater than 0" rule.
 //! - A blank string is always a [`ValidationError`] naming the field ([`Rule::Blank`]),
 //!   never silently ignored.
@@ -33,10 +33,10 @@
 //! official Python SDK use.
 //!
 //! ```
-//! use std::time::{Duration, SystemTime};
 //! use amberflo_types::{
 //!     AggregationType, MeterRecord, Rule, TimeGroupingInterval, TimeRange, UsageQuery,
 //! };
+//! use std::time::{Duration, SystemTime};
 //!
 //! // One meter event, as the ingest API takes it (an array of these).
 //! let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
@@ -48,13 +48,20 @@
 //!
 //! // The last 24 hours of usage, per customer, in hourly buckets.
 //! let last_day = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
-//! let query = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
-//!     .group_by(["customerId"])
-//!     .build()?;
+//! let query = UsageQuery::builder(
+//!     "ApiCalls",
+//!     AggregationType::Sum,
+//!     TimeGroupingInterval::Hour,
+//!     last_day,
+//! )
+//! .group_by(["customerId"])
+//! .build()?;
 //! assert_eq!(serde_json::to_value(&query)?["groupBy"][0], "customerId");
 //!
 //! // A broken rule is a typed error naming the field.
-//! let error = MeterRecord::builder("ApiCalls", 1.0, " ").build().unwrap_err();
+//! let error = MeterRecord::builder("ApiCalls", 1.0, " ")
+//!     .build()
+//!     .unwrap_err();
 //! assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Blank));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

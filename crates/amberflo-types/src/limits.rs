@@ -30,13 +30,19 @@
 /// ```
 /// use amberflo_types::{MeterRecord, RecordLimits, Rule};
 ///
-/// let error = MeterRecord::builder("ApiCalls", 1.0, "c".repeat(300)).build().unwrap_err();
+/// let error = MeterRecord::builder("ApiCalls", 1.0, "c".repeat(300))
+///     .build()
+///     .unwrap_err();
 /// assert_eq!(error.field(), "customer_id");
 /// assert_eq!(error.rule(), &Rule::TooLong { max_bytes: 256 });
 ///
 /// let mut roomy = RecordLimits::default();
 /// roomy.max_name_bytes = 512;
-/// assert!(MeterRecord::builder("ApiCalls", 1.0, "c".repeat(300)).build_with(&roomy).is_ok());
+/// assert!(
+///     MeterRecord::builder("ApiCalls", 1.0, "c".repeat(300))
+///         .build_with(&roomy)
+///         .is_ok()
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -58,8 +64,8 @@ pub struct RecordLimits {
     /// [`Rule::TooFarInFuture`](crate::Rule::TooFarInFuture).
     ///
     /// ```
-    /// use std::time::{Duration, SystemTime};
     /// use amberflo_types::{MeterRecord, RecordLimits, Rule};
+    /// use std::time::{Duration, SystemTime};
     ///
     /// let mut limits = RecordLimits::default();
     /// limits.max_future = Some(Duration::from_secs(5 * 60));

@@ -69,8 +69,14 @@ open_enum! {
 /// assert_eq!(json["useInBilling"], true);
 /// assert!(json.get("id").is_none());
 ///
-/// let error = MeterDefinitionPayload::builder("ApiCalls").label("API calls").build().unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("meter_type", &Rule::Missing));
+/// let error = MeterDefinitionPayload::builder("ApiCalls")
+///     .label("API calls")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("meter_type", &Rule::Missing)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -379,7 +385,10 @@ impl MeterDefinition {
 /// use amberflo_types::MeterDefinitionQuery;
 ///
 /// let query = MeterDefinitionQuery::new("ApiCalls")?;
-/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "meterApiName=ApiCalls");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "meterApiName=ApiCalls"
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

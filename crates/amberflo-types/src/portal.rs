@@ -11,8 +11,8 @@ use crate::{time, validate};
 /// Asks for a customer portal session.
 ///
 /// ```
-/// use std::time::{Duration, SystemTime};
 /// use amberflo_types::{CustomerPortalSessionRequest, Rule};
+/// use std::time::{Duration, SystemTime};
 ///
 /// let request = CustomerPortalSessionRequest::builder("customer-1")
 ///     .expiration_time(SystemTime::now() + Duration::from_secs(3600))

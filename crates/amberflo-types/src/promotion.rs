@@ -86,11 +86,11 @@ impl PromotionQuery {
 /// (`POST /payments/pricing/amberflo/customer-promotions`).
 ///
 /// ```
-/// use amberflo_types::{ApplyPromotionPayload, Rule, TimeRange};
+/// use amberflo_types::{EpochSeconds, ApplyPromotionPayload, Rule, TimeRange};
 ///
 /// let payload = ApplyPromotionPayload::builder("customer-1")
 ///     .promotion_id("promo-1")
-///     .applied_time_range(TimeRange::since_epoch_seconds(1_700_000_000)?)
+///     .applied_time_range(TimeRange::since(EpochSeconds::new(1_700_000_000))?)
 ///     .build()?;
 /// assert_eq!(
 ///     serde_json::to_value(&payload).unwrap(),
@@ -275,7 +275,10 @@ pub struct CustomerPromotion {
 ///     "CustomerId=customer-1&PromotionId=promo-1"
 /// );
 /// let error = RemovePromotionQuery::new("customer-1", " ").unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("promotion_id", &Rule::Blank));
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("promotion_id", &Rule::Blank)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

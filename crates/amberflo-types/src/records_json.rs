@@ -98,6 +98,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::EpochMillis;
 
     fn encoded(records: &[MeterRecord]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -111,7 +112,7 @@ mod tests {
             MeterRecord::builder("ApiCalls", 1.0, "customer-1")
                 .dimension("region", "us-east-1")
                 .dimension("tier", "free")
-                .meter_time_in_millis(1_700_000_000_000)
+                .meter_time(EpochMillis::new(1_700_000_000_000))
                 .build()
                 .unwrap(),
             MeterRecord::builder("quote\"and\\back", 2.5, "tab\there\u{1}\u{7f}é")
@@ -136,7 +137,7 @@ mod tests {
             custom_id in proptest::option::of("\\PC{1,20}"),
         ) {
             let mut builder = MeterRecord::builder(&meter, value, &customer)
-                .meter_time_in_millis(time)
+                .meter_time(EpochMillis::new(time))
                 .dimensions(dimensions);
             if let Some(id) = custom_id {
                 builder = builder.unique_id(id);

@@ -107,7 +107,9 @@ open_enum! {
 /// signal).
 ///
 /// ```
-/// use amberflo_types::{CustomerFilterMode, NotificationType, Rule, SignalPayload, ThresholdCondition};
+/// use amberflo_types::{
+///     CustomerFilterMode, NotificationType, Rule, SignalPayload, ThresholdCondition,
+/// };
 ///
 /// let signal = SignalPayload::builder("High usage", NotificationType::Usage)
 ///     .meter_id("meter-1")
@@ -124,13 +126,19 @@ open_enum! {
 /// let webhook_only = SignalPayload::builder("Hook", NotificationType::Invoice)
 ///     .webhook_url("https://hooks.acme.test/amberflo")
 ///     .build()?;
-/// assert_eq!(serde_json::to_value(&webhook_only).unwrap()["email"], serde_json::json!([]));
+/// assert_eq!(
+///     serde_json::to_value(&webhook_only).unwrap()["email"],
+///     serde_json::json!([])
+/// );
 ///
 /// let error = SignalPayload::builder("One customer", NotificationType::Usage)
 ///     .customer_filter_mode(CustomerFilterMode::SpecificCustomer)
 ///     .build()
 ///     .unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("customer_id", &Rule::Missing));
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("customer_id", &Rule::Missing)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -50,27 +50,32 @@ open_enum! {
 
 /// A time range in Unix seconds: a start and an optional end after it.
 ///
-/// Made from [`SystemTime`]s ([`TimeRange::since`], [`TimeRange::between`]), from a
-/// [`Duration`] back from now ([`TimeRange::last`]), or from epoch seconds
-/// ([`TimeRange::since_epoch_seconds`], [`TimeRange::between_epoch_seconds`]). Every
-/// constructor validates: the start must be after the epoch (an error on
+/// Made from [`SystemTime`]s or [`EpochSeconds`] ([`TimeRange::since`],
+/// [`TimeRange::between`]), or from a [`Duration`] back from now ([`TimeRange::last`]).
+/// Every constructor validates: the start must be after the epoch (an error on
 /// `start_time_in_seconds`) and the end after the start (an error on `end_time_in_seconds`).
 /// Times are kept to the whole second (truncated).
 ///
 /// ```
+/// use amberflo_types::{EpochSeconds, Rule, TimeRange};
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use amberflo_types::{Rule, TimeRange};
 ///
 /// let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 /// let range = TimeRange::between(start, start + Duration::from_secs(86_400))?;
 /// assert_eq!(range.start_time_in_seconds(), 1_700_000_000);
-/// assert_eq!(range, TimeRange::between_epoch_seconds(1_700_000_000, 1_700_086_400)?);
+/// assert_eq!(
+///     range,
+///     TimeRange::between(
+///         EpochSeconds::new(1_700_000_000),
+///         EpochSeconds::new(1_700_086_400)
+///     )?
+/// );
 ///
 /// // The last 24 hours, open-ended.
 /// let recent = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
 /// assert_eq!(recent.end_time(), None);
 ///
-/// let error = TimeRange::between_epoch_seconds(10, 5).unwrap_err();
+/// let error = TimeRange::between(EpochSeconds::new(10), EpochSeconds::new(5)).unwrap_err();
 /// assert_eq!(error.field(), "end_time_in_seconds");
 /// assert_eq!(error.rule(), &Rule::EndNotAfterStart);
 /// # Ok::<(), amberflo_types::ValidationError>(())
@@ -99,16 +104,21 @@ impl TimeRange {
         Ok(range)
     }
 
-    /// An open-ended range starting at `start` (which must be after the epoch).
-    pub fn since(start: SystemTime) -> Result<Self, ValidationError> {
-        Self::checked(time::to_epoch_seconds(start), None)
+    /// An open-ended range starting at `start` (which must be after the epoch). Takes a
+    /// [`SystemTime`], or an [`EpochSeconds`] for a number you have.
+    pub fn since(start: impl Into<SystemTime>) -> Result<Self, ValidationError> {
+        Self::checked(time::to_epoch_seconds(start.into()), None)
     }
 
-    /// The range from `start` to `end`; `end` must be after `start`.
-    pub fn between(start: SystemTime, end: SystemTime) -> Result<Self, ValidationError> {
+    /// The range from `start` to `end`; `end` must be after `start`. Takes [`SystemTime`]s,
+    /// or [`EpochSeconds`] for numbers you have.
+    pub fn between(
+        start: impl Into<SystemTime>,
+        end: impl Into<SystemTime>,
+    ) -> Result<Self, ValidationError> {
         Self::checked(
-            time::to_epoch_seconds(start),
-            Some(time::to_epoch_seconds(end)),
+            time::to_epoch_seconds(start.into()),
+            Some(time::to_epoch_seconds(end.into())),
         )
     }
 
@@ -119,20 +129,6 @@ impl TimeRange {
             .checked_sub(duration)
             .unwrap_or(UNIX_EPOCH);
         Self::since(start)
-    }
-
-    /// An open-ended range starting at `start_time_in_seconds` (Unix seconds, positive).
-    pub fn since_epoch_seconds(start_time_in_seconds: i64) -> Result<Self, ValidationError> {
-        Self::checked(start_time_in_seconds, None)
-    }
-
-    /// The range from `start_time_in_seconds` to `end_time_in_seconds` (Unix seconds); the
-    /// start must be positive and the end after it.
-    pub fn between_epoch_seconds(
-        start_time_in_seconds: i64,
-        end_time_in_seconds: i64,
-    ) -> Result<Self, ValidationError> {
-        Self::checked(start_time_in_seconds, Some(end_time_in_seconds))
     }
 
     /// Checks the rules the constructors enforce (for deserialised ranges).
@@ -241,24 +237,39 @@ impl Take {
 /// `build()` validates.
 ///
 /// ```
+/// use amberflo_types::{
+///     AggregationType, Rule, Take, TimeGroupingInterval, TimeRange, UsageQuery,
+/// };
 /// use std::time::Duration;
-/// use amberflo_types::{AggregationType, Rule, Take, TimeGroupingInterval, TimeRange, UsageQuery};
 ///
 /// let last_day = TimeRange::last(Duration::from_secs(24 * 60 * 60))?;
-/// let query = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
-///     .group_by(["customerId"])
-///     .filter("region", ["us-east-1"])
-///     .take(Take::largest(5)?)
-///     .build()?;
+/// let query = UsageQuery::builder(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Hour,
+///     last_day,
+/// )
+/// .group_by(["customerId"])
+/// .filter("region", ["us-east-1"])
+/// .take(Take::largest(5)?)
+/// .build()?;
 /// let json = serde_json::to_value(&query).unwrap();
 /// assert_eq!(json["aggregation"], "SUM");
 /// assert_eq!(json["groupBy"][0], "customerId");
 ///
-/// let error = UsageQuery::builder("ApiCalls", AggregationType::Sum, TimeGroupingInterval::Hour, last_day)
-///     .filter("region", [" "])
-///     .build()
-///     .unwrap_err();
-/// assert_eq!((error.field(), error.rule()), ("filter.region.0", &Rule::Blank));
+/// let error = UsageQuery::builder(
+///     "ApiCalls",
+///     AggregationType::Sum,
+///     TimeGroupingInterval::Hour,
+///     last_day,
+/// )
+/// .filter("region", [" "])
+/// .build()
+/// .unwrap_err();
+/// assert_eq!(
+///     (error.field(), error.rule()),
+///     ("filter.region.0", &Rule::Blank)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,13 +416,16 @@ impl UsageQueryBuilder {
 /// build a [`UsageQuery`]: [`UsageQuery::builder`] is this same call.
 ///
 /// ```
-/// use amberflo_types::{AggregationType, Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory};
+/// use amberflo_types::{
+///     AggregationType, EpochSeconds, Take, TimeGroupingInterval, TimeRange,
+///     UsagePayloadFactory,
+/// };
 ///
 /// let query = UsagePayloadFactory::create(
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
-///     TimeRange::since_epoch_seconds(1_700_000_000)?,
+///     TimeRange::since(EpochSeconds::new(1_700_000_000))?,
 /// )
 /// .group_by(["customerId"])
 /// .take(Take::largest(10)?)
@@ -422,7 +436,7 @@ impl UsageQueryBuilder {
 ///     "ApiCalls",
 ///     AggregationType::Sum,
 ///     TimeGroupingInterval::Hour,
-///     TimeRange::since_epoch_seconds(1_700_000_000)?,
+///     TimeRange::since(EpochSeconds::new(1_700_000_000))?,
 /// )
 /// .group_by(Vec::<String>::new())
 /// .build()
@@ -462,9 +476,11 @@ impl UsagePayloadFactory {
 /// Build it with [`AllUsageQuery::builder`].
 ///
 /// ```
-/// use amberflo_types::{AllUsageGroupBy, AllUsageQuery, Rule, TimeGroupingInterval, TimeRange};
+/// use amberflo_types::{
+///     AllUsageGroupBy, AllUsageQuery, EpochSeconds, Rule, TimeGroupingInterval, TimeRange,
+/// };
 ///
-/// let range = TimeRange::since_epoch_seconds(1_700_000_000)?;
+/// let range = TimeRange::since(EpochSeconds::new(1_700_000_000))?;
 /// let query = AllUsageQuery::builder(TimeGroupingInterval::Day, range)
 ///     .group_by(AllUsageGroupBy::CustomerId)
 ///     .customer_id("customer-1")

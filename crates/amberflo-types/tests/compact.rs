@@ -4,6 +4,7 @@
 //! byte, at worst another record, never a panic.
 #![allow(clippy::unwrap_used)]
 
+use amberflo_types::EpochMillis;
 use amberflo_types::{MAX_EPOCH_MILLIS, MIN_EPOCH_MILLIS, MeterRecord, UniqueId};
 use proptest::collection::btree_map;
 use proptest::prelude::*;
@@ -42,7 +43,7 @@ fn record() -> impl Strategy<Value = MeterRecord> {
             "valid",
             |(name, value, customer, millis, id, dimensions)| {
                 let mut builder = MeterRecord::builder(name, value, customer)
-                    .meter_time_in_millis(millis)
+                    .meter_time(EpochMillis::new(millis))
                     .unique_id(id);
                 if let Some(dimensions) = dimensions {
                     builder = builder.dimensions(dimensions);

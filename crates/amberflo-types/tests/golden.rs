@@ -108,7 +108,7 @@ where
 
 fn record_minimal() -> MeterRecord {
     MeterRecord::builder("ApiCalls", 3.0, "customer-1")
-        .meter_time_in_millis(1_700_000_000_123)
+        .meter_time(EpochMillis::new(1_700_000_000_123))
         .unique_id("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
         .build()
         .expect("valid record")
@@ -122,7 +122,7 @@ fn ingest_record_minimal() {
 #[test]
 fn ingest_record_with_dimensions_and_custom_id() {
     let record = MeterRecord::builder("StorageGb", 2.5, "customer-2")
-        .meter_time_in_millis(1_700_000_000_456)
+        .meter_time(EpochMillis::new(1_700_000_000_456))
         .unique_id("order-42-line-1")
         .dimension("tier", "premium")
         .dimensions([("region", "us-east-1")])
@@ -147,7 +147,7 @@ fn ingest_batch_is_an_array_of_the_golden_records() {
 fn integral_meter_values_serialise_as_json_integers() {
     let body = |value: f64| {
         let record = MeterRecord::builder("m", value, "c")
-            .meter_time_in_millis(1_700_000_000_000)
+            .meter_time(EpochMillis::new(1_700_000_000_000))
             .unique_id("id")
             .build()
             .expect("valid record");
@@ -213,7 +213,7 @@ fn meter_time_defaults_to_now() {
 
 #[test]
 fn usage_query_minimal() {
-    let range = TimeRange::since_epoch_seconds(START).expect("valid range");
+    let range = TimeRange::since(EpochSeconds::new(START)).expect("valid range");
     let built = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
@@ -236,7 +236,8 @@ fn usage_query_minimal() {
 
 #[test]
 fn usage_query_with_group_by_filter_take_and_end() {
-    let range = TimeRange::between_epoch_seconds(START, END).expect("valid range");
+    let range =
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(END)).expect("valid range");
     let take = Take::smallest(10).expect("valid take");
     let built = UsageQuery::builder(
         "ApiCalls",
@@ -277,7 +278,8 @@ fn usage_query_with_group_by_filter_take_and_end() {
 
 #[test]
 fn usage_query_take_defaults_to_descending() {
-    let range = TimeRange::between_epoch_seconds(START, END).expect("valid range");
+    let range =
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(END)).expect("valid range");
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Count,
@@ -301,7 +303,7 @@ fn usage_query_empty_filter_is_omitted() {
         "ApiCalls",
         AggregationType::Min,
         TimeGroupingInterval::Week,
-        TimeRange::since_epoch_seconds(START).expect("valid range"),
+        TimeRange::since(EpochSeconds::new(START)).expect("valid range"),
     );
     for (key, values) in BTreeMap::<String, Vec<String>>::new() {
         query = query.filter(key, values);
@@ -313,7 +315,7 @@ fn usage_query_empty_filter_is_omitted() {
 
 #[test]
 fn usage_batch_is_an_array_of_queries() {
-    let range = TimeRange::since_epoch_seconds(START).expect("valid range");
+    let range = TimeRange::since(EpochSeconds::new(START)).expect("valid range");
     let query = UsageQuery::builder(
         "ApiCalls",
         AggregationType::Sum,
@@ -335,7 +337,7 @@ fn usage_batch_is_an_array_of_queries() {
 fn all_usage_query_minimal() {
     let query = AllUsageQuery::builder(
         TimeGroupingInterval::Week,
-        TimeRange::since_epoch_seconds(START).expect("valid range"),
+        TimeRange::since(EpochSeconds::new(START)).expect("valid range"),
     )
     .build()
     .expect("valid");
@@ -348,7 +350,7 @@ fn all_usage_query_minimal() {
 fn all_usage_query_grouped_and_filtered() {
     let query = AllUsageQuery::builder(
         TimeGroupingInterval::Day,
-        TimeRange::between_epoch_seconds(START, END).expect("valid range"),
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(END)).expect("valid range"),
     )
     .group_by(AllUsageGroupBy::CustomerId)
     .customer_id("customer-1")
@@ -623,15 +625,15 @@ fn customer_product_plan_with_times_and_product() {
     let payload = CustomerProductPlanPayload::builder("customer-1")
         .product_plan_id("plan-gold")
         .product_id("product-7")
-        .start_time_in_seconds(START)
-        .end_time_in_seconds(START + 86_400)
+        .start_time(EpochSeconds::new(START))
+        .end_time(EpochSeconds::new(START + 86_400))
         .build()
         .expect("exactly one day is long enough");
     assert_json_golden("customer_product_plan_full", &payload);
     let one_second_short = CustomerProductPlanPayload::builder("customer-1")
         .product_plan_id("plan-gold")
-        .start_time_in_seconds(START)
-        .end_time_in_seconds(START + 86_399)
+        .start_time(EpochSeconds::new(START))
+        .end_time(EpochSeconds::new(START + 86_399))
         .build()
         .expect_err("less than a day");
     assert_eq!(one_second_short.field(), "end_time_in_seconds");
@@ -676,7 +678,7 @@ fn customer_product_plan_response_parses_leniently() {
 fn prepaid_order_defaults() {
     let order = PrepaidOrderPayload::builder("customer-1")
         .id("order-1")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(100.0)
         .build()
         .expect("valid");
@@ -699,7 +701,7 @@ fn prepaid_order_defaults() {
 fn prepaid_order_full() {
     let order = PrepaidOrderPayload::builder("customer-1")
         .id("order-2")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(99.5)
         .prepaid_offer_version(3)
         .original_worth(120.0)
@@ -895,14 +897,14 @@ fn invoice_queries_parse_back_from_their_own_query_string() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// `SystemTime` / `Duration` setters send exactly what their epoch-number twins send.
+// A `SystemTime` (or `Duration`) sends exactly what the same `EpochSeconds`/`EpochMillis` sends.
 
 fn at_seconds(seconds: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
 #[test]
-fn meter_time_equals_meter_time_in_millis() {
+fn meter_time_from_system_time_equals_epoch_millis() {
     let by_time = MeterRecord::builder("ApiCalls", 3.0, "customer-1")
         .meter_time(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123))
         .unique_id("3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b")
@@ -936,7 +938,7 @@ fn meter_time_equals_meter_time_in_millis() {
     // Seconds given as milliseconds, and a sentinel: refused by the same rule.
     for wrong_unit in [1_700_000_000, i64::MAX] {
         let error = MeterRecord::builder("m", 1.0, "c")
-            .meter_time_in_millis(wrong_unit)
+            .meter_time(EpochMillis::new(wrong_unit))
             .build()
             .expect_err("outside 2000..2100");
         assert_eq!(
@@ -949,12 +951,15 @@ fn meter_time_equals_meter_time_in_millis() {
 #[test]
 fn time_range_system_time_constructors_equal_epoch_ones() {
     let since = TimeRange::since(at_seconds(1_700_000_000)).expect("valid");
-    assert_eq!(since, TimeRange::since_epoch_seconds(START).expect("valid"));
+    assert_eq!(
+        since,
+        TimeRange::since(EpochSeconds::new(START)).expect("valid")
+    );
     let between =
         TimeRange::between(at_seconds(1_700_000_000), at_seconds(1_700_604_800)).expect("valid");
     assert_eq!(
         between,
-        TimeRange::between_epoch_seconds(START, END).expect("valid")
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(END)).expect("valid")
     );
     assert_eq!(between.start_time(), at_seconds(1_700_000_000));
     assert_eq!(between.end_time(), Some(at_seconds(1_700_604_800)));
@@ -989,7 +994,7 @@ fn time_range_system_time_constructors_equal_epoch_ones() {
         ("start_time_in_seconds", &Rule::NotPositive)
     );
     // Milliseconds given as seconds.
-    let error = TimeRange::since_epoch_seconds(1_700_000_000_000).expect_err("year 55,000");
+    let error = TimeRange::since(EpochSeconds::new(1_700_000_000_000)).expect_err("year 55,000");
     assert_eq!(
         (error.field(), error.rule()),
         ("start_time_in_seconds", &window)
@@ -1050,7 +1055,7 @@ fn prepaid_order_start_time_equals_epoch_seconds() {
 #[test]
 fn prepaid_order_id_defaults_to_a_fresh_uuid_v4() {
     let builder = PrepaidOrderPayload::builder("customer-1")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(1.0);
     let first = builder.clone().build().expect("valid");
     let again = builder.build().expect("valid");
@@ -1060,14 +1065,14 @@ fn prepaid_order_id_defaults_to_a_fresh_uuid_v4() {
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(id.as_bytes()[14], b'4', "version nibble of {id}");
     let other = PrepaidOrderPayload::builder("customer-1")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(1.0)
         .build()
         .expect("valid");
     assert_ne!(other.id(), id);
     assert!(
         !PrepaidOrderPayload::builder("customer-1")
-            .start_time_in_seconds(START)
+            .start_time(EpochSeconds::new(START))
             .prepaid_price(1.0)
             .external_payment()
             .build()
@@ -1139,7 +1144,7 @@ fn every_required_builder_field_is_missing_until_set() {
     );
     let error = PrepaidOrderPayload::builder("customer-1")
         .id("\t")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(1.0)
         .build()
         .expect_err("blank id");

@@ -5,6 +5,7 @@
 //! server adds later.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo_types::EpochMillis;
 use amberflo_types::{
     Address, ApplyPromotionPayload, CostGroup, CustomerFilterMode, CustomerLifecycleStagePayload,
     CustomerProductQuery, CustomerPromotion, DeletePrepaidOrderQuery, EpochSeconds, LifecycleStage,
@@ -35,7 +36,8 @@ fn query<T: Serialize>(ours: &T) -> String {
 
 #[test]
 fn usage_cost_query_minimal_and_full() {
-    let range = TimeRange::between_epoch_seconds(START, START + 3600).unwrap();
+    let range =
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(START + 3600)).unwrap();
     let minimal = UsageCostQuery::builder(TimeGroupingInterval::Hour, range)
         .build()
         .unwrap();
@@ -349,7 +351,7 @@ fn meter_definitions() {
 fn cancelling_a_record_adds_the_go_sdk_dimension() {
     let record = MeterRecord::builder("ApiCalls", 1.0, "c1")
         .unique_id("u1")
-        .meter_time_in_millis(START * 1000)
+        .meter_time(EpochMillis::new(START * 1000))
         .dimension("region", "eu")
         .cancel_previous()
         .build()

@@ -2,13 +2,14 @@
 //! error naming the field; a huge key is never quoted in the error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo_types::EpochMillis;
 use amberflo_types::{MeterRecord, MeterRecordBuilder, RecordLimits, Rule};
 
 const NAME: usize = RecordLimits::DEFAULT.max_name_bytes;
 const VALUE: usize = RecordLimits::DEFAULT.max_value_bytes;
 
 fn builder(name: &str, customer: &str) -> MeterRecordBuilder {
-    MeterRecord::builder(name, 1.0, customer).meter_time_in_millis(1_700_000_000_000)
+    MeterRecord::builder(name, 1.0, customer).meter_time(EpochMillis::new(1_700_000_000_000))
 }
 
 fn refused(builder: MeterRecordBuilder) -> (String, Rule) {

@@ -395,7 +395,7 @@ proptest! {
         if let Some(time) = time {
             builder = match epoch_millis(time) {
                 Some(at) if time % 2 == 0 => builder.meter_time(at),
-                _ => builder.meter_time_in_millis(time),
+                _ => builder.meter_time(EpochMillis::new(time)),
             };
         }
         if let Some(id) = &id {
@@ -506,7 +506,7 @@ proptest! {
         let error = MeterRecord::builder(name, 1.0, customer)
             .unique_id(id)
             .dimension(dim_key, dim_value)
-            .meter_time_in_millis(1_700_000_000_000)
+            .meter_time(EpochMillis::new(1_700_000_000_000))
             .build()
             .expect_err("one field is blank");
         let expected = match which {
@@ -534,7 +534,7 @@ proptest! {
         }))
         .expect("well-typed JSON parses");
         let rebuilt = MeterRecord::builder(name, value, customer)
-            .meter_time_in_millis(time)
+            .meter_time(EpochMillis::new(time))
             .unique_id(id)
             .build();
         prop_assert_eq!(record.validate().err(), rebuilt.as_ref().err().cloned());
@@ -589,8 +589,8 @@ proptest! {
         let mut broken = Broken::new();
         range_rules(&mut broken, "", start, end);
         let made = match end {
-            None => TimeRange::since_epoch_seconds(start),
-            Some(end) => TimeRange::between_epoch_seconds(start, end),
+            None => TimeRange::since(EpochSeconds::new(start)),
+            Some(end) => TimeRange::between(EpochSeconds::new(start), EpochSeconds::new(end)),
         };
         // The `SystemTime` twins agree wherever the epoch numbers are representable.
         let time = epoch_seconds;
@@ -695,8 +695,8 @@ proptest! {
     ) {
         let end = length.map(|length| start.saturating_add(length));
         let range = match end.filter(|&end| end > start) {
-            None => TimeRange::since_epoch_seconds(start),
-            Some(end) => TimeRange::between_epoch_seconds(start, end),
+            None => TimeRange::since(EpochSeconds::new(start)),
+            Some(end) => TimeRange::between(EpochSeconds::new(start), EpochSeconds::new(end)),
         }
         .expect("valid range");
         let mut builder = AllUsageQuery::builder(interval.clone(), range);
@@ -999,7 +999,7 @@ proptest! {
         if let Some(start) = start {
             builder = match epoch_seconds(start) {
                 Some(time) if start % 2 == 0 => builder.start_time(time),
-                _ => builder.start_time_in_seconds(start),
+                _ => builder.start_time(EpochSeconds::new(start)),
             };
         }
         if let Some(price) = price {
@@ -1279,13 +1279,13 @@ fn product_plan_property(
     if let Some(start) = start {
         builder = match epoch_seconds(start) {
             Some(time) if start % 2 == 0 => builder.start_time(time),
-            _ => builder.start_time_in_seconds(start),
+            _ => builder.start_time(EpochSeconds::new(start)),
         };
     }
     if let Some(end) = end {
         builder = match epoch_seconds(end) {
             Some(time) if end % 2 == 0 => builder.end_time(time),
-            _ => builder.end_time_in_seconds(end),
+            _ => builder.end_time(EpochSeconds::new(end)),
         };
     }
     if let Some(payload) = check(builder.build(), &broken) {
@@ -1313,22 +1313,24 @@ fn product_plan_property(
 fn product_plan_shorter_than_a_day_is_rejected_at_the_end_of_the_window() {
     let error = CustomerProductPlanPayload::builder("c")
         .product_plan_id("p")
-        .start_time_in_seconds(i64::MAX - 10)
-        .end_time_in_seconds(i64::MAX)
+        .start_time(EpochSeconds::new(i64::MAX - 10))
+        .end_time(EpochSeconds::new(i64::MAX))
         .build()
         .expect_err("i64::MAX is no time");
     assert_eq!(error.field(), "start_time_in_seconds");
     let error = CustomerProductPlanPayload::builder("c")
         .product_plan_id("p")
-        .start_time_in_seconds(MAX_EPOCH_SECONDS - 10)
-        .end_time_in_seconds(MAX_EPOCH_SECONDS)
+        .start_time(EpochSeconds::new(MAX_EPOCH_SECONDS - 10))
+        .end_time(EpochSeconds::new(MAX_EPOCH_SECONDS))
         .build()
         .expect_err("ten seconds is not a day");
     assert_eq!(error.field(), "end_time_in_seconds");
     let ok = CustomerProductPlanPayload::builder("c")
         .product_plan_id("p")
-        .start_time_in_seconds(MAX_EPOCH_SECONDS - MIN_PRODUCT_PLAN_SECONDS)
-        .end_time_in_seconds(MAX_EPOCH_SECONDS)
+        .start_time(EpochSeconds::new(
+            MAX_EPOCH_SECONDS - MIN_PRODUCT_PLAN_SECONDS,
+        ))
+        .end_time(EpochSeconds::new(MAX_EPOCH_SECONDS))
         .build();
     assert!(ok.is_ok(), "{ok:?}");
 }

@@ -4,6 +4,7 @@
 //! record the builder accepts is accepted by the schema (and, for records, the converse).
 #![cfg(feature = "schemars")]
 
+use amberflo_types::EpochMillis;
 use std::path::PathBuf;
 
 use amberflo_types::schema::{self, NON_BLANK_PATTERN};
@@ -528,7 +529,8 @@ proptest! {
         dimensions in proptest::option::of(proptest::collection::vec((tricky_string(), tricky_string()), 0..3)),
     ) {
         let validator = validator("meter_record.json");
-        let mut builder = MeterRecord::builder(&name, value, &customer).meter_time_in_millis(millis);
+        let mut builder =
+            MeterRecord::builder(&name, value, &customer).meter_time(EpochMillis::new(millis));
         if let Some(id) = &id {
             builder = builder.unique_id(id.as_str());
         }

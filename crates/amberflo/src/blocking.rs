@@ -148,12 +148,14 @@ impl<'a> BlockingUsageCostApi<'a> {
     /// or after the first error (which it yields).
     ///
     /// ```no_run
-    /// use amberflo::types::{PageRequest, TimeGroupingInterval, TimeRange, UsageCostQuery};
+    /// use amberflo::types::{
+    ///     EpochSeconds, PageRequest, TimeGroupingInterval, TimeRange, UsageCostQuery,
+    /// };
     ///
     /// let client = amberflo::Client::builder().api_key("my-api-key").build()?;
     /// let query = UsageCostQuery::builder(
     ///     TimeGroupingInterval::Day,
-    ///     TimeRange::since_epoch_seconds(1_700_000_000)?,
+    ///     TimeRange::since(EpochSeconds::new(1_700_000_000))?,
     /// )
     /// .page(PageRequest::builder().size(100).build()?)
     /// .build()?;

@@ -6,6 +6,8 @@
 //! round-trips.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo::types::EpochMillis;
+use amberflo::types::EpochSeconds;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,7 +56,7 @@ fn meter_from_threads(client: &Client, threads: usize, per_thread: usize) -> Vec
                         )
                         .dimension("region", if i % 2 == 0 { "us-east-1" } else { "eu-west-1" })
                         .dimension("thread", thread.to_string())
-                        .meter_time_in_millis(HOUR_START_MILLIS + i as i64)
+                        .meter_time(EpochMillis::new(HOUR_START_MILLIS + i as i64))
                         .build()
                         .unwrap();
                         client.meter_record(record.clone()).unwrap();
@@ -174,7 +176,9 @@ macro_rules! e2e_suite {
                         record.meter_value();
                 }
                 let start = HOUR_START_MILLIS / 1000;
-                let range = TimeRange::between_epoch_seconds(start, start + 3600).unwrap();
+                let range =
+                    TimeRange::between(EpochSeconds::new(start), EpochSeconds::new(start + 3600))
+                        .unwrap();
                 let query = UsageQuery::builder(
                     "ApiCalls",
                     AggregationType::Sum,
@@ -371,7 +375,7 @@ macro_rules! e2e_suite {
                 assert_eq!(run(plans.get("customer-1")).unwrap(), None);
                 let plan = CustomerProductPlanPayload::builder("customer-1")
                     .product_plan_id("plan-gold")
-                    .start_time_in_seconds(1_700_000_000)
+                    .start_time(EpochSeconds::new(1_700_000_000))
                     .build()
                     .unwrap();
                 run(plans.assign(&plan)).unwrap();
@@ -386,7 +390,7 @@ macro_rules! e2e_suite {
 
                 let order = PrepaidOrderPayload::builder("customer-1")
                     .id("order-1")
-                    .start_time_in_seconds(1_700_000_000)
+                    .start_time(EpochSeconds::new(1_700_000_000))
                     .prepaid_price(100.0)
                     .build()
                     .unwrap();

@@ -2,6 +2,7 @@
 //! and that every record ends in exactly one bucket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo::types::EpochMillis;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,7 +38,7 @@ fn meter_sends_gzip_json_records_with_the_api_headers() {
     let client = builder(&mock).build().unwrap();
     let record = MeterRecord::builder("ApiCalls", 3.0, "customer-1")
         .dimension("region", "us-east-1")
-        .meter_time_in_millis(1_700_000_000_000)
+        .meter_time(EpochMillis::new(1_700_000_000_000))
         .unique_id("id-1")
         .build()
         .unwrap();

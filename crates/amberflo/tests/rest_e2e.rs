@@ -5,6 +5,7 @@
 //! emulator's fault injection.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo::types::EpochMillis;
 use std::time::Duration;
 
 use amberflo::types::{
@@ -41,7 +42,7 @@ fn seed_calls(emulator: &Emulator, customers: usize) {
         .flat_map(|i| {
             (0..=i).map(move |j| {
                 MeterRecord::builder("ApiCalls", 2.0, format!("customer-{i}"))
-                    .meter_time_in_millis((DAY_START + j as i64) * 1000)
+                    .meter_time(EpochMillis::new((DAY_START + j as i64) * 1000))
                     .build()
                     .unwrap()
             })
@@ -51,7 +52,11 @@ fn seed_calls(emulator: &Emulator, customers: usize) {
 }
 
 fn cost_query(page_size: Option<u32>) -> UsageCostQuery {
-    let range = TimeRange::between_epoch_seconds(DAY_START, DAY_START + 86_400).unwrap();
+    let range = TimeRange::between(
+        EpochSeconds::new(DAY_START),
+        EpochSeconds::new(DAY_START + 86_400),
+    )
+    .unwrap();
     let mut query =
         UsageCostQuery::builder(TimeGroupingInterval::Day, range).group_by(["customerId"]);
     if let Some(size) = page_size {
@@ -134,15 +139,15 @@ macro_rules! rest_suite {
                 let client = client(&emulator);
                 emulator.store().set_meter_price("ApiCalls", 1.0).unwrap();
                 let event = MeterRecord::builder("ApiCalls", 7.0, "customer-0")
-                    .meter_time_in_millis(DAY_START * 1000)
+                    .meter_time(EpochMillis::new(DAY_START * 1000))
                     .build()
                     .unwrap();
                 let kept = MeterRecord::builder("ApiCalls", 3.0, "customer-0")
-                    .meter_time_in_millis(DAY_START * 1000 + 5)
+                    .meter_time(EpochMillis::new(DAY_START * 1000 + 5))
                     .build()
                     .unwrap();
                 let cancel = MeterRecord::builder("ApiCalls", 7.0, "customer-0")
-                    .meter_time_in_millis(DAY_START * 1000)
+                    .meter_time(EpochMillis::new(DAY_START * 1000))
                     .cancel_previous()
                     .build()
                     .unwrap();
@@ -229,7 +234,7 @@ macro_rules! rest_suite {
 
                 let apply = ApplyPromotionPayload::builder("customer-1")
                     .promotion_id("launch")
-                    .applied_time_range(TimeRange::since_epoch_seconds(DAY_START).unwrap())
+                    .applied_time_range(TimeRange::since(EpochSeconds::new(DAY_START)).unwrap())
                     .build()
                     .unwrap();
                 let applied = run(promotions.apply(&apply)).unwrap();
@@ -335,7 +340,7 @@ macro_rules! rest_suite {
                 for id in ["order-1", "order-2"] {
                     let order = PrepaidOrderPayload::builder("customer-1")
                         .id(id)
-                        .start_time_in_seconds(DAY_START)
+                        .start_time(EpochSeconds::new(DAY_START))
                         .prepaid_price(100.0)
                         .external_payment()
                         .label("Starter pack")
@@ -347,7 +352,7 @@ macro_rules! rest_suite {
                     .payment_status(PaymentStatus::Settled)
                     .system_name("stripe")
                     .payment_id("pi_1")
-                    .payment_time_in_seconds(DAY_START + 60)
+                    .payment_time(EpochSeconds::new(DAY_START + 60))
                     .build()
                     .unwrap();
                 let status = run(orders.report_external_payment(&report)).unwrap();

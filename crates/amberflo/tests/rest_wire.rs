@@ -4,6 +4,7 @@
 //! never).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use amberflo::types::EpochSeconds;
 use std::time::Duration;
 
 use amberflo::mock::{MockReply, MockTransport, RecordedRequest};
@@ -67,7 +68,8 @@ const START: i64 = 1_700_000_000;
 
 #[test]
 fn usage_cost_posts_the_query_with_page_and_plural_filters() {
-    let range = TimeRange::between_epoch_seconds(START, START + 86_400).unwrap();
+    let range =
+        TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(START + 86_400)).unwrap();
     let query = UsageCostQuery::builder(TimeGroupingInterval::Day, range)
         .filter("customerId", ["c1", "c2"])
         .group_by(["customerId", "meterApiName"])
@@ -117,7 +119,7 @@ fn the_pager_asks_for_each_next_page_and_stops_after_the_last() {
     };
     mock.push_replies([page(1, Some("t2")), page(2, Some("t3")), page(3, None)]);
     let client = client(&mock);
-    let range = TimeRange::since_epoch_seconds(START).unwrap();
+    let range = TimeRange::since(EpochSeconds::new(START)).unwrap();
     let query = UsageCostQuery::builder(TimeGroupingInterval::Month, range)
         .page(PageRequest::builder().size(1).build().unwrap())
         .build()
@@ -146,7 +148,7 @@ fn a_server_that_repeats_its_page_cannot_loop_the_pager() {
         json!({"costList": [], "pageInfo": {"pageNumber": 1, "pageSize": 5, "pageToken": "again"}});
     mock.set_default_reply(MockReply::json(200, &same));
     let client = client(&mock);
-    let range = TimeRange::since_epoch_seconds(START).unwrap();
+    let range = TimeRange::since(EpochSeconds::new(START)).unwrap();
     let query = UsageCostQuery::builder(TimeGroupingInterval::Day, range)
         .page(
             PageRequest::builder()
@@ -219,7 +221,9 @@ fn promotion_calls() {
 
     let apply = ApplyPromotionPayload::builder("c1")
         .promotion_id("p1")
-        .applied_time_range(TimeRange::between_epoch_seconds(START, START + 10).unwrap())
+        .applied_time_range(
+            TimeRange::between(EpochSeconds::new(START), EpochSeconds::new(START + 10)).unwrap(),
+        )
         .build()
         .unwrap();
     let relation = json!({"id": "r1", "customerId": "c1", "promotionId": "p1"});
@@ -402,7 +406,7 @@ fn prepaid_delete_and_external_payment_status() {
 
     let order = PrepaidOrderPayload::builder("c1")
         .id("o1")
-        .start_time_in_seconds(START)
+        .start_time(EpochSeconds::new(START))
         .prepaid_price(10.0)
         .label("L")
         .custom_priority(2.5)

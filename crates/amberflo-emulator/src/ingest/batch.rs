@@ -2,6 +2,7 @@
 //! the body and the dimension pairs of all of them in one buffer, plus the pre-check that holds
 //! each record to [`MeterRecord::validate`]'s rules without building it.
 
+use amberflo_types::EpochMillis;
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -143,7 +144,7 @@ impl<'a> Batch<'a> {
             record.meter_value,
             record.customer_id.as_ref(),
         )
-        .meter_time_in_millis(record.meter_time_in_millis)
+        .meter_time(EpochMillis::new(record.meter_time_in_millis))
         .unique_id(record.unique_id.clone());
         let builder = match self.dimensions(record) {
             Some(pairs) => builder.dimensions(

@@ -1,6 +1,7 @@
 //! `POST /usage`, `POST /usage/batch` and `GET /usage/all`, answered from the stored records
 //! (see [`crate::usage`] for the aggregation rules).
 
+use amberflo_types::EpochSeconds;
 use amberflo_types::{AllUsageGroupBy, AllUsageQuery, TimeGroupingInterval, TimeRange, UsageQuery};
 use http::StatusCode;
 
@@ -70,8 +71,8 @@ fn all_query(request: &ApiRequest) -> Result<AllUsageQuery, Failure> {
         }
     };
     let range = match end {
-        None => TimeRange::since_epoch_seconds(start),
-        Some(end) => TimeRange::between_epoch_seconds(start, end),
+        None => TimeRange::since(EpochSeconds::new(start)),
+        Some(end) => TimeRange::between(EpochSeconds::new(start), EpochSeconds::new(end)),
     }
     .map_err(|error| Failure::bad_request(format!("time_range.{error}")))?;
     let mut query = AllUsageQuery::builder(interval, range);

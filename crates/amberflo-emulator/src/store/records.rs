@@ -16,6 +16,7 @@
 //! stays visible instead of vanishing. The index ([`DedupIndex`]) maps a hash of the unique id
 //! (computed before the lock is taken) to the positions of the records carrying it.
 
+use amberflo_types::EpochMillis;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -77,7 +78,7 @@ impl<'a> StoredView<'a> {
             self.record.value,
             strings.resolve(self.record.customer),
         )
-        .meter_time_in_millis(self.record.time)
+        .meter_time(EpochMillis::new(self.record.time))
         .unique_id(self.record.unique_id.clone());
         let builder = match self.dimension_pairs() {
             Some(pairs) => builder.dimensions(
@@ -291,7 +292,7 @@ mod tests {
     fn record(id: &str, value: f64) -> MeterRecord {
         MeterRecord::builder("m", value, "c")
             .unique_id(id)
-            .meter_time_in_millis(1_000)
+            .meter_time(EpochMillis::new(1_000))
             .dimension("region", "eu")
             .build_with(&RecordLimits::NONE)
             .expect("valid record")
@@ -328,11 +329,11 @@ mod tests {
         let records = [
             record("a", 1.5),
             MeterRecord::builder("other", 2.0, "d")
-                .meter_time_in_millis(5)
+                .meter_time(EpochMillis::new(5))
                 .build_with(&RecordLimits::NONE)
                 .expect("valid record"),
             MeterRecord::builder("other", 2.0, "d")
-                .meter_time_in_millis(5)
+                .meter_time(EpochMillis::new(5))
                 .dimensions(Vec::<(String, String)>::new())
                 .dimension("x", "1")
                 .dimension("a", "2")

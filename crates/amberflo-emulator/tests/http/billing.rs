@@ -68,7 +68,7 @@ async fn prepaid_orders() {
     let harness = Harness::new();
     let order = PrepaidOrderPayload::builder("c1")
         .id("o1")
-        .start_time_in_seconds(OCT_15_2023)
+        .start_time(EpochSeconds::new(OCT_15_2023))
         .prepaid_price(50.0)
         .build()
         .expect("valid order");
@@ -83,7 +83,7 @@ async fn prepaid_orders() {
     assert_eq!(error_of(again).await.0, StatusCode::CONFLICT);
     let other_product = PrepaidOrderPayload::builder("c1")
         .id("o2")
-        .start_time_in_seconds(OCT_15_2023)
+        .start_time(EpochSeconds::new(OCT_15_2023))
         .prepaid_price(5.0)
         .product_id("2")
         .build()
@@ -119,7 +119,7 @@ async fn invoices_from_plan_and_usage() {
     let harness = Harness::new();
     let plan = CustomerProductPlanPayload::builder("c1")
         .product_plan_id("pro")
-        .start_time_in_seconds(OCT_15_2023)
+        .start_time(EpochSeconds::new(OCT_15_2023))
         .build()
         .expect("valid plan");
     harness.send_json(Method::POST, PRICING, &plan).await;

@@ -2,6 +2,7 @@
 //! custom-schema records.
 
 use amberflo_emulator::Emulator;
+use amberflo_types::EpochMillis;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -168,7 +169,7 @@ async fn duplicates_are_stored_once_and_same_id_new_content_is_kept() {
 
     let reused = amberflo_types::MeterRecord::builder("ApiCalls", 9.0, "c1")
         .unique_id(records[0].unique_id().clone())
-        .meter_time_in_millis(JAN_1_2024 * 1000)
+        .meter_time(EpochMillis::new(JAN_1_2024 * 1000))
         .build()
         .expect("valid record");
     harness.ingest(std::slice::from_ref(&reused)).await;

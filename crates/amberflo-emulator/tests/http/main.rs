@@ -10,6 +10,7 @@ mod ingest;
 mod lifecycle;
 mod usage;
 
+use amberflo_types::EpochMillis;
 use std::io::Write;
 
 use amberflo_emulator::Emulator;
@@ -116,7 +117,7 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// A valid record of `meter` for `customer` at `seconds` (Unix), with a unique id.
 pub(crate) fn record(meter: &str, value: f64, customer: &str, seconds: i64) -> MeterRecord {
     MeterRecord::builder(meter, value, customer)
-        .meter_time_in_millis(seconds * 1000)
+        .meter_time(EpochMillis::new(seconds * 1000))
         .build()
         .expect("valid record")
 }

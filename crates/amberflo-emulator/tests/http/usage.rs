@@ -1,5 +1,6 @@
 //! `POST /usage/`, `POST /usage/batch` and `GET /usage/all` over HTTP.
 
+use amberflo_types::EpochMillis;
 use amberflo_types::{
     AggregationType, EpochSeconds, MeterRecord, Take, TimeGroupingInterval, TimeRange, UsageQuery,
     UsageReport,
@@ -13,7 +14,7 @@ const DAY: i64 = 86_400;
 
 fn regional(value: f64, customer: &str, seconds: i64, region: &str) -> MeterRecord {
     MeterRecord::builder("ApiCalls", value, customer)
-        .meter_time_in_millis(seconds * 1000)
+        .meter_time(EpochMillis::new(seconds * 1000))
         .dimension("region", region)
         .build()
         .expect("valid record")
@@ -33,8 +34,11 @@ async fn seeded() -> Harness {
 }
 
 fn day_query(aggregation: AggregationType) -> amberflo_types::UsageQueryBuilder {
-    let range =
-        TimeRange::between_epoch_seconds(JAN_1_2024, JAN_1_2024 + 2 * DAY).expect("valid range");
+    let range = TimeRange::between(
+        EpochSeconds::new(JAN_1_2024),
+        EpochSeconds::new(JAN_1_2024 + 2 * DAY),
+    )
+    .expect("valid range");
     UsageQuery::builder("ApiCalls", aggregation, TimeGroupingInterval::Day, range)
 }
 
@@ -227,7 +231,7 @@ async fn a_cancelled_event_counts_for_no_aggregation() {
     let harness = Harness::new();
     let at = |value: f64, offset: i64| {
         MeterRecord::builder("ApiCalls", value, "c1")
-            .meter_time_in_millis((JAN_1_2024 + offset) * 1000)
+            .meter_time(EpochMillis::new((JAN_1_2024 + offset) * 1000))
     };
     let records = [
         at(3.0, 10).build().expect("valid"),
@@ -258,7 +262,7 @@ async fn an_open_range_includes_the_current_second() {
     let harness = Harness::new();
     let now_millis = amberflo_types::now_millis();
     let just_now = MeterRecord::builder("ApiCalls", 5.0, "c1")
-        .meter_time_in_millis(now_millis)
+        .meter_time(EpochMillis::new(now_millis))
         .build()
         .expect("valid record");
     assert_eq!(harness.ingest(&[just_now]).await.status(), StatusCode::OK);

@@ -84,7 +84,10 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// let report = ingest_file::validate_reader(body.as_bytes())?;
 /// assert_eq!(report.format, FileFormat::JsonArray);
 /// assert_eq!((report.valid, report.invalid), (1, 1));
-/// assert_eq!(report.errors[0].to_string(), "line 3 (element 1): meter_value must be a number");
+/// assert_eq!(
+///     report.errors[0].to_string(),
+///     "line 3 (element 1): meter_value must be a number"
+/// );
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn validate_reader<R: Read>(reader: R) -> io::Result<FileReport> {
@@ -98,13 +101,17 @@ pub fn validate_reader<R: Read>(reader: R) -> io::Result<FileReport> {
 /// use amberflo_types::ingest_file::{FileValidator, Problem};
 ///
 /// let bad = "{}\n".repeat(50);
-/// let report = FileValidator::new().max_errors(10).validate(bad.as_bytes())?;
+/// let report = FileValidator::new()
+///     .max_errors(10)
+///     .validate(bad.as_bytes())?;
 /// assert_eq!(report.invalid, 50);
 /// assert_eq!(report.errors.len(), 10);
 /// assert_eq!(report.errors_not_kept(), 40);
 ///
 /// let long = format!("{{\"uniqueId\": \"{}\"}}\n", "x".repeat(100));
-/// let report = FileValidator::new().max_record_bytes(64).validate(long.as_bytes())?;
+/// let report = FileValidator::new()
+///     .max_record_bytes(64)
+///     .validate(long.as_bytes())?;
 /// assert_eq!(report.errors[0].problem, Problem::TooLarge { limit: 64 });
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -19,8 +19,10 @@ use crate::{number, time, validate};
 /// the order id defaults to a fresh UUID v4.
 ///
 /// ```
+/// use amberflo_types::{
+///     BillingPeriod, BillingPeriodUnit, EpochSeconds, PrepaidOrderPayload, Rule,
+/// };
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use amberflo_types::{BillingPeriod, BillingPeriodUnit, PrepaidOrderPayload, Rule};
 ///
 /// let order = PrepaidOrderPayload::builder("customer-1")
 ///     .id("order-1")
@@ -34,16 +36,22 @@ use crate::{number, time, validate};
 /// assert_eq!(json["externalPayment"], false);
 ///
 /// let free = PrepaidOrderPayload::builder("customer-1")
-///     .start_time_in_seconds(1_700_000_000)
+///     .start_time(EpochSeconds::new(1_700_000_000))
 ///     .prepaid_price(0.0)
 ///     .build()
 ///     .unwrap_err();
-/// assert_eq!((free.field(), free.rule()), ("prepaid_price", &Rule::NotPositive));
+/// assert_eq!(
+///     (free.field(), free.rule()),
+///     ("prepaid_price", &Rule::NotPositive)
+/// );
 /// let unpriced = PrepaidOrderPayload::builder("customer-1")
-///     .start_time_in_seconds(1_700_000_000)
+///     .start_time(EpochSeconds::new(1_700_000_000))
 ///     .build()
 ///     .unwrap_err();
-/// assert_eq!((unpriced.field(), unpriced.rule()), ("prepaid_price", &Rule::Missing));
+/// assert_eq!(
+///     (unpriced.field(), unpriced.rule()),
+///     ("prepaid_price", &Rule::Missing)
+/// );
 /// # Ok::<(), amberflo_types::ValidationError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -275,14 +283,10 @@ impl PrepaidOrderPayloadBuilder {
         self
     }
 
-    /// Sets when the order starts (required; kept to the whole second).
-    pub fn start_time(self, time: SystemTime) -> Self {
-        self.start_time_in_seconds(time::to_epoch_seconds(time))
-    }
-
-    /// Sets when the order starts, in Unix seconds (required, positive).
-    pub fn start_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.start_time_in_seconds = Some(seconds);
+    /// Sets when the order starts (required; kept to the whole second). Takes a
+    /// [`SystemTime`], or an [`EpochSeconds`](crate::EpochSeconds) for a number you have.
+    pub fn start_time(mut self, time: impl Into<SystemTime>) -> Self {
+        self.start_time_in_seconds = Some(time::to_epoch_seconds(time.into()));
         self
     }
 

@@ -62,13 +62,13 @@ open_enum! {
 /// (`POST /payments/external/prepaid-payment-status`).
 ///
 /// ```
-/// use amberflo_types::{PaymentStatus, PrepaidPaymentStatusPayload, Rule};
+/// use amberflo_types::{EpochSeconds, PaymentStatus, PrepaidPaymentStatusPayload, Rule};
 ///
 /// let payload = PrepaidPaymentStatusPayload::builder("order-1")
 ///     .payment_status(PaymentStatus::Settled)
 ///     .system_name("stripe")
 ///     .payment_id("pi_123")
-///     .payment_time_in_seconds(1_700_000_000)
+///     .payment_time(EpochSeconds::new(1_700_000_000))
 ///     .build()?;
 /// assert_eq!(
 ///     serde_json::to_value(&payload).unwrap(),
@@ -181,14 +181,10 @@ impl PrepaidPaymentStatusPayloadBuilder {
         self
     }
 
-    /// Sets when it was paid (kept to the whole second).
-    pub fn payment_time(self, time: SystemTime) -> Self {
-        self.payment_time_in_seconds(time::to_epoch_seconds(time))
-    }
-
-    /// Sets when it was paid, in Unix seconds (positive).
-    pub fn payment_time_in_seconds(mut self, seconds: i64) -> Self {
-        self.payment_time_in_seconds = Some(seconds);
+    /// Sets when it was paid (kept to the whole second). Takes a [`SystemTime`], or an
+    /// [`EpochSeconds`](crate::EpochSeconds) for a number you have.
+    pub fn payment_time(mut self, time: impl Into<SystemTime>) -> Self {
+        self.payment_time_in_seconds = Some(time::to_epoch_seconds(time.into()));
         self
     }
 

@@ -13,7 +13,10 @@ use crate::validate;
 /// use amberflo_types::{DeletePrepaidOrderQuery, Rule};
 ///
 /// let query = DeletePrepaidOrderQuery::new("customer-1", "order-1")?;
-/// assert_eq!(serde_urlencoded::to_string(&query).unwrap(), "Id=order-1&CustomerId=customer-1");
+/// assert_eq!(
+///     serde_urlencoded::to_string(&query).unwrap(),
+///     "Id=order-1&CustomerId=customer-1"
+/// );
 /// let error = DeletePrepaidOrderQuery::new("customer-1", "").unwrap_err();
 /// assert_eq!((error.field(), error.rule()), ("order_id", &Rule::Blank));
 /// # Ok::<(), amberflo_types::ValidationError>(())

@@ -45,10 +45,16 @@
 //! use amberflo_types::schema;
 //!
 //! let files = schema::all();
-//! let record = files.iter().find(|file| file.file_name == "meter_record.json").unwrap();
+//! let record = files
+//!     .iter()
+//!     .find(|file| file.file_name == "meter_record.json")
+//!     .unwrap();
 //! let json = record.to_json();
 //! assert!(json.contains("\"meterApiName\""));
-//! assert_eq!(record.schema.get("title").and_then(|t| t.as_str()), Some("MeterRecord"));
+//! assert_eq!(
+//!     record.schema.get("title").and_then(|t| t.as_str()),
+//!     Some("MeterRecord")
+//! );
 //! ```
 
 mod parts;
@@ -132,7 +138,13 @@ impl SchemaFile {
 ///
 /// let schema = schema::request_schema::<MeterRecord>();
 /// let required = schema.get("required").unwrap();
-/// assert!(required.as_array().unwrap().iter().any(|name| name == "meterTimeInMillis"));
+/// assert!(
+///     required
+///         .as_array()
+///         .unwrap()
+///         .iter()
+///         .any(|name| name == "meterTimeInMillis")
+/// );
 /// ```
 pub fn request_schema<T: JsonSchema + ?Sized>() -> Schema {
     finish(
@@ -151,7 +163,10 @@ pub fn request_schema<T: JsonSchema + ?Sized>() -> Schema {
 ///
 /// let schema = schema::response_schema::<Customer>();
 /// // Lenient, but a customer without its id is not a customer.
-/// assert_eq!(schema.get("required"), Some(&serde_json::json!(["customerId"])));
+/// assert_eq!(
+///     schema.get("required"),
+///     Some(&serde_json::json!(["customerId"]))
+/// );
 /// ```
 pub fn response_schema<T: JsonSchema + ?Sized>() -> Schema {
     finish(
@@ -165,7 +180,10 @@ pub fn response_schema<T: JsonSchema + ?Sized>() -> Schema {
 /// Every schema file `cargo xtask schema` writes, in a fixed order.
 ///
 /// ```
-/// let names: Vec<_> = amberflo_types::schema::all().iter().map(|f| f.file_name).collect();
+/// let names: Vec<_> = amberflo_types::schema::all()
+///     .iter()
+///     .map(|f| f.file_name)
+///     .collect();
 /// assert!(names.contains(&"record_batch.json"));
 /// assert!(names.contains(&"usage_report.json"));
 /// ```

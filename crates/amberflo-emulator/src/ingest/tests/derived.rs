@@ -1,6 +1,7 @@
 //! The parser these visitors replaced (serde's derive over a borrowing struct), kept to
 //! hold the new one to the same results and error messages.
 
+use amberflo_types::EpochMillis;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -76,7 +77,7 @@ pub(super) fn parse_records(json: &[u8]) -> Result<Vec<MeterRecord>, String> {
                 raw.meter_value,
                 raw.customer_id.as_ref(),
             )
-            .meter_time_in_millis(raw.meter_time_in_millis)
+            .meter_time(EpochMillis::new(raw.meter_time_in_millis))
             .unique_id(unique_id);
             let builder = match &raw.dimensions {
                 Some(Pairs(pairs)) => builder.dimensions(
