@@ -23,6 +23,9 @@
 //! slot, spinning inside the queue while a worker finished reading each one out: under
 //! sustained overload that spin took a sixth of the process's CPU, which the workers needed
 //! to drain the queue.
+//!
+//! One file on purpose: the queue's memory orderings are argued across the producer and
+//! consumer sides together.
 
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};

@@ -13,6 +13,9 @@
 //! Idle workers block on a condition variable (no polling) until a producer wakes them;
 //! lingering workers block until their linger deadline or until the queue can fill their
 //! batch. While a flush is pending or the engine is closing, partial batches go out at once.
+//!
+//! One file on purpose: splitting, bisecting, retrying and settling are one loop whose
+//! invariant (every record settled exactly once) is read as a whole.
 
 use std::any::Any;
 use std::future::Future;

@@ -1,5 +1,8 @@
 //! [`MeteringLayerBuilder`] and what it is made of: meters ([`MeterValue`]), dimensions
 //! ([`Dimension`]), the customer lookup and [`MissingCustomer`], and [`ConfigError`].
+//!
+//! One file on purpose: the builder's setters and the types they take are read together, and
+//! much of its length is tests.
 
 use std::fmt;
 use std::sync::Arc;

@@ -6,6 +6,9 @@
 //! The newest `aws-sigv4` releases need a newer Rust than this workspace's 1.88; the lock file
 //! holds the 1.3 line, which builds with 1.88 (Cargo's MSRV-aware resolver picks it), and the
 //! crate is compiled only with this feature.
+//!
+//! One file on purpose: the request, its signing and the reading of S3's answers are one
+//! exchange, and much of its length is tests.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! Usage cost (`POST /payments/cost/usage-cost`): the paged [`UsageCostQuery`] and the
 //! lenient [`UsageCostReport`], with [`PageRequest`] / [`PageInfo`] for paging.
+//!
+//! One file on purpose: paging ties the query, the report and `PageInfo::next_page` together.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,8 @@
 //! Customers: the [`CustomerPayload`] sent to create or replace one, the lenient [`Customer`]
 //! the API returns, and the query parameters of the customer endpoints.
+//!
+//! One file on purpose: the payload, the response, the lifecycle stage and the address share
+//! their fields, and most of its length is docs and examples.
 
 use std::collections::BTreeMap;
 

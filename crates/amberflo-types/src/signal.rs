@@ -1,5 +1,8 @@
 //! Signals (notifications, `/notification`): the [`SignalPayload`] sent to create or update
 //! one, the lenient [`Signal`] the API returns, and the open enums of their closed sets.
+//!
+//! One file on purpose: the payload and the response share every field and enum, and most of
+//! its length is their docs and examples.
 
 use std::collections::BTreeMap;
 

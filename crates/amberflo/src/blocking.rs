@@ -5,7 +5,8 @@
 //! does block that thread: inside async code, prefer the async clients).
 //!
 //! The twins are generated from one table (`blocking_apis!` in this module), so each has exactly the
-//! arguments, result and documentation link of its async method.
+//! arguments, result, documentation link and `#[doc(alias)]` (the Python SDK's name) of its
+//! async method.
 //!
 //! ```no_run
 //! let client = amberflo::Client::builder().api_key("my-api-key").build()?;
@@ -46,7 +47,7 @@ impl<'a> BlockingClient<'a> {
 macro_rules! blocking_apis {
     ($(
         $accessor:ident: $blocking:ident => $api:ident {
-            $( fn $method:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*
+            $( $(#[$attr:meta])* fn $method:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*
         }
     )*) => {
         impl<'a> BlockingClient<'a> {
@@ -71,6 +72,7 @@ macro_rules! blocking_apis {
                     ///
                     /// # Errors
                     /// As the async twin.
+                    $(#[$attr])*
                     pub fn $method(&self, $($arg: $ty),*) -> Result<$ret, Error> {
                         block_on(self.client.$accessor().$method($($arg),*))
                     }
@@ -84,35 +86,44 @@ blocking_apis! {
     usage: BlockingUsageApi => UsageApi {
         fn get(query: &UsageQuery) -> UsageReport;
         fn batch(queries: &[UsageQuery]) -> Vec<UsageReport>;
+        #[doc(alias("get_all", "all"))]
         fn list(query: &AllUsageQuery) -> Vec<UsageReport>;
     }
     ingest: BlockingIngestApi => IngestApi {
+        #[doc(alias = "send_now")]
         fn send(records: &[MeterRecord]) -> String;
     }
     customers: BlockingCustomersApi => CustomersApi {
         fn list() -> Vec<Customer>;
         fn get(customer_id: impl Into<CustomerId>) -> Option<Customer>;
+        #[doc(alias = "add")]
         fn create(payload: &CustomerPayload) -> Customer;
         fn update(payload: &CustomerPayload) -> Customer;
+        #[doc(alias = "add_or_update")]
         fn create_or_update(payload: &CustomerPayload) -> Customer;
         fn delete(customer_id: impl Into<CustomerId>) -> ();
         fn set_lifecycle_stage(payload: &CustomerLifecycleStagePayload) -> Customer;
     }
     portal_sessions: BlockingPortalSessionsApi => PortalSessionsApi {
+        #[doc(alias = "get")]
         fn create(request: &CustomerPortalSessionRequest) -> CustomerPortalSession;
     }
     product_plans: BlockingProductPlansApi => ProductPlansApi {
+        #[doc(alias = "add_or_update")]
         fn assign(payload: &CustomerProductPlanPayload) -> CustomerProductPlan;
         fn get(customer_id: impl Into<CustomerId>) -> Option<CustomerProductPlan>;
         fn list(customer_id: impl Into<CustomerId>) -> Vec<CustomerProductPlan>;
     }
     prepaid_orders: BlockingPrepaidOrdersApi => PrepaidOrdersApi {
+        #[doc(alias = "add")]
         fn create(payload: &PrepaidOrderPayload) -> PrepaidOrder;
+        #[doc(alias = "list_active")]
         fn list(query: &CustomerProductQuery) -> Vec<PrepaidOrder>;
         fn delete(customer_id: impl Into<CustomerId>, order_id: impl Into<PrepaidOrderId>) -> ();
         fn report_external_payment(payload: &PrepaidPaymentStatusPayload) -> PrepaidPaymentStatus;
     }
     invoices: BlockingInvoicesApi => InvoicesApi {
+        #[doc(alias("get_all", "all"))]
         fn list(query: &AllInvoicesQuery) -> Vec<Invoice>;
         fn get(query: &InvoiceQuery) -> Option<Invoice>;
     }

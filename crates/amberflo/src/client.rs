@@ -1,4 +1,7 @@
 //! [`Client`]: metering (`meter`, `flush`, `shutdown`) and the entry points of the API clients.
+//!
+//! One file on purpose: the client's state, its metering calls and the one exchange loop every
+//! API call goes through belong to the same type.
 
 use std::collections::BTreeMap;
 use std::fmt;

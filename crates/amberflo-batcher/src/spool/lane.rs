@@ -5,6 +5,9 @@
 //! `write` while holding it, and a refill reads up to a batch while holding it. Producers
 //! append to their own thread's lane (see the `spool` module), so on a machine with as many
 //! lanes as cores they rarely wait for each other.
+//!
+//! One file on purpose: appends, refills and acknowledgements share the lane's lock and its
+//! recovery rules.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};

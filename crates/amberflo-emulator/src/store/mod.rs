@@ -4,6 +4,9 @@
 //! Records and accounts have separate locks, so ingest never waits on customer calls. A
 //! poisoned lock (a panic while it was held) is recovered rather than propagated: the data
 //! is plain values and stays consistent at every step.
+//!
+//! The per-area logic lives in `records`, `accounts` and `catalog`; this file is the `Store`
+//! type, its locks and one entry point per operation.
 
 mod accounts;
 mod catalog;

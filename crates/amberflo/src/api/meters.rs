@@ -1,13 +1,12 @@
 //! [`MetersApi`]: meter definitions under `/meters`.
 
 use amberflo_types::{
-    MeterApiName, MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterId, Rule,
-    ValidationError,
+    MeterApiName, MeterDefinition, MeterDefinitionPayload, MeterDefinitionQuery, MeterId,
 };
 use http::Method;
 
 use crate::api::found;
-use crate::api::path;
+use crate::api::{path, server_id};
 use crate::client::Client;
 use crate::error::Error;
 
@@ -91,9 +90,7 @@ impl<'a> MetersApi<'a> {
     /// (400 when the name is taken).
     pub async fn create(self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
         payload.validate()?;
-        if payload.id().is_some() {
-            return Err(ValidationError::new("id", Rule::NotAllowed).into());
-        }
+        server_id::absent_for_create(payload.id())?;
         self.client
             .call_json(Method::POST, METERS, &(), payload)
             .await
@@ -106,9 +103,7 @@ impl<'a> MetersApi<'a> {
     /// call.
     pub async fn update(self, payload: &MeterDefinitionPayload) -> Result<MeterDefinition, Error> {
         payload.validate()?;
-        if payload.id().is_none() {
-            return Err(ValidationError::new("id", Rule::Missing).into());
-        }
+        server_id::present_for_update(payload.id())?;
         self.client
             .call_json(Method::PUT, METERS, &(), payload)
             .await

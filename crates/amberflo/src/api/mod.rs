@@ -12,6 +12,7 @@ mod meters;
 mod path;
 mod portal;
 mod promotions;
+mod server_id;
 mod signals;
 mod usage;
 

@@ -1,10 +1,10 @@
 //! [`SignalsApi`]: signals (notifications) under `/notification`.
 
-use amberflo_types::{Rule, Signal, SignalId, SignalPayload, ValidationError};
+use amberflo_types::{Signal, SignalId, SignalPayload};
 use http::Method;
 
 use crate::api::found;
-use crate::api::path;
+use crate::api::{path, server_id};
 use crate::client::Client;
 use crate::error::Error;
 
@@ -78,9 +78,7 @@ impl<'a> SignalsApi<'a> {
     /// [`Error::Validation`] for an invalid payload or one with an id, else as any API call.
     pub async fn create(self, payload: &SignalPayload) -> Result<Signal, Error> {
         payload.validate()?;
-        if payload.id().is_some() {
-            return Err(ValidationError::new("id", Rule::NotAllowed).into());
-        }
+        server_id::absent_for_create(payload.id())?;
         self.client
             .call_json(Method::POST, NOTIFICATION, &(), payload)
             .await
@@ -93,9 +91,7 @@ impl<'a> SignalsApi<'a> {
     /// call.
     pub async fn update(self, payload: &SignalPayload) -> Result<Signal, Error> {
         payload.validate()?;
-        if payload.id().is_none() {
-            return Err(ValidationError::new("id", Rule::Missing).into());
-        }
+        server_id::present_for_update(payload.id())?;
         self.client
             .call_json(Method::PUT, NOTIFICATION, &(), payload)
             .await
