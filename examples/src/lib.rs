@@ -105,13 +105,15 @@ impl TargetArgs {
     }
 }
 
-/// Installs a `tracing` subscriber that honours `RUST_LOG` (default: warnings).
+/// Installs a `tracing` subscriber that honours `RUST_LOG` (default: warnings), on stderr,
+/// in colour only when stderr is a terminal (no escape codes in a pipe or a file).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -191,6 +191,10 @@ pub(crate) struct Core {
     pub(crate) overflow: AtomicBool,
     /// `rejected` total when the current overflow episode started.
     pub(crate) overflow_base: AtomicU64,
+    /// A spool write failure episode is in progress (its first failure was logged).
+    pub(crate) spool_failing: AtomicBool,
+    /// Items refused by spool write failures in the current episode.
+    pub(crate) spool_refused: AtomicU64,
     /// The spool's gauges (all zero without a spool).
     pub(crate) spool: Arc<SpoolCounters>,
 }
@@ -223,6 +227,8 @@ impl Core {
             exited_cv: Condvar::new(),
             overflow: AtomicBool::new(false),
             overflow_base: AtomicU64::new(0),
+            spool_failing: AtomicBool::new(false),
+            spool_refused: AtomicU64::new(0),
             spool,
         }
     }

@@ -415,21 +415,30 @@ pub enum FlushError {
 /// use std::time::Duration;
 ///
 /// let error = ShutdownError::Incomplete {
-///     timeout: Duration::from_secs(1),
+///     elapsed: Duration::from_millis(14_812),
+///     timeout: Duration::from_secs(30),
 ///     in_flight: 0,
 ///     abandoned: 3,
 /// };
-/// assert!(error.to_string().contains("3 record(s) handed to the error callback"));
+/// assert_eq!(
+///     error.to_string(),
+///     "shutdown returned after 14.8s of its 30.0s deadline without delivering everything: \
+///      3 record(s) handed to the error callback, 0 record(s) still inside an unfinished sink call"
+/// );
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ShutdownError {
-    /// Not everything was delivered within the timeout.
+    /// Not everything was delivered: the deadline came, or retries that could not finish
+    /// before it gave up early (so `elapsed` may be well under `timeout`).
     #[error(
-        "shutdown did not deliver everything within {timeout:?}: {abandoned} record(s) handed \
-         to the error callback, {in_flight} record(s) still inside an unfinished sink call"
+        "shutdown returned after {elapsed:.1?} of its {timeout:.1?} deadline without delivering \
+         everything: {abandoned} record(s) handed to the error callback, {in_flight} record(s) \
+         still inside an unfinished sink call"
     )]
     Incomplete {
+        /// How long the shutdown took.
+        elapsed: Duration,
         /// The shutdown timeout.
         timeout: Duration,
         /// Records still inside a sink call that had not returned and could not be cancelled
@@ -461,8 +470,8 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    /// Another engine (in this or another process) uses the spool directory: its `LOCK` file
-    /// is locked. Give each engine its own directory.
+    /// Another engine (in this or another process) uses the spool directory: the directory
+    /// is locked (`flock`). Give each engine its own directory.
     #[error("the spool directory {} is in use by another engine", dir.display())]
     SpoolLocked {
         /// The spool directory.

@@ -174,6 +174,7 @@ impl<T> Shared<T> {
         // `slot < RING <= 8`, so it fits a byte.
         match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
             Ok(()) => {
+                self.end_spool_failure_episode();
                 self.wake_after_push();
                 Ok(())
             }
@@ -193,7 +194,7 @@ impl<T> Shared<T> {
                         SendErrorKind::Spool
                     }
                     AppendError::Io(error) => {
-                        tracing::error!(%error, "amberflo-batcher: cannot write to the spool; item refused");
+                        self.spool_write_failed(&error);
                         SendErrorKind::Spool
                     }
                 };
@@ -311,6 +312,37 @@ impl<T> Shared<T> {
             parking.cv.notify_all();
         } else {
             parking.cv.notify_one();
+        }
+    }
+
+    /// Counts an item the spool could not write (a full disk, ...), logging once per episode:
+    /// the first failure, with its error; the episode ends at the next successful write.
+    #[cold]
+    fn spool_write_failed(&self, error: &std::io::Error) {
+        let core = &*self.core;
+        core.spool_refused.fetch_add(1, Ordering::Relaxed);
+        if !core.spool_failing.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                %error,
+                "amberflo-batcher: cannot write to the spool; records are refused and returned to \
+                 the caller (further refusals are counted in stats, not logged, until a write \
+                 succeeds again)"
+            );
+        }
+    }
+
+    /// Ends a spool write failure episode, if one is in progress, logging how many items it
+    /// refused.
+    fn end_spool_failure_episode(&self) {
+        let core = &*self.core;
+        if core.spool_failing.load(Ordering::Relaxed)
+            && core.spool_failing.swap(false, Ordering::AcqRel)
+        {
+            let refused = core.spool_refused.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                refused,
+                "amberflo-batcher: the spool accepts writes again; write failure episode over"
+            );
         }
     }
 
@@ -513,5 +545,60 @@ mod tests {
         shared.start_refilling();
         assert!(!shared.core.refilling.load(Ordering::SeqCst));
         assert!(shared.enqueue(2).is_ok());
+    }
+
+    /// The messages (and `refused` fields) of the events logged while `run` runs.
+    fn logged(run: impl FnOnce()) -> Vec<(tracing::Level, String)> {
+        use std::sync::Mutex;
+        use tracing::field::{Field, Visit};
+        use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+        #[derive(Clone, Default)]
+        struct Events(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+        struct Text(String);
+        impl Visit for Text {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        impl<S: tracing::Subscriber> Layer<S> for Events {
+            fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+                let mut text = Text(String::new());
+                event.record(&mut text);
+                let level = *event.metadata().level();
+                self.0.lock().unwrap().push((level, text.0));
+            }
+        }
+        let events = Events::default();
+        let subscriber = tracing_subscriber::registry().with(events.clone());
+        tracing::subscriber::with_default(subscriber, run);
+        events.0.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn spool_write_failures_log_once_per_episode_with_the_count_at_its_end() {
+        let shared = shared(8, 4);
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let logs = logged(|| {
+            for _ in 0..1_000 {
+                shared.spool_write_failed(&full);
+            }
+            shared.end_spool_failure_episode();
+            // A write that succeeds outside an episode logs nothing.
+            shared.end_spool_failure_episode();
+            shared.spool_write_failed(&full);
+        });
+        let levels: Vec<_> = logs.iter().map(|(level, _)| *level).collect();
+        assert_eq!(
+            levels,
+            [
+                tracing::Level::ERROR,
+                tracing::Level::WARN,
+                tracing::Level::ERROR
+            ],
+            "{logs:?}"
+        );
+        assert!(logs[0].1.contains("cannot write to the spool"), "{logs:?}");
+        assert!(logs[1].1.contains("refused=1000"), "{logs:?}");
     }
 }

@@ -87,6 +87,7 @@ pub(crate) fn shutdown<T>(
                     let now = Instant::now();
                     if now >= deadline {
                         return Err(ShutdownError::Incomplete {
+                            elapsed: start.elapsed(),
                             timeout,
                             in_flight: shared.core.stats().pending(),
                             abandoned: 0,
@@ -173,6 +174,7 @@ fn run<T>(
         Ok(())
     } else {
         let error = ShutdownError::Incomplete {
+            elapsed: start.elapsed(),
             timeout,
             in_flight,
             abandoned,

@@ -333,7 +333,7 @@ fn lanes_beyond_the_configured_number_are_drained_then_removed() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["LOCK", "lane-0"]);
+    assert_eq!(left, ["lane-0"]);
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn a_spool_written_before_lanes_is_moved_into_lane_0_and_replayed() {
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().is_file())
         .count();
-    assert_eq!(files_at_top, 1, "only LOCK is left at the top");
+    assert_eq!(files_at_top, 0, "no file is left at the top");
 }
 
 #[test]
@@ -428,6 +428,20 @@ fn a_second_engine_on_the_directory_gets_the_lock_error() {
         error.to_string().contains("in use by another engine"),
         "{error}"
     );
+    // The lock is the directory's own: no file in it, deleted or replaced, unlocks it (the
+    // engine once locked a `LOCK` file, and deleting it let a second engine in).
+    let lock_file = dir.path().join("LOCK");
+    let _ = std::fs::remove_file(&lock_file);
+    std::fs::write(&lock_file, b"").unwrap();
+    assert!(matches!(
+        build().unwrap_err(),
+        BuildError::SpoolLocked { .. }
+    ));
+    std::fs::remove_file(&lock_file).unwrap();
+    assert!(matches!(
+        build().unwrap_err(),
+        BuildError::SpoolLocked { .. }
+    ));
     drop(first);
     // Released with the engine.
     build().unwrap();

@@ -82,6 +82,10 @@ impl Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // After an explicit `shutdown` (which returned its own outcome), dropping is silent.
+        if self.records.is_closed() && self.custom.is_closed() {
+            return;
+        }
         if let Err(error) = self.shutdown(self.settings.shutdown_timeout) {
             tracing::warn!(%error, "amberflo: shutdown on drop did not finish");
         }
@@ -190,8 +194,9 @@ impl Client {
     /// records were enqueued (0 for an unrecognised response).
     ///
     /// # Errors
-    /// As [`meter`](Self::meter). Records are built first (a validation error enqueues
-    /// nothing), then enqueued in order, `input_tokens` first: when the queue refuses one,
+    /// As [`meter`](Self::meter), and [`MeterError::Invalid`] naming a token count that is
+    /// not a whole number at least 0 (see [`llm::token_usage`]). Records are built first (a
+    /// validation error enqueues nothing), then enqueued in order, `input_tokens` first: when the queue refuses one,
     /// the records before it were enqueued and the error holds the refused one.
     pub fn meter_llm(
         &self,

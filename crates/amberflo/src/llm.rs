@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use amberflo_types::{MeterRecord, ValidationError};
+use amberflo_types::{MeterRecord, Rule, ValidationError};
 use serde_json::Value;
 
 /// The meter that counts prompt (input) tokens.
@@ -53,14 +53,19 @@ pub struct TokenUsage {
     /// The kind of response (`message`, `chat.completion`, `embedding`, `text`, ...).
     pub object: String,
     /// Prompt tokens.
-    pub input_tokens: f64,
+    pub input_tokens: u64,
     /// Completion tokens, where the response reports them (embeddings do not).
-    pub output_tokens: Option<f64>,
+    pub output_tokens: Option<u64>,
 }
 
 const UNKNOWN_MODEL: &str = "unknown model";
 
 /// Finds the token usage in a provider response, or `None` when no known shape matches.
+///
+/// A token count must be a whole number, at least 0 (`12`, or `12.0`): text (`"12"`), a
+/// negative or a fractional count is a [`ValidationError`] naming the field
+/// ([`Rule::WrongType`]), and so is a known shape without its input count ([`Rule::Missing`]),
+/// rather than metering less than was used.
 ///
 /// ```
 /// use amberflo::llm::{LlmProvider, token_usage};
@@ -70,80 +75,147 @@ const UNKNOWN_MODEL: &str = "unknown model";
 ///     "model": "gpt-4o",
 ///     "usage": {"prompt_tokens": 12, "completion_tokens": 30}
 /// });
-/// let usage = token_usage(&response).unwrap();
+/// let usage = token_usage(&response)?.unwrap();
 /// assert_eq!(usage.provider, LlmProvider::OpenAi);
-/// assert_eq!((usage.input_tokens, usage.output_tokens), (12.0, Some(30.0)));
+/// assert_eq!((usage.input_tokens, usage.output_tokens), (12, Some(30)));
+///
+/// let text = serde_json::json!({"object": "chat.completion", "usage": {"prompt_tokens": "12"}});
+/// let error = token_usage(&text).unwrap_err();
+/// assert_eq!(error.field(), "usage.prompt_tokens");
+/// # Ok::<(), amberflo::ValidationError>(())
 /// ```
-pub fn token_usage(response: &Value) -> Option<TokenUsage> {
-    let number = |value: &Value, key: &str| value.get(key).and_then(Value::as_f64);
+pub fn token_usage(response: &Value) -> Result<Option<TokenUsage>, ValidationError> {
     let text = |key: &str| response.get(key).and_then(Value::as_str);
     let model = || {
         let model = text("model").filter(|model| !model.trim().is_empty());
         model.unwrap_or(UNKNOWN_MODEL).to_owned()
     };
-    let usage = |provider, model: String, object: &str, input, output| {
-        Some(TokenUsage {
+    // One shape: where its counts are, and what to call it.
+    let found = |provider, model: String, object: &str, counts: Counts<'_>| {
+        let input = count(counts.parent, counts.tokens, counts.input)?
+            .ok_or_else(|| ValidationError::new(counts.field(counts.input), Rule::Missing))?;
+        let output = match counts.output {
+            Some(key) => count(counts.parent, counts.tokens, key)?,
+            None => None,
+        };
+        Ok(Some(TokenUsage {
             provider,
             model,
             object: object.to_owned(),
-            input_tokens: input?,
+            input_tokens: input,
             output_tokens: output,
-        })
+        }))
     };
 
     if let Some(tokens) = response.get("usage").filter(|u| u.is_object()) {
+        let counts = |input, output| Counts::new("usage", tokens, input, output);
         if text("type") == Some("message") {
-            let output = number(tokens, "output_tokens");
-            return usage(
-                LlmProvider::Anthropic,
-                model(),
-                "message",
-                number(tokens, "input_tokens"),
-                output,
-            );
+            let counts = counts("input_tokens", Some("output_tokens"));
+            return found(LlmProvider::Anthropic, model(), "message", counts);
         }
         if text("object") == Some("chat.completion") {
-            let output = number(tokens, "completion_tokens");
-            let input = number(tokens, "prompt_tokens");
-            return usage(
-                LlmProvider::OpenAi,
-                model(),
-                "chat.completion",
-                input,
-                output,
-            );
+            let counts = counts("prompt_tokens", Some("completion_tokens"));
+            return found(LlmProvider::OpenAi, model(), "chat.completion", counts);
         }
         if is_embedding(response) {
-            return usage(
-                LlmProvider::OpenAi,
-                model(),
-                "embedding",
-                number(tokens, "prompt_tokens"),
-                None,
-            );
+            let counts = counts("prompt_tokens", None);
+            return found(LlmProvider::OpenAi, model(), "embedding", counts);
         }
         if let Some(billed) = tokens.get("billed_units") {
-            return cohere(billed);
+            let counts = Counts::new(
+                "usage.billed_units",
+                billed,
+                "input_tokens",
+                Some("output_tokens"),
+            );
+            return found(
+                LlmProvider::Cohere,
+                UNKNOWN_MODEL.to_owned(),
+                "text",
+                counts,
+            );
         }
     }
     if let Some(billed) = response
         .get("meta")
         .and_then(|meta| meta.get("billed_units"))
     {
-        return cohere(billed);
-    }
-    if let Some(tokens) = response.get("usageMetadata") {
-        let output = number(tokens, "candidatesTokenCount");
-        let input = number(tokens, "promptTokenCount");
-        return usage(
-            LlmProvider::VertexAi,
+        let counts = Counts::new(
+            "meta.billed_units",
+            billed,
+            "input_tokens",
+            Some("output_tokens"),
+        );
+        return found(
+            LlmProvider::Cohere,
             UNKNOWN_MODEL.to_owned(),
-            "vertexCompletion",
-            input,
-            output,
+            "text",
+            counts,
         );
     }
-    None
+    if let Some(tokens) = response.get("usageMetadata") {
+        let counts = Counts::new(
+            "usageMetadata",
+            tokens,
+            "promptTokenCount",
+            Some("candidatesTokenCount"),
+        );
+        let model = UNKNOWN_MODEL.to_owned();
+        return found(LlmProvider::VertexAi, model, "vertexCompletion", counts);
+    }
+    Ok(None)
+}
+
+/// Where one shape keeps its token counts: the object (`parent` is its path, for errors) and
+/// the keys of the input and (optional) output counts.
+struct Counts<'a> {
+    parent: &'static str,
+    tokens: &'a Value,
+    input: &'static str,
+    output: Option<&'static str>,
+}
+
+impl<'a> Counts<'a> {
+    fn new(
+        parent: &'static str,
+        tokens: &'a Value,
+        input: &'static str,
+        output: Option<&'static str>,
+    ) -> Self {
+        Counts {
+            parent,
+            tokens,
+            input,
+            output,
+        }
+    }
+
+    fn field(&self, key: &str) -> String {
+        format!("{}.{key}", self.parent)
+    }
+}
+
+/// The count at `tokens[key]`: `None` when absent or `null`, else a whole number at least 0
+/// (a JSON integer, or a float without a fraction), or an error naming `parent.key`.
+fn count(parent: &str, tokens: &Value, key: &str) -> Result<Option<u64>, ValidationError> {
+    let value = match tokens.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(value) => value,
+    };
+    let whole = value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n < 2f64.powi(53))
+            .map(|n| n as u64)
+    });
+    whole.map(Some).ok_or_else(|| {
+        ValidationError::new(
+            format!("{parent}.{key}"),
+            Rule::WrongType {
+                expected: "a whole number of tokens, at least 0",
+            },
+        )
+    })
 }
 
 fn is_embedding(response: &Value) -> bool {
@@ -157,19 +229,10 @@ fn is_embedding(response: &Value) -> bool {
     }
 }
 
-fn cohere(billed: &Value) -> Option<TokenUsage> {
-    Some(TokenUsage {
-        provider: LlmProvider::Cohere,
-        model: UNKNOWN_MODEL.to_owned(),
-        object: "text".to_owned(),
-        input_tokens: billed.get("input_tokens").and_then(Value::as_f64)?,
-        output_tokens: billed.get("output_tokens").and_then(Value::as_f64),
-    })
-}
-
 /// Turns a provider response into `input_tokens` / `output_tokens` records for
 /// `customer_id`, with `model`, `object` and `provider` dimensions merged under
-/// `dimensions` (the caller's win). An unrecognised response gives no records.
+/// `dimensions` (the caller's win). An unrecognised response gives no records; a token count
+/// that is not a whole number at least 0 is an error naming it (see [`token_usage`]).
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -192,7 +255,7 @@ pub fn token_records(
     customer_id: &str,
     dimensions: &BTreeMap<String, String>,
 ) -> Result<Vec<MeterRecord>, ValidationError> {
-    let Some(usage) = token_usage(response) else {
+    let Some(usage) = token_usage(response)? else {
         tracing::debug!("no known LLM token usage shape in the response");
         return Ok(Vec::new());
     };
@@ -217,7 +280,8 @@ pub fn token_records(
         .into_iter()
         .filter_map(|(meter, count)| count.map(|count| (meter, count)))
         .map(|(meter, count)| {
-            MeterRecord::builder(meter, count, customer_id)
+            // Counts are below 2^53 in practice; `as` rounds beyond, never panics.
+            MeterRecord::builder(meter, count as f64, customer_id)
                 .dimensions(merged())
                 .build()
         })
@@ -303,15 +367,64 @@ mod tests {
     }
 
     #[test]
-    fn unknown_or_malformed_responses_give_no_records_and_bad_customers_an_error() {
+    fn unknown_responses_give_no_records_and_bad_customers_an_error() {
         assert!(records(&json!({"choices": []})).is_empty());
-        assert!(
-            records(&json!({"object": "chat.completion", "usage": {"prompt_tokens": "x"}}))
-                .is_empty()
-        );
         assert!(records(&json!(null)).is_empty());
         let response = json!({"type": "message", "usage": {"input_tokens": 1}});
         let error = token_records(&response, " ", &BTreeMap::new()).unwrap_err();
         assert_eq!(error.field(), "customer_id");
+    }
+
+    fn error_of(response: &Value) -> (String, Rule) {
+        let error = token_records(response, "c-1", &BTreeMap::new()).unwrap_err();
+        (error.field().to_owned(), error.rule().clone())
+    }
+
+    #[test]
+    fn a_count_that_is_not_a_whole_number_at_least_0_is_refused_naming_it() {
+        let wrong = Rule::WrongType {
+            expected: "a whole number of tokens, at least 0",
+        };
+        for (response, field) in [
+            (
+                json!({"object": "chat.completion", "usage": {"prompt_tokens": 12, "completion_tokens": "3"}}),
+                "usage.completion_tokens",
+            ),
+            (
+                json!({"object": "chat.completion", "usage": {"prompt_tokens": "12"}}),
+                "usage.prompt_tokens",
+            ),
+            (
+                json!({"type": "message", "usage": {"input_tokens": -5}}),
+                "usage.input_tokens",
+            ),
+            (
+                json!({"type": "message", "usage": {"input_tokens": 1.5}}),
+                "usage.input_tokens",
+            ),
+            (
+                json!({"meta": {"billed_units": {"input_tokens": 1, "output_tokens": true}}}),
+                "meta.billed_units.output_tokens",
+            ),
+            (
+                json!({"usageMetadata": {"promptTokenCount": [1]}}),
+                "usageMetadata.promptTokenCount",
+            ),
+        ] {
+            assert_eq!(error_of(&response), (field.to_owned(), wrong.clone()));
+        }
+        // A known shape without its input count meters nothing silently no more.
+        assert_eq!(
+            error_of(&json!({"object": "chat.completion", "usage": {"completion_tokens": 3}})),
+            ("usage.prompt_tokens".to_owned(), Rule::Missing)
+        );
+        // Whole floats, zero and an absent or null output count are fine.
+        let got = records(
+            &json!({"type": "message", "usage": {"input_tokens": 12.0, "output_tokens": null}}),
+        );
+        assert_eq!(got.iter().map(|r| r.1).collect::<Vec<_>>(), vec![12.0]);
+        let zero =
+            records(&json!({"type": "message", "usage": {"input_tokens": 0, "output_tokens": 0}}));
+        assert_eq!(zero.iter().map(|r| r.1).collect::<Vec<_>>(), vec![0.0, 0.0]);
     }
 }

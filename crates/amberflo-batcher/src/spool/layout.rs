@@ -1,4 +1,5 @@
-//! The spool directory's layout: `LOCK` and one directory per lane, `lane-{n}`.
+//! The spool directory's layout: one directory per lane, `lane-{n}` (the directory itself is
+//! the lock, see the `lock` module).
 //!
 //! Spools written before lanes existed kept their segments in the directory itself; opening
 //! one moves those files into `lane-0` (a rename each), so they are replayed like any lane's.

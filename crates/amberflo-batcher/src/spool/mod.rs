@@ -32,7 +32,8 @@
 //!
 //! # On-disk format
 //!
-//! `dir/LOCK` (an exclusive `flock`, see the `lock` module); in each lane's directory
+//! `dir` itself is locked (an exclusive `flock` on the directory, see the `lock` module); in
+//! each lane's directory
 //! `dir/lane-{n}`, segments `{first_id:020}.seg` and their acknowledgement logs
 //! `{first_id:020}.ack`. Both hold frames (see the `format` module): `magic | len | crc32 | id
 //! | tag | payload`, the CRC covering everything but the magic and itself. A segment holds
