@@ -298,6 +298,7 @@ impl Core {
             spooled_bytes: self.spool.bytes(),
             replayed: self.spool.replayed.load(Ordering::SeqCst),
             spool_corrupt: self.spool.corrupt.load(Ordering::SeqCst),
+            spool_corrupt_bytes: self.spool.corrupt_bytes.load(Ordering::SeqCst),
         }
     }
 

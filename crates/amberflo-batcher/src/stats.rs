@@ -62,6 +62,10 @@ pub struct Stats {
     /// garbage; each contiguous region counts once, whatever it held), plus records whose
     /// frame verified but that the codec could not decode (those also count in `failed`).
     pub spool_corrupt: u64,
+    /// With a spool: bytes skipped in damaged regions, a running count (each region is also
+    /// logged at `warn` with its segment, offset, size and an estimate of the records it
+    /// held).
+    pub spool_corrupt_bytes: u64,
 }
 
 impl Stats {

@@ -114,9 +114,39 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The `warn` events logged on this thread while `run` runs, as `field=value` text.
+fn warnings<R>(run: impl FnOnce() -> R) -> (R, Vec<String>) {
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+    #[derive(Clone, Default)]
+    struct Events(Arc<Mutex<Vec<String>>>);
+    struct Text(String);
+    impl Visit for Text {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!("{}={value:?} ", field.name()));
+        }
+    }
+    impl<S: tracing::Subscriber> Layer<S> for Events {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            if *event.metadata().level() == tracing::Level::WARN {
+                let mut text = Text(String::new());
+                event.record(&mut text);
+                self.0.lock().unwrap().push(text.0);
+            }
+        }
+    }
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry().with(events.clone());
+    let result = tracing::subscriber::with_default(subscriber, run);
+    let logged = events.0.lock().unwrap().clone();
+    (result, logged)
+}
+
 /// 400 records over three segments; `damage` edits the oldest one; the next engine delivers
-/// `0..400` minus `lost`, in order, and counts one damaged region.
-fn damaged_case(damage: impl FnOnce(&mut Vec<u8>), lost: &[u64]) {
+/// `0..400` minus `lost`, in order, counts one damaged region of `skipped` bytes, and logs it
+/// once at `warn` with the segment, its offset, its size and `records_lost_estimate`.
+fn damaged_case(damage: impl FnOnce(&mut Vec<u8>), lost: &[u64], skipped: u64, estimate: u64) {
     let dir = tempfile::tempdir().unwrap();
     leave_behind(dir.path(), 400);
     let files = segments(dir.path());
@@ -126,10 +156,23 @@ fn damaged_case(damage: impl FnOnce(&mut Vec<u8>), lost: &[u64]) {
     damage(&mut bytes);
     fs::write(&files[0], &bytes).unwrap();
 
-    let (items, stats) = deliver(dir.path());
+    let ((items, stats), warned) = warnings(|| deliver(dir.path()));
     let expected: Vec<u64> = (0..400).filter(|i| !lost.contains(i)).collect();
     assert_eq!(items, expected);
     assert_eq!(stats.spool_corrupt, 1, "{stats:?}");
+    assert_eq!(stats.spool_corrupt_bytes, skipped, "{stats:?}");
+    let damage: Vec<&String> = warned
+        .iter()
+        .filter(|text| text.contains("damaged spool region"))
+        .collect();
+    assert_eq!(damage.len(), 1, "{warned:?}");
+    for field in [
+        "segment=".to_owned(),
+        format!("bytes_skipped={skipped} "),
+        format!("records_lost_estimate={estimate} "),
+    ] {
+        assert!(damage[0].contains(&field), "{field} in {}", damage[0]);
+    }
     assert_eq!(stats.replayed, expected.len() as u64);
     // Everything acknowledged, and the engine dropped: no segment is left.
     assert_eq!(segments(dir.path()), Vec::<PathBuf>::new());
@@ -137,12 +180,22 @@ fn damaged_case(damage: impl FnOnce(&mut Vec<u8>), lost: &[u64]) {
 
 #[test]
 fn a_torn_tail_is_skipped_and_the_later_segments_delivered() {
-    damaged_case(|bytes| bytes.truncate(bytes.len() - 10), &[PER_SEGMENT - 1]);
+    damaged_case(
+        |bytes| bytes.truncate(bytes.len() - 10),
+        &[PER_SEGMENT - 1],
+        FRAME - 10,
+        1,
+    );
 }
 
 #[test]
 fn a_flipped_bit_loses_only_its_record() {
-    damaged_case(|bytes| bytes[(50 * FRAME + 25) as usize] ^= 0x10, &[50]);
+    damaged_case(
+        |bytes| bytes[(50 * FRAME + 25) as usize] ^= 0x10,
+        &[50],
+        FRAME,
+        1,
+    );
 }
 
 #[test]
@@ -153,6 +206,8 @@ fn a_zeroed_length_loses_only_its_record() {
             bytes[at..at + 4].fill(0);
         },
         &[30],
+        FRAME,
+        1,
     );
 }
 
@@ -161,6 +216,8 @@ fn garbage_appended_is_skipped() {
     damaged_case(
         |bytes| bytes.extend(b"not a frame at all, AFsp either ".repeat(8)),
         &[],
+        8 * 32,
+        (8 * 32_u64).div_ceil(FRAME),
     );
 }
 

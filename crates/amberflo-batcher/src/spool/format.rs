@@ -120,7 +120,17 @@ pub(crate) struct FrameReader {
     pub(crate) corrupt: u64,
     /// Bytes skipped as damaged so far.
     pub(crate) corrupt_bytes: u64,
+    /// The damaged region being skipped: its offset and `corrupt_bytes` when it began.
+    region: Option<(u64, u64)>,
+    /// The segment whose damage this reader reports (`None`: it only counts).
+    segment: Option<u64>,
+    /// Verified frames read, and their bytes (to estimate what a damaged region held).
+    frames: u64,
+    frame_bytes: u64,
 }
+
+/// The damaged regions of one segment logged one by one; beyond, they are only counted.
+const LOGGED_REGIONS: u64 = 16;
 
 impl FrameReader {
     /// A reader of `file` starting at `offset`.
@@ -134,7 +144,56 @@ impl FrameReader {
             resyncing: false,
             corrupt: 0,
             corrupt_bytes: 0,
+            region: None,
+            segment: None,
+            frames: 0,
+            frame_bytes: 0,
         })
+    }
+
+    /// Logs each damaged region of segment `first_id` at `warn` when it has been skipped
+    /// (the first [`LOGGED_REGIONS`]; later ones only count).
+    pub(crate) fn reporting(mut self, first_id: u64) -> Self {
+        self.segment = Some(first_id);
+        self
+    }
+
+    /// Ends the damaged region being skipped, if any, and reports it; `at_end` when the
+    /// segment (or the readable part of it) ends inside the region.
+    fn end_region(&mut self, at_end: bool) {
+        self.resyncing = false;
+        let (Some((offset, bytes_before)), Some(segment)) = (self.region.take(), self.segment)
+        else {
+            return;
+        };
+        let bytes_skipped = self.corrupt_bytes - bytes_before;
+        // What it held, judging by the segment's intact frames (unknown without any).
+        let records_lost_estimate = (self.frames > 0).then(|| {
+            bytes_skipped
+                .div_ceil(self.frame_bytes / self.frames)
+                .max(1)
+        });
+        if self.corrupt <= LOGGED_REGIONS {
+            tracing::warn!(
+                segment,
+                offset,
+                bytes_skipped,
+                records_lost_estimate,
+                "amberflo-batcher: skipped a damaged spool region{}",
+                if at_end {
+                    " at the end of the segment (torn or truncated: any records written after \
+                     it are lost too)"
+                } else {
+                    ""
+                }
+            );
+        } else if self.corrupt == LOGGED_REGIONS + 1 {
+            tracing::warn!(
+                segment,
+                "amberflo-batcher: more damaged regions in this spool segment; counted in stats, \
+                 not logged"
+            );
+        }
     }
 
     /// The file offset of the next frame (or of the unread bytes).
@@ -177,6 +236,7 @@ impl FrameReader {
         if !self.resyncing {
             self.resyncing = true;
             self.corrupt += 1;
+            self.region = Some((self.offset(), self.corrupt_bytes));
         }
         self.pos += 1;
         self.corrupt_bytes += 1;
@@ -187,7 +247,7 @@ impl FrameReader {
     pub(crate) fn next(&mut self, limit: u64) -> io::Result<Option<Frame<'_>>> {
         loop {
             if self.pos >= self.buf.len() && !self.fill(limit)? {
-                self.resyncing = false;
+                self.end_region(true);
                 return Ok(None);
             }
             // Fast skip to the next possible magic inside a damaged region.
@@ -203,7 +263,9 @@ impl FrameReader {
             }
             match parse(&self.buf[self.pos..]) {
                 Parsed::Frame { id, tag, total } => {
-                    self.resyncing = false;
+                    self.end_region(false);
+                    self.frames += 1;
+                    self.frame_bytes += total as u64;
                     let range: Range<usize> = self.pos + HEADER..self.pos + total;
                     self.pos += total;
                     return Ok(Some(Frame {

@@ -130,6 +130,9 @@ impl Lane {
         segments.push_back(Segment::fresh(next_id));
         counters.replayed.fetch_add(scan.replayed, Ordering::SeqCst);
         counters.corrupt.fetch_add(scan.corrupt, Ordering::SeqCst);
+        counters
+            .corrupt_bytes
+            .fetch_add(scan.corrupt_bytes, Ordering::SeqCst);
         if scan.replayed > 0 || scan.corrupt > 0 {
             tracing::info!(
                 dir = %dir.display(),
@@ -275,6 +278,7 @@ impl Lane {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         let mut corrupt = 0u64;
+        let mut corrupt_bytes = 0u64;
         let mut undecodable_ids = Vec::new();
         let mut loaded = 0;
         while state.backlog && queue.len() < capacity && loaded < at_most {
@@ -299,8 +303,13 @@ impl Lane {
                     state.backlog = false;
                     break;
                 }
+                // The scan reported the damage of replayed segments.
                 let opened = File::open(seg_path(&self.dir, segment.first_id))
-                    .and_then(|file| FrameReader::new(file, cursor.offset));
+                    .and_then(|file| FrameReader::new(file, cursor.offset))
+                    .map(|reader| match segment.replayed {
+                        true => reader,
+                        false => reader.reporting(segment.first_id),
+                    });
                 match opened {
                     Ok(reader) => cursor.reader = Some(reader),
                     Err(error) => {
@@ -323,6 +332,7 @@ impl Lane {
                 Ok(None) => {
                     if !segment.replayed {
                         corrupt += reader.corrupt;
+                        corrupt_bytes += reader.corrupt_bytes;
                     }
                     if is_active {
                         cursor.offset = reader.offset();
@@ -396,6 +406,9 @@ impl Lane {
         }
         if corrupt > 0 {
             self.counters.corrupt.fetch_add(corrupt, Ordering::SeqCst);
+            self.counters
+                .corrupt_bytes
+                .fetch_add(corrupt_bytes, Ordering::SeqCst);
         }
         if !undecodable_ids.is_empty() {
             self.ack_locked(state, &undecodable_ids);

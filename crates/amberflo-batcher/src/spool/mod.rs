@@ -139,6 +139,7 @@ pub(crate) struct SpoolCounters {
     disk_bytes: AtomicU64,
     pub(crate) replayed: AtomicU64,
     pub(crate) corrupt: AtomicU64,
+    pub(crate) corrupt_bytes: AtomicU64,
 }
 
 /// How far a lane's disk bytes move before it updates the shared figure: the budget may be

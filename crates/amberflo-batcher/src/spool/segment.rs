@@ -113,6 +113,8 @@ pub(crate) struct Scan {
     pub(crate) replayed: u64,
     /// Damaged regions skipped.
     pub(crate) corrupt: u64,
+    /// Bytes skipped as damaged.
+    pub(crate) corrupt_bytes: u64,
     /// Bytes in the kept segments.
     pub(crate) bytes: u64,
 }
@@ -131,7 +133,7 @@ pub(crate) fn scan(dir: &Path) -> io::Result<Scan> {
         let acked_before = read_acks(&ack_path(dir, first_id))?;
         let file = File::open(seg_path(dir, first_id))?;
         let bytes = file.metadata()?.len();
-        let mut reader = FrameReader::new(file, 0)?;
+        let mut reader = FrameReader::new(file, 0)?.reporting(first_id);
         let mut pending = 0;
         let mut last = None;
         let mut out_of_order = 0;
@@ -147,6 +149,7 @@ pub(crate) fn scan(dir: &Path) -> io::Result<Scan> {
             }
         }
         scan.corrupt += reader.corrupt + out_of_order;
+        scan.corrupt_bytes += reader.corrupt_bytes;
         scan.next_id = scan
             .next_id
             .max(first_id.saturating_add(1))
