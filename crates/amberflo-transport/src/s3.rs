@@ -289,7 +289,7 @@ impl S3Destination {
 }
 
 /// Builds an [`S3Destination`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct S3DestinationBuilder {
     bucket: String,
@@ -458,6 +458,23 @@ pub struct S3Client {
     destination: S3Destination,
 }
 
+impl fmt::Debug for S3DestinationBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3DestinationBuilder")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("prefix", &self.prefix)
+            // Checked only at `build`: it may still hold credentials.
+            .field(
+                "endpoint",
+                &self.endpoint.as_deref().map(url_policy::redacted_url),
+            )
+            .field("credentials", &self.credentials)
+            .field("body_format", &self.body_format)
+            .finish()
+    }
+}
+
 impl fmt::Debug for S3Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("S3Client")
@@ -551,7 +568,13 @@ impl S3Client {
             SignableBody::Bytes(request.body()),
         )
         .map_err(|error| Error::encode("the S3 request to sign", error))?;
-        let (instructions, _signature) = sign(signable, &params)
+        // `aws-sigv4` logs the canonical request, session token included, at trace level:
+        // sign with this thread's events going nowhere, so no subscriber ever sees it.
+        let signed =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+                sign(signable, &params)
+            });
+        let (instructions, _signature) = signed
             .map_err(|error| Error::encode("the S3 signature", error))?
             .into_parts();
         instructions.apply_to_request_http1x(&mut request);
@@ -583,6 +606,76 @@ fn encode_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every event (any level, any target) logged on this thread while `run` runs, as text.
+    fn logged<R>(run: impl FnOnce() -> R) -> (R, String) {
+        use std::sync::Mutex;
+        use tracing::field::{Field, Visit};
+        use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+        #[derive(Clone, Default)]
+        struct Events(Arc<Mutex<String>>);
+        struct Text<'a>(&'a mut String);
+        impl Visit for Text<'_> {
+            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        impl<S: tracing::Subscriber> Layer<S> for Events {
+            fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+                let mut text = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                text.push_str(event.metadata().target());
+                text.push(' ');
+                event.record(&mut Text(&mut text));
+                text.push('\n');
+            }
+        }
+        let events = Events::default();
+        let subscriber = tracing_subscriber::registry().with(events.clone());
+        let result = tracing::subscriber::with_default(subscriber, run);
+        let text = events.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (result, text)
+    }
+
+    #[test]
+    fn signing_logs_neither_the_session_token_nor_the_secret_key() {
+        struct Unused;
+        #[async_trait::async_trait]
+        impl Transport for Unused {
+            async fn send(
+                &self,
+                _request: http::Request<Bytes>,
+            ) -> Result<http::Response<Bytes>, crate::TransportError> {
+                unreachable!("only signing runs here")
+            }
+        }
+        let credentials = S3Credentials::builder()
+            .access_key_id("AKIDEXAMPLE")
+            .secret_access_key("SECRETKEY0123456789")
+            .session_token("SESSIONTOKEN0123456789")
+            .build()
+            .unwrap();
+        let destination = S3Destination::builder("bucket-1")
+            .endpoint_url("http://127.0.0.1:8014")
+            .credentials(credentials)
+            .build()
+            .unwrap();
+        let client = S3Client::new(Arc::new(Unused), destination);
+        let (request, text) = logged(|| {
+            // The capture sees trace-level events (the control).
+            tracing::trace!("signing a test upload");
+            client.signed_put("k.json", Bytes::from_static(b"{}"), SystemTime::now())
+        });
+        let request = request.unwrap();
+        // The token is in the signed request, so a log of it would show it.
+        assert_eq!(
+            request.headers()["x-amz-security-token"],
+            "SESSIONTOKEN0123456789"
+        );
+        assert!(text.contains("signing a test upload"), "{text}");
+        assert!(!text.contains("SESSIONTOKEN0123456789"), "{text}");
+        assert!(!text.contains("SECRETKEY0123456789"), "{text}");
+    }
 
     fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {
@@ -649,6 +742,20 @@ mod tests {
                 .as_str(),
             "http://127.0.0.1:8014/bucket-1/ingest/schema_detection%3DAUTO/k.json"
         );
+    }
+
+    #[test]
+    fn no_malformed_endpoint_echoes_its_password() {
+        use crate::url_policy::malformed::{MALFORMED_WITH_SECRETS, shows_secret};
+        for raw in MALFORMED_WITH_SECRETS {
+            let builder = S3Destination::builder("bucket-1").endpoint_url(*raw);
+            let shown = format!("{builder:?}");
+            assert!(!shows_secret(&shown), "{raw}: {shown}");
+            if let Err(error) = builder.build() {
+                let shown = format!("{error} {error:?}");
+                assert!(!shows_secret(&shown), "{raw}: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -64,21 +64,24 @@ pub(crate) fn check_base_url(
     Ok(url)
 }
 
-/// `raw` with any `user:password@` before the host replaced by `***@`, whether or not the
-/// rest parses as a URL: safe to log or show in an error.
+/// `raw` with everything between the scheme's `://` (or the start, without one) and the last
+/// `@` replaced by `***`, whether or not it parses as a URL: safe to log or show in an error.
+///
+/// Conservative on purpose: a password may hold an unencoded `/`, `?`, `#` or `@`, so no
+/// `@` can be trusted to end it but the last; a URL with an `@` in its path loses that part of
+/// the path in messages, never a credential.
 ///
 /// ```
-/// assert_eq!(
-///     amberflo_transport::redacted_url("https://user:secret@example.com/api"),
-///     "https://***@example.com/api"
-/// );
+/// use amberflo_transport::redacted_url;
+///
+/// assert_eq!(redacted_url("https://user:secret@example.com/api"), "https://***@example.com/api");
+/// assert_eq!(redacted_url("https://user:se/c#ret@example.com"), "https://***@example.com");
+/// assert_eq!(redacted_url("https://example.com/api"), "https://example.com/api");
 /// ```
 pub fn redacted_url(raw: &str) -> String {
-    let authority_start = raw.find("://").map_or(0, |at| at + 3);
-    let rest = &raw[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_len].rfind('@') {
-        Some(at) => format!("{}***{}", &raw[..authority_start], &rest[at..]),
+    let start = raw.find("://").map_or(0, |at| at + 3);
+    match raw[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
         None => raw.to_owned(),
     }
 }
@@ -100,6 +103,33 @@ fn is_loopback_v6(ip: Ipv6Addr) -> bool {
         || ip
             .to_ipv4_mapped()
             .is_some_and(|v4| IpAddr::V4(v4).is_loopback())
+}
+
+/// Test data shared with the modules that echo URLs.
+#[cfg(test)]
+pub(crate) mod malformed {
+    /// Every malformed way to put a password in a URL (the password is `HUNTER2XYZZY`,
+    /// sometimes split, beside the character that breaks the parse).
+    pub(crate) const MALFORMED_WITH_SECRETS: &[&str] = &[
+        "https://user:HUNTER2XYZZY#x@example.com",
+        "https://user:x#HUNTER2XYZZY@example.com",
+        "https://user:HUNTER2XYZZY?x@example.com",
+        "https://user:HUNTER2/XYZZY@example.com/path",
+        "https://user:x/HUNTER2XYZZY@example.com",
+        "https:///user:HUNTER2XYZZY@example.com",
+        "https:/user:HUNTER2XYZZY@example.com",
+        "https:user:HUNTER2XYZZY@example.com",
+        "https://user:HUNTER2XYZZY@@example.com",
+        "https://user:HUNTER2@XYZZY@example.com",
+        "https://user:HUNTER2XYZZY@exa mple.com",
+        "http://user:HUNTER2XYZZY@[::1",
+        "//user:HUNTER2XYZZY@example.com",
+    ];
+
+    /// Whether `text` shows any part of the secret of [`MALFORMED_WITH_SECRETS`].
+    pub(crate) fn shows_secret(text: &str) -> bool {
+        text.contains("HUNTER2") || text.contains("XYZZY")
+    }
 }
 
 #[cfg(test)]
@@ -124,8 +154,26 @@ mod tests {
                 assert!(!shown.contains(secret), "{raw}: {shown}");
             }
         }
-        assert_eq!(redacted_url("https://u:p@h/p@x"), "https://***@h/p@x");
-        assert_eq!(redacted_url("https://h/p@x"), "https://h/p@x");
+        assert_eq!(redacted_url("https://u:p@h/p@x"), "https://***@x");
+        assert_eq!(redacted_url("https://h/p"), "https://h/p");
+    }
+
+    #[test]
+    fn no_malformed_url_echoes_its_password() {
+        use super::malformed::{MALFORMED_WITH_SECRETS, shows_secret};
+        for raw in MALFORMED_WITH_SECRETS {
+            assert!(
+                !shows_secret(&redacted_url(raw)),
+                "{raw}: {}",
+                redacted_url(raw)
+            );
+            for insecure in [false, true] {
+                if let Err(error) = check_base_url("api_url", raw, insecure) {
+                    let shown = format!("{error} {error:?}");
+                    assert!(!shows_secret(&shown), "{raw}: {shown}");
+                }
+            }
+        }
     }
 
     fn reason(result: Result<Url, Error>) -> (String, &'static str) {

@@ -273,11 +273,22 @@ fn no_error_or_debug_output_shows_the_key_or_url_credentials() {
         "ftp://user:S3CRET@example.com",
         "https://user:S3CRET@",
         "not a url user:S3CRET@x",
+        // Unencoded `#`, `?`, `/` or `@` in the password, and a third slash.
+        "https://user:S3CRET#x@example.com",
+        "https://user:x?S3CRET@example.com",
+        "https://user:S3CRET/x@example.com",
+        "https://user:S3CRET@x@example.com",
+        "https:///user:S3CRET@example.com",
     ] {
-        let builder = Client::builder().api_key(KEY).api_url(url);
-        shown.push(format!("{builder:?}"));
-        let error = builder.build().unwrap_err();
-        shown.push(format!("{error} {error:?}"));
+        for builder in [
+            Client::builder().api_key(KEY).api_url(url),
+            Client::builder().api_key(KEY).ingest_url(url),
+        ] {
+            shown.push(format!("{builder:?}"));
+            if let Err(error) = builder.build() {
+                shown.push(format!("{error} {error:?}"));
+            }
+        }
     }
     let server = Server::start(|_| response("401 Unauthorized", "", b"bad key"));
     let client = client_for(&server.url()).build().unwrap();
