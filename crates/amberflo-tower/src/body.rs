@@ -92,8 +92,9 @@ pin_project! {
     /// client disconnected). A body that is empty from the start is metered when the
     /// response head is ready.
     pub struct ResponseBody<B> {
+        // `None` for the empty answer to a refused request.
         #[pin]
-        inner: B,
+        inner: Option<B>,
         pending: Option<Pending>,
     }
 }
@@ -105,14 +106,26 @@ impl<B: Body> ResponseBody<B> {
         {
             pending.finish(Outcome::Completed);
         }
-        ResponseBody { inner, pending }
+        ResponseBody {
+            inner: Some(inner),
+            pending,
+        }
     }
 }
 
 impl<B> ResponseBody<B> {
-    /// The service's body.
-    pub fn get_ref(&self) -> &B {
-        &self.inner
+    /// The empty body of an answer the layer gives itself (a refused request).
+    pub(crate) fn empty() -> Self {
+        ResponseBody {
+            inner: None,
+            pending: None,
+        }
+    }
+
+    /// The service's body, or `None` for the empty answer to a request the layer refused
+    /// ([`InvalidCustomer::Refuse`](crate::InvalidCustomer)).
+    pub fn get_ref(&self) -> Option<&B> {
+        self.inner.as_ref()
     }
 }
 
@@ -133,8 +146,11 @@ impl<B: Body> Body for ResponseBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let polled = this.inner.as_mut().poll_frame(cx);
+        let this = self.project();
+        let Some(mut inner) = this.inner.as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = inner.as_mut().poll_frame(cx);
         let ended = match &polled {
             Poll::Pending => None,
             Poll::Ready(Some(Ok(frame))) => {
@@ -142,7 +158,7 @@ impl<B: Body> Body for ResponseBody<B> {
                     pending.add_response_bytes(data.remaining());
                 }
                 // Servers stop polling once the body says it is over.
-                this.inner.is_end_stream().then_some(Outcome::Completed)
+                inner.is_end_stream().then_some(Outcome::Completed)
             }
             Poll::Ready(None) => Some(Outcome::Completed),
             Poll::Ready(Some(Err(_))) => Some(Outcome::Error),
@@ -156,10 +172,12 @@ impl<B: Body> Body for ResponseBody<B> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }

@@ -177,6 +177,28 @@ pub enum MissingCustomer {
     Use(String),
 }
 
+/// What the layer does with a request whose customer id cannot be metered: not UTF-8, or
+/// longer than the client's [`max_name_bytes`](amberflo::types::RecordLimits) (256 by
+/// default). A blank or absent id is a missing customer instead ([`MissingCustomer`]).
+///
+/// ```
+/// use amberflo_tower::InvalidCustomer;
+///
+/// assert_eq!(InvalidCustomer::default(), InvalidCustomer::Refuse);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidCustomer {
+    /// Refuse it without calling the service, with an empty answer: `431 Request Header
+    /// Fields Too Large` for a customer header over the limit, `400 Bad Request` otherwise
+    /// (counted in [`MeteringStats::refused`]). The default: no request is served unmetered
+    /// because of the id it sent.
+    #[default]
+    Refuse,
+    /// Serve it unmetered, counted in [`MeteringStats::invalid`].
+    Serve,
+}
+
 /// A finished request, as a [`MeterValue::custom`] closure sees it.
 #[derive(Debug)]
 pub struct RequestSummary<'a> {
@@ -243,9 +265,12 @@ pub struct MeteringStats {
     /// Records the client refused (queue full or client shut down); also in the client's
     /// `Stats::rejected`.
     pub rejected: u64,
-    /// Records that broke an ingest rule (e.g. a customer id over 256 bytes, a custom value
-    /// that is not finite) and were not metered.
+    /// Records that broke an ingest rule (e.g. a custom value that is not finite) and were not
+    /// metered, and requests served unmetered under [`InvalidCustomer::Serve`].
     pub invalid: u64,
+    /// Requests refused without calling the service because their customer id could not be
+    /// metered ([`InvalidCustomer::Refuse`]).
+    pub refused: u64,
 }
 
 /// Why [`MeteringLayerBuilder::build`] refused the configuration.
@@ -312,6 +337,7 @@ pub struct MeteringLayerBuilder {
     meters: Vec<(String, MeterValue)>,
     customer: CustomerChoice,
     missing: MissingCustomer,
+    invalid_customer: InvalidCustomer,
     dimensions: Vec<(String, Dimension)>,
     unmatched_route: Option<String>,
 }
@@ -322,6 +348,7 @@ impl fmt::Debug for MeteringLayerBuilder {
             .field("meters", &self.meters)
             .field("dimensions", &self.dimensions)
             .field("missing", &self.missing)
+            .field("invalid_customer", &self.invalid_customer)
             .finish_non_exhaustive()
     }
 }
@@ -342,6 +369,7 @@ impl MeteringLayerBuilder {
             meters: Vec::new(),
             customer: CustomerChoice::Header(DEFAULT_CUSTOMER_HEADER.to_owned()),
             missing: MissingCustomer::Skip,
+            invalid_customer: InvalidCustomer::Refuse,
             dimensions: Vec::new(),
             unmatched_route: None,
         }
@@ -351,6 +379,13 @@ impl MeteringLayerBuilder {
             Dimension::StatusClass,
             Dimension::Outcome,
         ])
+    }
+
+    /// Sets what happens to a request whose customer id cannot be metered (default:
+    /// [`InvalidCustomer::Refuse`]).
+    pub fn invalid_customer(mut self, policy: InvalidCustomer) -> Self {
+        self.invalid_customer = policy;
+        self
     }
 
     /// Adds a meter: every request makes one record of `meter_api_name` per meter, all with
@@ -450,8 +485,9 @@ impl MeteringLayerBuilder {
         if let Some(name) = first_repeated(&self.dimensions) {
             return Err(ConfigError::DuplicateDimension { name });
         }
-        // Every name (and the fallback customer) must make a valid record: check them once
-        // here rather than on every request.
+        // Every name (and the fallback customer) must make a valid record under the client's
+        // limits: check them once here rather than on every request.
+        let limits = *self.client.record_limits();
         let customer = match &self.missing {
             MissingCustomer::Use(customer) => customer.as_str(),
             MissingCustomer::Skip => "customer",
@@ -459,12 +495,12 @@ impl MeteringLayerBuilder {
         for (meter, _) in &self.meters {
             MeterRecord::builder(meter, 1.0, customer)
                 .dimensions(self.dimensions.iter().map(|(name, _)| (name.as_str(), "v")))
-                .build()?;
+                .build_with(&limits)?;
         }
         if let Some(route) = &self.unmatched_route {
             MeterRecord::builder("meter", 1.0, "customer")
                 .dimension("route", route)
-                .build()?;
+                .build_with(&limits)?;
         }
 
         let parse_header = |name: &str| {
@@ -526,6 +562,8 @@ impl MeteringLayerBuilder {
             dims: dims.into_boxed_slice(),
             header_dims: header_dims.into_boxed_slice(),
             unmatched_route: self.unmatched_route.map(String::into_boxed_str),
+            invalid_customer: self.invalid_customer,
+            limits,
             count_request_bytes,
             capture_route,
             capture_host,

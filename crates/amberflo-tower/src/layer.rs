@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use amberflo::Client;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use crate::body::{RequestBody, ResponseBody};
 use crate::config::{MeterValue, MeteringLayerBuilder, MeteringStats, Outcome};
-use crate::shared::{Pending, Shared};
+use crate::shared::{Pending, Shared, Start};
 
 /// A [`tower::Layer`](tower_layer::Layer) that meters every HTTP request of the services it
 /// wraps: one record per configured meter, for the request's customer, with its dimensions,
@@ -161,12 +161,23 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        let pending = self.shared.start(&parts);
+        let pending = match self.shared.start(&parts) {
+            Start::Metered(pending) => Some(pending),
+            Start::Unmetered => None,
+            Start::Refused(status) => {
+                return ResponseFuture {
+                    inner: None,
+                    pending: None,
+                    refused: Some(status),
+                };
+            }
+        };
         let counter = pending.as_ref().and_then(Pending::request_counter);
         let request = Request::from_parts(parts, RequestBody::new(body, counter));
         ResponseFuture {
-            inner: self.inner.call(request),
+            inner: Some(self.inner.call(request)),
             pending,
+            refused: None,
         }
     }
 }
@@ -176,9 +187,11 @@ pin_project! {
     /// the response with its body wrapped. Dropped before that (the client went away while
     /// the service was working), it meters the request with outcome `aborted`.
     pub struct ResponseFuture<F> {
+        // `None` for a request refused without calling the service.
         #[pin]
-        inner: F,
+        inner: Option<F>,
         pending: Option<Pending>,
+        refused: Option<StatusCode>,
     }
 }
 
@@ -199,7 +212,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(this.inner.poll(cx));
+        if let Some(status) = this.refused.take() {
+            let mut response = Response::new(ResponseBody::empty());
+            *response.status_mut() = status;
+            return Poll::Ready(Ok(response));
+        }
+        let Some(inner) = this.inner.as_pin_mut() else {
+            // Polled again after answering a refusal: nothing more will come.
+            return Poll::Pending;
+        };
+        let result = ready!(inner.poll(cx));
         let mut pending = this.pending.take();
         Poll::Ready(match result {
             Ok(response) => {

@@ -27,6 +27,12 @@
 //! (queue full, client shut down) is counted in [`MeteringLayer::stats`] and the client's
 //! `Stats::rejected`, and logged once per overflow episode.
 //!
+//! A caller cannot dodge metering with what it sends: dimension values taken from the request
+//! (headers, host, route) are cut to fit the client's record limits (on a character boundary,
+//! ending with `…`), and a request whose customer id cannot be metered (not UTF-8, or over
+//! the 256-byte limit) is refused with `431` or `400` without reaching the service, unless
+//! [`InvalidCustomer::Serve`] says to serve it unmetered (counted).
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -65,7 +71,7 @@ mod shared;
 
 pub use body::{RequestBody, ResponseBody};
 pub use config::{
-    ConfigError, DEFAULT_CUSTOMER_HEADER, Dimension, MeterValue, MeteringLayerBuilder,
-    MeteringStats, MissingCustomer, Outcome, RequestSummary, ValueFn,
+    ConfigError, DEFAULT_CUSTOMER_HEADER, Dimension, InvalidCustomer, MeterValue,
+    MeteringLayerBuilder, MeteringStats, MissingCustomer, Outcome, RequestSummary, ValueFn,
 };
 pub use layer::{MeteringLayer, MeteringService, ResponseFuture};

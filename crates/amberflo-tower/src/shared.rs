@@ -1,19 +1,30 @@
 //! The layer's shared state ([`Shared`]), what a request captures when it arrives
 //! ([`Pending`]), and the metering itself: a [`Pending`] meters its records exactly once,
 //! when it is dropped.
+//!
+//! Values taken from the request are made to fit the client's record limits rather than
+//! dropping the request's records: a dimension value longer than `max_value_bytes` keeps its
+//! first bytes, cut on a character boundary, and ends with `…`; when the dimensions together
+//! would still overflow `max_record_bytes`, each is cut the same way to an equal share of the
+//! room left. A customer id cannot be cut (it would bill someone else): an id that cannot be
+//! metered is [`InvalidCustomer`]'s to handle.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
+use amberflo::types::RecordLimits;
 use amberflo::{Client, MeterError, MeterRecord};
 use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::uri::{Authority, PathAndQuery};
 use http::{Method, StatusCode};
 
-use crate::config::{CustomerFn, MeterValue, MeteringStats, Outcome, RequestSummary};
+use crate::config::{
+    CustomerFn, InvalidCustomer, MeterValue, MeteringStats, Outcome, RequestSummary,
+};
 
 /// Where the customer id comes from.
 pub(crate) enum CustomerSource {
@@ -51,6 +62,7 @@ pub(crate) struct Counters {
     skipped: AtomicU64,
     rejected: AtomicU64,
     invalid: AtomicU64,
+    refused: AtomicU64,
     overflow: OverflowLog,
 }
 
@@ -89,7 +101,31 @@ pub(crate) struct Shared {
     pub(crate) count_request_bytes: bool,
     pub(crate) capture_route: bool,
     pub(crate) capture_host: bool,
+    pub(crate) invalid_customer: InvalidCustomer,
+    /// The client's record limits, which captured values are made to fit.
+    pub(crate) limits: RecordLimits,
     pub(crate) counters: Counters,
+}
+
+/// What the layer does with an arriving request.
+// Returned once per request and matched at once: boxing `Pending` would allocate per request.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Start {
+    /// Meter it.
+    Metered(Pending),
+    /// Serve it unmetered (no customer and nothing to use instead, or an invalid customer
+    /// under [`InvalidCustomer::Serve`]); already counted.
+    Unmetered,
+    /// Answer it with this status without calling the service; already counted.
+    Refused(StatusCode),
+}
+
+/// Why a customer id cannot be metered.
+enum BadCustomer {
+    /// Over `max_name_bytes`.
+    TooLong,
+    /// Not UTF-8.
+    NotText,
 }
 
 impl fmt::Debug for Shared {
@@ -123,16 +159,45 @@ impl Text {
     /// The text, or `None` when it is not UTF-8 or is blank (dimension values and customer
     /// ids must not be blank).
     fn as_str(&self) -> Option<&str> {
+        self.text().ok().flatten()
+    }
+
+    /// The text (`None` when blank), or an error when it is not UTF-8.
+    fn text(&self) -> Result<Option<&str>, BadCustomer> {
         let text = match self {
-            Text::Header(value) => value.to_str().ok()?,
+            // UTF-8, not only the visible ASCII `HeaderValue::to_str` allows.
+            Text::Header(value) => {
+                std::str::from_utf8(value.as_bytes()).map_err(|_| BadCustomer::NotText)?
+            }
             Text::Authority(authority) => authority.as_str(),
             Text::Path(path) => path.path(),
             Text::Owned(owned) => owned,
             #[cfg(feature = "axum")]
             Text::Matched(matched) => matched.as_str(),
         };
-        (!text.trim().is_empty()).then_some(text)
+        Ok((!text.trim().is_empty()).then_some(text))
     }
+}
+
+/// The marker that ends a value cut to fit.
+const CUT_MARKER: &str = "…";
+
+/// `value` cut to at most `max` bytes on a character boundary, ending with [`CUT_MARKER`]
+/// when cut (without it when `max` is too small to hold it).
+fn fit(value: &str, max: usize) -> Cow<'_, str> {
+    if value.len() <= max {
+        return Cow::Borrowed(value);
+    }
+    let marker = if max >= CUT_MARKER.len() {
+        CUT_MARKER
+    } else {
+        ""
+    };
+    let mut end = max - marker.len();
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{marker}", &value[..end]))
 }
 
 impl Shared {
@@ -142,20 +207,59 @@ impl Shared {
             skipped: counters.skipped.load(Ordering::Relaxed),
             rejected: counters.rejected.load(Ordering::Relaxed),
             invalid: counters.invalid.load(Ordering::Relaxed),
+            refused: counters.refused.load(Ordering::Relaxed),
         }
     }
 
-    /// Captures what the records will need from the request head, or `None` when the request
-    /// is not metered (no customer and [`MissingCustomer::Skip`](crate::MissingCustomer)).
-    pub(crate) fn start(self: &Arc<Self>, parts: &Parts) -> Option<Pending> {
-        let customer = match &self.customer {
-            CustomerSource::Header(name) => parts.headers.get(name).cloned().map(Text::Header),
-            CustomerSource::Fn(find) => find(parts).map(Text::Owned),
+    /// Whether `customer` can be metered as it is.
+    fn check_customer(&self, customer: &Text) -> Result<(), BadCustomer> {
+        match customer.text()? {
+            Some(id) if id.len() > self.limits.max_name_bytes => Err(BadCustomer::TooLong),
+            _ => Ok(()),
         }
-        .filter(|customer| customer.as_str().is_some());
+    }
+
+    /// Applies [`InvalidCustomer`] to a request whose customer id cannot be metered.
+    fn bad_customer(&self, bad: &BadCustomer, from_header: bool) -> Start {
+        let why = match bad {
+            BadCustomer::TooLong => "longer than max_name_bytes",
+            BadCustomer::NotText => "not UTF-8",
+        };
+        tracing::debug!(target: "amberflo_tower", why, "amberflo-tower: a request's customer id cannot be metered");
+        match self.invalid_customer {
+            InvalidCustomer::Serve => {
+                self.counters.invalid.fetch_add(1, Ordering::Relaxed);
+                Start::Unmetered
+            }
+            InvalidCustomer::Refuse => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                Start::Refused(match (bad, from_header) {
+                    (BadCustomer::TooLong, true) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                })
+            }
+        }
+    }
+
+    /// Captures what the records will need from the request head, or says why the request
+    /// is not metered: no customer and [`MissingCustomer::Skip`](crate::MissingCustomer), or a
+    /// customer id that cannot be metered ([`InvalidCustomer`]).
+    pub(crate) fn start(self: &Arc<Self>, parts: &Parts) -> Start {
+        let (customer, from_header) = match &self.customer {
+            CustomerSource::Header(name) => {
+                (parts.headers.get(name).cloned().map(Text::Header), true)
+            }
+            CustomerSource::Fn(find) => (find(parts).map(Text::Owned), false),
+        };
+        if let Some(customer) = &customer
+            && let Err(bad) = self.check_customer(customer)
+        {
+            return self.bad_customer(&bad, from_header);
+        }
+        let customer = customer.filter(|customer| customer.as_str().is_some());
         if customer.is_none() && self.default_customer.is_none() {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
-            return None;
+            return Start::Unmetered;
         }
         let route = if self.capture_route {
             self.route(parts)
@@ -178,7 +282,7 @@ impl Shared {
         let request_bytes = self
             .count_request_bytes
             .then(|| Arc::new(AtomicU64::new(0)));
-        Some(Pending {
+        Start::Metered(Pending {
             shared: Arc::clone(self),
             customer,
             method: parts.method.clone(),
@@ -192,6 +296,38 @@ impl Shared {
             response_bytes: 0,
             outcome: Outcome::Aborted,
         })
+    }
+
+    /// The request's dimensions, each made to fit the record limits (see the module docs)
+    /// for records of `meter` and `customer`.
+    fn fitted_dimensions<'a>(
+        &'a self,
+        pending: &'a Pending,
+        summary: &RequestSummary<'a>,
+        meter: &str,
+        customer: &str,
+    ) -> Vec<(&'a str, Cow<'a, str>)> {
+        let max_value = self.limits.max_value_bytes;
+        let mut dims: Vec<(&str, Cow<'_, str>)> = self
+            .dims
+            .iter()
+            .filter_map(|dim| {
+                let value = self.dimension_value(dim.kind, pending, summary)?;
+                Some((&*dim.name, fit(value, max_value)))
+            })
+            .collect();
+        let fixed =
+            meter.len() + customer.len() + dims.iter().map(|(name, _)| name.len()).sum::<usize>();
+        let values: usize = dims.iter().map(|(_, value)| value.len()).sum();
+        if fixed + values > self.limits.max_record_bytes && !dims.is_empty() {
+            let share = self.limits.max_record_bytes.saturating_sub(fixed) / dims.len();
+            for (_, value) in &mut dims {
+                if value.len() > share {
+                    *value = Cow::Owned(fit(value, share).into_owned());
+                }
+            }
+        }
+        dims
     }
 
     /// The route template when the router left one, else the fallback or the path.
@@ -233,11 +369,6 @@ impl Shared {
                 .map_or(0, |bytes| bytes.load(Ordering::Relaxed)),
             response_bytes: pending.response_bytes,
         };
-        let dimensions = self
-            .dims
-            .iter()
-            .filter(|dim| self.dimension_value(dim.kind, pending, &summary).is_some())
-            .count();
         for meter in &self.meters {
             let value = match &meter.value {
                 MeterValue::Count => 1.0,
@@ -249,18 +380,13 @@ impl Shared {
                     None => continue,
                 },
             };
+            let dimensions = self.fitted_dimensions(pending, &summary, &meter.name, customer);
             let mut record =
                 MeterRecord::builder(&meter.name, value, customer).meter_time(pending.started_at);
-            if dimensions > 0 {
-                record = record.dimensions(Pairs {
-                    shared: self,
-                    pending,
-                    summary: &summary,
-                    next: 0,
-                    remaining: dimensions,
-                });
+            if !dimensions.is_empty() {
+                record = record.dimensions(dimensions);
             }
-            match record.build() {
+            match record.build_with(&self.limits) {
                 Ok(record) => self.send(record),
                 Err(invalid) => self.invalid(&invalid),
             }
@@ -317,38 +443,6 @@ fn status_class(status: StatusCode) -> &'static str {
         4 => "4xx",
         5 => "5xx",
         _ => "other",
-    }
-}
-
-/// The dimensions of a record with their exact count, so the record's dimension list is
-/// allocated once at its final size.
-struct Pairs<'a> {
-    shared: &'a Shared,
-    pending: &'a Pending,
-    summary: &'a RequestSummary<'a>,
-    next: usize,
-    remaining: usize,
-}
-
-impl<'a> Iterator for Pairs<'a> {
-    type Item = (&'a str, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(dim) = self.shared.dims.get(self.next) {
-            self.next += 1;
-            if let Some(value) = self
-                .shared
-                .dimension_value(dim.kind, self.pending, self.summary)
-            {
-                self.remaining = self.remaining.saturating_sub(1);
-                return Some((&*dim.name, value));
-            }
-        }
-        None
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
     }
 }
 
@@ -446,5 +540,18 @@ mod tests {
             Text::Header(HeaderValue::from_static("acme")).as_str(),
             Some("acme")
         );
+        let accented = HeaderValue::from_bytes("café".as_bytes()).expect("UTF-8 bytes");
+        assert_eq!(Text::Header(accented).as_str(), Some("café"));
+    }
+
+    #[test]
+    fn fit_cuts_on_a_character_boundary_with_the_marker() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("abcdefghij", 10), "abcdefghij");
+        assert_eq!(fit("abcdefghijk", 10), "abcdefg…");
+        // `é` is two bytes: a cut at 8 - 3 = 5 would split the third one.
+        assert_eq!(fit("éééééé", 8), "éé…");
+        assert_eq!(fit("abcdef", 2), "ab");
+        assert_eq!(fit("abcdef", 0), "");
     }
 }

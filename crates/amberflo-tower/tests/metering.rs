@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use amberflo::{Client, MeterRecord};
 use amberflo_emulator::Emulator;
 use amberflo_tower::{
-    ConfigError, Dimension, MeterValue, MeteringLayer, MissingCustomer, Outcome, RequestBody,
+    ConfigError, Dimension, InvalidCustomer, MeterValue, MeteringLayer, MissingCustomer, Outcome,
+    RequestBody,
 };
 use axum::Router;
 use axum::body::Body;
@@ -533,12 +534,6 @@ async fn requests_without_a_customer_are_skipped() {
             .0,
         StatusCode::OK
     );
-    let mut binary = request("GET", "/users/3", None, "");
-    binary.headers_mut().insert(
-        "x-customer-id",
-        http::HeaderValue::from_bytes(b"\xff").unwrap(),
-    );
-    assert_eq!(call(&app, binary).await.0, StatusCode::OK);
     assert_eq!(
         call(&app, request("GET", "/users/4", Some("acme"), ""))
             .await
@@ -549,7 +544,7 @@ async fn requests_without_a_customer_are_skipped() {
     let records = delivered(&client, &emulator).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].customer_id(), "acme");
-    assert_eq!(layer.stats().skipped, 3);
+    assert_eq!(layer.stats().skipped, 2);
 }
 
 /// Counts the warnings this crate logs.
@@ -657,13 +652,6 @@ async fn invalid_records_are_counted_not_sent() {
         .build()
         .unwrap();
     let app = app(layer.clone());
-    let long_customer = "c".repeat(300);
-    assert_eq!(
-        call(&app, request("GET", "/users/1", Some(&long_customer), ""))
-            .await
-            .0,
-        StatusCode::OK
-    );
     assert_eq!(
         call(&app, request("GET", "/users/1", Some("acme"), ""))
             .await
@@ -673,11 +661,147 @@ async fn invalid_records_are_counted_not_sent() {
     let records = delivered(&client, &emulator).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].meter_api_name(), "api-calls");
+    assert_eq!(layer.stats().invalid, 1, "the NaN");
+}
+
+/// A layer that meters `api-calls` and counts how often the service behind it ran.
+fn counted_app(layer: MeteringLayer) -> (Router, Arc<AtomicUsize>) {
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&served);
+    let app = Router::new()
+        .route(
+            "/users/{id}",
+            get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { "user 42" }
+            }),
+        )
+        .layer(layer);
+    (app, served)
+}
+
+#[tokio::test]
+async fn a_customer_that_cannot_be_metered_is_refused_and_the_service_not_called() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(&emulator);
+    let layer = MeteringLayer::new(client.clone(), "api-calls").unwrap();
+    let (app, served) = counted_app(layer.clone());
+
+    // 300 bytes: over the 256-byte customer id limit.
+    let long = "c".repeat(300);
+    let (status, body) = call(&app, request("GET", "/users/1", Some(&long), "")).await;
     assert_eq!(
-        layer.stats().invalid,
-        3,
-        "two records of the long id, one NaN"
+        (status, body.len()),
+        (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, 0)
     );
+    // Not UTF-8.
+    let mut binary = request("GET", "/users/1", None, "");
+    binary.headers_mut().insert(
+        "x-customer-id",
+        http::HeaderValue::from_bytes(b"acme\xff").unwrap(),
+    );
+    assert_eq!(call(&app, binary).await.0, StatusCode::BAD_REQUEST);
+    // Missing: skipped (the `MissingCustomer` policy), served.
+    assert_eq!(
+        call(&app, request("GET", "/users/1", None, "")).await.0,
+        StatusCode::OK
+    );
+    // Exactly 256 bytes is fine.
+    let longest = "c".repeat(256);
+    assert_eq!(
+        call(&app, request("GET", "/users/1", Some(&longest), ""))
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        2,
+        "refused requests never reach the service"
+    );
+    let stats = layer.stats();
+    assert_eq!((stats.refused, stats.skipped, stats.invalid), (2, 1, 0));
+    let records = delivered(&client, &emulator).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].customer_id(), longest);
+}
+
+#[tokio::test]
+async fn serving_an_invalid_customer_is_a_choice_and_is_counted() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(&emulator);
+    let layer = MeteringLayer::builder(client.clone())
+        .meter("api-calls", MeterValue::Count)
+        .invalid_customer(InvalidCustomer::Serve)
+        .build()
+        .unwrap();
+    let (app, served) = counted_app(layer.clone());
+    let long = "c".repeat(300);
+    assert_eq!(
+        call(&app, request("GET", "/users/1", Some(&long), ""))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    assert_eq!((layer.stats().invalid, layer.stats().refused), (1, 0));
+    assert!(delivered(&client, &emulator).await.is_empty());
+}
+
+#[tokio::test]
+async fn header_dimensions_are_cut_to_fit_on_a_character_boundary() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(&emulator);
+    let layer = MeteringLayer::builder(client.clone())
+        .meter("api-calls", MeterValue::Count)
+        .header_dimension("user-agent")
+        .build()
+        .unwrap();
+    let agent_app = app(layer.clone());
+    // 1,100 bytes of two-byte characters: the cut lands inside one unless it steps back.
+    let agent = "é".repeat(550);
+    let mut with_agent = request("GET", "/users/1", Some("acme"), "");
+    with_agent.headers_mut().insert(
+        "user-agent",
+        http::HeaderValue::from_bytes(agent.as_bytes()).unwrap(),
+    );
+    assert_eq!(call(&agent_app, with_agent).await.0, StatusCode::OK);
+
+    // Twenty headers of 1,000 bytes: together over the 16 KiB record limit.
+    let wide = MeteringLayer::builder(client.clone())
+        .meter("wide-calls", MeterValue::Count)
+        .dimensions((0..20).map(|i| Dimension::header(format!("x-d{i}"))))
+        .build()
+        .unwrap();
+    let wide_app = app(wide.clone());
+    let mut many = request("GET", "/users/1", Some("acme"), "");
+    for i in 0..20 {
+        many.headers_mut().insert(
+            http::HeaderName::from_bytes(format!("x-d{i}").as_bytes()).unwrap(),
+            http::HeaderValue::from_str(&"v".repeat(1000)).unwrap(),
+        );
+    }
+    assert_eq!(call(&wide_app, many).await.0, StatusCode::OK);
+
+    let records = delivered(&client, &emulator).await;
+    assert_eq!(records.len(), 2, "both metered, none invalid");
+    assert_eq!((layer.stats().invalid, wide.stats().invalid), (0, 0));
+    let cut = &dims(&records[0])["user-agent"];
+    assert!(
+        cut.len() <= 1024 && cut.ends_with('…'),
+        "{} bytes",
+        cut.len()
+    );
+    assert!(agent.starts_with(cut.trim_end_matches('…')));
+    let wide_dims = dims(&records[1]);
+    assert_eq!(wide_dims.len(), 20);
+    let total: usize = wide_dims
+        .iter()
+        .map(|(key, value)| key.len() + value.len())
+        .sum();
+    assert!(total <= 16_384, "{total}");
+    assert!(wide_dims.values().all(|value| value.ends_with('…')));
 }
 
 #[test]

@@ -189,6 +189,19 @@ impl Client {
         Ok(())
     }
 
+    /// The limits every record is checked against: the builder's
+    /// [`record_limits`](crate::ClientBuilder::record_limits), by default
+    /// [`RecordLimits::default`](crate::types::RecordLimits).
+    ///
+    /// ```no_run
+    /// let client = amberflo::Client::builder().api_key("my-api-key").build()?;
+    /// assert_eq!(client.record_limits().max_name_bytes, 256);
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn record_limits(&self) -> &amberflo_types::RecordLimits {
+        &self.inner.settings.limits
+    }
+
     /// Meters the token usage of an LLM provider response (OpenAI, Anthropic, Cohere, Vertex
     /// AI) as `input_tokens` / `output_tokens` records; see [`crate::llm`]. Returns how many
     /// records were enqueued (0 for an unrecognised response).
