@@ -10,10 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use amberflo_batcher::{
-    Batcher, BoxFuture, DeliveryError, Executor, ShutdownError, Sink, SinkError, Stats,
-};
-use common::{PATIENCE, wait_until};
+use amberflo_batcher::{Batcher, BoxFuture, DeliveryError, Executor, Sink, SinkError, Stats};
+use common::{PATIENCE, incomplete, wait_until};
 
 /// Generous bound for a 300 ms shutdown on a busy machine.
 const BOUND: Duration = Duration::from_secs(5);
@@ -291,25 +289,4 @@ fn pending_calls_that_complete_in_time_are_not_cancelled() {
     let stats = batcher.stats();
     assert_exact(&stats, 400);
     assert_eq!(stats.delivered, 400);
-}
-
-/// The timeout and counts of an `Incomplete` shutdown, after checking that the time it
-/// reports spent is within its deadline (plus the cancelled calls' grace).
-fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
-    let ShutdownError::Incomplete {
-        elapsed,
-        timeout,
-        in_flight,
-        abandoned,
-    } = *error
-    else {
-        panic!("not Incomplete: {error:?}");
-    };
-    assert!(elapsed <= timeout + Duration::from_secs(2), "{error}");
-    assert!(
-        error
-            .to_string()
-            .contains(&format!("{elapsed:.1?} of its {timeout:.1?}"))
-    );
-    (timeout, in_flight, abandoned)
 }

@@ -13,7 +13,7 @@ use amberflo_batcher::{
     Batcher, BoxFuture, BuildError, Executor, RetryPolicy, SendErrorKind, ShutdownError, Sink,
     SinkError, SinkFn,
 };
-use common::{Gate, OpenOnDrop, PATIENCE, Record, wait_until};
+use common::{Gate, OpenOnDrop, PATIENCE, Record, incomplete, wait_until};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -504,25 +504,4 @@ async fn an_executor_owning_a_runtime_is_not_dropped_in_the_callers_async_contex
     assert!(delivered.load(Ordering::SeqCst));
     // Dropping a tokio runtime here would panic; the engine drops it on a worker thread.
     drop(batcher);
-}
-
-/// The timeout and counts of an `Incomplete` shutdown, after checking that the time it
-/// reports spent is within its deadline (plus the cancelled calls' grace).
-fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
-    let ShutdownError::Incomplete {
-        elapsed,
-        timeout,
-        in_flight,
-        abandoned,
-    } = *error
-    else {
-        panic!("not Incomplete: {error:?}");
-    };
-    assert!(elapsed <= timeout + Duration::from_secs(2), "{error}");
-    assert!(
-        error
-            .to_string()
-            .contains(&format!("{elapsed:.1?} of its {timeout:.1?}"))
-    );
-    (timeout, in_flight, abandoned)
 }

@@ -90,23 +90,6 @@ pub fn token_usage(response: &Value) -> Result<Option<TokenUsage>, ValidationErr
         let model = text("model").filter(|model| !model.trim().is_empty());
         model.unwrap_or(UNKNOWN_MODEL).to_owned()
     };
-    // One shape: where its counts are, and what to call it.
-    let found = |provider, model: String, object: &str, counts: Counts<'_>| {
-        let input = count(counts.parent, counts.tokens, counts.input)?
-            .ok_or_else(|| ValidationError::new(counts.field(counts.input), Rule::Missing))?;
-        let output = match counts.output {
-            Some(key) => count(counts.parent, counts.tokens, key)?,
-            None => None,
-        };
-        Ok(Some(TokenUsage {
-            provider,
-            model,
-            object: object.to_owned(),
-            input_tokens: input,
-            output_tokens: output,
-        }))
-    };
-
     if let Some(tokens) = response.get("usage").filter(|u| u.is_object()) {
         let counts = |input, output| Counts::new("usage", tokens, input, output);
         if text("type") == Some("message") {
@@ -122,36 +105,14 @@ pub fn token_usage(response: &Value) -> Result<Option<TokenUsage>, ValidationErr
             return found(LlmProvider::OpenAi, model(), "embedding", counts);
         }
         if let Some(billed) = tokens.get("billed_units") {
-            let counts = Counts::new(
-                "usage.billed_units",
-                billed,
-                "input_tokens",
-                Some("output_tokens"),
-            );
-            return found(
-                LlmProvider::Cohere,
-                UNKNOWN_MODEL.to_owned(),
-                "text",
-                counts,
-            );
+            return cohere("usage.billed_units", billed);
         }
     }
     if let Some(billed) = response
         .get("meta")
         .and_then(|meta| meta.get("billed_units"))
     {
-        let counts = Counts::new(
-            "meta.billed_units",
-            billed,
-            "input_tokens",
-            Some("output_tokens"),
-        );
-        return found(
-            LlmProvider::Cohere,
-            UNKNOWN_MODEL.to_owned(),
-            "text",
-            counts,
-        );
+        return cohere("meta.billed_units", billed);
     }
     if let Some(tokens) = response.get("usageMetadata") {
         let counts = Counts::new(
@@ -166,8 +127,43 @@ pub fn token_usage(response: &Value) -> Result<Option<TokenUsage>, ValidationErr
     Ok(None)
 }
 
+/// The usage of one recognised shape: `provider`'s response of kind `object`, its counts
+/// where `counts` says.
+fn found(
+    provider: LlmProvider,
+    model: String,
+    object: &str,
+    counts: Counts<'_>,
+) -> Result<Option<TokenUsage>, ValidationError> {
+    let input = count(counts.parent, counts.tokens, counts.input)?
+        .ok_or_else(|| ValidationError::new(counts.field(counts.input), Rule::Missing))?;
+    let output = match counts.output {
+        Some(key) => count(counts.parent, counts.tokens, key)?,
+        None => None,
+    };
+    Ok(Some(TokenUsage {
+        provider,
+        model,
+        object: object.to_owned(),
+        input_tokens: input,
+        output_tokens: output,
+    }))
+}
+
+/// Cohere's `billed_units` (v1 under `meta`, v2 under `usage`; `parent` is its path).
+fn cohere(parent: &'static str, billed: &Value) -> Result<Option<TokenUsage>, ValidationError> {
+    let counts = Counts::new(parent, billed, "input_tokens", Some("output_tokens"));
+    found(
+        LlmProvider::Cohere,
+        UNKNOWN_MODEL.to_owned(),
+        "text",
+        counts,
+    )
+}
+
 /// Where one shape keeps its token counts: the object (`parent` is its path, for errors) and
 /// the keys of the input and (optional) output counts.
+#[derive(Clone, Copy)]
 struct Counts<'a> {
     parent: &'static str,
     tokens: &'a Value,

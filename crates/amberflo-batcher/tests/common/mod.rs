@@ -4,7 +4,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use amberflo_batcher::{DeliveryError, Sleeper};
+use amberflo_batcher::{DeliveryError, ShutdownError, Sleeper};
 
 /// Generous bound for "this eventually happens" checks; never hit when things work.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -108,4 +108,25 @@ impl RecordingSleeper {
     pub fn waits(&self) -> Vec<Duration> {
         self.0.lock().unwrap().clone()
     }
+}
+
+/// The timeout and counts of an `Incomplete` shutdown, after checking that the time it
+/// reports spent is within its deadline (plus the cancelled calls' grace).
+pub fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
+    let ShutdownError::Incomplete {
+        elapsed,
+        timeout,
+        in_flight,
+        abandoned,
+    } = *error
+    else {
+        panic!("not Incomplete: {error:?}");
+    };
+    assert!(elapsed <= timeout + Duration::from_secs(2), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("{elapsed:.1?} of its {timeout:.1?}"))
+    );
+    (timeout, in_flight, abandoned)
 }
