@@ -195,6 +195,8 @@ pub(crate) struct Core {
     pub(crate) spool_failing: AtomicBool,
     /// Items refused by spool write failures in the current episode.
     pub(crate) spool_refused: AtomicU64,
+    /// Spool writes that succeeded since the last failure, during an episode.
+    pub(crate) spool_ok_streak: AtomicU64,
     /// The spool's gauges (all zero without a spool).
     pub(crate) spool: Arc<SpoolCounters>,
 }
@@ -229,6 +231,7 @@ impl Core {
             overflow_base: AtomicU64::new(0),
             spool_failing: AtomicBool::new(false),
             spool_refused: AtomicU64::new(0),
+            spool_ok_streak: AtomicU64::new(0),
             spool,
         }
     }

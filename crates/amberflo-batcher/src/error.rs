@@ -410,21 +410,20 @@ pub enum FlushError {
 /// (a sink that blocks its thread instead of yielding) and had not returned, and are accounted
 /// (delivered or failed) if it ever returns.
 ///
+/// Its message states the time the shutdown took and its deadline: "shutdown returned after
+/// 14.8s of its 30.0s deadline without delivering everything: 3 record(s) handed to the error
+/// callback, 0 record(s) still inside an unfinished sink call".
+///
 /// ```
 /// use amberflo_batcher::ShutdownError;
-/// use std::time::Duration;
 ///
-/// let error = ShutdownError::Incomplete {
-///     elapsed: Duration::from_millis(14_812),
-///     timeout: Duration::from_secs(30),
-///     in_flight: 0,
-///     abandoned: 3,
-/// };
-/// assert_eq!(
-///     error.to_string(),
-///     "shutdown returned after 14.8s of its 30.0s deadline without delivering everything: \
-///      3 record(s) handed to the error callback, 0 record(s) still inside an unfinished sink call"
-/// );
+/// fn abandoned(error: &ShutdownError) -> u64 {
+///     match error {
+///         ShutdownError::Incomplete { abandoned, .. } => *abandoned,
+///         _ => 0,
+///     }
+/// }
+/// # let _ = abandoned;
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -436,6 +435,7 @@ pub enum ShutdownError {
          everything: {abandoned} record(s) handed to the error callback, {in_flight} record(s) \
          still inside an unfinished sink call"
     )]
+    #[non_exhaustive]
     Incomplete {
         /// How long the shutdown took.
         elapsed: Duration,
@@ -470,8 +470,8 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    /// Another engine (in this or another process) uses the spool directory: the directory
-    /// is locked (`flock`). Give each engine its own directory.
+    /// Another engine (in this or another process) uses the spool directory: its `LOCK` file
+    /// (or the directory itself) is locked. Give each engine its own directory.
     #[error("the spool directory {} is in use by another engine", dir.display())]
     SpoolLocked {
         /// The spool directory.

@@ -40,6 +40,9 @@ use crate::core::{CLOSED, Core, LINGER_SHIFT, Shard, deadline_after, epoch_of, l
 use crate::error::SendErrorKind;
 use crate::spool::{AppendError, Spool, SpoolCounters};
 
+/// Spool writes in a row that end a write failure episode.
+const SPOOL_RECOVERED_AFTER: u64 = 64;
+
 /// Slots the array queue has beyond the configured capacity. Producers refuse at the
 /// capacity (checked before pushing), so the array never fills up and a push never lands on a
 /// slot a worker is still reading out: that wait is a spin inside the queue. Racing producers
@@ -174,7 +177,7 @@ impl<T> Shared<T> {
         // `slot < RING <= 8`, so it fits a byte.
         match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
             Ok(()) => {
-                self.end_spool_failure_episode();
+                self.spool_write_succeeded();
                 self.wake_after_push();
                 Ok(())
             }
@@ -316,11 +319,14 @@ impl<T> Shared<T> {
     }
 
     /// Counts an item the spool could not write (a full disk, ...), logging once per episode:
-    /// the first failure, with its error; the episode ends at the next successful write.
+    /// the first failure, with its error. The episode ends after [`SPOOL_RECOVERED_AFTER`]
+    /// writes in a row succeed (lanes fail one by one as a disk fills, so one success proves
+    /// little).
     #[cold]
     fn spool_write_failed(&self, error: &std::io::Error) {
         let core = &*self.core;
         core.spool_refused.fetch_add(1, Ordering::Relaxed);
+        core.spool_ok_streak.store(0, Ordering::Relaxed);
         if !core.spool_failing.swap(true, Ordering::AcqRel) {
             tracing::error!(
                 %error,
@@ -331,11 +337,12 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Ends a spool write failure episode, if one is in progress, logging how many items it
-    /// refused.
-    fn end_spool_failure_episode(&self) {
+    /// Counts a successful spool write; during a failure episode, ends it (logging how many
+    /// items it refused) once enough writes in a row have succeeded.
+    fn spool_write_succeeded(&self) {
         let core = &*self.core;
         if core.spool_failing.load(Ordering::Relaxed)
+            && core.spool_ok_streak.fetch_add(1, Ordering::Relaxed) + 1 >= SPOOL_RECOVERED_AFTER
             && core.spool_failing.swap(false, Ordering::AcqRel)
         {
             let refused = core.spool_refused.swap(0, Ordering::Relaxed);
@@ -583,9 +590,16 @@ mod tests {
             for _ in 0..1_000 {
                 shared.spool_write_failed(&full);
             }
-            shared.end_spool_failure_episode();
+            // Lanes failing one by one: successes between failures do not end the episode.
+            for _ in 0..100 {
+                shared.spool_write_succeeded();
+                shared.spool_write_failed(&full);
+            }
+            for _ in 0..SPOOL_RECOVERED_AFTER {
+                shared.spool_write_succeeded();
+            }
             // A write that succeeds outside an episode logs nothing.
-            shared.end_spool_failure_episode();
+            shared.spool_write_succeeded();
             shared.spool_write_failed(&full);
         });
         let levels: Vec<_> = logs.iter().map(|(level, _)| *level).collect();
@@ -599,6 +613,6 @@ mod tests {
             "{logs:?}"
         );
         assert!(logs[0].1.contains("cannot write to the spool"), "{logs:?}");
-        assert!(logs[1].1.contains("refused=1000"), "{logs:?}");
+        assert!(logs[1].1.contains("refused=1100"), "{logs:?}");
     }
 }

@@ -62,9 +62,9 @@ pub struct Stats {
     /// garbage; each contiguous region counts once, whatever it held), plus records whose
     /// frame verified but that the codec could not decode (those also count in `failed`).
     pub spool_corrupt: u64,
-    /// With a spool: bytes skipped in damaged regions, a running count (each region is also
-    /// logged at `warn` with its segment, offset, size and an estimate of the records it
-    /// held).
+    /// With a spool: bytes skipped in damaged regions, a running count (the regions are also
+    /// logged at `warn`, the first 16 a reader of a segment meets, with the segment, offset,
+    /// size and an estimate of the records each held).
     pub spool_corrupt_bytes: u64,
 }
 

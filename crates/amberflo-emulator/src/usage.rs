@@ -155,7 +155,6 @@ impl Buckets {
     }
 }
 
-/// Prefixes a validation error's field with `parent.`.
 /// Refuses a value the SDK keeps as `Other` (`is_other`): the emulator computes only the
 /// `known` ones.
 pub(crate) fn supported(
@@ -174,6 +173,7 @@ pub(crate) fn supported(
     Ok(())
 }
 
+/// Prefixes a validation error's field with `parent.`.
 fn prefix(error: &ValidationError, parent: &str) -> ValidationError {
     ValidationError::new(format!("{parent}.{}", error.field()), error.rule().clone())
 }

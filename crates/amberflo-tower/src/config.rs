@@ -488,14 +488,18 @@ impl MeteringLayerBuilder {
         // Every name (and the fallback customer) must make a valid record under the client's
         // limits: check them once here rather than on every request.
         let limits = *self.client.record_limits();
-        let customer = match &self.missing {
-            MissingCustomer::Use(customer) => customer.as_str(),
-            MissingCustomer::Skip => "customer",
+        // The fallback customer, and room for the longest customer id a request may bring.
+        let longest_customer = "c".repeat(limits.max_name_bytes);
+        let fallback = match &self.missing {
+            MissingCustomer::Use(customer) => Some(customer.as_str()),
+            MissingCustomer::Skip => None,
         };
-        for (meter, _) in &self.meters {
-            MeterRecord::builder(meter, 1.0, customer)
-                .dimensions(self.dimensions.iter().map(|(name, _)| (name.as_str(), "v")))
-                .build_with(&limits)?;
+        for customer in fallback.into_iter().chain([longest_customer.as_str()]) {
+            for (meter, _) in &self.meters {
+                MeterRecord::builder(meter, 1.0, customer)
+                    .dimensions(self.dimensions.iter().map(|(name, _)| (name.as_str(), "v")))
+                    .build_with(&limits)?;
+            }
         }
         if let Some(route) = &self.unmatched_route {
             MeterRecord::builder("meter", 1.0, "customer")

@@ -30,7 +30,7 @@
 //! A caller cannot dodge metering with what it sends: dimension values taken from the request
 //! (headers, host, route) are cut to fit the client's record limits (on a character boundary,
 //! ending with `…`), and a request whose customer id cannot be metered (not UTF-8, or over
-//! the 256-byte limit) is refused with `431` or `400` without reaching the service, unless
+//! the client's `max_name_bytes`, 256 bytes by default) is refused with `431` or `400` without reaching the service, unless
 //! [`InvalidCustomer::Serve`] says to serve it unmetered (counted).
 //!
 //! # Features

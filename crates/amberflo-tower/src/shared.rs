@@ -6,7 +6,7 @@
 //! dropping the request's records: a dimension value longer than `max_value_bytes` keeps its
 //! first bytes, cut on a character boundary, and ends with `…`; when the dimensions together
 //! would still overflow `max_record_bytes`, each is cut the same way to an equal share of the
-//! room left. A customer id cannot be cut (it would bill someone else): an id that cannot be
+//! room left (one left blank by a share too small is dropped). A customer id cannot be cut (it would bill someone else): an id that cannot be
 //! metered is [`InvalidCustomer`]'s to handle.
 
 use std::borrow::Cow;
@@ -326,6 +326,8 @@ impl Shared {
                     *value = Cow::Owned(fit(value, share).into_owned());
                 }
             }
+            // A share too small for any text: the dimension goes, the record stays.
+            dims.retain(|(_, value)| !value.trim().is_empty());
         }
         dims
     }

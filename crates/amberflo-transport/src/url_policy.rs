@@ -79,11 +79,25 @@ pub(crate) fn check_base_url(
 /// assert_eq!(redacted_url("https://example.com/api"), "https://example.com/api");
 /// ```
 pub fn redacted_url(raw: &str) -> String {
-    let start = raw.find("://").map_or(0, |at| at + 3);
+    // After `scheme://` only when what precedes it is a scheme (a `://` inside a password is
+    // not one), else from the start.
+    let start = raw
+        .find("://")
+        .filter(|&at| is_scheme(&raw[..at]))
+        .map_or(0, |at| at + 3);
     match raw[start..].rfind('@') {
         Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
         None => raw.to_owned(),
     }
+}
+
+/// Whether `text` is a URL scheme: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// Whether `host` is `localhost` or a loopback address.
@@ -124,6 +138,7 @@ pub(crate) mod malformed {
         "https://user:HUNTER2XYZZY@exa mple.com",
         "http://user:HUNTER2XYZZY@[::1",
         "//user:HUNTER2XYZZY@example.com",
+        "https:user:HUNTER2://XYZZY@example.com",
     ];
 
     /// Whether `text` shows any part of the secret of [`MALFORMED_WITH_SECRETS`].

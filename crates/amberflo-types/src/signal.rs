@@ -496,8 +496,13 @@ pub struct Signal {
     /// The meter watched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_id: Option<String>,
-    /// The range the value is computed over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The range the value is computed over (a value that is not text, such as a number,
+    /// reads as `Other` with its JSON text).
+    #[serde(
+        default,
+        deserialize_with = "range_leniently",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub range: Option<SignalRange>,
     /// The cron schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -536,7 +541,9 @@ pub struct Signal {
     /// The webhook called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
-    /// The webhook's headers (the API sends them as one JSON object in text).
+    /// The webhook's headers (the API sends them as one JSON object in text; an object is read
+    /// too). Text that is not a JSON object of strings is a decode error naming
+    /// `webhookHeaders`.
     #[serde(
         default,
         with = "headers_as_text",
@@ -611,11 +618,21 @@ mod headers_as_text {
         }
     }
 
+    /// The headers as text holding a JSON object (what the API sends), or as the object
+    /// itself; `null` and blank text are none.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Sent {
+        Text(String),
+        Object(BTreeMap<String, String>),
+    }
+
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
-        match Option::<String>::deserialize(deserializer)? {
-            Some(text) if !text.trim().is_empty() => {
+        match Option::<Sent>::deserialize(deserializer)? {
+            Some(Sent::Object(headers)) => Ok(Some(headers)),
+            Some(Sent::Text(text)) if !text.trim().is_empty() => {
                 serde_json::from_str(&text).map(Some).map_err(|error| {
                     D::Error::custom(format!(
                         "webhookHeaders must be a JSON object of strings in text: {error}"
@@ -625,4 +642,18 @@ mod headers_as_text {
             _ => Ok(None),
         }
     }
+}
+
+/// A response's `range`: text is read as a [`SignalRange`]; any other JSON value (a number,
+/// ...) as `Other` holding its JSON text, rather than failing the whole signal.
+fn range_leniently<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SignalRange>, D::Error> {
+    Ok(
+        match Option::<serde_json::Value>::deserialize(deserializer)? {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) => Some(SignalRange::from(text)),
+            Some(other) => Some(SignalRange::Other(other.to_string())),
+        },
+    )
 }

@@ -159,6 +159,11 @@ fn signal_payload_and_response() {
         ("notification_type", &Rule::Blank)
     );
 
+    let numeric: Signal = serde_json::from_value(json!({"id": "s1", "range": 30})).unwrap();
+    assert_eq!(numeric.range, Some(SignalRange::Other("30".to_owned())));
+    let object: Signal =
+        serde_json::from_value(json!({"id": "s1", "webhookHeaders": {"X": "1"}})).unwrap();
+    assert_eq!(object.webhook_headers.unwrap()["X"], "1");
     let signal: Signal = serde_json::from_value(json!({"id": "s1", "name": "n", "range": "week",
         "webhookHeaders": "{\"Authorization\":\"Bearer x\"}",
         "createTime": 1, "notificationType": "undefined-meter", "thresholdCondition": "percent-change",

@@ -64,8 +64,10 @@ const UNKNOWN_MODEL: &str = "unknown model";
 ///
 /// A token count must be a whole number, at least 0 (`12`, or `12.0`): text (`"12"`), a
 /// negative or a fractional count is a [`ValidationError`] naming the field
-/// ([`Rule::WrongType`]), and so is a known shape without its input count ([`Rule::Missing`]),
-/// rather than metering less than was used.
+/// ([`Rule::WrongType`]), and so is a known shape with an output count but no input count
+/// ([`Rule::Missing`]), rather than metering less than was used. A shape without any token
+/// count (a Cohere rerank's `search_units`, `"usageMetadata": null`) is not token usage:
+/// `None`.
 ///
 /// ```
 /// use amberflo::llm::{LlmProvider, token_usage};
@@ -135,6 +137,12 @@ fn found(
     object: &str,
     counts: Counts<'_>,
 ) -> Result<Option<TokenUsage>, ValidationError> {
+    // No token count where the shape keeps them (a Cohere rerank's `search_units`, a `null`
+    // usage): not a token usage answer.
+    let present = |key: &str| counts.tokens.get(key).is_some_and(|value| !value.is_null());
+    if !(present(counts.input) || counts.output.is_some_and(present)) {
+        return Ok(None);
+    }
     let input = count(counts.parent, counts.tokens, counts.input)?
         .ok_or_else(|| ValidationError::new(counts.field(counts.input), Rule::Missing))?;
     let output = match counts.output {
@@ -413,6 +421,12 @@ mod tests {
         assert_eq!(
             error_of(&json!({"object": "chat.completion", "usage": {"completion_tokens": 3}})),
             ("usage.prompt_tokens".to_owned(), Rule::Missing)
+        );
+        // Shapes without token counts are not token usage: no records, no error.
+        assert!(records(&json!({"meta": {"billed_units": {"search_units": 1}}})).is_empty());
+        assert!(records(&json!({"usageMetadata": null})).is_empty());
+        assert!(
+            records(&json!({"object": "chat.completion", "usage": {"total_tokens": 3}})).is_empty()
         );
         // Whole floats, zero and an absent or null output count are fine.
         let got = records(

@@ -50,6 +50,6 @@ fn custom_payloads_are_spooled_too() {
     client.shutdown(Duration::from_secs(10)).unwrap();
     let stats = client.custom_stats();
     assert_eq!((stats.enqueued, stats.delivered, stats.spooled), (1, 1, 0));
-    assert!(dir.path().join("custom").join("lane-0").is_dir());
-    assert!(dir.path().join("records").is_dir());
+    assert!(dir.path().join("custom").join("LOCK").exists());
+    assert!(dir.path().join("records").join("LOCK").exists());
 }

@@ -181,8 +181,8 @@ impl FrameReader {
                 records_lost_estimate,
                 "amberflo-batcher: skipped a damaged spool region{}",
                 if at_end {
-                    " at the end of the segment (torn or truncated: any records written after \
-                     it are lost too)"
+                    " at the end of what was read (a torn or truncated tail: records written \
+                     after it, if any, are lost too)"
                 } else {
                     ""
                 }

@@ -1,5 +1,4 @@
-//! The spool directory's layout: one directory per lane, `lane-{n}` (the directory itself is
-//! the lock, see the `lock` module).
+//! The spool directory's layout: `LOCK` and one directory per lane, `lane-{n}`.
 //!
 //! Spools written before lanes existed kept their segments in the directory itself; opening
 //! one moves those files into `lane-0` (a rename each), so they are replayed like any lane's.

@@ -32,7 +32,7 @@
 //!
 //! # On-disk format
 //!
-//! `dir` itself is locked (an exclusive `flock` on the directory, see the `lock` module); in
+//! `dir/LOCK` and `dir` itself are locked (exclusive `flock`s, see the `lock` module); in
 //! each lane's directory
 //! `dir/lane-{n}`, segments `{first_id:020}.seg` and their acknowledgement logs
 //! `{first_id:020}.ack`. Both hold frames (see the `format` module): `magic | len | crc32 | id

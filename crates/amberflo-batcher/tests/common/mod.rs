@@ -118,6 +118,7 @@ pub fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
         timeout,
         in_flight,
         abandoned,
+        ..
     } = *error
     else {
         panic!("not Incomplete: {error:?}");
