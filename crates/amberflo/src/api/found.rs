@@ -3,10 +3,16 @@
 //! one; [`matches`] reads a [`Matches`] answer (a list of matches, `[]` for none), as
 //! `GET /meters?meterApiName=` answers.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use http::{Method, StatusCode};
 use serde::Serialize;
-use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
-use serde_json::Value;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{
+    self, Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer,
+    MapAccess, SeqAccess, Visitor,
+};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -50,9 +56,75 @@ impl<T> Default for Found<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Found<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        one(Value::deserialize(deserializer)?)
+        deserializer
+            .deserialize_any(FoundVisitor(PhantomData))
             .map(Found)
-            .map_err(D::Error::custom)
+    }
+}
+
+/// Reads a [`Found`] straight from the answer, with no intermediate `serde_json::Value` (so a
+/// big answer is held once, not twice): `null` and `{}` are nothing; any other object is
+/// handed to `T` with its first key put back in front.
+struct FoundVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for FoundVisitor<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object, `{}` or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(None);
+        };
+        let resumed = Resumed {
+            first: Some(first),
+            rest: map,
+        };
+        T::deserialize(MapAccessDeserializer::new(resumed)).map(Some)
+    }
+}
+
+/// A map whose first key was already read: it yields that key again, then the rest.
+struct Resumed<A> {
+    first: Option<String>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Resumed<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some(key) => seed.deserialize(key.into_deserializer()).map(Some),
+            None => self.rest.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.rest.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.rest
+            .size_hint()
+            .map(|rest| rest + usize::from(self.first.is_some()))
     }
 }
 
@@ -67,30 +139,42 @@ impl<T> Default for Matches<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Matches<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let values = match Value::deserialize(deserializer)? {
-            Value::Array(list) => list,
-            other => vec![other],
-        };
-        values
-            .into_iter()
-            .filter_map(|value| one(value).transpose())
-            .collect::<Result<Vec<T>, _>>()
+        deserializer
+            .deserialize_any(MatchesVisitor(PhantomData))
             .map(Matches)
-            .map_err(D::Error::custom)
     }
 }
 
-/// `None` for `null` and `{}`, else the whole `T`.
-fn one<'de, T: Deserialize<'de>>(value: Value) -> Result<Option<T>, serde_json::Error> {
-    let nothing = match &value {
-        Value::Null => true,
-        Value::Object(fields) => fields.is_empty(),
-        _ => false,
-    };
-    if nothing {
-        return Ok(None);
+/// Reads [`Matches`] straight from the answer: each element of a list as a [`Found`], or a
+/// lone object (or `null`) as one.
+struct MatchesVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for MatchesVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of objects, an object, `{}` or null")
     }
-    T::deserialize(value).map(Some)
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut found = Vec::new();
+        while let Some(Found(item)) = seq.next_element::<Found<T>>()? {
+            found.extend(item);
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+        FoundVisitor(PhantomData).visit_map(map).map(Vec::from_iter)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,67 @@
+//! Memory under big answers: what an API call allocates while it reads an answer of `SIZE`
+//! bytes, measured with a counting allocator (dhat): a huge unknown field and a huge known
+//! string, read straight into the typed answer (no intermediate `serde_json::Value`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use amberflo::Client;
+use amberflo::mock::{MockReply, MockTransport};
+
+// Counts every allocation (dhat's testing mode): what a call allocates, and the peak.
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
+/// The answers' size.
+const SIZE: usize = 16 << 20;
+
+/// The most an API call may allocate while it decodes an object answer of `SIZE` bytes
+/// (whose bytes it already holds): its decoded value once, plus a constant. Through an
+/// intermediate `serde_json::Value` it took twice the size.
+const BOUND: usize = SIZE + (4 << 20);
+
+/// The most `call` had allocated at once (blocks allocated before it do not count).
+fn peak_growth(call: impl FnOnce()) -> usize {
+    let profiler = dhat::Profiler::builder().testing().build();
+    call();
+    let peak = dhat::HeapStats::get().max_bytes;
+    drop(profiler);
+    peak
+}
+
+fn client_answering(body: String) -> Client {
+    let mock = MockTransport::new();
+    mock.set_default_reply(MockReply::text(200, body));
+    Client::builder()
+        .api_key("k")
+        .transport(mock)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn big_objects_cost_a_bounded_multiple_of_their_size() {
+    let filler = "x".repeat(SIZE);
+    let huge_unknown = format!(r#"{{"customerId": "c1", "blob": "{filler}"}}"#);
+    let huge_known = format!(r#"{{"customerId": "c1", "customerName": "{filler}"}}"#);
+    drop(filler);
+
+    let mut grown = Vec::new();
+    for (shape, body) in [
+        ("unknown field", huge_unknown),
+        ("known string", huge_known),
+    ] {
+        let client = client_answering(body);
+        let growth = peak_growth(|| {
+            let customer = amberflo_batcher::block_on(client.customers().get("c1")).unwrap();
+            assert!(customer.is_some());
+        });
+        grown.push((shape, growth));
+    }
+    for (shape, growth) in grown {
+        println!(
+            "{shape}: {} MiB for a {} MiB answer",
+            growth >> 20,
+            SIZE >> 20
+        );
+        assert!(growth <= BOUND, "{shape}: {growth} bytes, over {BOUND}");
+    }
+}
