@@ -237,7 +237,7 @@ pub struct CustomerProductPlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time_in_seconds: Option<EpochSeconds>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 

@@ -141,7 +141,7 @@ pub struct PageInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_results: Option<u64>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -462,7 +462,7 @@ pub struct UsageCostReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_info: Option<PageInfo>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -520,7 +520,7 @@ pub struct CostGroup {
     #[cfg_attr(feature = "schemars", schemars(with = "Option<Vec<CostValue>>"))]
     pub costs: Vec<CostValue>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -561,6 +561,6 @@ pub struct CostValue {
     #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
     pub pay_as_you_go_promotion_used: f64,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }

@@ -81,7 +81,7 @@ pub struct Address {
     #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::NonBlank"))]
     pub country: Option<String>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -420,7 +420,7 @@ pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<LifecycleStage>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 

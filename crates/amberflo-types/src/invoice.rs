@@ -389,6 +389,6 @@ pub struct Invoice {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<PaymentStatus>,
     /// Every other field the server sent (invoice key, totals, line items, ...).
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }

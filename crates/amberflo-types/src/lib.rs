@@ -96,6 +96,7 @@ mod customer;
 mod date;
 mod dimensions;
 mod error;
+mod extra;
 mod ids;
 mod ingest;
 pub mod ingest_file;
@@ -133,6 +134,7 @@ pub use customer::{
 pub use date::{CalendarDate, Month};
 pub use dimensions::Dimensions;
 pub use error::{Rule, ValidationError};
+pub use extra::{MAX_EXTRA_BYTES, dropped_unknown_fields};
 pub use ids::{CustomerId, MeterApiName, MeterId, PrepaidOrderId, PromotionId, SignalId};
 pub use ingest::{CANCEL_PREVIOUS_DIMENSION, MeterRecord, MeterRecordBuilder, UniqueId};
 pub use invoice::{

@@ -351,7 +351,7 @@ pub struct MeterDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locking_status: Option<LockingStatus>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 

@@ -42,7 +42,7 @@ pub struct Promotion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Every other field the server sent (discounts, time limits, ...).
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -258,7 +258,7 @@ pub struct CustomerPromotion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount_left: Option<f64>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 

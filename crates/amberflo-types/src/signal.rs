@@ -564,7 +564,7 @@ pub struct Signal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_plan_id: Option<String>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 

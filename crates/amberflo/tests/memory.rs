@@ -40,6 +40,8 @@ fn client_answering(body: String) -> Client {
 #[test]
 fn big_objects_cost_a_bounded_multiple_of_their_size() {
     let filler = "x".repeat(SIZE);
+    const { assert!(SIZE >= amberflo::types::MAX_EXTRA_BYTES) };
+    let dropped_before = amberflo::types::dropped_unknown_fields();
     let huge_unknown = format!(r#"{{"customerId": "c1", "blob": "{filler}"}}"#);
     let huge_known = format!(r#"{{"customerId": "c1", "customerName": "{filler}"}}"#);
     drop(filler);
@@ -51,11 +53,19 @@ fn big_objects_cost_a_bounded_multiple_of_their_size() {
     ] {
         let client = client_answering(body);
         let growth = peak_growth(|| {
-            let customer = amberflo_batcher::block_on(client.customers().get("c1")).unwrap();
-            assert!(customer.is_some());
+            let customer = amberflo_batcher::block_on(client.customers().get("c1"))
+                .unwrap()
+                .unwrap();
+            // Over `MAX_EXTRA_BYTES`: dropped (and counted), not kept.
+            assert!(!customer.extra.contains_key("blob"));
         });
         grown.push((shape, growth));
     }
+    assert_eq!(
+        amberflo::types::dropped_unknown_fields() - dropped_before,
+        1,
+        "the huge unknown field, counted"
+    );
     for (shape, growth) in grown {
         println!(
             "{shape}: {} MiB for a {} MiB answer",

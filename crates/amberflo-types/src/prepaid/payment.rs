@@ -220,6 +220,6 @@ pub struct PrepaidPaymentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<PaymentStatus>,
     /// Every other field the server sent.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "crate::extra::bounded")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
