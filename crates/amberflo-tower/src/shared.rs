@@ -299,12 +299,12 @@ impl Shared {
     }
 
     /// The request's dimensions, each made to fit the record limits (see the module docs)
-    /// for records of `meter` and `customer`.
+    /// for records of `customer` and any of the layer's meters (the longest name counts):
+    /// made once per request, shared by its records.
     fn fitted_dimensions<'a>(
         &'a self,
         pending: &'a Pending,
         summary: &RequestSummary<'a>,
-        meter: &str,
         customer: &str,
     ) -> Vec<(&'a str, Cow<'a, str>)> {
         let max_value = self.limits.max_value_bytes;
@@ -316,8 +316,10 @@ impl Shared {
                 Some((&*dim.name, fit(value, max_value)))
             })
             .collect();
-        let fixed =
-            meter.len() + customer.len() + dims.iter().map(|(name, _)| name.len()).sum::<usize>();
+        let longest_meter = self.meters.iter().map(|meter| meter.name.len()).max();
+        let fixed = longest_meter.unwrap_or(0)
+            + customer.len()
+            + dims.iter().map(|(name, _)| name.len()).sum::<usize>();
         let values: usize = dims.iter().map(|(_, value)| value.len()).sum();
         if fixed + values > self.limits.max_record_bytes && !dims.is_empty() {
             let share = self.limits.max_record_bytes.saturating_sub(fixed) / dims.len();
@@ -371,6 +373,7 @@ impl Shared {
                 .map_or(0, |bytes| bytes.load(Ordering::Relaxed)),
             response_bytes: pending.response_bytes,
         };
+        let dimensions = self.fitted_dimensions(pending, &summary, customer);
         for meter in &self.meters {
             let value = match &meter.value {
                 MeterValue::Count => 1.0,
@@ -382,11 +385,11 @@ impl Shared {
                     None => continue,
                 },
             };
-            let dimensions = self.fitted_dimensions(pending, &summary, &meter.name, customer);
             let mut record =
                 MeterRecord::builder(&meter.name, value, customer).meter_time(pending.started_at);
             if !dimensions.is_empty() {
-                record = record.dimensions(dimensions);
+                record =
+                    record.dimensions(dimensions.iter().map(|(name, value)| (*name, &**value)));
             }
             match record.build_with(&self.limits) {
                 Ok(record) => self.send(record),
