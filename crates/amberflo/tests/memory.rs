@@ -38,42 +38,92 @@ fn client_answering(body: String) -> Client {
         .unwrap()
 }
 
+/// Each lookup: its name, the fields that make its answer whole (JSON, without braces), a
+/// known text field it keeps, and the call (which must find the answer).
+type Lookup = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Client) -> bool,
+);
+
+const LOOKUPS: &[Lookup] = &[
+    (
+        "customers().get",
+        r#""customerId": "c1""#,
+        "customerName",
+        |client| {
+            amberflo_batcher::block_on(client.customers().get("c1"))
+                .unwrap()
+                .is_some()
+        },
+    ),
+    ("signals().get", r#""id": "s1""#, "name", |client| {
+        amberflo_batcher::block_on(client.signals().get("s1"))
+            .unwrap()
+            .is_some()
+    }),
+    (
+        "promotions().get",
+        r#""id": "p1""#,
+        "promotionName",
+        |client| {
+            amberflo_batcher::block_on(client.promotions().get("p1"))
+                .unwrap()
+                .is_some()
+        },
+    ),
+    (
+        "product_plans().get",
+        r#""customerId": "c1", "productPlanId": "plan""#,
+        "productId",
+        |client| {
+            amberflo_batcher::block_on(client.product_plans().get("c1"))
+                .unwrap()
+                .is_some()
+        },
+    ),
+    (
+        "meters().get",
+        r#""id": "m1", "meterApiName": "ApiCalls""#,
+        "label",
+        |client| {
+            amberflo_batcher::block_on(client.meters().get("ApiCalls"))
+                .unwrap()
+                .is_some()
+        },
+    ),
+];
+
 #[test]
 fn big_objects_cost_a_bounded_multiple_of_their_size() {
     let filler = "x".repeat(SIZE);
     const { assert!(SIZE >= amberflo::types::MAX_EXTRA_BYTES) };
     let dropped_before = amberflo::types::dropped_unknown_fields();
-    let huge_unknown = format!(r#"{{"customerId": "c1", "blob": "{filler}"}}"#);
-    let huge_known = format!(r#"{{"customerId": "c1", "customerName": "{filler}"}}"#);
-    drop(filler);
-
     let mut grown = Vec::new();
-    for (shape, body) in [
-        ("unknown field", huge_unknown),
-        ("known string", huge_known),
-    ] {
-        let client = client_answering(body);
-        let growth = peak_growth(|| {
-            let customer = amberflo_batcher::block_on(client.customers().get("c1"))
-                .unwrap()
-                .unwrap();
-            // Over `MAX_EXTRA_BYTES`: dropped (and counted), not kept.
-            assert!(!customer.extra.contains_key("blob"));
-        });
-        grown.push((shape, growth));
+    for &(lookup, whole, known, call) in LOOKUPS {
+        for (shape, field) in [("unknown field", "blob"), ("known string", known)] {
+            let client = client_answering(format!(r#"{{{whole}, "{field}": "{filler}"}}"#));
+            let growth = peak_growth(|| assert!(call(&client), "{lookup} found its answer"));
+            grown.push((lookup, shape, growth));
+        }
     }
+    drop(filler);
+    // Over `MAX_EXTRA_BYTES`: each huge unknown field dropped and counted, not kept.
     assert_eq!(
         amberflo::types::dropped_unknown_fields() - dropped_before,
-        1,
-        "the huge unknown field, counted"
+        LOOKUPS.len() as u64
     );
-    for (shape, growth) in grown {
+    for (lookup, shape, growth) in grown {
         println!(
-            "{shape}: {} MiB for a {} MiB answer",
+            "{lookup}, {shape}: {} MiB for a {} MiB answer",
             growth >> 20,
             SIZE >> 20
         );
-        assert!(growth <= BOUND, "{shape}: {growth} bytes, over {BOUND}");
+        assert!(
+            growth <= BOUND,
+            "{lookup}, {shape}: {growth} bytes, over {BOUND}"
+        );
     }
     #[cfg(any(feature = "reqwest", feature = "hyper"))]
     big_objects_over_each_transport_cost_at_most_three_times_their_size();
