@@ -211,12 +211,17 @@ impl Shared {
         }
     }
 
-    /// Whether `customer` can be metered as it is.
-    fn check_customer(&self, customer: &Text) -> Result<(), BadCustomer> {
-        match customer.text()? {
-            Some(id) if id.len() > self.limits.max_name_bytes => Err(BadCustomer::TooLong),
-            _ => Ok(()),
-        }
+    /// `customer` when it can be metered as it is, `None` when it is blank (a missing
+    /// customer), or why it cannot be metered; its text is checked once here.
+    fn checked_customer(&self, customer: Text) -> Result<Option<Text>, BadCustomer> {
+        let present = match customer.text()? {
+            None => false,
+            Some(id) if id.len() > self.limits.max_name_bytes => {
+                return Err(BadCustomer::TooLong);
+            }
+            Some(_) => true,
+        };
+        Ok(present.then_some(customer))
     }
 
     /// Applies [`InvalidCustomer`] to a request whose customer id cannot be metered.
@@ -251,12 +256,11 @@ impl Shared {
             }
             CustomerSource::Fn(find) => (find(parts).map(Text::Owned), false),
         };
-        if let Some(customer) = &customer
-            && let Err(bad) = self.check_customer(customer)
-        {
-            return self.bad_customer(&bad, from_header);
-        }
-        let customer = customer.filter(|customer| customer.as_str().is_some());
+        let customer = match customer.map(|customer| self.checked_customer(customer)) {
+            Some(Err(bad)) => return self.bad_customer(&bad, from_header),
+            Some(Ok(customer)) => customer,
+            None => None,
+        };
         if customer.is_none() && self.default_customer.is_none() {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return Start::Unmetered;
