@@ -70,6 +70,7 @@ struct Inner {
     api_key: ApiKey,
     api_url: Url,
     ingest_url: Url,
+    max_decoded_bytes: usize,
 }
 
 impl ApiClient {
@@ -83,6 +84,7 @@ impl ApiClient {
         api_key: ApiKey,
         api_url: Url,
         ingest_url: Url,
+        max_decoded_bytes: usize,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -90,6 +92,7 @@ impl ApiClient {
                 api_key,
                 api_url,
                 ingest_url,
+                max_decoded_bytes,
             }),
         }
     }
@@ -116,6 +119,7 @@ impl ApiClient {
             inner.api_key.clone(),
             inner.api_url.clone(),
             inner.ingest_url.clone(),
+            inner.max_decoded_bytes,
         )
     }
 
@@ -183,7 +187,7 @@ impl ApiClient {
     /// [`Error::Decode`] when the body is not an `R`.
     pub async fn send_json<R: DeserializeOwned>(&self, request: ApiRequest) -> Result<R, Error> {
         let body = self.execute(request).await?;
-        response::decode_json(&body)
+        response::decode_json(&body, self.inner.max_decoded_bytes)
     }
 
     /// Sends a request made by [`request`](Self::request) whose answer is not read (a

@@ -14,6 +14,7 @@ use crate::{
 /// | [`api_url`](Self::api_url) | `https://app.amberflo.io` |
 /// | [`ingest_url`](Self::ingest_url) | `https://ingest.amberflo.io` |
 /// | [`allow_insecure_http`](Self::allow_insecure_http) | `false`: `http://` only to loopback |
+/// | [`max_decoded_bytes`](Self::max_decoded_bytes) | [`MAX_DECODED_BYTES`](defaults::MAX_DECODED_BYTES) (128 MiB) |
 /// | [`transport`](Self::transport) | the built-in transport of [`TransportKind::default_for_build`] (reqwest, else hyper) with its defaults; required in a build with neither |
 ///
 /// ```
@@ -32,6 +33,7 @@ pub struct ApiClientBuilder {
     api_url: String,
     ingest_url: String,
     allow_insecure_http: bool,
+    max_decoded_bytes: usize,
     transport: Option<Arc<dyn Transport>>,
 }
 
@@ -43,6 +45,7 @@ impl ApiClientBuilder {
             api_url: defaults::API_URL.to_owned(),
             ingest_url: defaults::INGEST_URL.to_owned(),
             allow_insecure_http: false,
+            max_decoded_bytes: defaults::MAX_DECODED_BYTES,
             transport: None,
         }
     }
@@ -63,6 +66,35 @@ impl ApiClientBuilder {
     /// Plain http to `127.0.0.0/8`, `::1` and `localhost` is always allowed.
     pub fn allow_insecure_http(mut self) -> Self {
         self.allow_insecure_http = true;
+        self
+    }
+
+    /// The most memory an answer may take once decoded (default 128 MiB, twice the built-in
+    /// transports' response cap): strings count their length, list elements and map entries
+    /// what the collections holding them allocate. An answer over it is an
+    /// [`Error::Decode`] before it is built, so that an answer of tiny elements (`[{},{},…]`,
+    /// a few bytes each in JSON, a whole struct each decoded) cannot take many times the
+    /// response cap. Lower it with the response cap: twice the cap keeps a call within about
+    /// three times the cap.
+    ///
+    /// ```
+    /// # #[cfg(feature = "mock")] {
+    /// use amberflo_transport::{ApiClient, ApiKey, Error, MockReply, MockTransport};
+    ///
+    /// let mock = MockTransport::new();
+    /// mock.push_reply(MockReply::text(200, format!("[{}]", vec!["[]"; 1000].join(","))));
+    /// let client = ApiClient::builder(ApiKey::new("k")?)
+    ///     .max_decoded_bytes(16 * 1024)
+    ///     .transport(mock)
+    ///     .build()?;
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().map_err(|e| e.to_string())?;
+    /// let answer = rt.block_on(client.get_json::<_, Vec<Vec<String>>>("/lists", &()));
+    /// assert!(matches!(answer, Err(Error::Decode { .. })));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_decoded_bytes(mut self, limit: usize) -> Self {
+        self.max_decoded_bytes = limit;
         self
     }
 
@@ -104,6 +136,7 @@ impl ApiClientBuilder {
             self.api_key,
             api_url,
             ingest_url,
+            self.max_decoded_bytes,
         ))
     }
 }
@@ -127,6 +160,7 @@ impl fmt::Debug for ApiClientBuilder {
             .field("api_url", &url_policy::redacted_url(&self.api_url))
             .field("ingest_url", &url_policy::redacted_url(&self.ingest_url))
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field("transport", &self.transport.as_ref().map(|t| t.name()))
             .finish()
     }

@@ -28,6 +28,16 @@ pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// answer; a longer body is a [`TransportError::ResponseTooLarge`](crate::TransportError).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The most memory an answer may take once decoded, as [`ApiClientBuilder::max_decoded_bytes`]
+/// charges it: 128 MiB, twice [`MAX_RESPONSE_BYTES`], so that an API call holds at most about
+/// three times the response cap (the answer's bytes and what they decode to). Answers as
+/// Amberflo sends them decode to 1 to 9 times their JSON (a customer list about 8 times), so
+/// this admits, for example, some 70,000 customers; an answer of tiny list elements or map
+/// entries (`[{},{},…]`, tens of times their JSON) is refused before it is built.
+///
+/// [`ApiClientBuilder::max_decoded_bytes`]: crate::ApiClientBuilder::max_decoded_bytes
+pub const MAX_DECODED_BYTES: usize = 2 * MAX_RESPONSE_BYTES;
+
 /// The most of an error response's body kept in [`ApiError::body`](crate::ApiError): 4 KiB
 /// (the original length is in [`ApiError::body_len`](crate::ApiError)).
 pub const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;

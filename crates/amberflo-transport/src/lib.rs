@@ -61,6 +61,7 @@ mod api_key;
 mod choice;
 mod client;
 mod client_builder;
+mod decode_budget;
 pub mod defaults;
 mod error;
 mod gzip;

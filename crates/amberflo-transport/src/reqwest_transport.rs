@@ -83,13 +83,14 @@ impl ReqwestTransport {
     async fn read_body(&self, response: &mut reqwest::Response) -> Result<Bytes, TransportError> {
         let limit = self.max_response_bytes;
         let too_large = TransportError::ResponseTooLarge { limit };
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit as u64)
-        {
+        let length = response.content_length();
+        if length.is_some_and(|length| length > limit as u64) {
             return Err(too_large);
         }
-        let mut body = bytes::BytesMut::new();
+        // One buffer of the announced length (within the limit), so a big answer is not
+        // copied as the buffer doubles; a body longer than announced still grows it.
+        let announced = length.map_or(0, |length| usize::try_from(length).unwrap_or(limit));
+        let mut body = bytes::BytesMut::with_capacity(announced);
         while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(&e))? {
             if body.len() + chunk.len() > limit {
                 return Err(too_large);

@@ -32,11 +32,16 @@ pub(crate) fn classify_at(
     ))
 }
 
-/// Decodes a 2xx JSON body; an empty body decodes as JSON `null` (so `()` and `Option<T>` work).
-pub(crate) fn decode_json<R: DeserializeOwned>(body: &[u8]) -> Result<R, Error> {
+/// Decodes a 2xx JSON body into at most `max_decoded_bytes` of memory (see
+/// [`decode_budget`](crate::decode_budget)); an empty body decodes as JSON `null` (so `()` and
+/// `Option<T>` work).
+pub(crate) fn decode_json<R: DeserializeOwned>(
+    body: &[u8],
+    max_decoded_bytes: usize,
+) -> Result<R, Error> {
     let trimmed = body.trim_ascii();
     let json: &[u8] = if trimmed.is_empty() { b"null" } else { trimmed };
-    serde_json::from_slice(json).map_err(|e| Error::decode(body, e))
+    crate::decode_budget::decode(json, max_decoded_bytes).map_err(|e| Error::decode(body, e))
 }
 
 /// The text of an ingest reply (`N records were ingested`), also when sent as a JSON string.
@@ -97,11 +102,11 @@ mod tests {
 
     #[test]
     fn decodes_json_and_empty_bodies() {
-        let v: serde_json::Value = decode_json(b"{\"a\":1}").unwrap();
+        let v: serde_json::Value = decode_json(b"{\"a\":1}", 1024).unwrap();
         assert_eq!(v["a"], 1);
-        decode_json::<()>(b"").unwrap();
-        assert_eq!(decode_json::<Option<u8>>(b"  ").unwrap(), None);
-        let err = decode_json::<u8>(b"<html>").unwrap_err();
+        decode_json::<()>(b"", 1024).unwrap();
+        assert_eq!(decode_json::<Option<u8>>(b"  ", 1024).unwrap(), None);
+        let err = decode_json::<u8>(b"<html>", 1024).unwrap_err();
         assert!(matches!(err, Error::Decode { ref snippet, .. } if snippet == "<html>"));
     }
 

@@ -44,6 +44,9 @@ impl ClientBuilder {
         if let Some(url) = &self.ingest_url {
             api = api.ingest_url(url.clone());
         }
+        if let Some(limit) = self.max_response_bytes {
+            api = api.max_decoded_bytes(limit.saturating_mul(2));
+        }
         let api = api.build()?;
         if builtin.is_some() {
             self.refuse_https_without_tls(&api)?;

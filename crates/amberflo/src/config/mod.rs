@@ -103,7 +103,7 @@ pub fn default_api_retry_policy() -> RetryPolicy {
 /// | transport | reqwest when the `reqwest` feature is on, else hyper (any feature combination builds; `use_reqwest()` / `use_hyper()` override) |
 /// | TLS | reqwest: native-tls when the `native-tls` feature is on, else rustls; hyper: rustls |
 /// | connect / request timeout | 10 s / 30 s |
-/// | max response bytes | 64 MiB |
+/// | max response bytes | 64 MiB; an answer may take twice that decoded |
 /// | max request bytes (gzipped) | 4 MiB; larger batches are split |
 /// | queue capacity | 100,000 records; 10,000 custom-schema payloads |
 /// | batch size / linger | 500 records / 0.5 s |

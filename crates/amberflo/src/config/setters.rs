@@ -140,7 +140,13 @@ impl ClientBuilder {
 
     /// The most response body bytes the built-in transports read (default 64 MiB, far above
     /// any Amberflo answer): a longer answer is an [`Error::Transport`], so a broken or
-    /// hostile server cannot balloon this process's memory.
+    /// hostile server cannot balloon this process's memory. What an answer may take once
+    /// decoded is bounded at twice this (whatever the transport; an answer over it is an
+    /// [`Error::Decode`]), so an API call holds at most about three times it.
+    ///
+    /// One cap serves every answer: ingest answers are a line of text, so a smaller cap for
+    /// API answers alone would bound nothing more, and a usage answer over many groups and
+    /// buckets legitimately runs to tens of MiB.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = Some(limit);
         self
