@@ -43,6 +43,41 @@ impl UniqueId {
         UniqueId(IdRepr::Uuid(Uuid::new_v4()))
     }
 
+    /// The id of the record read at `position` (a line, an element's index) of the source
+    /// named by `source` (for example a UUID of a file's first bytes): a UUID v5 of the
+    /// source, the position and the record's content (its own unique id aside). Reading the
+    /// same record from the same place again gives the same id, so Amberflo drops the copy
+    /// when a backfill is rerun; any other record, or the same one elsewhere, gets another.
+    ///
+    /// ```
+    /// use amberflo_types::{EpochMillis, MeterRecord, UniqueId, Uuid};
+    ///
+    /// let file = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"file:///exports/2024-06.ndjson");
+    /// let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+    ///     .meter_time(EpochMillis::new(1_700_000_000_000))
+    ///     .build()?;
+    /// assert_eq!(UniqueId::derived(file, 7, &record), UniqueId::derived(file, 7, &record));
+    /// assert_ne!(UniqueId::derived(file, 7, &record), UniqueId::derived(file, 8, &record));
+    /// # Ok::<(), amberflo_types::ValidationError>(())
+    /// ```
+    pub fn derived(source: Uuid, position: u64, record: &MeterRecord) -> Self {
+        let mut name = Vec::with_capacity(128);
+        name.extend_from_slice(&position.to_le_bytes());
+        for text in [&*record.meter_api_name, &*record.customer_id] {
+            name.extend_from_slice(text.as_bytes());
+            name.push(0);
+        }
+        name.extend_from_slice(&record.meter_value.to_bits().to_le_bytes());
+        name.extend_from_slice(&record.meter_time_in_millis.to_le_bytes());
+        for (key, value) in record.dimensions.iter().flat_map(Dimensions::iter) {
+            for text in [key, value] {
+                name.extend_from_slice(text.as_bytes());
+                name.push(0);
+            }
+        }
+        UniqueId(IdRepr::Uuid(Uuid::new_v5(&source, &name)))
+    }
+
     /// A custom id kept as given (no UUID parsing): the compact form's exact round trip.
     pub(crate) fn custom(id: String) -> Self {
         UniqueId(IdRepr::Custom(id))
@@ -223,8 +258,14 @@ impl MeterRecord {
             customer_id: CompactString::new(customer_id.as_ref()),
             meter_time_in_millis: None,
             unique_id: None,
+            derived_from: None,
             dimensions: None,
         }
+    }
+
+    /// Replaces the unique id (a file's derived id, once the record is read).
+    pub(crate) fn set_unique_id(&mut self, id: UniqueId) {
+        self.unique_id = id;
     }
 
     /// Checks every field against the ingest rules and the default [`RecordLimits`]. Records
@@ -367,6 +408,7 @@ pub struct MeterRecordBuilder {
     customer_id: CompactString,
     meter_time_in_millis: Option<i64>,
     unique_id: Option<UniqueId>,
+    derived_from: Option<(Uuid, u64)>,
     dimensions: Option<Dimensions>,
 }
 
@@ -382,6 +424,14 @@ impl MeterRecordBuilder {
     /// Sets the id Amberflo deduplicates on (default: a fresh UUID v4).
     pub fn unique_id(mut self, id: impl Into<UniqueId>) -> Self {
         self.unique_id = Some(id.into());
+        self
+    }
+
+    /// Unless [`unique_id`](Self::unique_id) is set, gives the record the id
+    /// [`UniqueId::derived`] makes from `source`, `position` and the record's content, so
+    /// that reading it again from the same place makes the same record.
+    pub fn derived_unique_id(mut self, source: Uuid, position: u64) -> Self {
+        self.derived_from = Some((source, position));
         self
     }
 
@@ -437,7 +487,12 @@ impl MeterRecordBuilder {
         if let Some(dimensions) = &mut self.dimensions {
             dimensions.shrink_to_fit();
         }
-        let record = MeterRecord {
+        let derived = self
+            .unique_id
+            .is_none()
+            .then_some(self.derived_from)
+            .flatten();
+        let mut record = MeterRecord {
             unique_id: self.unique_id.unwrap_or_else(UniqueId::new_v4),
             meter_api_name: self.meter_api_name,
             meter_value: self.meter_value,
@@ -445,6 +500,9 @@ impl MeterRecordBuilder {
             meter_time_in_millis: self.meter_time_in_millis.unwrap_or_else(time::now_millis),
             dimensions: self.dimensions,
         };
+        if let Some((source, position)) = derived {
+            record.unique_id = UniqueId::derived(source, position, &record);
+        }
         record.validate_with(limits)?;
         Ok(record)
     }

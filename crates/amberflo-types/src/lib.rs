@@ -168,4 +168,6 @@ pub use usage::{
     Take, TimeGroupingInterval, TimeRange, UsagePayloadFactory, UsageQuery, UsageQueryBuilder,
     UsageReport, UsageValue,
 };
+/// The UUID type of [`UniqueId`] and [`UniqueId::derived`] (the `uuid` crate's).
+pub use uuid::Uuid;
 pub use validate::is_blank;

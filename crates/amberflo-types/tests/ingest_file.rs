@@ -253,3 +253,59 @@ fn empty_files_blank_lines_and_crlf() {
         [(4, None, invalid("meter_api_name", Rule::Blank))]
     );
 }
+
+/// Records read from `text` with ids derived from `source` (a missing id only).
+fn derived_ids(text: &str, source: amberflo_types::Uuid) -> Vec<String> {
+    let mut ids = Vec::new();
+    let report = FileValidator::new()
+        .derive_missing_unique_ids(source)
+        .read(text.as_bytes(), |read| {
+            ids.push(read.expect("a good record").record.unique_id().to_string());
+        })
+        .expect("reading from memory");
+    assert!(report.is_ok());
+    ids
+}
+
+#[test]
+fn missing_unique_ids_are_derived_from_the_file_the_place_and_the_content() {
+    let without_id = |id: u64| record(id).replace(&format!(r#""uniqueId":"id-{id}","#), "");
+    let source = amberflo_types::Uuid::from_u128(7);
+    let ndjson = format!("{}\n{}\n{}\n", without_id(1), without_id(1), record(2));
+    let first = derived_ids(&ndjson, source);
+    // Read again: the same ids. The same record on another line: another id. Its own id kept.
+    assert_eq!(derived_ids(&ndjson, source), first);
+    assert_ne!(first[0], first[1]);
+    assert_eq!(first[2], "id-2");
+    // Another file: other ids.
+    assert_ne!(
+        derived_ids(&ndjson, amberflo_types::Uuid::from_u128(8))[0],
+        first[0]
+    );
+    // An array: by element index, so its layout on lines does not matter.
+    let array = format!("[{}, {}]", without_id(1), without_id(3));
+    let spread = format!("[\n{},\n\n{}\n]", without_id(1), without_id(3));
+    assert_eq!(derived_ids(&array, source), derived_ids(&spread, source));
+    // Without a source, a missing id is an error naming the field.
+    let report = ingest_file::validate_reader(without_id(1).as_bytes()).unwrap();
+    assert_eq!(
+        located(&report),
+        [(1, None, invalid("unique_id", Rule::Missing))]
+    );
+}
+
+#[test]
+fn read_hands_over_every_record_and_every_error_in_file_order() {
+    let text = format!("{}\nnot json\n{}\n", record(1), record(2));
+    let mut seen = Vec::new();
+    let report = FileValidator::new()
+        .read(text.as_bytes(), |read| {
+            seen.push(match read {
+                Ok(read) => format!("{} ok {}", read.line, read.record.unique_id()),
+                Err(error) => format!("{} bad", error.line),
+            });
+        })
+        .unwrap();
+    assert_eq!(seen, ["1 ok id-1", "2 bad", "3 ok id-2"]);
+    assert_eq!((report.valid, report.invalid), (2, 1));
+}

@@ -9,9 +9,9 @@ use serde::Deserializer as _;
 use serde::de::{SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::FileValidator;
-use super::record;
+use super::record::{self, Place};
 use super::report::{FileReport, Problem, RecordError};
+use super::{FileValidator, ReadRecord};
 
 /// Where the reader is: shared by the [`Tracked`] reader (which serde_json owns) and the
 /// visitor that checks the elements.
@@ -83,6 +83,7 @@ pub(crate) fn check<R: Read>(
     line: u64,
     options: &FileValidator,
     report: &mut FileReport,
+    on_record: &mut dyn FnMut(Result<ReadRecord, &RecordError>),
 ) -> io::Result<()> {
     let tracker = Tracker {
         line: Cell::new(line),
@@ -104,6 +105,7 @@ pub(crate) fn check<R: Read>(
         tracker: &tracker,
         options,
         report: &mut *report,
+        on_record: &mut *on_record,
     };
     let result = deserializer
         .deserialize_seq(visitor)
@@ -122,6 +124,7 @@ pub(crate) fn check<R: Read>(
             index: Some(at_end),
             problem,
         };
+        on_record(Err(&error));
         report.push_error(error, options.max_errors);
         report.complete = false;
         return Ok(());
@@ -138,6 +141,7 @@ pub(crate) fn check<R: Read>(
         index: (!finished).then_some(at_end),
         problem: record::syntax_problem(&error),
     };
+    on_record(Err(&error));
     report.push_error(error, options.max_errors);
     report.complete = finished;
     Ok(())
@@ -148,6 +152,7 @@ struct Elements<'a> {
     tracker: &'a Tracker,
     options: &'a FileValidator,
     report: &'a mut FileReport,
+    on_record: &'a mut dyn FnMut(Result<ReadRecord, &RecordError>),
 }
 
 impl<'de> Visitor<'de> for Elements<'_> {
@@ -165,16 +170,30 @@ impl<'de> Visitor<'de> for Elements<'_> {
                 return Ok(());
             };
             let index = self.tracker.index.get();
-            if let Err(problem) = record::check_value(&value) {
-                let error = RecordError {
-                    line: self.tracker.element_line(),
-                    column: None,
-                    index: Some(index),
-                    problem,
-                };
-                self.report.push_error(error, self.options.max_errors);
-            } else {
-                self.report.valid += 1;
+            let place = Place {
+                source: self.options.derive_unique_ids,
+                position: index,
+            };
+            let line = self.tracker.element_line();
+            match record::check_value(&value, place) {
+                Ok(record) => {
+                    self.report.valid += 1;
+                    (self.on_record)(Ok(ReadRecord {
+                        line,
+                        index: Some(index),
+                        record,
+                    }));
+                }
+                Err(problem) => {
+                    let error = RecordError {
+                        line,
+                        column: None,
+                        index: Some(index),
+                        problem,
+                    };
+                    (self.on_record)(Err(&error));
+                    self.report.push_error(error, self.options.max_errors);
+                }
             }
             self.tracker.index.set(index + 1);
         }

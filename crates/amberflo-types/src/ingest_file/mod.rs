@@ -56,6 +56,10 @@ mod report;
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use uuid::Uuid;
+
+use crate::MeterRecord;
+
 pub use report::{FileFormat, FileReport, Problem, RecordError};
 
 /// How many errors a [`FileReport`] keeps unless told otherwise (the counts stay exact).
@@ -120,6 +124,7 @@ pub fn validate_reader<R: Read>(reader: R) -> io::Result<FileReport> {
 pub struct FileValidator {
     max_errors: usize,
     max_record_bytes: usize,
+    derive_unique_ids: Option<Uuid>,
 }
 
 impl Default for FileValidator {
@@ -127,8 +132,21 @@ impl Default for FileValidator {
         FileValidator {
             max_errors: DEFAULT_MAX_ERRORS,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            derive_unique_ids: None,
         }
     }
+}
+
+/// A good record read from a file, and where it was.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReadRecord {
+    /// The 1-based line the record starts on.
+    pub line: u64,
+    /// The record's 0-based position in a JSON array (`None` in NDJSON).
+    pub index: Option<u64>,
+    /// The record, checked.
+    pub record: MeterRecord,
 }
 
 impl FileValidator {
@@ -151,12 +169,77 @@ impl FileValidator {
         self
     }
 
+    /// Accepts records without a `uniqueId`, giving each the id [`UniqueId::derived`] makes
+    /// from `source` (a UUID naming the file), the record's position (its line in NDJSON,
+    /// its index in an array) and its content: reading the same file again gives the same
+    /// ids, so a rerun backfill is deduplicated by Amberflo. Without it, a missing
+    /// `uniqueId` is an error (`unique_id must be set`).
+    ///
+    /// ```
+    /// use amberflo_types::ingest_file::FileValidator;
+    /// use amberflo_types::Uuid;
+    ///
+    /// let file = r#"{"meterApiName":"ApiCalls","meterValue":1,"customerId":"c-1","meterTimeInMillis":1700000000000}"#;
+    /// let source = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"file:///exports/june.ndjson");
+    /// let mut ids = Vec::new();
+    /// for _ in 0..2 {
+    ///     FileValidator::new()
+    ///         .derive_missing_unique_ids(source)
+    ///         .read(file.as_bytes(), |read| {
+    ///             ids.extend(read.ok().map(|read| read.record.unique_id().clone()))
+    ///         })?;
+    /// }
+    /// assert_eq!(ids.len(), 2);
+    /// assert_eq!(ids[0], ids[1]);
+    /// assert!(!FileValidator::new().validate(file.as_bytes())?.is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// [`UniqueId::derived`]: crate::UniqueId::derived
+    pub fn derive_missing_unique_ids(mut self, source: Uuid) -> Self {
+        self.derive_unique_ids = Some(source);
+        self
+    }
+
     /// Checks every record read from `reader`.
     ///
     /// # Errors
     ///
     /// Only when reading fails.
     pub fn validate<R: Read>(&self, reader: R) -> io::Result<FileReport> {
+        self.read(reader, |_| {})
+    }
+
+    /// Checks every record read from `reader`, as [`validate`](Self::validate), handing each
+    /// to `on_record` as it is read (one record in memory at a time): a good one, or the
+    /// error of a bad one (which the report also counts, and keeps while there is room).
+    ///
+    /// ```
+    /// use amberflo_types::ingest_file::FileValidator;
+    ///
+    /// let file = concat!(
+    ///     r#"{"uniqueId":"a","meterApiName":"ApiCalls","meterValue":1,"customerId":"c-1","meterTimeInMillis":1700000000000}"#, "\n",
+    ///     r#"{"uniqueId":"b","meterApiName":"ApiCalls","meterValue":"x","customerId":"c-1","meterTimeInMillis":1700000000000}"#, "\n",
+    /// );
+    /// let (mut good, mut bad) = (Vec::new(), Vec::new());
+    /// let report = FileValidator::new().read(file.as_bytes(), |read| match read {
+    ///     Ok(read) => good.push(read.line),
+    ///     Err(error) => bad.push(error.to_string()),
+    /// })?;
+    /// assert_eq!(good, [1]);
+    /// assert_eq!(bad, ["line 2: meter_value must be a number"]);
+    /// assert_eq!(report.invalid, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only when reading fails.
+    pub fn read<R: Read>(
+        &self,
+        reader: R,
+        mut on_record: impl FnMut(Result<ReadRecord, &RecordError>),
+    ) -> io::Result<FileReport> {
         let mut reader = BufReader::with_capacity(BUFFER_BYTES, reader);
         let mut line = 1;
         skip_byte_order_mark(&mut reader)?;
@@ -179,11 +262,11 @@ impl FileValidator {
         };
         if first == Some(b'[') {
             let mut report = FileReport::new(FileFormat::JsonArray);
-            array::check(reader, line, self, &mut report)?;
+            array::check(reader, line, self, &mut report, &mut on_record)?;
             Ok(report)
         } else {
             let mut report = FileReport::new(FileFormat::Ndjson);
-            ndjson::check(&mut reader, line, self, &mut report)?;
+            ndjson::check(&mut reader, line, self, &mut report, &mut on_record)?;
             Ok(report)
         }
     }

@@ -2,16 +2,18 @@
 
 use std::io::{self, BufRead, Read};
 
-use super::FileValidator;
-use super::record;
+use super::record::{self, Place};
 use super::report::{FileReport, Problem, RecordError};
+use super::{FileValidator, ReadRecord};
 
-/// Checks every line of `reader` from line number `line` on (blank lines are skipped).
+/// Checks every line of `reader` from line number `line` on (blank lines are skipped),
+/// handing each good record to `on_record`.
 pub(crate) fn check<R: BufRead>(
     reader: &mut R,
     mut line: u64,
     options: &FileValidator,
     report: &mut FileReport,
+    on_record: &mut dyn FnMut(Result<ReadRecord, &RecordError>),
 ) -> io::Result<()> {
     let limit = u64::try_from(options.max_record_bytes).unwrap_or(u64::MAX);
     let mut buffer = Vec::with_capacity(options.max_record_bytes.min(4096) + 1);
@@ -32,17 +34,32 @@ pub(crate) fn check<R: BufRead>(
             let problem = Problem::TooLarge {
                 limit: options.max_record_bytes,
             };
-            report.push_error(error_at(this_line, None, problem), options.max_errors);
+            let error = error_at(this_line, None, problem);
+            on_record(Err(&error));
+            report.push_error(error, options.max_errors);
             continue;
         }
         let text = trim_json_whitespace(&buffer);
         if text.is_empty() {
             continue;
         }
-        match record::check_bytes(text) {
-            Ok(()) => report.valid += 1,
+        let place = Place {
+            source: options.derive_unique_ids,
+            position: this_line,
+        };
+        match record::check_bytes(text, place) {
+            Ok(record) => {
+                report.valid += 1;
+                on_record(Ok(ReadRecord {
+                    line: this_line,
+                    index: None,
+                    record,
+                }));
+            }
             Err((problem, column)) => {
-                report.push_error(error_at(this_line, column, problem), options.max_errors);
+                let error = error_at(this_line, column, problem);
+                on_record(Err(&error));
+                report.push_error(error, options.max_errors);
             }
         }
     }

@@ -1,23 +1,81 @@
 //! Checks one meter record's JSON: parse, then [`MeterRecord::validate`]; a record that does
 //! not parse is diagnosed field by field, so the error names the field and the rule.
 
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::report::Problem;
-use crate::MeterRecord;
 use crate::error::{Rule, ValidationError};
+use crate::{Dimensions, MeterRecord, UniqueId};
+
+/// Where a record was read, for the id of a record without one: the file's [`Uuid`] (when
+/// missing ids are derived) and the record's position in it.
+#[derive(Clone, Copy)]
+pub(crate) struct Place {
+    pub(crate) source: Option<Uuid>,
+    pub(crate) position: u64,
+}
+
+/// A meter record as a file may hold it: with or without its unique id.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordFields {
+    #[serde(default)]
+    unique_id: Option<UniqueId>,
+    meter_api_name: CompactString,
+    meter_value: f64,
+    customer_id: CompactString,
+    meter_time_in_millis: i64,
+    #[serde(default)]
+    dimensions: Option<Dimensions>,
+}
+
+impl RecordFields {
+    /// The meter record, checked, its id derived from `place` when it has none.
+    fn into_record(self, place: Place) -> Result<MeterRecord, Problem> {
+        let derived = match (&self.unique_id, place.source) {
+            (Some(_), _) => None,
+            (None, Some(source)) => Some(source),
+            (None, None) => {
+                return Err(Problem::Invalid(ValidationError::new(
+                    "unique_id",
+                    Rule::Missing,
+                )));
+            }
+        };
+        let mut record = MeterRecord::from_parts(
+            self.unique_id
+                .unwrap_or_else(|| UniqueId::from(Uuid::nil())),
+            self.meter_api_name,
+            self.meter_value,
+            self.customer_id,
+            self.meter_time_in_millis,
+            self.dimensions,
+        );
+        if let Some(source) = derived {
+            let id = UniqueId::derived(source, place.position, &record);
+            record.set_unique_id(id);
+        }
+        record.validate().map_err(Problem::Invalid)?;
+        Ok(record)
+    }
+}
 
 /// Checks one record's JSON text (a line of NDJSON); a syntax error comes with its column.
-pub(crate) fn check_bytes(text: &[u8]) -> Result<(), (Problem, Option<u64>)> {
+pub(crate) fn check_bytes(
+    text: &[u8],
+    place: Place,
+) -> Result<MeterRecord, (Problem, Option<u64>)> {
     let syntax = |error: &serde_json::Error| {
         let column = u64::try_from(error.column()).ok().filter(|&c| c > 0);
         (syntax_problem(error), column)
     };
-    match serde_json::from_slice::<MeterRecord>(text) {
-        Ok(record) => record.validate().map_err(|e| (Problem::Invalid(e), None)),
+    match serde_json::from_slice::<RecordFields>(text) {
+        Ok(record) => record.into_record(place).map_err(|problem| (problem, None)),
         Err(error) if error.is_data() => match serde_json::from_slice::<Value>(text) {
-            Ok(value) => Err((diagnose(&value, &error), None)),
+            Ok(value) => Err((diagnose(&value, &error, place), None)),
             Err(error) => Err(syntax(&error)),
         },
         Err(error) => Err(syntax(&error)),
@@ -25,10 +83,10 @@ pub(crate) fn check_bytes(text: &[u8]) -> Result<(), (Problem, Option<u64>)> {
 }
 
 /// Checks one record already parsed as JSON (an element of an array).
-pub(crate) fn check_value(value: &Value) -> Result<(), Problem> {
-    match MeterRecord::deserialize(value) {
-        Ok(record) => record.validate().map_err(Problem::Invalid),
-        Err(error) => Err(diagnose(value, &error)),
+pub(crate) fn check_value(value: &Value, place: Place) -> Result<MeterRecord, Problem> {
+    match RecordFields::deserialize(value) {
+        Ok(record) => record.into_record(place),
+        Err(error) => Err(diagnose(value, &error, place)),
     }
 }
 
@@ -61,11 +119,11 @@ enum Kind {
 }
 
 /// Names the first field that made `value` fail to parse as a record.
-fn diagnose(value: &Value, error: &serde_json::Error) -> Problem {
+fn diagnose(value: &Value, error: &serde_json::Error, place: Place) -> Problem {
     let Value::Object(object) = value else {
         return wrong_type("record", "an object");
     };
-    match first_bad_field(object) {
+    match first_bad_field(object, place.source.is_some()) {
         Some(problem) => problem,
         None => Problem::NotARecord {
             message: match syntax_problem(error) {
@@ -76,10 +134,12 @@ fn diagnose(value: &Value, error: &serde_json::Error) -> Problem {
     }
 }
 
-fn first_bad_field(object: &Map<String, Value>) -> Option<Problem> {
+/// The first field of `object` that is missing or of the wrong type (a missing unique id is
+/// fine when `derive_ids`).
+fn first_bad_field(object: &Map<String, Value>, derive_ids: bool) -> Option<Problem> {
     for (json_name, field, kind) in FIELDS {
         let Some(value) = object.get(json_name) else {
-            if matches!(kind, Kind::Dimensions) {
+            if matches!(kind, Kind::Dimensions) || (derive_ids && json_name == "uniqueId") {
                 continue;
             }
             return Some(Problem::Invalid(ValidationError::new(field, Rule::Missing)));
@@ -114,14 +174,22 @@ mod tests {
     use super::*;
 
     fn problem(text: &str) -> String {
-        check_bytes(text.as_bytes()).unwrap_err().0.to_string()
+        check_bytes(text.as_bytes(), STRICT)
+            .unwrap_err()
+            .0
+            .to_string()
     }
+
+    const STRICT: Place = Place {
+        source: None,
+        position: 0,
+    };
 
     const OK: &str = r#"{"uniqueId":"u","meterApiName":"m","meterValue":1,"customerId":"c","meterTimeInMillis":1700000000000}"#;
 
     #[test]
     fn errors_name_the_field_and_rule() {
-        assert!(check_bytes(OK.as_bytes()).is_ok());
+        assert!(check_bytes(OK.as_bytes(), STRICT).is_ok());
         assert_eq!(
             problem(&OK.replace(r#""c""#, r#"" ""#)),
             "customer_id must not be blank"
