@@ -379,10 +379,30 @@ fn usage_cost_customers_meters_and_invoices() {
     assert_eq!(code, 4, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 
-    let (code, out, err) = run(amberflo(&emulator).args(["invoices", "latest", "acme"]));
+    // No plan, no invoice: exit 4. With a plan, the open invoice of this month.
+    let (code, _, err) = run(amberflo(&emulator).args(["invoices", "latest", "acme"]));
+    assert_eq!(
+        (code, err.trim()),
+        (4, "amberflo: no invoice for customer \"acme\"")
+    );
+    let client = amberflo::Client::builder()
+        .api_key(KEY)
+        .endpoint(emulator.url())
+        .build()
+        .unwrap();
+    let plan = amberflo::types::CustomerProductPlanPayload::builder("acme")
+        .product_plan_id("plan-gold")
+        .start_time(amberflo::types::EpochSeconds::new(1_700_000_000))
+        .build()
+        .unwrap();
+    client.blocking().product_plans().assign(&plan).unwrap();
+    let (code, out, err) =
+        run(amberflo(&emulator).args(["invoices", "latest", "acme", "--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    let row = out.lines().nth(1).unwrap_or_default();
     assert!(
-        code == 0 || (code == 4 && err.contains("no invoice")),
-        "{code} {out}{err}"
+        row.starts_with("acme,") && row.ends_with(",PENDING"),
+        "{out}"
     );
 }
 
