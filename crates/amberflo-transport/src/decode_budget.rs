@@ -19,7 +19,6 @@
 //! and the fields it buffers by their type, serde's `Content` (a test proves both hold for
 //! the serde this builds with).
 
-use std::cell::Cell;
 use std::fmt;
 use std::mem::size_of;
 
@@ -32,38 +31,24 @@ pub(crate) fn decode<'de, T: de::Deserialize<'de>>(
     json: &'de [u8],
     limit: usize,
 ) -> Result<T, serde_json::Error> {
-    let budget = Budget {
-        left: Cell::new(limit),
-        limit,
-    };
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let value = T::deserialize(Budgeted {
-        inner: &mut deserializer,
-        budget: &budget,
-    })?;
-    deserializer.end()?;
-    Ok(value)
+    amberflo_types::decode_budget::scoped(limit, || {
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let value = T::deserialize(Budgeted {
+            inner: &mut deserializer,
+            budget: &Budget,
+        })?;
+        deserializer.end()?;
+        Ok(value)
+    })
 }
 
-/// What is left to spend.
-struct Budget {
-    left: Cell<usize>,
-    limit: usize,
-}
+/// Charges the budget of the decode in progress ([`amberflo_types::decode_budget`], which
+/// the types crate's own parsers charge too).
+struct Budget;
 
 impl Budget {
     fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
-        match self.left.get().checked_sub(bytes) {
-            Some(left) => {
-                self.left.set(left);
-                Ok(())
-            }
-            None => Err(E::custom(format_args!(
-                "the answer would take more than {} bytes of memory decoded (the decode \
-                 budget, twice the response cap); refused",
-                self.limit
-            ))),
-        }
+        amberflo_types::decode_budget::charge(bytes).map_err(E::custom)
     }
 }
 

@@ -94,6 +94,7 @@ mod compact;
 mod cost;
 mod customer;
 mod date;
+pub mod decode_budget;
 mod dimensions;
 mod error;
 mod extra;

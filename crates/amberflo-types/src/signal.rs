@@ -618,6 +618,9 @@ mod headers_as_text {
         }
     }
 
+    /// The longest `webhookHeaders` text read: 1 MiB (a few headers take a few hundred bytes).
+    const MAX_TEXT_BYTES: usize = 1 << 20;
+
     /// The headers as text holding a JSON object (what the API sends), or as the object
     /// itself; `null` and blank text are none.
     #[derive(serde::Deserialize)]
@@ -633,11 +636,23 @@ mod headers_as_text {
         match Option::<Sent>::deserialize(deserializer)? {
             Some(Sent::Object(headers)) => Ok(Some(headers)),
             Some(Sent::Text(text)) if !text.trim().is_empty() => {
-                serde_json::from_str(&text).map(Some).map_err(|error| {
-                    D::Error::custom(format!(
-                        "webhookHeaders must be a JSON object of strings in text: {error}"
-                    ))
-                })
+                if text.len() > MAX_TEXT_BYTES {
+                    return Err(D::Error::custom(format!(
+                        "webhookHeaders text is longer than {MAX_TEXT_BYTES} bytes"
+                    )));
+                }
+                let headers: BTreeMap<String, String> =
+                    serde_json::from_str(&text).map_err(|error| {
+                        D::Error::custom(format!(
+                            "webhookHeaders must be a JSON object of strings in text: {error}"
+                        ))
+                    })?;
+                // What the map takes, charged as the transport charges a map it decodes.
+                let entry = 3 * 2 * std::mem::size_of::<String>() + 32;
+                let strings: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let cost = (headers.len() + 4) * entry + strings;
+                crate::decode_budget::charge(cost).map_err(D::Error::custom)?;
+                Ok(Some(headers))
             }
             _ => Ok(None),
         }

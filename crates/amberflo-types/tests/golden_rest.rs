@@ -369,3 +369,32 @@ fn cancelling_a_record_adds_the_go_sdk_dimension() {
     );
     assert!(record.cancels_previous());
 }
+
+/// A signal's `webhookHeaders` text becomes a map: what that map takes is charged to the
+/// decode budget of the call (so an answer cannot hide many headers in text), and text over
+/// 1 MiB is refused.
+#[test]
+fn webhook_headers_in_text_are_charged_to_the_decode_budget() {
+    use amberflo_types::{Signal, decode_budget};
+
+    let headers: Vec<String> = (0..1000).map(|i| format!(r#"\"h{i}\":\"\""#)).collect();
+    let json = format!(
+        r#"{{"id":"s1","webhookHeaders":"{{{}}}"}}"#,
+        headers.join(",")
+    );
+    let signal: Signal = serde_json::from_str(&json).unwrap();
+    assert_eq!(signal.webhook_headers.map(|h| h.len()), Some(1000));
+    let refused = decode_budget::scoped(json.len() * 4, || serde_json::from_str::<Signal>(&json));
+    let error = refused.unwrap_err().to_string();
+    assert!(error.contains("decode budget"), "{error}");
+    let roomy = decode_budget::scoped(1 << 20, || serde_json::from_str::<Signal>(&json));
+    assert!(roomy.is_ok());
+    let long = format!(
+        r#"{{"id":"s1","webhookHeaders":"{}"}}"#,
+        "x".repeat((1 << 20) + 1)
+    );
+    let error = serde_json::from_str::<Signal>(&long)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("longer than 1048576 bytes"), "{error}");
+}
