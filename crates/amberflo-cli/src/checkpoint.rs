@@ -23,13 +23,22 @@ pub(crate) struct Checkpoint {
     pub(crate) done: u64,
     /// Whether the whole input was read and accepted.
     pub(crate) complete: bool,
+    /// The input's size, when known: a file that grew since is not complete any more.
+    size: Option<u64>,
     written: Instant,
 }
 
 impl Checkpoint {
-    /// The checkpoint of the input named `identity` under `spool`, as last written (nothing
-    /// done when there is none, or when `resume` is off).
-    pub(crate) fn open(spool: &Path, identity: Uuid, resume: bool) -> io::Result<Self> {
+    /// The checkpoint of the input named `identity` (of `size` bytes, when known) under
+    /// `spool`, as last written (nothing done when there is none, or when `resume` is off). A
+    /// complete checkpoint of a file whose size changed since (an export appended to) is not
+    /// complete: the rerun goes on after the records it counts.
+    pub(crate) fn open(
+        spool: &Path,
+        identity: Uuid,
+        size: Option<u64>,
+        resume: bool,
+    ) -> io::Result<Self> {
         let dir = spool.join("checkpoints");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{identity}.json"));
@@ -37,6 +46,7 @@ impl Checkpoint {
             path,
             done: 0,
             complete: false,
+            size,
             written: Instant::now(),
         };
         if resume {
@@ -45,7 +55,8 @@ impl Checkpoint {
                     let saved: serde_json::Value = serde_json::from_slice(&bytes)
                         .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
                     checkpoint.done = saved["records"].as_u64().unwrap_or(0);
-                    checkpoint.complete = saved["complete"].as_bool().unwrap_or(false);
+                    checkpoint.complete = saved["complete"].as_bool().unwrap_or(false)
+                        && saved["bytes"].as_u64() == size;
                 }
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                 Err(error) => return Err(error),
@@ -72,7 +83,11 @@ impl Checkpoint {
     }
 
     fn write(&mut self) -> io::Result<()> {
-        let text = serde_json::json!({"records": self.done, "complete": self.complete});
+        let text = serde_json::json!({
+            "records": self.done,
+            "complete": self.complete,
+            "bytes": self.size,
+        });
         let aside = self.path.with_extension("json.tmp");
         std::fs::write(&aside, text.to_string())?;
         std::fs::rename(&aside, &self.path)?;

@@ -12,7 +12,7 @@ Exit codes:
   2  the command line was wrong
   3  configuration is missing or wrong (API key, URLs)
   4  Amberflo refused a call, or could not be reached
-  5  an input file could not be read";
+  5  a file could not be read (or the output written)";
 
 /// Amberflo from the command line: backfill files of meter records, check them, query usage
 /// and cost, manage customers and meters.
@@ -85,10 +85,8 @@ pub(crate) enum Command {
 /// How input files are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum InputFormat {
-    /// A JSON array of records, or NDJSON (told by the first byte).
+    /// A JSON array of records, or NDJSON: one record per line (told by the first byte).
     Json,
-    /// One JSON record per line.
-    Ndjson,
     /// A header row naming the columns; `meterApiName`, `meterValue`, `customerId`,
     /// `meterTimeInMillis` and `uniqueId` are the record's fields, any other column a dimension.
     Csv,
@@ -101,7 +99,7 @@ pub(crate) struct Inputs {
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
     /// The files' format (default: by extension, `.csv` or `.csv.gz` is CSV, anything else
-    /// JSON or NDJSON by the first byte).
+    /// JSON: an array or NDJSON, told by the first byte).
     #[arg(long, value_enum)]
     pub(crate) input_format: Option<InputFormat>,
 }
@@ -135,7 +133,7 @@ pub(crate) struct IngestArgs {
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub(crate) s3_endpoint: Option<String>,
     /// How many times a failed batch is retried (default 6, waiting up to 2, 6, 12, 20, 40
-    /// and 80 s); then its records count as failed.
+    /// and 80 s, then 80 s for each further retry); then its records count as failed.
     #[arg(long)]
     pub(crate) retries: Option<usize>,
     /// How long to wait at the end for everything to be delivered, in seconds; what is left

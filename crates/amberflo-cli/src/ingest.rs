@@ -54,7 +54,7 @@ pub(crate) fn run(
         let name = path.display().to_string();
         let mut checkpoint = match (&args.spool, &sender) {
             (Some(spool), Some(_)) => Some(
-                Checkpoint::open(spool, input.identity, resume)
+                Checkpoint::open(spool, input.identity, input.size, resume)
                     .map_err(|error| CliError::input(spool, &error))?,
             ),
             _ => None,
@@ -96,7 +96,9 @@ pub(crate) fn run(
                 }
                 Ok(record) => {
                     good += 1;
-                    if good > skip {
+                    if good <= skip {
+                        counts.skipped += 1;
+                    } else {
                         let sent = match &sender {
                             Some((_, client)) => send(client, record),
                             None => Ok(()),
@@ -109,8 +111,8 @@ pub(crate) fn run(
                             stop = Some(error);
                             return;
                         }
+                        counts.sent += 1;
                     }
-                    counts.sent += 1;
                 }
             }
             if counts.read % 1024 == 0 {
@@ -148,9 +150,14 @@ pub(crate) fn run(
     } else {
         0
     };
+    let skipped = if counts.skipped > 0 {
+        format!(" (and {} the spool already held)", counts.skipped)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "sent {}, delivered {}, failed {failed}{}",
+        "sent {}{skipped}, delivered {}, failed {failed}{}",
         counts.sent,
         stats.delivered,
         if left > 0 {
@@ -160,9 +167,18 @@ pub(crate) fn run(
         }
     );
     let first_failure = failures.first.lock().ok().and_then(|first| first.clone());
+    if left > 0 {
+        return Err(CliError::new(
+            Exit::Records,
+            format!(
+                "{left} records not delivered within {} s; they stay on the spool and the next \
+                 run with --spool delivers them",
+                args.wait
+            ),
+        ));
+    }
     if let Err(error) = waited
         && failed == 0
-        && left == 0
     {
         return Err(CliError::new(
             Exit::Records,
@@ -191,8 +207,15 @@ fn client(target: &Target, args: &IngestArgs, failures: Arc<Failures>) -> Result
         builder = builder.spool(spool);
     }
     if let Some(retries) = args.retries {
+        // The default waits, the last one repeated for retries beyond them.
         let default = RetryPolicy::default();
-        let waits = default.backoff().iter().copied().take(retries);
+        let last = default.backoff().last().copied().unwrap_or_default();
+        let waits = default
+            .backoff()
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(last))
+            .take(retries);
         builder = builder.retry_policy(RetryPolicy::new(waits));
     }
     if let Some(to) = &args.to_s3 {

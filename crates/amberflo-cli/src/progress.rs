@@ -15,8 +15,10 @@ pub(crate) struct Counts {
     pub(crate) read: u64,
     /// Records that were invalid.
     pub(crate) invalid: u64,
-    /// Records handed to the client (or skipped as already in the spool).
+    /// Records handed to the client.
     pub(crate) sent: u64,
+    /// Records not sent again because the spool already held them (`--resume`).
+    pub(crate) skipped: u64,
 }
 
 /// How progress is shown.

@@ -58,14 +58,15 @@ fn point(flag: &str, text: &str, now: SystemTime) -> Result<SystemTime, CliError
             month.parse().map_err(|_| wrong())?,
             day.parse().map_err(|_| wrong())?,
         );
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day)
+        {
             return Err(wrong());
         }
         let days = days_from_civil(year, month, day);
         let seconds = u64::try_from(days * 86_400).map_err(|_| wrong())?;
         return Ok(UNIX_EPOCH + Duration::from_secs(seconds));
     }
-    let split = text.len().checked_sub(1).ok_or_else(wrong)?;
+    let (split, _) = text.char_indices().next_back().ok_or_else(wrong)?;
     let (count, unit) = text.split_at(split);
     let count: u64 = count.parse().map_err(|_| wrong())?;
     let unit = match unit {
@@ -98,7 +99,15 @@ mod tests {
             at("2023-11-14"),
             UNIX_EPOCH + Duration::from_secs(1_699_920_000)
         );
-        for bad in ["", "h", "24x", "2023-13-01", "yesterday"] {
+        for bad in [
+            "",
+            "h",
+            "24x",
+            "5ä",
+            "2023-13-01",
+            "99999999999999-01-01",
+            "yesterday",
+        ] {
             assert!(point("--since", bad, now).is_err(), "{bad}");
         }
     }

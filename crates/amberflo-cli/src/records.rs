@@ -39,7 +39,7 @@ pub(crate) fn read(
     } = input;
     let result = match format {
         InputFormat::Csv => read_csv(reader, derive_ids.then_some(identity), &mut on_record),
-        InputFormat::Json | InputFormat::Ndjson => {
+        InputFormat::Json => {
             let mut validator = FileValidator::new().max_errors(0);
             if derive_ids {
                 validator = validator.derive_missing_unique_ids(identity);

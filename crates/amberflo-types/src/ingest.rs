@@ -429,7 +429,9 @@ impl MeterRecordBuilder {
 
     /// Unless [`unique_id`](Self::unique_id) is set, gives the record the id
     /// [`UniqueId::derived`] makes from `source`, `position` and the record's content, so
-    /// that reading it again from the same place makes the same record.
+    /// that reading it again from the same place makes the same record. Set the
+    /// [`meter_time`](Self::meter_time) too: a record left to "now" differs on every read,
+    /// and so does its id.
     pub fn derived_unique_id(mut self, source: Uuid, position: u64) -> Self {
         self.derived_from = Some((source, position));
         self
