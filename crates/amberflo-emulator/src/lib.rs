@@ -61,7 +61,8 @@
 //! | GET | `/payments/pricing/amberflo/customer-prepaid/list` | `?CustomerId=&ProductId=` |
 //! | GET | `/payments/billing/customer-product-invoice/all` | `?customerId=&productId=&fromCache=&withPaymentStatus=`: emulated invoices ([`invoice`]) |
 //! | GET | `/payments/billing/customer-product-invoice` | `latest=true`, or `productPlanId`, `year`, `month`, `day` (404 if none matches) |
-//! | GET | `/` | a live page: meters per customer and the latest records (`/favicon.ico` is a 204) |
+//! | GET | `/` | the console, live: usage charts per meter (minute, hour or day; grouped by customer or a dimension; filtered by meter, customer and time range), totals and costs, the latest records received with what became of each, fault injection buttons (`/favicon.ico` is a 204) |
+//! | GET | `/_emulator/console` | what the console shows, as JSON: `meter`, `customer`, `range` (`1h`, `24h`, `7d`, `30d`, `all`), `interval` (`minute`, `hour`, `day`), `group` (`customer` or `dimension:<name>`) |
 //! | GET | `/portal/<token>` | the emulated customer portal of a session |
 //! | GET, POST, DELETE | `/_emulator/faults` | the current [`FaultSettings`]; apply some; clear all |
 //! | GET, DELETE | `/_emulator/records` | stored records (`?customerId=&meterApiName=&limit=`); clear them |
@@ -97,6 +98,7 @@
 mod calendar;
 mod cancel;
 pub mod config;
+mod console;
 pub mod cost;
 mod error;
 mod faults;

@@ -17,9 +17,27 @@ use std::time::Duration;
 use amberflo_emulator::{DEFAULT_MAX_BODY_BYTES, Emulator};
 use clap::Parser;
 
+/// What a person (or a script) finds beside the API, shown under `--help`.
+const PAGES: &str = "\
+Beside the Amberflo API it serves (no API key needed):
+  /                       the console: usage charts per meter (by minute, hour or day,
+                          grouped by customer or a dimension, filtered by meter, customer
+                          and time range), totals and costs, the latest records with their
+                          unique ids and whether they were dropped as duplicates or
+                          cancelled, and fault injection buttons
+  /_emulator/console      what the console shows, as JSON (meter, customer, range,
+                          interval, group)
+  /_emulator/stats        counters (records, requests, duplicates, faults)
+  /_emulator/faults       GET the faults in force; POST {\"fail\": {\"count\": 3, \"status\": 503,
+                          \"retryAfter\": \"2\"}, \"dropConnections\": {\"count\": 1},
+                          \"latencyMs\": 500, \"rejectIds\": [...]}; DELETE to clear
+  /_emulator/records      stored records (customerId, meterApiName, limit); DELETE clears
+  /_emulator/prices       per-meter prices for usage cost (POST {\"ApiCalls\": 0.01})
+  /_emulator/summary      per customer and meter totals, and the latest records";
+
 /// A local, in-memory Amberflo-compatible server.
 #[derive(Debug, Parser)]
-#[command(name = "amberflo-emulator", version, about)]
+#[command(name = "amberflo-emulator", version, about, after_help = PAGES)]
 struct Args {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "AMBERFLO_EMULATOR_PORT", default_value_t = 8080)]

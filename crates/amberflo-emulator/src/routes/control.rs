@@ -1,10 +1,12 @@
-//! The emulator's own routes under `/_emulator/`: faults, stored records, stats, and the
-//! per-customer summary the live page polls. They need no API key and ignore faults.
+//! The emulator's own routes under `/_emulator/`: faults, stored records, stats, the
+//! per-customer summary, and the console data the page at `/` polls. They need no API key
+//! and ignore faults.
 
 use http::StatusCode;
 
 use super::Handled;
 use crate::FaultSettings;
+use crate::console::ConsoleQuery;
 use crate::server::respond::{self, Failure};
 use crate::server::{ApiRequest, Shared};
 
@@ -92,6 +94,24 @@ pub(super) fn custom_records(shared: &Shared) -> Handled {
 
 pub(super) fn stats(shared: &Shared) -> Handled {
     Ok(respond::json(StatusCode::OK, &shared.stats()))
+}
+
+/// What the page at `/` shows (see [`crate::console`]): its charts, tables and filter lists,
+/// the tiles (customers counted from the API and the records alike) and the faults in force.
+pub(super) fn console(shared: &Shared, request: &ApiRequest) -> Handled {
+    let query = ConsoleQuery::parse(|name| request.param(name)).map_err(Failure::bad_request)?;
+    let mut view = shared
+        .store
+        .console(&query, amberflo_types::now_millis())
+        .map_err(Failure::bad_request)?;
+    let mut tiles = serde_json::to_value(shared.stats()).unwrap_or_default();
+    for list in ["customers", "meters"] {
+        let count = view[list].as_array().map_or(0, Vec::len);
+        tiles[list] = count.into();
+    }
+    view["tiles"] = tiles;
+    view["faults"] = serde_json::to_value(shared.faults.settings()).unwrap_or_default();
+    Ok(respond::json(StatusCode::OK, &view))
 }
 
 pub(super) fn summary(shared: &Shared) -> Handled {

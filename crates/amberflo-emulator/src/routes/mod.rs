@@ -30,7 +30,7 @@
 //! | GET | `/portal/<token>` | `page` |
 //! | GET, POST, DELETE | `/_emulator/faults` | `control` |
 //! | GET, DELETE | `/_emulator/records` | `control` |
-//! | GET | `/_emulator/custom-records`, `/_emulator/stats`, `/_emulator/summary` | `control` |
+//! | GET | `/_emulator/custom-records`, `/_emulator/stats`, `/_emulator/summary`, `/_emulator/console` | `control` |
 //! | GET, POST | `/_emulator/prices`, `/_emulator/promotions` | `control` |
 //!
 //! A trailing `/` is ignored (`/ingest/` is `/ingest`).
@@ -92,6 +92,7 @@ pub(crate) enum Route {
     CustomRecords,
     Stats,
     Summary,
+    Console,
 }
 
 impl Route {
@@ -127,6 +128,7 @@ impl Route {
             "/_emulator/custom-records" => Route::CustomRecords,
             "/_emulator/stats" => Route::Stats,
             "/_emulator/summary" => Route::Summary,
+            "/_emulator/console" => Route::Console,
             _ => return Route::with_segment(path),
         };
         Some(route)
@@ -166,6 +168,7 @@ impl Route {
                 | Route::CustomRecords
                 | Route::Stats
                 | Route::Summary
+                | Route::Console
         )
     }
 
@@ -256,6 +259,7 @@ pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> 
         Route::CustomRecords => control::custom_records(shared),
         Route::Stats => control::stats(shared),
         Route::Summary => control::summary(shared),
+        Route::Console => control::console(shared, request),
     };
     handled.unwrap_or_else(Failure::into_reply)
 }

@@ -12,7 +12,7 @@ mod accounts;
 mod catalog;
 mod dedup;
 mod interner;
-mod records;
+pub(crate) mod records;
 
 use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -297,6 +297,22 @@ impl Store {
             .filter_map(|view| view.to_record())
             .collect();
         serde_json::json!({"customers": customers, "latest": latest})
+    }
+
+    /// What the console page shows for `query` (see [`crate::console`]).
+    pub(crate) fn console(
+        &self,
+        query: &crate::console::ConsoleQuery,
+        now_millis: i64,
+    ) -> Result<Value, String> {
+        let prices = self.meter_prices();
+        let api_customers: Vec<String> = self
+            .customers()
+            .into_iter()
+            .map(|customer| customer.customer_id)
+            .collect();
+        let mut log = lock(&self.records);
+        crate::console::view(&mut log, query, &prices, &api_customers, now_millis)
     }
 
     // ----- Usage -----

@@ -17,7 +17,7 @@
 //! (computed before the lock is taken) to the positions of the records carrying it.
 
 use amberflo_types::EpochMillis;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 
 use amberflo_types::{MeterRecord, RecordLimits, UniqueId};
@@ -35,6 +35,9 @@ use crate::view::RecordView;
 fn position_of(position: usize) -> u32 {
     u32::try_from(position).unwrap_or(u32::MAX)
 }
+
+/// How many of the last records received the log remembers (for the console's table).
+pub(crate) const RECENT: usize = 25;
 
 /// `dimensions_len` of a record that has no `dimensions` field at all.
 const NO_DIMENSIONS: u32 = u32::MAX;
@@ -68,6 +71,20 @@ impl<'a> StoredView<'a> {
         let start = self.record.dimensions_start as usize;
         let end = start + self.record.dimensions_len as usize;
         Some(self.log.dimensions.get(start..end).unwrap_or(&[]))
+    }
+
+    /// Its unique id.
+    pub(crate) fn unique_id(self) -> &'a UniqueId {
+        &self.record.unique_id
+    }
+
+    /// Its dimensions, in key order.
+    pub(crate) fn dimensions(self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let strings = &self.log.strings;
+        self.dimension_pairs()
+            .unwrap_or(&[])
+            .iter()
+            .map(move |&(key, value)| (strings.resolve(key), strings.resolve(value)))
     }
 
     /// The record as a [`MeterRecord`] (`None` only if it somehow fails validation).
@@ -142,6 +159,9 @@ pub(crate) struct RecordLog {
     /// Id hash to the positions of the records stored with it.
     index: DedupIndex,
     custom: Vec<Value>,
+    /// The last [`RECENT`] records received, newest last: where each is stored, and whether
+    /// it was a duplicate of that record (and dropped).
+    recent: VecDeque<(u32, bool)>,
     summary_cursor: usize,
     summary: HashMap<(Sym, Sym), MeterTotals, BuildHasherDefault<FxHasher>>,
 }
@@ -190,19 +210,26 @@ impl RecordLog {
                 time: incoming.meter_time_in_millis,
             };
             let (records, dimensions) = (&self.records, &self.dimensions);
-            let seen = self.index.candidates(*hash).any(|at| {
+            let seen = self.index.candidates(*hash).find(|&at| {
                 records
                     .get(at as usize)
                     .is_some_and(|stored| same(stored, &record, dimensions))
             });
-            if seen {
+            let received = if let Some(at) = seen {
                 duplicates += 1;
                 // Give back the dimension slots the duplicate took.
                 self.dimensions.truncate(dimensions_start as usize);
+                (at, true)
             } else {
-                self.index.insert(*hash, position_of(self.records.len()));
+                let at = position_of(self.records.len());
+                self.index.insert(*hash, at);
                 self.records.push(record);
+                (at, false)
+            };
+            if self.recent.len() == RECENT {
+                self.recent.pop_front();
             }
+            self.recent.push_back(received);
         }
         duplicates
     }
@@ -222,6 +249,23 @@ impl RecordLog {
         self.records
             .iter()
             .map(move |record| StoredView { record, log: self })
+    }
+
+    /// The last records received, newest first: each stored record (or the one a duplicate
+    /// repeated) and whether it was a dropped duplicate.
+    pub(crate) fn recent(&self) -> impl Iterator<Item = (StoredView<'_>, bool)> {
+        self.recent
+            .iter()
+            .rev()
+            .filter_map(move |&(at, duplicate)| {
+                let record = self.records.get(at as usize)?;
+                Some((StoredView { record, log: self }, duplicate))
+            })
+    }
+
+    /// Whether `a` and `b` are the same stored record.
+    pub(crate) fn same_record(a: StoredView<'_>, b: StoredView<'_>) -> bool {
+        std::ptr::eq(a.record, b.record)
     }
 
     pub(crate) fn custom(&self) -> &[Value] {

@@ -23,8 +23,11 @@ async fn page_is_self_contained_html() {
     );
     let html = response.text().await.expect("html");
     assert!(html.contains("<title>Amberflo emulator</title>"));
-    assert!(html.contains("/_emulator/stats") && html.contains("/_emulator/summary"));
-    assert!(!html.contains("src=\"http"), "no external assets");
+    assert!(html.contains("/_emulator/console") && html.contains("/_emulator/faults"));
+    assert!(
+        !html.contains("src=") && !html.contains("href=\"http"),
+        "no assets from elsewhere: the page works offline"
+    );
     let icon = harness
         .http
         .get(harness.url("/favicon.ico"))
@@ -37,6 +40,58 @@ async fn page_is_self_contained_html() {
         0,
         "page traffic is not API traffic"
     );
+}
+
+#[tokio::test]
+async fn console_is_the_page_data_and_names_a_bad_parameter() {
+    let harness = Harness::new();
+    let records = [
+        record("calls", 1.0, "c1", JAN_1_2024),
+        record("calls", 2.0, "c1", JAN_1_2024 + 90),
+        record("calls", 5.0, "c2", JAN_1_2024 + 3600),
+    ];
+    harness.ingest(&records).await;
+    harness.ingest(&records[..1]).await; // a duplicate
+    let view: Value = harness
+        .get("/_emulator/console?range=all&interval=minute")
+        .await
+        .json()
+        .await
+        .expect("console");
+    assert_eq!(view["tiles"]["records"], 3);
+    assert_eq!(
+        view["tiles"]["customers"], 2,
+        "customers seen in records count"
+    );
+    assert_eq!(view["meters"], serde_json::json!(["calls"]));
+    let groups = &view["charts"][0]["groups"];
+    assert_eq!(groups[0]["name"], "c2");
+    assert_eq!(groups[0]["total"], 5.0);
+    assert_eq!(
+        groups[1]["points"].as_array().map(Vec::len),
+        Some(2),
+        "two minutes"
+    );
+    assert_eq!(view["latest"][0]["status"], "duplicate");
+    assert_eq!(view["latest"][1]["status"], "stored");
+    // Every point is drawn, with its data.
+    assert_eq!(
+        view["charts"][0]["svg"]
+            .as_str()
+            .map(|svg| svg.matches("class=\"point\"").count()),
+        Some(3)
+    );
+    for (query, named) in [
+        ("interval=week", "interval"),
+        ("range=2y", "range"),
+        ("group=region", "group"),
+        ("range=30d&interval=minute", "buckets"),
+    ] {
+        let (status, message) =
+            error_of(harness.get(&format!("/_emulator/console?{query}")).await).await;
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{query}");
+        assert!(message.contains(named), "{query}: {message}");
+    }
 }
 
 #[tokio::test]
