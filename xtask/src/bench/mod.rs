@@ -36,6 +36,20 @@ use serde_json::Value;
 use self::options::{Options, Parsed, Peer};
 use self::process::{Guarded, clock_ticks_per_second, collect_stdout, cpu_ticks, status_kib};
 
+/// `--engines`: the engine beside its baseline (`amberflo-batcher`'s `engines` bench).
+fn engines() -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .current_dir(crate::ci::workspace_root())
+        .args(["bench", "-p", "amberflo-batcher", "--bench", "engines"])
+        .status()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the engines bench failed ({status})"))
+    }
+}
+
 /// How long the emulator may take to print its URL.
 const EMULATOR_START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -96,6 +110,9 @@ struct Emulator {
 
 /// Runs `cargo xtask bench ARGS`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|arg| arg == "--engines") {
+        return engines();
+    }
     let options = match Options::parse(args).map_err(|e| format!("{e}\n\n{}", options::USAGE))? {
         Parsed::Help => {
             print!("{}", options::USAGE);

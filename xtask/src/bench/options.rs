@@ -11,6 +11,11 @@ End-to-end ingest benchmark: release builds of the emulator and of examples/inge
 in its own process on 127.0.0.1; optionally the official Python SDK on the same workload.
 Writes target/bench/report.json and target/bench/report.md.
 
+  cargo xtask bench --engines
+                       instead: the batching engine beside the simplest engine with its
+                       contract (a Mutex<VecDeque> and condition variables), in one process,
+                       no HTTP (crates/amberflo-batcher/benches/engines.rs)
+
 options:
   --records N          records the SDK meters (default 1000000)
   --threads N          producer threads, for both SDKs (default 8)
