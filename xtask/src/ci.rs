@@ -115,6 +115,24 @@ fn steps() -> Vec<Step> {
             "doctest",
             &["test", "--workspace", "--all-features", "--doc"],
         ),
+        // The batcher's protocols model-checked with loom (`models` test modules, under
+        // `--cfg amberflo_loom`), in a target directory of their own (the cfg rebuilds every
+        // crate), at most 3 preemptions per execution: about a minute of build, seconds of
+        // checking.
+        Step::cargo(
+            "loom models",
+            &[
+                "test",
+                "--package",
+                "amberflo-batcher",
+                "--release",
+                "--lib",
+                "models::",
+            ],
+        )
+        .with_env("RUSTFLAGS", "--cfg amberflo_loom")
+        .with_env("CARGO_TARGET_DIR", "target/loom")
+        .with_env("LOOM_MAX_PREEMPTIONS", "3"),
         // What most users build: the facade with its default features, every test and
         // doc-test (the README's snippets included).
         Step::cargo(

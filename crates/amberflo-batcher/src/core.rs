@@ -17,6 +17,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::flush::Coord;
+use crate::parking::Parking;
 use crate::spool::SpoolCounters;
 use crate::stats::Stats;
 
@@ -32,9 +33,6 @@ pub(crate) const CLOSED: u64 = 1;
 pub(crate) const DRAINING: u64 = 2;
 /// The epoch lives in the state word above the two flag bits.
 pub(crate) const EPOCH_ONE: u64 = 4;
-
-/// `sleepers` counts idle workers in its low bits and lingering workers above this shift.
-pub(crate) const LINGER_SHIFT: u32 = 16;
 
 /// The epoch encoded in a state word.
 pub(crate) fn epoch_of(state: u64) -> u64 {
@@ -80,27 +78,6 @@ fn shard_index() -> usize {
         })
         // During thread-local destruction: share shard 0 (still exact, just contended).
         .unwrap_or(0)
-}
-
-/// Where workers sleep and how producers wake them.
-#[derive(Default)]
-pub(crate) struct Parking {
-    pub(crate) lock: Mutex<()>,
-    pub(crate) cv: Condvar,
-    /// Idle workers (low bits) and lingering workers (`<< LINGER_SHIFT`).
-    pub(crate) sleepers: AtomicUsize,
-    /// Set by the producer that sent a wake-up, so that others do not repeat the syscall.
-    pub(crate) token: AtomicBool,
-    /// How many queued items would fill the batch of a lingering worker.
-    pub(crate) linger_need: AtomicUsize,
-}
-
-impl Parking {
-    /// Wakes every sleeping worker (flush, shutdown, abort).
-    pub(crate) fn notify_all(&self) {
-        let _guard = lock(&self.lock);
-        self.cv.notify_all();
-    }
 }
 
 /// Where `send_timeout` callers wait for room.
@@ -216,7 +193,7 @@ impl Core {
             retried: AtomicU64::new(0),
             split: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
-            parking: Padded(Parking::default()),
+            parking: Padded(Parking::new()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
             abort: AtomicBool::new(false),
@@ -435,11 +412,6 @@ pub(crate) fn wait_timeout<'a, T>(
         Ok((guard, _)) => guard,
         Err(poisoned) => poisoned.into_inner().0,
     }
-}
-
-/// Waits on `cv` without a timeout, ignoring poisoning.
-pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `now + timeout`, saturating instead of overflowing for huge timeouts.

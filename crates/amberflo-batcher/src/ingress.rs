@@ -36,7 +36,7 @@ use crossbeam_queue::ArrayQueue;
 use crate::batch::Batch;
 use crate::config::{Config, ErrorCallback};
 use crate::core::wait_timeout;
-use crate::core::{CLOSED, Core, LINGER_SHIFT, Shard, deadline_after, epoch_of, lock, slot_of};
+use crate::core::{CLOSED, Core, Shard, deadline_after, epoch_of, lock, slot_of};
 use crate::error::SendErrorKind;
 use crate::spool::{AppendError, Spool, SpoolCounters};
 
@@ -226,16 +226,11 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Wakes a sleeping worker, if any, after items went into the queue. The fence pairs with
-    /// the one in the workers' sleep path: either they see the items, or this load sees them
-    /// asleep.
+    /// Wakes a sleeping worker, if any, after items went into the queue (the protocol is in
+    /// the `parking` module).
     #[inline]
     fn wake_after_push(&self) {
-        fence(Ordering::SeqCst);
-        let sleepers = self.core.parking.0.sleepers.load(Ordering::Relaxed);
-        if sleepers != 0 {
-            self.wake(sleepers);
-        }
+        self.core.parking.0.after_push(|| self.queue.len());
     }
 
     /// Takes back one item's count made by [`count_in_epoch`](Self::count_in_epoch).
@@ -290,31 +285,6 @@ impl<T> Shared<T> {
         let core = &*self.core;
         if !core.refilling.load(Ordering::SeqCst) && core.space.waiters.load(Ordering::SeqCst) > 0 {
             core.space.notify_one();
-        }
-    }
-
-    /// Wakes a worker if one is asleep and needs the items now queued.
-    fn wake(&self, sleepers: usize) {
-        let parking = &self.core.parking.0;
-        let lingering = sleepers >> LINGER_SHIFT;
-        let everyone = if lingering > 0 {
-            // A worker is collecting a batch: it wakes by itself at its linger deadline unless
-            // the queue can fill its batch now.
-            if self.queue.len() < parking.linger_need.load(Ordering::Relaxed) {
-                return;
-            }
-            true
-        } else {
-            false
-        };
-        if parking.token.load(Ordering::Relaxed) || parking.token.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let _guard = lock(&parking.lock);
-        if everyone {
-            parking.cv.notify_all();
-        } else {
-            parking.cv.notify_one();
         }
     }
 

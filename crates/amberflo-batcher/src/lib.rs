@@ -94,6 +94,7 @@ mod error;
 pub mod executor;
 mod flush;
 mod ingress;
+mod parking;
 mod retry;
 mod shutdown;
 mod sink;

@@ -22,12 +22,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, FailedPart};
-use crate::core::{CLOSED, Core, DRAINING, LINGER_SHIFT, deadline_after, lock, wait, wait_timeout};
+use crate::core::{CLOSED, Core, DRAINING, deadline_after, lock, wait_timeout};
 use crate::error::{DeliveryError, SinkError};
 use crate::executor::Executor;
 use crate::ingress::Shared;
@@ -114,50 +114,25 @@ fn gather<T>(shared: &Shared<T>, batch: &mut Batch<T>) -> bool {
 
 /// Sleeps until a producer brings an item (or `timeout`, or a flush/shutdown notification).
 fn wait_idle<T>(shared: &Shared<T>, timeout: Option<Duration>) {
-    let parking = &shared.core.parking.0;
-    let guard = lock(&parking.lock);
-    parking.sleepers.fetch_add(1, Ordering::SeqCst);
-    parking.token.store(false, Ordering::SeqCst);
-    fence(Ordering::SeqCst);
-    let closed = shared.core.is_closed();
-    let guard = if shared.queue.is_empty() {
-        match timeout {
-            Some(timeout) => wait_timeout(&parking.cv, guard, timeout),
-            None if !closed => wait(&parking.cv, guard),
-            None => guard,
-        }
-    } else {
-        guard
-    };
-    parking.sleepers.fetch_sub(1, Ordering::SeqCst);
-    parking.token.store(false, Ordering::Relaxed);
-    drop(guard);
+    shared.core.parking.0.sleep_idle(
+        || !shared.queue.is_empty(),
+        || shared.core.is_closed(),
+        timeout,
+    );
 }
 
 /// Sleeps until `deadline`, until `need` more items are queued, or until a flush/shutdown.
 fn wait_lingering<T>(shared: &Shared<T>, need: usize, deadline: Instant) {
     let core = &*shared.core;
-    let parking = &core.parking.0;
-    let guard = lock(&parking.lock);
-    parking
-        .sleepers
-        .fetch_add(1 << LINGER_SHIFT, Ordering::SeqCst);
-    parking.linger_need.store(need, Ordering::SeqCst);
-    parking.token.store(false, Ordering::SeqCst);
-    fence(Ordering::SeqCst);
-    let urgent = core.state.load(Ordering::SeqCst) & (CLOSED | DRAINING) != 0
-        || core.abort.load(Ordering::SeqCst);
-    let now = Instant::now();
-    let guard = if !urgent && shared.queue.len() < need && now < deadline {
-        wait_timeout(&parking.cv, guard, deadline - now)
-    } else {
-        guard
-    };
-    parking
-        .sleepers
-        .fetch_sub(1 << LINGER_SHIFT, Ordering::SeqCst);
-    parking.token.store(false, Ordering::Relaxed);
-    drop(guard);
+    core.parking.0.sleep_lingering(
+        need,
+        deadline,
+        || {
+            core.state.load(Ordering::SeqCst) & (CLOSED | DRAINING) != 0
+                || core.abort.load(Ordering::SeqCst)
+        },
+        || shared.queue.len(),
+    );
 }
 
 /// What a worker needs to deliver: the engine, the sink, its own index and random source.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use amberflo_batcher::{Batcher, SinkFn};
 
-/// Sum of voluntary + involuntary context switches of this process's threads named `prefix*`.
+/// Sum of voluntary + involuntary context switches of this process's threads named
+/// `prefix-<index>` (the workers).
 fn context_switches(prefix: &str) -> (usize, u64) {
     let mut threads = 0;
     let mut switches = 0;
@@ -19,7 +20,14 @@ fn context_switches(prefix: &str) -> (usize, u64) {
         let Ok(name) = fs::read_to_string(path.join("comm")) else {
             continue;
         };
-        if !name.trim_end().starts_with(prefix) {
+        // Workers are `prefix-<index>`; the test binary's own thread is `idle-<hash>`, which
+        // may start like a prefix.
+        let is_worker = name
+            .trim_end()
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|index| index.parse::<usize>().is_ok());
+        if !is_worker {
             continue;
         }
         let Ok(status) = fs::read_to_string(path.join("status")) else {
