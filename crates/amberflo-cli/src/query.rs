@@ -18,18 +18,18 @@ pub(crate) fn usage(
 ) -> Result<(), CliError> {
     let range = time_range(&args.range, "24h")?;
     let interval = interval(&args.range, &range);
-    let mut builder = UsageQuery::builder(
+    let builder = UsageQuery::builder(
         &args.meter,
         AggregationType::from(args.aggregation.as_str()),
         interval,
         range,
     );
-    if !args.range.group_by.is_empty() {
-        builder = builder.group_by(args.range.group_by.iter().cloned());
-    }
-    for (key, values) in filters(&args.range)? {
-        builder = builder.filter(key, values);
-    }
+    let builder = narrowed(
+        builder,
+        &args.range,
+        |b, names| b.group_by(names),
+        |b, key, values| b.filter(key, values),
+    )?;
     let query = builder
         .build()
         .map_err(|error| CliError::config(format!("usage query: {error}")))?;
@@ -69,13 +69,12 @@ pub(crate) fn cost(
 ) -> Result<(), CliError> {
     let range = time_range(&args.range, "30d")?;
     let interval = interval(&args.range, &range);
-    let mut builder = UsageCostQuery::builder(interval, range).product_id(&args.product_id);
-    if !args.range.group_by.is_empty() {
-        builder = builder.group_by(args.range.group_by.iter().cloned());
-    }
-    for (key, values) in filters(&args.range)? {
-        builder = builder.filter(key, values);
-    }
+    let builder = narrowed(
+        UsageCostQuery::builder(interval, range).product_id(&args.product_id),
+        &args.range,
+        |b, names| b.group_by(names),
+        |b, key, values| b.filter(key, values),
+    )?;
     let query = builder
         .build()
         .map_err(|error| CliError::config(format!("cost query: {error}")))?;
@@ -101,6 +100,23 @@ pub(crate) fn cost(
         json: &report,
     }
     .print(format, out)
+}
+
+/// `builder` with the range's `--group-by` (given `group_by`) and `--filter`s (given
+/// `filter`): the usage and cost builders have both, with no trait in common.
+fn narrowed<B>(
+    mut builder: B,
+    range: &Range,
+    group_by: impl Fn(B, Vec<String>) -> B,
+    filter: impl Fn(B, String, Vec<String>) -> B,
+) -> Result<B, CliError> {
+    if !range.group_by.is_empty() {
+        builder = group_by(builder, range.group_by.clone());
+    }
+    for (key, values) in filters(range)? {
+        builder = filter(builder, key, values);
+    }
+    Ok(builder)
 }
 
 /// `--filter name=a,b` as (name, values).

@@ -461,6 +461,14 @@ mod tests {
     }
 
     #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
     fn every_point_is_in_the_svg_with_its_data() {
         let mut points = BTreeMap::new();
         points.insert(0, 2.0);

@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use super::Handled;
+use crate::console::escape;
 use crate::server::Shared;
 use crate::server::respond;
 
@@ -20,22 +21,6 @@ pub(super) fn favicon() -> Handled {
     let mut reply = respond::text(StatusCode::NO_CONTENT, "");
     reply.headers_mut().remove(http::header::CONTENT_TYPE);
     Ok(reply)
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 pub(super) fn portal(shared: &Shared, token: &str) -> Handled {
@@ -62,15 +47,4 @@ pub(super) fn portal(shared: &Shared, token: &str) -> Handled {
         escape(&session.customer_id)
     );
     Ok(respond::html(StatusCode::OK, page))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            super::escape(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 }
