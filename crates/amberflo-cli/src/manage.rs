@@ -85,7 +85,7 @@ pub(crate) fn customers(
         }
         CustomersCommand::Delete { id } => {
             api.customers().delete(id).map_err(failed)?;
-            writeln!(out, "deleted customer {id}").map_err(written)
+            writeln!(out, "deleted customer {id}").or_else(crate::output::output_failed)
         }
     }
 }
@@ -189,9 +189,4 @@ pub(crate) fn invoices(
         json: &invoice,
     }
     .print(format, out)
-}
-
-#[allow(clippy::needless_pass_by_value)] // the shape `map_err` takes
-fn written(error: std::io::Error) -> CliError {
-    CliError::new(Exit::Input, format!("cannot write the output: {error}"))
 }

@@ -24,9 +24,7 @@ impl<J: Serialize> Table<'_, J> {
             OutputFormat::Csv => self.csv(out),
             OutputFormat::Table => self.columns(out),
         };
-        written.map_err(|error| {
-            CliError::new(Exit::Input, format!("cannot write the output: {error}"))
-        })
+        written.or_else(output_failed)
     }
 
     fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -62,6 +60,20 @@ impl<J: Serialize> Table<'_, J> {
             line(out, &mut row.iter().map(String::as_str))?;
         }
         Ok(())
+    }
+}
+
+/// What a failed write of the output means: nothing, when the reader went away (`| head`),
+/// else exit 5.
+#[allow(clippy::needless_pass_by_value)] // the shape `or_else` takes
+pub(crate) fn output_failed(error: std::io::Error) -> Result<(), CliError> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Exit::Input,
+            format!("cannot write the output: {error}"),
+        ))
     }
 }
 
@@ -108,6 +120,14 @@ pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_going_away_is_not_an_error() {
+        use std::io::{Error, ErrorKind};
+        assert!(output_failed(Error::from(ErrorKind::BrokenPipe)).is_ok());
+        let error = output_failed(Error::from(ErrorKind::StorageFull)).unwrap_err();
+        assert_eq!(error.exit, Exit::Input);
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -25,7 +25,7 @@ pub(crate) fn run(args: &ValidateArgs, out: &mut dyn Write) -> Result<(), CliErr
     }
     written
         .and_then(|()| writeln!(out, "{valid} valid, {invalid} invalid"))
-        .map_err(|error| CliError::new(Exit::Input, format!("cannot write the output: {error}")))?;
+        .or_else(crate::output::output_failed)?;
     if invalid > 0 {
         return Err(CliError::new(
             Exit::Records,
