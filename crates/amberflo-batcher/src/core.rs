@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::abort::{AbortFlag, AbortSlots};
 use crate::flush::Coord;
 use crate::parking::Parking;
 use crate::spool::SpoolCounters;
@@ -107,22 +108,6 @@ pub(crate) struct RetryGate {
     pub(crate) abort_at: Option<Instant>,
 }
 
-/// A worker's pending sink call, as the abort sees it.
-#[derive(Default)]
-pub(crate) struct AbortSlot {
-    state: Mutex<AbortSlotState>,
-    /// The call returned `Pending` after registering its waker and has not been polled since:
-    /// woken after an abort, it cancels itself at its next poll without calling into the sink.
-    parked: AtomicBool,
-}
-
-#[derive(Default)]
-struct AbortSlotState {
-    waker: Option<Waker>,
-    /// The abort counted this worker in `Core::cancelling`.
-    counted: bool,
-}
-
 /// The engine's type-independent shared state.
 pub(crate) struct Core {
     /// Epoch (`/ EPOCH_ONE`) plus the `CLOSED` and `DRAINING` bits.
@@ -149,10 +134,10 @@ pub(crate) struct Core {
     /// Set once shutdown gives up waiting: no more sink calls, sink calls in progress are
     /// cancelled, leftovers fail at once. Set it with [`Core::set_abort`], which also wakes
     /// the pending sink calls.
-    pub(crate) abort: AtomicBool,
+    pub(crate) abort: AbortFlag,
     /// One slot per worker for its pending sink call (see `worker::AbortableCall`), woken by
     /// [`Core::set_abort`].
-    abort_slots: Box<[Padded<AbortSlot>]>,
+    abort_slots: AbortSlots,
     /// Workers settling a failed batch (counting it and running the error callback); a
     /// shutdown that aborted waits for them, even past its deadline.
     pub(crate) settling: AtomicUsize,
@@ -196,8 +181,8 @@ impl Core {
             parking: Padded(Parking::new()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
-            abort: AtomicBool::new(false),
-            abort_slots: (0..workers).map(|_| Padded(AbortSlot::default())).collect(),
+            abort: AbortFlag::new(false),
+            abort_slots: AbortSlots::new(workers),
             settling: AtomicUsize::new(0),
             cancelling: AtomicUsize::new(0),
             retry_gate: Mutex::new(RetryGate::default()),
@@ -317,56 +302,26 @@ impl Core {
         }
         self.retry_cv.notify_all();
         self.parking.0.notify_all();
-        for slot in &*self.abort_slots {
-            // A call registers its waker and marks itself parked, then re-reads the flag:
-            // either it sees the flag set above, or both are visible here.
-            let waker = {
-                let mut state = lock(&slot.0.state);
-                let waker = state.waker.take();
-                if waker.is_some() && slot.0.parked.load(Ordering::SeqCst) && !state.counted {
-                    state.counted = true;
-                    self.cancelling.fetch_add(1, Ordering::SeqCst);
-                }
-                waker
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        let counted = self.abort_slots.wake_calls();
+        self.cancelling.fetch_add(counted, Ordering::SeqCst);
     }
 
     /// Worker `worker`'s pending call is being polled again (it is no longer parked).
     pub(crate) fn unpark_abort_slot(&self, worker: usize) {
-        if let Some(slot) = self.abort_slots.get(worker) {
-            slot.0.parked.store(false, Ordering::SeqCst);
-        }
+        self.abort_slots.unpark(worker);
     }
 
     /// Registers the waker of worker `worker`'s sink call, which is about to return `Pending`;
-    /// `true` if the engine is aborting (then the call must stop instead of waiting).
+    /// `true` if the engine is aborting (then the call must stop instead of waiting). The
+    /// protocol is in the `abort` module.
     pub(crate) fn register_abort_waker(&self, worker: usize, waker: &Waker) -> bool {
-        if let Some(slot) = self.abort_slots.get(worker) {
-            let mut state = lock(&slot.0.state);
-            match &state.waker {
-                Some(registered) if registered.will_wake(waker) => {}
-                _ => state.waker = Some(waker.clone()),
-            }
-            slot.0.parked.store(true, Ordering::SeqCst);
-        }
-        // Re-check after registering, so that an abort set meanwhile is not missed.
-        self.abort.load(Ordering::SeqCst)
+        self.abort_slots.register(&self.abort, worker, waker)
     }
 
     /// Forgets worker `worker`'s call once it ended; `true` if the abort counted it in
     /// `cancelling` (the worker must call [`Core::cancel_settled`] once its batch settled).
     pub(crate) fn clear_abort_slot(&self, worker: usize) -> bool {
-        let Some(slot) = self.abort_slots.get(worker) else {
-            return false;
-        };
-        let mut state = lock(&slot.0.state);
-        state.waker = None;
-        slot.0.parked.store(false, Ordering::SeqCst);
-        std::mem::take(&mut state.counted)
+        self.abort_slots.clear(worker)
     }
 
     /// A worker counted in `cancelling` settled its batch: wake the shutdown waiting for it.

@@ -85,6 +85,7 @@
 //! counted in [`Stats::spool_corrupt`]. The format and its reasons are in the source of the
 //! `spool` module.
 
+mod abort;
 mod batch;
 mod batcher;
 mod config;
