@@ -309,9 +309,13 @@ fn a_413_splits_the_batch_until_the_parts_fit() {
         .max_decoded_bytes(64 * 1024)
         .start()
         .unwrap();
+    // One worker that lingers until the batch is full (or the flush): the batch holds all
+    // 1,000 records however slowly they are metered (a 200 ms linger let a loaded machine
+    // send small batches that fit, and nothing was split).
     let client = client_for(emulator.url())
         .max_batch_size(1000)
-        .linger(Duration::from_millis(200))
+        .workers(1)
+        .linger(Duration::from_secs(600))
         .build()
         .unwrap();
     for i in 0..1000 {
