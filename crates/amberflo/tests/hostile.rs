@@ -341,7 +341,10 @@ fn bodies_over_max_request_bytes_are_split_before_sending_and_a_lone_giant_fails
     let client = client_for(emulator.url())
         .max_request_bytes(2 * 1024)
         .max_batch_size(500)
-        .linger(Duration::from_millis(200))
+        // One batch of all 200 (sent by the flush), however slowly they are metered: the
+        // giant is never alone in a batch before a split.
+        .workers(1)
+        .linger(Duration::from_secs(600))
         .on_error(move |error, batch| sink.lock().unwrap().push((error.to_string(), batch)))
         .build()
         .unwrap();
