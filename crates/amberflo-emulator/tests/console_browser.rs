@@ -17,9 +17,20 @@ use amberflo_types::{CANCEL_PREVIOUS_DIMENSION, CustomerPayload, EpochMillis, Me
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket, stream::MaybeTlsStream};
 
+/// A process killed on drop, from the moment it is spawned (a failed start does not leave a
+/// browser behind).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A headless Chromium, killed on drop.
 struct Browser {
-    child: Child,
+    _child: KillOnDrop,
     _profile: tempfile::TempDir,
     page: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
@@ -29,7 +40,7 @@ impl Browser {
     fn start() -> Browser {
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
         let profile = tempfile::tempdir().unwrap();
-        let mut child = Command::new(&binary)
+        let mut child = KillOnDrop(Command::new(&binary)
             .args([
                 "--headless=new",
                 "--no-sandbox",
@@ -48,9 +59,9 @@ impl Browser {
                 panic!(
                     "cannot start `{binary}` ({error}): install Debian's `chromium` (.ci/run does)"
                 )
-            });
+            }));
         // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID", within 60 s.
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let stderr = BufReader::new(child.0.stderr.take().unwrap());
         let (found, port) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
@@ -72,7 +83,7 @@ impl Browser {
         let url = page["webSocketDebuggerUrl"].as_str().unwrap();
         let (socket, _) = tungstenite::connect(url).unwrap();
         Browser {
-            child,
+            _child: child,
             _profile: profile,
             page: socket,
             next_id: 0,
@@ -145,13 +156,6 @@ impl Browser {
             format!("document.body.dataset.query.split('&').includes('{expected}')")
         };
         self.wait_for(&shown);
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
