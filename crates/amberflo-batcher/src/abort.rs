@@ -71,17 +71,17 @@ impl AbortSlots {
         }
     }
 
-    /// Wakes every registered call (`flag` is set): returns how many were parked and not yet
-    /// counted as cancelling (they are now).
-    pub(crate) fn wake_calls(&self) -> usize {
-        let mut counted = 0;
+    /// Wakes every registered call (`flag` is set). A call parked and not yet counted as
+    /// cancelling is counted with `count_cancelling`, under its slot's lock and before it is
+    /// woken, so that it cannot settle (and uncount itself) before it was counted.
+    pub(crate) fn wake_calls(&self, count_cancelling: impl Fn()) {
         for slot in &*self.slots {
             let waker = {
                 let mut state = slot.0.lock();
                 let waker = state.waker.take();
                 if waker.is_some() && slot.0.parked.load(Ordering::SeqCst) && !state.counted {
                     state.counted = true;
-                    counted += 1;
+                    count_cancelling();
                 }
                 waker
             };
@@ -89,7 +89,6 @@ impl AbortSlots {
                 waker.wake();
             }
         }
-        counted
     }
 
     /// Worker `worker`'s pending call is being polled again (it is no longer parked).
@@ -164,7 +163,11 @@ mod models {
                 let (flag, slots) = (Arc::clone(&flag), Arc::clone(&slots));
                 thread::spawn(move || {
                     flag.store(true, Ordering::SeqCst);
-                    slots.wake_calls()
+                    let counted = std::sync::atomic::AtomicUsize::new(0);
+                    slots.wake_calls(|| {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    });
+                    counted.into_inner()
                 })
             };
             let woken = std::sync::Arc::new(Woken(AtomicBool::new(false)));

@@ -302,8 +302,9 @@ impl Core {
         }
         self.retry_cv.notify_all();
         self.parking.0.notify_all();
-        let counted = self.abort_slots.wake_calls();
-        self.cancelling.fetch_add(counted, Ordering::SeqCst);
+        self.abort_slots.wake_calls(|| {
+            self.cancelling.fetch_add(1, Ordering::SeqCst);
+        });
     }
 
     /// Worker `worker`'s pending call is being polled again (it is no longer parked).
