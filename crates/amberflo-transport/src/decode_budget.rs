@@ -35,21 +35,16 @@ pub(crate) fn decode<'de, T: de::Deserialize<'de>>(
         let mut deserializer = serde_json::Deserializer::from_slice(json);
         let value = T::deserialize(Budgeted {
             inner: &mut deserializer,
-            budget: &Budget,
         })?;
         deserializer.end()?;
         Ok(value)
     })
 }
 
-/// Charges the budget of the decode in progress ([`amberflo_types::decode_budget`], which
-/// the types crate's own parsers charge too).
-struct Budget;
-
-impl Budget {
-    fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
-        amberflo_types::decode_budget::charge(bytes).map_err(E::custom)
-    }
+/// Charges the budget of the decode in progress ([`amberflo_types::decode_budget`], a
+/// thread's, which the types crate's own parsers charge too).
+fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
+    amberflo_types::decode_budget::charge(bytes).map_err(E::custom)
 }
 
 /// How a sequence or map is held by what it decodes into.
@@ -103,43 +98,32 @@ impl Holder {
 }
 
 /// The deserializer, charging what it hands out.
-struct Budgeted<'b, D> {
+struct Budgeted<D> {
     inner: D,
-    budget: &'b Budget,
-}
-
-impl<'b, D> Budgeted<'b, D> {
-    fn visitor<V>(&self, visitor: V, holder: Holder) -> Charging<'b, V> {
-        Charging {
-            visitor,
-            budget: self.budget,
-            holder,
-        }
-    }
 }
 
 /// Forwards `deserialize_*` methods, wrapping the visitor.
 macro_rules! forward {
     ($($method:ident($($arg:ident: $ty:ty),*) $holder:ident;)*) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
-            let visitor = self.visitor(visitor, Holder::$holder);
+            let visitor = Charging { visitor, holder: Holder::$holder };
             self.inner.$method($($arg,)* visitor)
         }
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Budgeted<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Budgeted<D> {
     type Error = D::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         let holder = Holder::of_map(&visitor);
-        let visitor = self.visitor(visitor, holder);
+        let visitor = Charging { visitor, holder };
         self.inner.deserialize_any(visitor)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         let holder = Holder::of_map(&visitor);
-        let visitor = self.visitor(visitor, holder);
+        let visitor = Charging { visitor, holder };
         self.inner.deserialize_map(visitor)
     }
 
@@ -181,29 +165,9 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Budgeted<'_, D> {
 }
 
 /// A visitor whose nested deserializers, sequences and maps charge the budget.
-struct Charging<'b, V> {
+struct Charging<V> {
     visitor: V,
-    budget: &'b Budget,
     holder: Holder,
-}
-
-impl<'b, V> Charging<'b, V> {
-    fn wrap<T>(&self, inner: T) -> Budgeted<'b, T> {
-        Budgeted {
-            inner,
-            budget: self.budget,
-        }
-    }
-
-    fn access<A>(&self, inner: A) -> Access<'b, A> {
-        Access {
-            inner,
-            budget: self.budget,
-            holder: self.holder,
-            first: true,
-            key_size: 0,
-        }
-    }
 }
 
 /// Forwards `visit_*` methods of plain values, which allocate nothing.
@@ -219,13 +183,13 @@ macro_rules! forward_values {
 macro_rules! forward_texts {
     ($($method:ident($ty:ty);)*) => {$(
         fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
-            self.budget.charge(v.len())?;
+            charge(v.len())?;
             self.visitor.$method(v)
         }
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Charging<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Charging<V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -267,46 +231,47 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Charging<'_, V> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let d = self.wrap(d);
+        let d = Budgeted { inner: d };
         self.visitor.visit_some(d)
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let d = self.wrap(d);
+        let d = Budgeted { inner: d };
         self.visitor.visit_newtype_struct(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let seq = self.access(seq);
+        let seq = Access::new(seq, self.holder);
         self.visitor.visit_seq(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let map = self.access(map);
+        let map = Access::new(map, self.holder);
         self.visitor.visit_map(map)
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
-        let data = self.access(data);
+        let data = Access::new(data, self.holder);
         self.visitor.visit_enum(data)
     }
 }
 
 /// A sequence, map or enum whose items charge the budget.
-struct Access<'b, A> {
+struct Access<A> {
     inner: A,
-    budget: &'b Budget,
     holder: Holder,
     first: bool,
     /// The size of the last map key read.
     key_size: usize,
 }
 
-impl<'b, A> Access<'b, A> {
-    fn seed<S>(&self, seed: S) -> Seeded<'b, S> {
-        Seeded {
-            seed,
-            budget: self.budget,
+impl<A> Access<A> {
+    fn new(inner: A, holder: Holder) -> Self {
+        Access {
+            inner,
+            holder,
+            first: true,
+            key_size: 0,
         }
     }
 
@@ -319,7 +284,7 @@ impl<'b, A> Access<'b, A> {
                 .saturating_add(size.saturating_mul(cost.first_times))
                 .saturating_add(cost.first_plus);
         }
-        self.budget.charge(bytes)
+        charge(bytes)
     }
 }
 
@@ -357,7 +322,7 @@ const BUFFERED_FIELD: ItemCost = ItemCost {
     first_plus: 0,
 };
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Access<'_, A> {
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Access<A> {
     type Error = A::Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
@@ -365,7 +330,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Access<'_, A> {
         seed: S,
     ) -> Result<Option<S::Value>, A::Error> {
         // Charged once there is one (its own heap was charged as it was read).
-        let seed = self.seed(seed);
+        let seed = Seeded { seed };
         let element = self.inner.next_element_seed(seed)?;
         if element.is_some() && matches!(self.holder, Holder::Heap) {
             self.charge_item(size_of::<S::Value>(), SEQ_ELEMENT)?;
@@ -378,7 +343,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Access<'_, A> {
     }
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<'_, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -386,7 +351,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<'_, A> {
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
         self.key_size = size_of::<K::Value>();
-        let seed = self.seed(seed);
+        let seed = Seeded { seed };
         self.inner.next_key_seed(seed)
     }
 
@@ -400,7 +365,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<'_, A> {
         if let Some(cost) = cost {
             self.charge_item(self.key_size + size_of::<S::Value>(), cost)?;
         }
-        let seed = self.seed(seed);
+        let seed = Seeded { seed };
         self.inner.next_value_seed(seed)
     }
 
@@ -409,28 +374,20 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<'_, A> {
     }
 }
 
-impl<'b, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Access<'b, A> {
+impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Access<A> {
     type Error = A::Error;
-    type Variant = Access<'b, A::Variant>;
+    type Variant = Access<A::Variant>;
 
     fn variant_seed<S: DeserializeSeed<'de>>(
         self,
         seed: S,
     ) -> Result<(S::Value, Self::Variant), A::Error> {
-        let budget = self.budget;
-        let (value, variant) = self.inner.variant_seed(Seeded { seed, budget })?;
-        let variant = Access {
-            inner: variant,
-            budget,
-            holder: Holder::Inline,
-            first: true,
-            key_size: 0,
-        };
-        Ok((value, variant))
+        let (value, variant) = self.inner.variant_seed(Seeded { seed })?;
+        Ok((value, Access::new(variant, Holder::Inline)))
     }
 }
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Access<'_, A> {
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Access<A> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
@@ -438,12 +395,15 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Access<'_, A> {
     }
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
-        let seed = self.seed(seed);
+        let seed = Seeded { seed };
         self.inner.newtype_variant_seed(seed)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        let visitor = self.charging(visitor);
+        let visitor = Charging {
+            visitor,
+            holder: Holder::Inline,
+        };
         self.inner.tuple_variant(len, visitor)
     }
 
@@ -452,18 +412,11 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Access<'_, A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        let visitor = self.charging(visitor);
-        self.inner.struct_variant(fields, visitor)
-    }
-}
-
-impl<'b, A> Access<'b, A> {
-    fn charging<V>(&self, visitor: V) -> Charging<'b, V> {
-        Charging {
+        let visitor = Charging {
             visitor,
-            budget: self.budget,
             holder: Holder::Inline,
-        }
+        };
+        self.inner.struct_variant(fields, visitor)
     }
 }
 
@@ -474,19 +427,15 @@ fn is_buffered<T>() -> bool {
 }
 
 /// A seed whose deserializer charges the budget.
-struct Seeded<'b, S> {
+struct Seeded<S> {
     seed: S,
-    budget: &'b Budget,
 }
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seeded<'_, S> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seeded<S> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.seed.deserialize(Budgeted {
-            inner: d,
-            budget: self.budget,
-        })
+        self.seed.deserialize(Budgeted { inner: d })
     }
 }
 
