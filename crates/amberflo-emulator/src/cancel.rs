@@ -25,7 +25,8 @@ fn fingerprint<'a, V: RecordView<'a>>(record: V) -> Fingerprint<'a> {
     )
 }
 
-fn is_cancellation<'a, V: RecordView<'a>>(record: V) -> bool {
+/// Whether `record` cancels an earlier one.
+pub(crate) fn is_cancellation<'a, V: RecordView<'a>>(record: V) -> bool {
     record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true")
 }
 

@@ -19,6 +19,7 @@ use std::fmt::Write;
 use amberflo_types::CANCEL_PREVIOUS_DIMENSION;
 use serde_json::{Value, json};
 
+use crate::cancel::{Live, is_cancellation};
 use crate::store::records::{RecordLog, StoredView};
 use crate::view::RecordView;
 
@@ -341,14 +342,11 @@ fn svg(groups: &[(String, BTreeMap<i64, f64>)], start: i64, end: i64, width: i64
 /// an earlier record) or `cancelled` (by a later cancellation).
 fn latest(log: &RecordLog) -> Vec<Value> {
     let recent: Vec<(StoredView<'_>, bool)> = log.recent().collect();
-    let any_cancellation = log
-        .iter()
-        .any(|record| record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true"));
-    // Which of them still count, when anything was cancelled.
+    // Which of them still count: all, unless something was cancelled.
     let mut live = vec![true; recent.len()];
-    if any_cancellation {
+    if let Live::Kept(kept) = crate::cancel::live(log.iter()) {
         live.fill(false);
-        for record in crate::cancel::live(log.iter()) {
+        for record in kept {
             for (at, (candidate, _)) in recent.iter().enumerate() {
                 if RecordLog::same_record(record, *candidate) {
                     live[at] = true;
@@ -362,7 +360,7 @@ fn latest(log: &RecordLog) -> Vec<Value> {
         .map(|((record, duplicate), live)| {
             let status = if *duplicate {
                 "duplicate"
-            } else if record.dimension(CANCEL_PREVIOUS_DIMENSION) == Some("true") {
+            } else if is_cancellation(*record) {
                 "cancels"
             } else if !live {
                 "cancelled"
