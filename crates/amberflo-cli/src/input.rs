@@ -108,10 +108,3 @@ impl<R: Read> Read for Counting<R> {
         Ok(read)
     }
 }
-
-/// A record that could not be read: where, and why.
-#[derive(Debug, Clone)]
-pub(crate) struct Invalid {
-    pub(crate) line: u64,
-    pub(crate) reason: String,
-}

@@ -7,7 +7,7 @@ use amberflo_types::ingest_file::FileValidator;
 
 use crate::cli::InputFormat;
 use crate::error::CliError;
-use crate::input::{Input, Invalid};
+use crate::input::Input;
 
 /// The record fields a CSV file's columns may name; any other column is a dimension.
 const CSV_FIELDS: [&str; 5] = [
@@ -17,6 +17,13 @@ const CSV_FIELDS: [&str; 5] = [
     "meterTimeInMillis",
     "uniqueId",
 ];
+
+/// A record that could not be read: where, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct Invalid {
+    pub(crate) line: u64,
+    pub(crate) reason: String,
+}
 
 /// Reads every record of `input`, handing each (or why it is invalid) to `on_record`. A
 /// record without a unique id gets one derived from the file's identity and its line when
