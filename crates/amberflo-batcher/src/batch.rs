@@ -1,6 +1,8 @@
-//! A batch being built or delivered, and how its records are settled (delivered or failed).
+//! A batch being built or delivered, and how its records are settled (delivered, failed, or
+//! left on the spool).
 //!
-//! A batch normally settles whole: delivered, or failed and handed to the error callback. A
+//! A batch normally settles whole: delivered, or failed and handed to the error callback (with
+//! a spool, a batch the shutdown deadline stopped is left on the spool instead). A
 //! batch the sink found too large is split (see the `worker` module) and settles in parts:
 //! delivered parts are counted as they go, failed parts are counted and handed over one by one
 //! at the end, and the batch's epoch counts complete once, after every part settled.
@@ -65,33 +67,38 @@ impl<T> Shared<T> {
     }
 
     /// `batch` failed: count it, hand it to the error callback, then complete it (so a flush
-    /// returns only after the callback ran).
+    /// returns only after the callback ran). With a spool, a batch the shutdown deadline
+    /// stopped is left on the spool instead.
     pub(crate) fn settle_failed(&self, batch: &mut Batch<T>, error: DeliveryError) {
         let core = &*self.core;
+        if self.leaves_on_spool(&error) {
+            core.left_on_spool
+                .fetch_add(batch.items.len() as u64, Ordering::SeqCst);
+            batch.items.clear();
+            batch.ids.clear();
+            core.complete(&std::mem::take(&mut batch.counts));
+            return;
+        }
         core.settling.fetch_add(1, Ordering::SeqCst);
         let items = std::mem::replace(
             &mut batch.items,
             Vec::with_capacity(self.config.max_batch_size),
         );
-        let kept = error.is_shutdown().then_some(0..items.len());
         self.hand_over(error, items);
-        self.acknowledge(batch, kept.as_slice());
+        self.acknowledge(batch, &[]);
         core.complete(&std::mem::take(&mut batch.counts));
         core.settled();
     }
 
     /// A split `batch` ended in several parts. The delivered parts were counted as they went;
     /// count each failed part and hand it, with exactly its own records, to the error callback
-    /// (in batch order), then complete the whole batch once, after every callback returned.
+    /// (in batch order; with a spool, a part the shutdown deadline stopped is left on the
+    /// spool instead), then complete the whole batch once, after every callback returned.
     /// Keeps the batch's allocation (each failed part gets its own vector).
     pub(crate) fn settle_parts(&self, batch: &mut Batch<T>, failures: Vec<FailedPart>) {
         let core = &*self.core;
         core.settling.fetch_add(1, Ordering::SeqCst);
-        let kept: Vec<Range<usize>> = failures
-            .iter()
-            .filter(|part| part.error.is_shutdown())
-            .map(|part| part.range.clone())
-            .collect();
+        let mut kept = Vec::new();
         let mut rest = batch.items.drain(..);
         let mut position = 0;
         for FailedPart { range, error } in failures {
@@ -101,7 +108,13 @@ impl<T> Shared<T> {
                 .for_each(drop);
             let part: Vec<T> = rest.by_ref().take(range.len()).collect();
             position = range.end;
-            self.hand_over(error, part);
+            if self.leaves_on_spool(&error) {
+                core.left_on_spool
+                    .fetch_add(part.len() as u64, Ordering::SeqCst);
+                kept.push(range);
+            } else {
+                self.hand_over(error, part);
+            }
         }
         drop(rest);
         self.acknowledge(batch, &kept);
@@ -109,9 +122,15 @@ impl<T> Shared<T> {
         core.settled();
     }
 
+    /// Whether a batch that failed with `error` stays on the spool, unacknowledged and not
+    /// handed to the error callback, for the next engine: with a spool, at the shutdown
+    /// deadline.
+    fn leaves_on_spool(&self, error: &DeliveryError) -> bool {
+        self.spool.is_some() && error.is_shutdown()
+    }
+
     /// With a spool: acknowledges the settled records of `batch` (all but the positions in
-    /// `kept`, records abandoned at the shutdown deadline, which stay spooled for the next
-    /// engine), then forgets the batch's ids.
+    /// `kept`, records left on the spool for the next engine), then forgets the batch's ids.
     fn acknowledge(&self, batch: &mut Batch<T>, kept: &[Range<usize>]) {
         let Some(spool) = &self.spool else { return };
         if kept.is_empty() {

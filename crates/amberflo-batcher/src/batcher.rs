@@ -250,21 +250,26 @@ impl<T> Batcher<T> {
     ///    callback has them ([`Stats::in_flight`] is 0). Workers are joined; one still inside
     ///    the sink is detached.
     ///
+    /// With a [spool](crate::BatcherBuilder::spool), step 3 hands nothing to the error
+    /// callback: records queued, waiting for a retry or in a cancelled call stay on disk,
+    /// unacknowledged, counted in [`Stats::left_on_spool`], and the next engine on the
+    /// directory delivers them.
+    ///
     /// Only a sink call that blocks its thread inside a poll (a synchronous sink, or one that
     /// never yields) cannot be cancelled: its records stay counted in [`Stats::in_flight`],
     /// are reported as `in_flight` below, and are settled normally if it ever returns (no retry
     /// after that). Cancelled calls may have reached the server: re-sending their records
     /// relies on the sink being idempotent (Amberflo dedups by `uniqueId`).
     ///
-    /// Nothing is lost silently: every record is delivered, handed to the error callback, or
-    /// reported in the error below. The call returns by `timeout` plus the time the error
+    /// Nothing is lost silently: every record is delivered, handed to the error callback, left
+    /// on the spool, or reported in the error below. The call returns by `timeout` plus the time the error
     /// callback spends on abandoned records. Only std primitives with timeouts are used, so it
     /// is safe inside any tokio runtime. Totals are logged with `tracing::info!`.
     ///
     /// # Errors
     ///
-    /// [`ShutdownError::Incomplete`] when records were abandoned to the error callback or are
-    /// still inside a sink call.
+    /// [`ShutdownError::Incomplete`] when records were abandoned to the error callback, left
+    /// on the spool, or are still queued or inside a sink call.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
         shutdown::shutdown(&self.inner.shared, &self.inner.lifecycle, timeout)
     }

@@ -127,6 +127,9 @@ pub(crate) struct Core {
     pub(crate) split: AtomicU64,
     /// Items failed with `ShutdownTimedOut`.
     pub(crate) abandoned: AtomicU64,
+    /// With a spool: items neither delivered nor failed when a shutdown gave up, left on disk
+    /// for the next engine (counted after `popped`, so `in_flight` never goes negative).
+    pub(crate) left_on_spool: AtomicU64,
     pub(crate) parking: Padded<Parking>,
     pub(crate) space: SpaceWait,
     /// Flush bookkeeping (drained watermark, waiters).
@@ -178,6 +181,7 @@ impl Core {
             retried: AtomicU64::new(0),
             split: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
+            left_on_spool: AtomicU64::new(0),
             parking: Padded(Parking::new()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
@@ -243,6 +247,7 @@ impl Core {
     /// A snapshot of the counters.
     pub(crate) fn stats(&self) -> Stats {
         // Read the downstream counters first so that the derived gauges do not go negative.
+        let left_on_spool = self.left_on_spool.load(Ordering::SeqCst);
         let delivered = self.delivered.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
         let retried = self.retried.load(Ordering::SeqCst);
@@ -258,7 +263,9 @@ impl Core {
             retried,
             split,
             in_queue: enqueued.saturating_sub(popped),
-            in_flight: popped.saturating_sub(delivered.wrapping_add(failed)),
+            in_flight: popped
+                .saturating_sub(delivered.wrapping_add(failed).wrapping_add(left_on_spool)),
+            left_on_spool,
             spooled: self.spool.records(),
             spooled_bytes: self.spool.bytes(),
             replayed: self.spool.replayed.load(Ordering::SeqCst),

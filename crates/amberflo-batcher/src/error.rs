@@ -406,24 +406,28 @@ pub enum FlushError {
 /// Whatever the outcome, every record is accounted for in [`Stats`](crate::Stats): records
 /// listed as `abandoned` went to the error callback with
 /// [`DeliveryError::ShutdownTimedOut`] (including those of sink calls cancelled at the
-/// deadline); records listed as `in_flight` are inside a sink call that could not be cancelled
-/// (a sink that blocks its thread instead of yielding) and had not returned, and are accounted
-/// (delivered or failed) if it ever returns.
+/// deadline); with a spool, records listed as `left_on_spool` stay on disk, unacknowledged,
+/// for the next engine on the directory (they never reach the error callback); records listed
+/// as `in_flight` are inside a sink call that could not be cancelled (a sink that blocks its
+/// thread instead of yielding) and had not returned, and are accounted (delivered or failed) if
+/// it ever returns; records listed as `in_queue` were accepted but not yet taken by a worker
+/// (a producer was still pushing as the deadline came, or a concurrent shutdown was still
+/// running).
 ///
-/// Its message states the time the shutdown took and its deadline: "shutdown returned after
-/// 14.8s of its 30.0s deadline without delivering everything: 3 record(s) handed to the error
-/// callback, 0 record(s) still inside an unfinished sink call".
+/// Its message states the time the shutdown took, its deadline, and each non-empty bucket:
+/// "shutdown returned after 14.8s of its 30.0s deadline without delivering everything: 3
+/// record(s) handed to the error callback".
 ///
 /// ```
 /// use amberflo_batcher::ShutdownError;
 ///
-/// fn abandoned(error: &ShutdownError) -> u64 {
+/// fn undelivered(error: &ShutdownError) -> u64 {
 ///     match error {
-///         ShutdownError::Incomplete { abandoned, .. } => *abandoned,
+///         ShutdownError::Incomplete { abandoned, left_on_spool, .. } => abandoned + left_on_spool,
 ///         _ => 0,
 ///     }
 /// }
-/// # let _ = abandoned;
+/// # let _ = undelivered;
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -432,8 +436,8 @@ pub enum ShutdownError {
     /// before it gave up early (so `elapsed` may be well under `timeout`).
     #[error(
         "shutdown returned after {elapsed:.1?} of its {timeout:.1?} deadline without delivering \
-         everything: {abandoned} record(s) handed to the error callback, {in_flight} record(s) \
-         still inside an unfinished sink call"
+         everything: {}",
+        undelivered(*.abandoned, *.left_on_spool, *.in_queue, *.in_flight)
     )]
     #[non_exhaustive]
     Incomplete {
@@ -444,9 +448,34 @@ pub enum ShutdownError {
         /// Records still inside a sink call that had not returned and could not be cancelled
         /// (not yet accounted).
         in_flight: u64,
+        /// Records accepted and not yet taken by a worker (not yet accounted).
+        in_queue: u64,
         /// Records handed to the error callback because of the shutdown deadline.
         abandoned: u64,
+        /// With a spool: records left on disk for the next engine, not handed to the error
+        /// callback ([`Stats::left_on_spool`](crate::Stats::left_on_spool)).
+        left_on_spool: u64,
     },
+}
+
+/// The non-empty buckets of an incomplete shutdown, in words.
+fn undelivered(abandoned: u64, left_on_spool: u64, in_queue: u64, in_flight: u64) -> String {
+    let buckets = [
+        (abandoned, "handed to the error callback"),
+        (left_on_spool, "left on the spool for the next engine"),
+        (in_queue, "still queued"),
+        (in_flight, "still inside an unfinished sink call"),
+    ];
+    let said: Vec<String> = buckets
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, bucket)| format!("{count} record(s) {bucket}"))
+        .collect();
+    if said.is_empty() {
+        "another shutdown call had not finished".to_owned()
+    } else {
+        said.join(", ")
+    }
 }
 
 /// Why [`BatcherBuilder::build`](crate::BatcherBuilder::build) failed.

@@ -2,8 +2,8 @@
 //!
 //! Many producer threads enqueue items without blocking; background workers drain them in
 //! batches and hand each batch to a sink, retrying with jittered exponential backoff. Every
-//! item ends in exactly one bucket: delivered, failed (handed to the error callback) or
-//! rejected at enqueue. The crate depends on no async runtime and no HTTP client.
+//! item ends in exactly one bucket: delivered, failed (handed to the error callback), rejected
+//! at enqueue, or, with a spool, left on disk at a shutdown deadline for the next engine. The crate depends on no async runtime and no HTTP client.
 //!
 //! ```
 //! use amberflo_batcher::{Batcher, SinkError, SinkFn};
@@ -48,9 +48,10 @@
 //!   accepted after it, however the workers interleave (epochs, see [`Batcher::flush`]).
 //! * Shutdown and `Drop` are bounded by a timeout, never panic, and only wait on std
 //!   primitives, so they cannot deadlock inside a tokio runtime; what could not be delivered in
-//!   time goes to the error callback or is reported (see [`Batcher::shutdown`]). At the
-//!   deadline, sink calls still pending are cancelled (their futures dropped, whatever the
-//!   executor) and their records handed to the error callback before `shutdown` returns.
+//!   time goes to the error callback (with a spool, stays on disk) or is reported (see
+//!   [`Batcher::shutdown`]). At the deadline, sink calls still pending are cancelled (their
+//!   futures dropped, whatever the executor) and their records handed to the error callback
+//!   (or left on the spool) before `shutdown` returns.
 //! * Idle workers block on a condition variable: an idle engine uses no CPU.
 //!
 //! # Why this engine, and not a mutex around a queue

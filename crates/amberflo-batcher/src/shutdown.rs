@@ -7,7 +7,8 @@
 //!
 //! At the flush deadline the shutdown aborts: [`Core::set_abort`] wakes every pending sink
 //! call, whose worker drops the sink's future (cancelling the call) and fails its batch with
-//! `ShutdownTimedOut`; the shutdown waits for those workers until its deadline, and past it
+//! `ShutdownTimedOut` (with a spool, leaves it on disk for the next engine: see
+//! `Shared::settle_failed`); the shutdown waits for those workers until its deadline, and past it
 //! for a worker already inside the error callback and (at most [`MAX_CANCEL_WAIT`] more) for
 //! one whose call was pending when woken, so that the callback has their records when it
 //! returns. Only a sink that blocks its thread inside a poll (instead of yielding) cannot be
@@ -86,11 +87,14 @@ pub(crate) fn shutdown<T>(
                 Life::Stopping => {
                     let now = Instant::now();
                     if now >= deadline {
+                        let stats = shared.core.stats();
                         return Err(ShutdownError::Incomplete {
                             elapsed: start.elapsed(),
                             timeout,
-                            in_flight: shared.core.stats().pending(),
+                            in_flight: stats.in_flight,
+                            in_queue: stats.in_queue,
                             abandoned: 0,
+                            left_on_spool: stats.left_on_spool,
                         });
                     }
                     life = wait_timeout(&lifecycle.cv, life, deadline - now);
@@ -133,11 +137,12 @@ fn run<T>(
     );
 
     // 3. Out of time: stop calling the sink, cancel the pending sink calls (their workers
-    //    fail their batches), hand what is still queued to the error callback.
+    //    fail their batches), hand what is still queued to the error callback (with a spool,
+    //    leave it on disk).
     let aborted = flushed.is_err();
     if aborted {
         core.set_abort();
-        // Spooled records left are not abandoned: they stay on disk for the next engine.
+        // Spooled records are not abandoned: they stay on disk for the next engine.
         if shared.spool.is_none() {
             abandon_queued(shared, deadline);
         }
@@ -153,13 +158,15 @@ fn run<T>(
         wait_for_handovers(core, deadline_after(deadline, MAX_CANCEL_WAIT));
     }
     join(lifecycle, all_exited);
+    if aborted && all_exited && shared.spool.is_some() {
+        leave_unpopped_on_spool(core);
+    }
 
     let stats = core.stats();
     let abandoned = core
         .abandoned
         .load(Ordering::SeqCst)
         .saturating_sub(abandoned_before);
-    let in_flight = stats.pending();
     tracing::info!(
         enqueued = stats.enqueued,
         delivered = stats.delivered,
@@ -167,17 +174,21 @@ fn run<T>(
         rejected = stats.rejected,
         retried = stats.retried,
         abandoned,
-        in_flight,
+        left_on_spool = stats.left_on_spool,
+        in_queue = stats.in_queue,
+        in_flight = stats.in_flight,
         "amberflo-batcher shut down"
     );
-    if in_flight == 0 && abandoned == 0 {
+    if stats.pending() == 0 && abandoned == 0 && stats.left_on_spool == 0 {
         Ok(())
     } else {
         let error = ShutdownError::Incomplete {
             elapsed: start.elapsed(),
             timeout,
-            in_flight,
+            in_flight: stats.in_flight,
+            in_queue: stats.in_queue,
             abandoned,
+            left_on_spool: stats.left_on_spool,
         };
         tracing::warn!(%error, "amberflo-batcher shutdown incomplete");
         Err(error)
@@ -203,6 +214,17 @@ fn abandon_queued<T>(shared: &Shared<T>, deadline: Instant) {
         }
         thread::yield_now();
     }
+}
+
+/// With a spool, once every worker has exited (nothing takes items out any more): counts the
+/// items never taken from the queue, in memory or still on disk, as left on the spool.
+fn leave_unpopped_on_spool(core: &Core) {
+    let unpopped = core
+        .enqueued()
+        .saturating_sub(core.popped.0.load(Ordering::SeqCst));
+    // `popped` first: `stats` reads `left_on_spool` before it.
+    core.popped.0.fetch_add(unpopped, Ordering::SeqCst);
+    core.left_on_spool.fetch_add(unpopped, Ordering::SeqCst);
 }
 
 /// Waits until `workers` workers have exited or `deadline`; `true` if they all have.

@@ -3,11 +3,13 @@
 /// A snapshot of the engine's counters, from [`Batcher::stats`](crate::Batcher::stats).
 ///
 /// Every record offered to the engine ends in exactly one bucket: `rejected` at enqueue (the
-/// caller got it back), or `enqueued` and then `delivered` or `failed` (handed to the error
-/// callback). So, once the engine is idle, `delivered + failed == enqueued`, and the number of
-/// send attempts is `enqueued + rejected`. While it works, `in_queue` and `in_flight` hold the
-/// rest: `enqueued == delivered + failed + in_queue + in_flight` up to the skew of reading
-/// independent counters one after the other.
+/// caller got it back), or `enqueued` and then `delivered`, `failed` (handed to the error
+/// callback) or, with a spool, `left_on_spool` (a shutdown's deadline came first; the next
+/// engine on the directory delivers it). So, once the engine is idle,
+/// `delivered + failed + left_on_spool == enqueued`, and the number of send attempts is
+/// `enqueued + rejected`. While it works, `in_queue` and `in_flight` hold the rest:
+/// `enqueued == delivered + failed + left_on_spool + in_queue + in_flight` up to the skew of
+/// reading independent counters one after the other.
 ///
 /// The counters are cheap atomics (sharded per producer thread for the enqueue side), so taking
 /// a snapshot is cheap but not free: it sums a few dozen cache lines.
@@ -49,6 +51,11 @@ pub struct Stats {
     /// Records taken by a worker and not yet delivered or failed: being batched, inside a sink
     /// call, or waiting for a retry.
     pub in_flight: u64,
+    /// With a [spool](crate::BatcherBuilder::spool): records this engine accepted (or
+    /// replayed) that a shutdown left on disk at its deadline, undelivered: they never reach
+    /// the error callback, and the next engine on the directory delivers them. 0 without a
+    /// spool (such records are `failed` instead).
+    pub left_on_spool: u64,
     /// With a [spool](crate::BatcherBuilder::spool): records on disk not yet acknowledged
     /// (delivered or handed to the error callback). 0 without a spool.
     pub spooled: u64,

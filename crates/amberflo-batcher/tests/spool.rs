@@ -566,3 +566,93 @@ fn every_fsync_policy_delivers() {
         assert_eq!(batcher.stats().delivered, 300, "{policy:?}");
     }
 }
+
+/// Records of the error callback.
+type Failed = Arc<Mutex<Vec<u64>>>;
+
+/// A sink whose calls never complete and are never woken: like HTTP requests to a server that
+/// accepted the connection and went silent.
+struct Silent;
+
+#[async_trait::async_trait]
+impl amberflo_batcher::Sink<u64> for Silent {
+    async fn send(&self, _: &[u64]) -> Result<(), SinkError> {
+        std::future::pending().await
+    }
+}
+
+/// Spools `0..count` into an engine over `sink` that never delivers, shuts it down past its
+/// deadline, and checks that every record was left on the spool (none reached the error
+/// callback, none counted failed, the error says so and nothing else), then that the next
+/// engine delivers each exactly once.
+fn shutdown_leaves_everything_on_the_spool(sink: impl amberflo_batcher::Sink<u64>, count: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let failed = Failed::default();
+    let on_error = Arc::clone(&failed);
+    let batcher = Batcher::builder()
+        .capacity(16)
+        .max_batch_size(7)
+        .workers(2)
+        .retry_policy(RetryPolicy::new([Duration::from_secs(60)]).with_jitter(Jitter::None))
+        .spool(config(dir.path()), Le)
+        .on_error(move |_, batch: Vec<u64>| on_error.lock().unwrap().extend(batch))
+        .build(sink)
+        .unwrap();
+    for i in 0..count {
+        batcher.try_send(i).unwrap();
+    }
+    let error = batcher.shutdown(Duration::from_millis(300)).unwrap_err();
+    let stats = batcher.stats();
+    assert_eq!(*failed.lock().unwrap(), Vec::<u64>::new());
+    assert_eq!(
+        (
+            stats.enqueued,
+            stats.delivered,
+            stats.failed,
+            stats.left_on_spool
+        ),
+        (count, 0, 0, count),
+        "{stats:?}"
+    );
+    assert_eq!((stats.in_queue, stats.in_flight), (0, 0), "{stats:?}");
+    assert_eq!(stats.spooled, count, "{stats:?}");
+    let amberflo_batcher::ShutdownError::Incomplete {
+        abandoned,
+        left_on_spool,
+        in_queue,
+        in_flight,
+        ..
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        (abandoned, left_on_spool, in_queue, in_flight),
+        (0, count, 0, 0)
+    );
+    let message = error.to_string();
+    assert!(
+        message.ends_with(&format!(
+            "without delivering everything: {count} record(s) left on the spool for the next engine"
+        )),
+        "{message}"
+    );
+    drop(batcher);
+
+    let (items, stats) = deliver(dir.path());
+    assert_eq!(items, (0..count).collect::<Vec<u64>>());
+    assert_eq!((stats.replayed, stats.failed), (count, 0));
+}
+
+#[test]
+fn a_shutdown_past_its_deadline_leaves_retried_and_queued_records_on_the_spool() {
+    shutdown_leaves_everything_on_the_spool(
+        SinkFn::new(|_: &[u64]| Err(SinkError::retryable("down"))),
+        3_000,
+    );
+}
+
+#[test]
+fn a_shutdown_past_its_deadline_leaves_cancelled_calls_records_on_the_spool() {
+    shutdown_leaves_everything_on_the_spool(Silent, 3_000);
+}

@@ -146,7 +146,7 @@ pub(crate) fn run(
     let stats = client.stats();
     let failed = failures.records.load(Ordering::Relaxed);
     let left = if args.spool.is_some() {
-        stats.in_queue + stats.in_flight
+        stats.left_on_spool + stats.pending()
     } else {
         0
     };

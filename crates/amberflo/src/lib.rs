@@ -61,7 +61,8 @@
 //!
 //! Every record ends in exactly one place: delivered; handed to the error callback with the
 //! error (fatal 4xx at once, 408/429/5xx and network errors after the retries, or whatever is
-//! still queued at the shutdown deadline); or refused by `meter`, which gives it back inside
+//! still queued at the shutdown deadline); with a spool, left on disk at the shutdown deadline
+//! for the next client ([`Stats::left_on_spool`]); or refused by `meter`, which gives it back inside
 //! [`MeterError`] when the queue is full or the client is shut down. [`Client::stats`] counts
 //! each bucket. `flush` waits for everything enqueued before it; `shutdown` (and dropping the
 //! last clone, or the [`ClientGuard`]) flushes and stops, bounded by a timeout.

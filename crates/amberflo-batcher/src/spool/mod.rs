@@ -20,7 +20,9 @@
 //!   lock of one lane for one batch's decoding only).
 //! * When a batch settles (delivered, or handed to the error callback), its ids are
 //!   acknowledged in the segment's acknowledgement log; a segment whose records are all
-//!   acknowledged and that is no longer written to is deleted.
+//!   acknowledged and that is no longer written to is deleted. What a shutdown's deadline
+//!   stops (queued, on disk, waiting for a retry, in a cancelled call) is not acknowledged
+//!   and not handed to the error callback: it is counted in `Stats::left_on_spool`.
 //! * `build` scans the directory, replays every record not acknowledged, oldest first in each
 //!   lane, before new items of that lane ([`Stats::replayed`](crate::Stats::replayed); they
 //!   count as enqueued), and always starts a new segment: files of an earlier run are only

@@ -110,14 +110,17 @@ impl RecordingSleeper {
     }
 }
 
-/// The timeout and counts of an `Incomplete` shutdown, after checking that the time it
-/// reports spent is within its deadline (plus the cancelled calls' grace).
+/// The timeout, `in_flight` and `abandoned` counts of an `Incomplete` shutdown without a
+/// spool, after checking that the time it reports spent is within its deadline (plus the
+/// cancelled calls' grace) and that nothing was left queued.
 pub fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
     let ShutdownError::Incomplete {
         elapsed,
         timeout,
         in_flight,
+        in_queue,
         abandoned,
+        left_on_spool,
         ..
     } = *error
     else {
@@ -129,5 +132,6 @@ pub fn incomplete(error: &ShutdownError) -> (Duration, u64, u64) {
             .to_string()
             .contains(&format!("{elapsed:.1?} of its {timeout:.1?}"))
     );
+    assert_eq!((in_queue, left_on_spool), (0, 0), "{error}");
     (timeout, in_flight, abandoned)
 }

@@ -324,7 +324,9 @@ impl ClientBuilder {
     ///   spool's head: while Amberflo is unreachable, records keep being accepted onto disk up
     ///   to the disk budget, then refused like a full queue ([`MeterError::Rejected`](crate::MeterError));
     /// * a batch is acknowledged once delivered or handed to the error callback; fully
-    ///   acknowledged segment files are deleted;
+    ///   acknowledged segment files are deleted. What the shutdown deadline stops is not handed
+    ///   to the error callback: it stays on disk
+    ///   ([`Stats::left_on_spool`](crate::Stats::left_on_spool));
     /// * each thread appends to one of a few parallel logs (lanes, one per CPU and at least 4, see
     ///   [`SpoolConfig::lanes`]), so threads rarely wait for each other's disk write and one
     ///   thread's records keep their order;
