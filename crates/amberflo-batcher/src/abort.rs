@@ -16,16 +16,10 @@
 
 use std::task::Waker;
 
-#[cfg(amberflo_loom)]
-use loom::sync::Mutex;
-#[cfg(amberflo_loom)]
-pub(crate) use loom::sync::atomic::AtomicBool as AbortFlag;
-#[cfg(not(amberflo_loom))]
-use std::sync::Mutex;
-#[cfg(not(amberflo_loom))]
-pub(crate) use std::sync::atomic::AtomicBool as AbortFlag;
-
 use std::sync::atomic::Ordering;
+
+pub(crate) use crate::sync::AtomicBool as AbortFlag;
+use crate::sync::{Mutex, MutexGuard, lock};
 
 use crate::core::Padded;
 
@@ -50,10 +44,8 @@ pub(crate) struct AbortSlots {
 }
 
 impl AbortSlot {
-    fn lock(&self) -> impl std::ops::DerefMut<Target = SlotState> + '_ {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        lock(&self.state)
     }
 }
 
@@ -126,7 +118,8 @@ impl AbortSlots {
     }
 }
 
-#[cfg(all(test, amberflo_loom))]
+#[cfg(test)]
+#[cfg(amberflo_loom)]
 mod models {
     //! Loom models of the abort reaching a pending call, on the code that ships. A call is
     //! modelled as its executor would drive it: register (as `AbortableCall::poll` does before

@@ -32,6 +32,22 @@ pub(crate) struct Config {
     pub(crate) bisect_budget: u32,
 }
 
+#[cfg(test)]
+impl Config {
+    /// A queue of `capacity` and batches of `max_batch_size`, without linger, for one worker.
+    pub(crate) fn for_tests(capacity: usize, max_batch_size: usize) -> Self {
+        Config {
+            capacity,
+            max_batch_size,
+            linger: Duration::ZERO,
+            workers: 1,
+            retry: RetryPolicy::default(),
+            shutdown_timeout: Duration::ZERO,
+            bisect_budget: 0,
+        }
+    }
+}
+
 /// Configures and starts a [`Batcher`]. Defaults are listed in [`defaults`].
 ///
 /// ```

@@ -11,8 +11,8 @@
 //! exact (see the `flush` module).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -21,12 +21,14 @@ use crate::flush::Coord;
 use crate::parking::Parking;
 use crate::spool::SpoolCounters;
 use crate::stats::Stats;
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, lock, seqcst_order_point};
 
 /// Number of epoch slots; up to `RING - 1` flushes can be outstanding without merging.
 pub(crate) const RING: usize = 8;
 
-/// Number of producer counter shards (a power of two).
-const SHARDS: usize = 32;
+/// Number of producer counter shards (a power of two; 2 in the loom models, which keeps their
+/// state small: the shards only split a sum).
+const SHARDS: usize = if cfg!(amberflo_loom) { 2 } else { 32 };
 
 /// State bit: the engine accepts no more items.
 pub(crate) const CLOSED: u64 = 1;
@@ -59,7 +61,7 @@ pub(crate) struct Shard {
     pub(crate) rejected: AtomicU64,
 }
 
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+static NEXT_SHARD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 thread_local! {
     static SHARD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -282,6 +284,7 @@ impl Core {
                 self.completed.0[slot].fetch_add(count, Ordering::SeqCst);
             }
         }
+        seqcst_order_point();
         if self.state.load(Ordering::SeqCst) & DRAINING != 0 {
             crate::flush::check(self);
         }
@@ -290,6 +293,7 @@ impl Core {
     /// After a producer undid a counter increment: a flush or a closing worker may have seen
     /// the transient value, so let them re-check.
     pub(crate) fn after_undo(&self) {
+        seqcst_order_point();
         let state = self.state.load(Ordering::SeqCst);
         if state & DRAINING != 0 {
             crate::flush::check(self);
@@ -351,29 +355,12 @@ impl Core {
     /// Closes the engine to new items.
     pub(crate) fn close(&self) {
         self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        seqcst_order_point();
     }
 
     /// Whether the engine is closed.
     pub(crate) fn is_closed(&self) -> bool {
         self.state.load(Ordering::SeqCst) & CLOSED != 0
-    }
-}
-
-/// Locks a mutex, ignoring poisoning (the engine's invariants live in atomics, and a panic in
-/// user code is caught before it can poison anything; this is belt and braces).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Waits on `cv` for at most `timeout`, ignoring poisoning.
-pub(crate) fn wait_timeout<'a, T>(
-    cv: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Duration,
-) -> MutexGuard<'a, T> {
-    match cv.wait_timeout(guard, timeout) {
-        Ok((guard, _)) => guard,
-        Err(poisoned) => poisoned.into_inner().0,
     }
 }
 

@@ -52,8 +52,9 @@ use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
 
-use crate::core::{Core, DRAINING, EPOCH_ONE, RING, deadline_after, epoch_of, lock, slot_of};
+use crate::core::{Core, DRAINING, EPOCH_ONE, RING, deadline_after, epoch_of, slot_of};
 use crate::error::FlushError;
+use crate::sync::{lock, seqcst_order_point};
 
 /// Flush bookkeeping, behind `Core::coord`.
 #[derive(Default)]
@@ -114,6 +115,7 @@ fn flip(core: &Core) {
             Some((state + EPOCH_ONE) | DRAINING)
         })
         .ok();
+    seqcst_order_point();
 }
 
 /// Registers a flush of everything accepted before this call.
@@ -420,5 +422,119 @@ mod tests {
         core.complete(&counts);
         assert!(flush_blocking(&core, Duration::ZERO).is_ok());
         assert_eq!(lock(&core.coord).drained, 2);
+    }
+}
+
+#[cfg(test)]
+#[cfg(amberflo_loom)]
+mod models {
+    //! Loom models of the exact flush, run on the code that ships: a producer's
+    //! [`Shared::enqueue`](crate::ingress::Shared::enqueue) (count in the epoch, re-read,
+    //! push), a worker's [`Shared::pop_into`](crate::ingress::Shared::pop_into) and
+    //! `settle_delivered`, and two flushes ([`register`], waited for by looking at the
+    //! coordinator instead of a channel, which loom cannot see).
+    //!
+    //! Both models end with the liveness check (after the worker settled the record, no flush
+    //! is left waiting); the first also checks exactness when the second flush completes.
+    //!
+    //! Checked failing (2026-12-06), each order point removed in turn (each stands for a
+    //! `SeqCst` that, weakened, allows the same executions):
+    //! * the producer's, in `count_in_epoch` (its count before its re-read of the epoch): the
+    //!   first flush misses the count while the producer misses the flip, the watermark passes
+    //!   the epoch the record is pending in, and the second flush, called after `enqueue`
+    //!   returned, completes before the record settled (exactness fails);
+    //! * the flusher's, in [`flip`]: the same, and the flush also misses the worker's
+    //!   completion while the worker misses the drain flag (both fail);
+    //! * the worker's, in `Core::complete`: that lost completion alone, a flush left waiting
+    //!   with nothing to settle (both fail).
+    //!
+    //! Restored, both pass.
+
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::thread;
+
+    use super::{Notify, Registered, register};
+    use crate::batch::Batch;
+    use crate::core::Core;
+    use crate::ingress::Shared;
+    use crate::sync::lock;
+
+    /// Registers a flush; `None` if it completed at once.
+    fn flush(core: &Core) -> Option<u64> {
+        let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+        match register(core, Notify::Blocking(tx)) {
+            Registered::Done => None,
+            Registered::Pending(id) => Some(id),
+        }
+    }
+
+    /// Whether flush `id` is still waiting (a completed waiter leaves the coordinator).
+    fn waiting(core: &Core, id: Option<u64>) -> bool {
+        id.is_some_and(|id| {
+            lock(&core.coord)
+                .waiters
+                .iter()
+                .any(|waiter| waiter.id == id)
+        })
+    }
+
+    /// One record, a worker, and two flushes: one racing the producer, one called after the
+    /// producer's `enqueue` returned. `check` runs on the flusher after the second flush was
+    /// registered, with the two flushes and whether the record has settled.
+    fn run(check: fn(&Core, [Option<u64>; 2], &AtomicBool)) {
+        loom::model(move || {
+            let shared = Arc::new(Shared::<u32>::without_workers(4, 4));
+            let settled = Arc::new(AtomicBool::new(false));
+            let producer = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || assert!(shared.enqueue(7).is_ok()))
+            };
+            let worker = {
+                let (shared, settled) = (Arc::clone(&shared), Arc::clone(&settled));
+                thread::spawn(move || {
+                    let mut batch = Batch::with_capacity(4);
+                    while shared.pop_into(&mut batch) == 0 {
+                        thread::yield_now();
+                    }
+                    settled.store(true, Ordering::SeqCst);
+                    shared.settle_delivered(&mut batch);
+                })
+            };
+            let first = flush(&shared.core);
+            producer.join().unwrap();
+            let second = flush(&shared.core);
+            check(&shared.core, [first, second], &settled);
+            worker.join().unwrap();
+            // Everything settled: no flush may be left waiting (a lost completion).
+            assert!(
+                !waiting(&shared.core, first),
+                "the first flush never completes"
+            );
+            assert!(
+                !waiting(&shared.core, second),
+                "the second flush never completes"
+            );
+        });
+    }
+
+    /// Exactness: the record was accepted before the second flush was called, so that flush
+    /// cannot have completed unless the record settled.
+    #[test]
+    fn a_flush_waits_for_every_record_accepted_before_it() {
+        run(|core, [_, second], settled| {
+            if !waiting(core, second) {
+                assert!(
+                    settled.load(Ordering::SeqCst),
+                    "a flush completed before a record accepted before it settled"
+                );
+            }
+        });
+    }
+
+    /// Liveness alone: both flushes complete once the record settled.
+    #[test]
+    fn every_flush_completes_once_the_records_settle() {
+        run(|_, _, _| {});
     }
 }

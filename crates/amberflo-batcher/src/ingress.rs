@@ -28,17 +28,15 @@
 //! consumer sides together.
 
 use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-use crossbeam_queue::ArrayQueue;
 
 use crate::batch::Batch;
 use crate::config::{Config, ErrorCallback};
-use crate::core::wait_timeout;
-use crate::core::{CLOSED, Core, Shard, deadline_after, epoch_of, lock, slot_of};
+use crate::core::{CLOSED, Core, Shard, deadline_after, epoch_of, slot_of};
 use crate::error::SendErrorKind;
 use crate::spool::{AppendError, Spool, SpoolCounters};
+use crate::sync::{ArrayQueue, fence, lock, seqcst_order_point, wait_timeout};
 
 /// Spool writes in a row that end a write failure episode.
 const SPOOL_RECOVERED_AFTER: u64 = 64;
@@ -76,9 +74,16 @@ pub(crate) struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// A queue of `capacity` without workers nor spool, so the test (or model) decides when
+    /// items leave it; the error callback drops what it gets.
     #[cfg(test)]
-    pub(crate) fn new(config: Config, on_error: ErrorCallback<T>) -> Self {
-        Shared::with_spool(config, on_error, None, Arc::default())
+    pub(crate) fn without_workers(capacity: usize, max_batch_size: usize) -> Self {
+        Shared::with_spool(
+            Config::for_tests(capacity, max_batch_size),
+            Arc::new(|_, _| {}),
+            None,
+            Arc::default(),
+        )
     }
 
     pub(crate) fn with_spool(
@@ -147,6 +152,7 @@ impl<T> Shared<T> {
         loop {
             let slot = slot_of(epoch_of(state));
             shard.added[slot].fetch_add(1, Ordering::SeqCst);
+            seqcst_order_point();
             let now = core.state.load(Ordering::SeqCst);
             if now & CLOSED != 0 {
                 self.uncount(shard, slot);
@@ -392,6 +398,11 @@ impl<T> Shared<T> {
         drop(guard);
     }
 
+    /// Whether, with a spool, records wait on disk for room in the queue.
+    pub(crate) fn has_backlog(&self) -> bool {
+        self.spool.as_ref().is_some_and(Spool::has_backlog)
+    }
+
     /// Moves up to `max_batch_size - batch.len()` queued items into `batch`; returns how many.
     pub(crate) fn pop_into(&self, batch: &mut Batch<T>) -> usize {
         let max = self.config.max_batch_size;
@@ -446,24 +457,8 @@ impl<T> Shared<T> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use super::*;
-    use crate::retry::RetryPolicy;
-
-    /// A queue of `capacity` without workers, so the test decides when items leave it.
-    fn shared(capacity: usize, max_batch_size: usize) -> Shared<u32> {
-        let config = Config {
-            capacity,
-            max_batch_size,
-            linger: Duration::ZERO,
-            workers: 1,
-            retry: RetryPolicy::default(),
-            shutdown_timeout: Duration::ZERO,
-            bisect_budget: 0,
-        };
-        Shared::new(config, Arc::new(|_, _| {}))
-    }
 
     fn is_full(result: Result<(), (SendErrorKind, u32)>) -> bool {
         matches!(result, Err((SendErrorKind::Full, _)))
@@ -471,7 +466,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses_until_a_batch_is_taken_out() {
-        let shared = shared(8, 3);
+        let shared = Shared::<u32>::without_workers(8, 3);
         assert_eq!(shared.refill_room(), 3);
         for i in 0..8 {
             assert!(shared.enqueue(i).is_ok());
@@ -506,14 +501,17 @@ mod tests {
 
     #[test]
     fn refill_room_is_at_least_one_and_at_most_half_the_queue() {
-        assert_eq!(shared(1, 1).refill_room(), 1);
-        assert_eq!(shared(10, 100).refill_room(), 5);
-        assert_eq!(shared(100_000, 100).refill_room(), 100);
+        assert_eq!(Shared::<u32>::without_workers(1, 1).refill_room(), 1);
+        assert_eq!(Shared::<u32>::without_workers(10, 100).refill_room(), 5);
+        assert_eq!(
+            Shared::<u32>::without_workers(100_000, 100).refill_room(),
+            100
+        );
     }
 
     #[test]
     fn a_refused_push_with_room_already_made_does_not_stay_refusing() {
-        let shared = shared(2, 1);
+        let shared = Shared::<u32>::without_workers(2, 1);
         assert!(shared.enqueue(0).is_ok());
         assert!(shared.enqueue(1).is_ok());
         // The queue drains between the failed push and setting the flag: the producer's own
@@ -554,7 +552,7 @@ mod tests {
 
     #[test]
     fn spool_write_failures_log_once_per_episode_with_the_count_at_its_end() {
-        let shared = shared(8, 4);
+        let shared = Shared::<u32>::without_workers(8, 4);
         let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
         let logs = logged(|| {
             for _ in 0..1_000 {
@@ -584,5 +582,48 @@ mod tests {
         );
         assert!(logs[0].1.contains("cannot write to the spool"), "{logs:?}");
         assert!(logs[1].1.contains("refused=1100"), "{logs:?}");
+    }
+}
+
+#[cfg(test)]
+#[cfg(amberflo_loom)]
+mod models {
+    //! Loom model of the refill gate, run on the code that ships: a producer finds the queue
+    //! full and closes the gate ([`Shared::start_refilling`]) while a worker takes an item
+    //! out ([`Shared::pop_into`]); the gate must not stay closed over a queue with room, or
+    //! every producer is refused until the next pop, which may never come.
+    //!
+    //! Checked failing (2026-12-06): without the fence in `start_refilling`, or the one in
+    //! `after_pop`, the producer reads the queue still full while the worker reads the gate
+    //! still open, and the gate stays closed with room to spare. Restored, it passes.
+
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::sync::atomic::Ordering;
+
+    use super::Shared;
+    use crate::batch::Batch;
+
+    #[test]
+    fn the_refill_gate_never_outlives_the_room() {
+        loom::model(|| {
+            // Capacity 2, refill room 1.
+            let shared = Arc::new(Shared::<u32>::without_workers(2, 1));
+            assert!(shared.enqueue(0).is_ok() && shared.enqueue(1).is_ok());
+            let worker = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || shared.pop_into(&mut Batch::with_capacity(1)))
+            };
+            let producer = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || shared.enqueue(2).is_ok())
+            };
+            assert_eq!(worker.join().unwrap(), 1);
+            let _accepted = producer.join().unwrap();
+            assert!(
+                !(shared.core.refilling.load(Ordering::SeqCst) && shared.has_refill_room()),
+                "the gate stays closed over a queue with room"
+            );
+        });
     }
 }

@@ -23,14 +23,9 @@
 
 use std::time::{Duration, Instant};
 
-#[cfg(amberflo_loom)]
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-#[cfg(amberflo_loom)]
-use loom::sync::{Condvar, Mutex, MutexGuard};
-#[cfg(not(amberflo_loom))]
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-#[cfg(not(amberflo_loom))]
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, fence, lock};
 
 /// `sleepers` counts idle workers in its low bits and lingering workers above this shift.
 pub(crate) const LINGER_SHIFT: u32 = 16;
@@ -56,13 +51,6 @@ impl Parking {
             token: AtomicBool::new(false),
             linger_need: AtomicUsize::new(0),
         }
-    }
-
-    /// Locks, ignoring poisoning (nothing the lock guards can be left half-done).
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn wait<'a>(&self, guard: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
@@ -92,7 +80,7 @@ impl Parking {
 
     /// Wakes every sleeping worker (flush, shutdown, abort).
     pub(crate) fn notify_all(&self) {
-        let _guard = self.lock();
+        let _guard = lock(&self.lock);
         self.cv.notify_all();
     }
 
@@ -124,7 +112,7 @@ impl Parking {
         if self.token.load(Ordering::Relaxed) || self.token.swap(true, Ordering::AcqRel) {
             return;
         }
-        let _guard = self.lock();
+        let _guard = lock(&self.lock);
         if everyone {
             self.cv.notify_all();
         } else {
@@ -141,7 +129,7 @@ impl Parking {
         closed: impl FnOnce() -> bool,
         timeout: Option<Duration>,
     ) {
-        let guard = self.lock();
+        let guard = lock(&self.lock);
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         self.token.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
@@ -170,7 +158,7 @@ impl Parking {
         urgent: impl FnOnce() -> bool,
         queued: impl FnOnce() -> usize,
     ) {
-        let guard = self.lock();
+        let guard = lock(&self.lock);
         self.sleepers.fetch_add(1 << LINGER_SHIFT, Ordering::SeqCst);
         self.linger_need.store(need, Ordering::SeqCst);
         self.token.store(false, Ordering::SeqCst);
@@ -187,7 +175,8 @@ impl Parking {
     }
 }
 
-#[cfg(all(test, amberflo_loom))]
+#[cfg(test)]
+#[cfg(amberflo_loom)]
 mod models {
     //! Loom models of the hand-off, run on the code that ships ([`Parking`]). The queue is
     //! an atomic count standing in for the `ArrayQueue` (whose own atomics loom cannot see):

@@ -27,15 +27,19 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::batch::{Batch, FailedPart};
-use crate::core::{CLOSED, Core, DRAINING, deadline_after, lock, wait_timeout};
+use crate::core::{CLOSED, Core, DRAINING, deadline_after};
 use crate::error::{DeliveryError, SinkError};
 use crate::executor::Executor;
 use crate::ingress::Shared;
 use crate::retry::Sleeper;
 use crate::sink::Sink;
+use crate::sync::{lock, wait_timeout};
 
 /// How often a closing worker with nothing to do re-checks whether it may exit.
 const CLOSING_POLL: Duration = Duration::from_millis(1);
+
+/// How often an idle worker retries loading spooled records after a refill loaded nothing.
+const STALLED_REFILL_POLL: Duration = Duration::from_millis(100);
 
 /// What only the workers need: the sink and how to drive it. Dropped on a worker thread.
 pub(crate) struct WorkerCtx<T> {
@@ -86,7 +90,7 @@ fn gather<T>(shared: &Shared<T>, batch: &mut Batch<T>) -> bool {
             // Past the shutdown deadline, spooled records stay on disk for the next engine.
             return !batch.is_empty();
         }
-        shared.pop_into(batch);
+        let taken = shared.pop_into(batch);
         if batch.len() >= max {
             return true;
         }
@@ -105,17 +109,23 @@ fn gather<T>(shared: &Shared<T>, batch: &mut Batch<T>) -> bool {
             if shared.queue.is_empty() && core.all_popped() {
                 return false;
             }
-            wait_idle(shared, Some(CLOSING_POLL));
+            wait_idle(shared, Some(CLOSING_POLL), false);
+        } else if taken == 0 && shared.has_backlog() {
+            // Records on disk the refill could not load (a read error, logged): retry after a
+            // pause rather than in a spin.
+            wait_idle(shared, Some(STALLED_REFILL_POLL), false);
         } else {
-            wait_idle(shared, None);
+            wait_idle(shared, None, true);
         }
     }
 }
 
 /// Sleeps until a producer brings an item (or `timeout`, or a flush/shutdown notification).
-fn wait_idle<T>(shared: &Shared<T>, timeout: Option<Duration>) {
+/// Work is an item in the queue or, if `backlog_is_work`, on the spool's disk: a producer that
+/// found the queue full leaves its item there, and wakes a worker only if it sees one asleep.
+fn wait_idle<T>(shared: &Shared<T>, timeout: Option<Duration>, backlog_is_work: bool) {
     shared.core.parking.0.sleep_idle(
-        || !shared.queue.is_empty(),
+        || !shared.queue.is_empty() || (backlog_is_work && shared.has_backlog()),
         || shared.core.is_closed(),
         timeout,
     );
@@ -592,5 +602,55 @@ mod tests {
         assert!(matches!(outcome, Some(Call::Done(Err(_)))));
         core.set_abort();
         assert_eq!(core.cancelling.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[cfg(test)]
+#[cfg(amberflo_loom)]
+mod models {
+    //! Loom model of a worker's loop ([`gather`], sleeping on the real condition variable)
+    //! beside two producers, each appending to its own spool lane, whose records overflow the
+    //! queue onto disk: no record may be stranded on disk while the worker sleeps (loom
+    //! reports that as a deadlock).
+    //!
+    //! Checked failing (2026-12-06): with the worker's last look before sleeping
+    //! (`wait_idle`) at the queue alone, not at the spool's backlog, loom finds the
+    //! interleaving: a producer reads the queue full and its record goes to disk; the worker
+    //! empties the queue, reads no backlog yet, and goes to sleep as the producer, having set
+    //! the backlog flag, reads no sleeper yet. The record waited on disk until the next
+    //! `meter` call or flush. Looking at the backlog after the fence, as the producer looks at
+    //! the sleepers after its own, closes it (the parking protocol's two fences).
+
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::gather;
+    use crate::batch::Batch;
+    use crate::spool::models::spooled;
+
+    #[test]
+    fn no_record_is_stranded_on_the_spool_while_the_worker_sleeps() {
+        loom::model(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let shared = Arc::new(spooled(dir.path(), 1, 2));
+            let producers: Vec<_> = (0..2)
+                .map(|item| {
+                    let shared = Arc::clone(&shared);
+                    thread::spawn(move || assert!(shared.enqueue(item).is_ok()))
+                })
+                .collect();
+            let mut delivered = Vec::new();
+            let mut batch = Batch::with_capacity(1);
+            while delivered.len() < 2 {
+                assert!(gather(&shared, &mut batch));
+                delivered.extend_from_slice(&batch.items);
+                shared.settle_delivered(&mut batch);
+            }
+            for producer in producers {
+                producer.join().unwrap();
+            }
+            delivered.sort_unstable();
+            assert_eq!(delivered, [0, 1]);
+        });
     }
 }

@@ -14,10 +14,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
-use crossbeam_queue::ArrayQueue;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::format::{FrameReader, seal_frame};
 use super::ledger::ranges_of;
@@ -26,8 +24,9 @@ use super::{
     AppendError, BUDGET_STEP, FsyncPolicy, MAX_RECORD_ID, Refill, SpoolCodec, SpoolConfig,
     SpoolCounters, tag,
 };
-use crate::core::{RING, lock};
+use crate::core::RING;
 use crate::ingress::Entry;
+use crate::sync::{ArrayQueue, AtomicBool, Mutex, lock};
 
 /// One ordered log of the spool.
 pub(super) struct Lane {

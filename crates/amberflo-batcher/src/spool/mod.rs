@@ -106,12 +106,10 @@ mod segment;
 use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
-
-use crossbeam_queue::ArrayQueue;
 
 pub use self::config::{
     CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MAX_LANES,
@@ -120,9 +118,10 @@ pub use self::config::{
 use self::format::{HEADER, MAX_PAYLOAD};
 use self::lane::Lane;
 use self::lock::{DirLock, LockError};
-use crate::core::{RING, lock, wait_timeout};
+use crate::core::RING;
 use crate::error::BuildError;
 use crate::ingress::Entry;
+use crate::sync::{ArrayQueue, AtomicU64, AtomicUsize, Condvar, Mutex, lock, wait_timeout};
 
 /// The largest frame buffer a thread keeps between appends.
 const KEPT_FRAME_CAPACITY: usize = 64 << 10;
@@ -218,7 +217,7 @@ pub(crate) struct Spool<T> {
 }
 
 /// Spools are numbered as they open, for the threads' lane caches.
-static NEXT_SPOOL: AtomicU64 = AtomicU64::new(0);
+static NEXT_SPOOL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How many spools a thread remembers its lane in; past that, the oldest is forgotten (and a
 /// thread that comes back to it may get another lane).
@@ -352,9 +351,15 @@ impl<T> Spool<T> {
     /// The calling thread's lane: threads take the appending lanes in turns, in the order they
     /// first append here, and keep theirs, so that one thread's records stay in order.
     fn thread_lane(&self) -> &Lane {
+        #[cfg(not(amberflo_loom))]
         thread_local! {
             /// `(spool number, lane)`, most recent last.
             static LANES: RefCell<Vec<(u64, usize)>> = const { RefCell::new(Vec::new()) };
+        }
+        // The models' threads are loom's, which share one OS thread.
+        #[cfg(amberflo_loom)]
+        loom::thread_local! {
+            static LANES: RefCell<Vec<(u64, usize)>> = RefCell::new(Vec::new());
         }
         let next = || self.next_lane.fetch_add(1, Ordering::Relaxed) % self.appending;
         let index = LANES
@@ -460,5 +465,98 @@ impl Drop for SyncThread {
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+#[cfg(amberflo_loom)]
+pub(crate) mod models {
+    //! Loom model of refilling the queue from the spool, run on the code that ships with real
+    //! files: a producer appends past the queue's capacity (so records wait on disk, the
+    //! backlog) while a worker takes items out and refills the queue from disk
+    //! ([`Shared::pop_into`]); then the rest is drained. Every record must come out exactly
+    //! once, in the order it was appended: a record pushed straight into the queue must not
+    //! also be read back from disk, and none may be left behind a backlog flag that says
+    //! there is nothing on disk.
+    //!
+    //! Checked failing (2026-12-06): with `Lane::append` setting `State::backlog` but not
+    //! the lock-free flag `has_backlog` reads, the refill never looks at the disk and records
+    //! stay there; with the read-back cursor not advanced past a record pushed straight into
+    //! the queue, it is delivered twice. Restored, it passes.
+
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::{CodecError, FsyncPolicy, Spool, SpoolCodec, SpoolConfig, SpoolCounters};
+    use crate::batch::Batch;
+    use crate::config::Config;
+    use crate::ingress::Shared;
+
+    /// `u32` as 4 little-endian bytes.
+    struct Le;
+
+    impl SpoolCodec<u32> for Le {
+        fn encode(&self, item: &u32, out: &mut Vec<u8>) -> Result<(), CodecError> {
+            out.extend_from_slice(&item.to_le_bytes());
+            Ok(())
+        }
+        fn decode(&self, bytes: &[u8]) -> Result<u32, CodecError> {
+            Ok(u32::from_le_bytes(
+                bytes.try_into().map_err(CodecError::new)?,
+            ))
+        }
+    }
+
+    /// An engine's shared state without workers, with a queue of `capacity`, batches of 1 and
+    /// a spool of `lanes` lanes in `dir`.
+    pub(crate) fn spooled(dir: &std::path::Path, capacity: usize, lanes: usize) -> Shared<u32> {
+        let config = SpoolConfig::new(dir).fsync(FsyncPolicy::Never).lanes(lanes);
+        let counters = std::sync::Arc::new(SpoolCounters::default());
+        let (spool, _) = Spool::open(&config, Box::new(Le), &counters, 1).unwrap();
+        Shared::with_spool(
+            Config::for_tests(capacity, 1),
+            std::sync::Arc::new(|_, _| {}),
+            Some(spool),
+            counters,
+        )
+    }
+
+    /// Takes what one `pop_into` gives, settles it, and returns it.
+    fn take(shared: &Shared<u32>) -> Vec<u32> {
+        let mut batch = Batch::with_capacity(1);
+        shared.pop_into(&mut batch);
+        let items = batch.items.clone();
+        shared.settle_delivered(&mut batch);
+        items
+    }
+
+    #[test]
+    fn refilling_from_the_spool_delivers_each_record_once_in_order() {
+        loom::model(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let shared = Arc::new(spooled(dir.path(), 1, 1));
+            let producer = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    for item in 0..3 {
+                        assert!(shared.enqueue(item).is_ok());
+                    }
+                })
+            };
+            let worker = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || [take(&shared), take(&shared)].concat())
+            };
+            producer.join().unwrap();
+            let mut delivered = worker.join().unwrap();
+            loop {
+                let more = take(&shared);
+                if more.is_empty() {
+                    break;
+                }
+                delivered.extend(more);
+            }
+            assert_eq!(delivered, [0, 1, 2]);
+        });
     }
 }
