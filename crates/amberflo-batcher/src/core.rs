@@ -129,9 +129,14 @@ pub(crate) struct Core {
     pub(crate) split: AtomicU64,
     /// Items failed with `ShutdownTimedOut`.
     pub(crate) abandoned: AtomicU64,
-    /// With a spool: items neither delivered nor failed when a shutdown gave up, left on disk
-    /// for the next engine (counted after `popped`, so `in_flight` never goes negative).
+    /// With a spool: items taken by a worker and neither delivered nor failed when a shutdown
+    /// gave up, left on disk for the next engine.
     pub(crate) left_on_spool: AtomicU64,
+    /// With a spool: set by a shutdown that gave up, once its workers exited. From then on the
+    /// items never taken from the queue (in memory or on disk) count as left on the spool, not
+    /// as queued: derived in [`Core::stats`], so that a producer's count that is undone after
+    /// the close (it saw the engine closed) is never counted left.
+    pub(crate) unpopped_left_on_spool: AtomicBool,
     pub(crate) parking: Padded<Parking>,
     pub(crate) space: SpaceWait,
     /// Flush bookkeeping (drained watermark, waiters).
@@ -184,6 +189,7 @@ impl Core {
             split: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
             left_on_spool: AtomicU64::new(0),
+            unpopped_left_on_spool: AtomicBool::new(false),
             parking: Padded(Parking::new()),
             space: SpaceWait::default(),
             coord: Mutex::new(Coord::default()),
@@ -257,6 +263,12 @@ impl Core {
         let popped = self.popped.0.load(Ordering::SeqCst);
         let enqueued = self.enqueued();
         let rejected = self.rejected();
+        let unpopped = enqueued.saturating_sub(popped);
+        let (in_queue, unpopped_left) = if self.unpopped_left_on_spool.load(Ordering::SeqCst) {
+            (0, unpopped)
+        } else {
+            (unpopped, 0)
+        };
         Stats {
             enqueued,
             rejected,
@@ -264,10 +276,10 @@ impl Core {
             failed,
             retried,
             split,
-            in_queue: enqueued.saturating_sub(popped),
+            in_queue,
             in_flight: popped
                 .saturating_sub(delivered.wrapping_add(failed).wrapping_add(left_on_spool)),
-            left_on_spool,
+            left_on_spool: left_on_spool.wrapping_add(unpopped_left),
             spooled: self.spool.records(),
             spooled_bytes: self.spool.bytes(),
             replayed: self.spool.replayed.load(Ordering::SeqCst),

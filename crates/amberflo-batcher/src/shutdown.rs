@@ -159,7 +159,9 @@ fn run<T>(
     }
     join(lifecycle, all_exited);
     if aborted && all_exited && shared.spool.is_some() {
-        leave_unpopped_on_spool(core);
+        // Nothing takes items out any more: what is queued or on disk stays for the next
+        // engine.
+        core.unpopped_left_on_spool.store(true, Ordering::SeqCst);
     }
 
     let stats = core.stats();
@@ -214,17 +216,6 @@ fn abandon_queued<T>(shared: &Shared<T>, deadline: Instant) {
         }
         yield_now();
     }
-}
-
-/// With a spool, once every worker has exited (nothing takes items out any more): counts the
-/// items never taken from the queue, in memory or still on disk, as left on the spool.
-fn leave_unpopped_on_spool(core: &Core) {
-    let unpopped = core
-        .enqueued()
-        .saturating_sub(core.popped.0.load(Ordering::SeqCst));
-    // `popped` first: `stats` reads `left_on_spool` before it.
-    core.popped.0.fetch_add(unpopped, Ordering::SeqCst);
-    core.left_on_spool.fetch_add(unpopped, Ordering::SeqCst);
 }
 
 /// Waits until `workers` workers have exited or `deadline`; `true` if they all have.
@@ -292,15 +283,22 @@ fn join(lifecycle: &Lifecycle, all_exited: bool) {
 #[cfg(test)]
 #[cfg(amberflo_loom)]
 mod models {
-    //! Loom model of the end of a shutdown past its deadline, run on the code that ships: the
-    //! engine closes ([`Core::close`]) and hands what is queued to the error callback
-    //! ([`abandon_queued`]) while producers are still inside `enqueue`. Each producer's item
-    //! must end in exactly one bucket: refused (given back), or accepted and then failed; none
-    //! may be accepted after the shutdown stopped looking (stranded in the queue).
+    //! Loom models of the end of a shutdown past its deadline, run on the code that ships: the
+    //! engine closes ([`Core::close`]) while producers are still inside `enqueue`, then hands
+    //! what is queued to the error callback ([`abandon_queued`]) or, with a spool, counts what
+    //! is queued or on disk left on the spool (`Core::unpopped_left_on_spool`, after a worker
+    //! left the batch of its cancelled call there). Each item must end in exactly one bucket:
+    //! refused (given back), or accepted and then failed, or left on the spool; none may be
+    //! accepted after the shutdown stopped looking (stranded in the queue, or on disk but
+    //! counted nowhere).
     //!
     //! Checked failing (2026-12-06): without the order point in `Core::close`, or the one in
     //! `count_in_epoch`, a producer misses the close while `abandon_queued` misses its count,
-    //! and its item is accepted into a queue nobody empties any more. Restored, it passes.
+    //! and its item is accepted into a queue nobody empties any more (the first model fails;
+    //! restored, it passes). The spool model passes either way: with a spool, what was never
+    //! taken out is counted left on the spool when the counters are read, not once at the
+    //! shutdown, so a late producer's item (on disk) is counted there, and a count it undid
+    //! (it saw the engine closed) is not.
 
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
@@ -309,7 +307,10 @@ mod models {
     use loom::thread;
 
     use super::abandon_queued;
+    use crate::batch::Batch;
+    use crate::error::DeliveryError;
     use crate::ingress::Shared;
+    use crate::spool::models::spooled;
 
     #[test]
     fn every_item_is_refused_or_failed_when_a_shutdown_abandons_the_queue() {
@@ -336,6 +337,56 @@ mod models {
                 "{stats:?}"
             );
             assert_eq!(shared.core.abandoned.load(Ordering::SeqCst), accepted);
+        });
+    }
+
+    #[test]
+    fn with_a_spool_every_item_is_refused_or_left_on_the_spool() {
+        loom::model(|| {
+            let dir = tempfile::tempdir().unwrap();
+            // A queue of 1: the producer's item goes to disk if the first is still queued.
+            let shared = Arc::new(spooled(dir.path(), 1, 1));
+            assert!(shared.enqueue(0).is_ok());
+            let worker = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    // A worker whose sink call the deadline cancelled.
+                    let mut batch = Batch::with_capacity(1);
+                    shared.pop_into(&mut batch);
+                    let cancelled = DeliveryError::ShutdownTimedOut {
+                        attempts: 1,
+                        last: None,
+                    };
+                    shared.settle_failed(&mut batch, cancelled);
+                })
+            };
+            let producer = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || u64::from(shared.enqueue(1).is_ok()))
+            };
+            shared.core.close();
+            worker.join().unwrap();
+            shared
+                .core
+                .unpopped_left_on_spool
+                .store(true, Ordering::SeqCst);
+            let accepted = 1 + producer.join().unwrap();
+            let stats = shared.core.stats();
+            assert_eq!(
+                (stats.enqueued, stats.left_on_spool, stats.spooled),
+                (accepted, accepted, accepted),
+                "{stats:?}"
+            );
+            assert_eq!(
+                (
+                    stats.delivered,
+                    stats.failed,
+                    stats.in_queue,
+                    stats.in_flight
+                ),
+                (0, 0, 0, 0),
+                "{stats:?}"
+            );
         });
     }
 }
