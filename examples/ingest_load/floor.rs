@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use amberflo::TransportError;
+use amberflo::{SpoolConfig, TransportError};
 use amberflo_transport::{Transport, async_trait};
 use bytes::Bytes;
 
@@ -37,7 +37,7 @@ pub(crate) fn measure(args: &Args, customers: &[String]) -> Result<Option<f64>, 
     };
     let mut builder = configured(args).transport(Arc::new(InMemory));
     if let Some(dir) = &spool {
-        builder = builder.spool(dir.path());
+        builder = builder.spool_config(SpoolConfig::new(dir.path()).fsync(args.fsync.policy()));
     }
     let cpu_before = process_cpu_seconds();
     let client = builder

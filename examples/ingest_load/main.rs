@@ -57,7 +57,7 @@ use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use amberflo::{Client, ClientBuilder, MeterError, MeterRecord};
+use amberflo::{Client, ClientBuilder, FsyncPolicy, MeterError, MeterRecord, SpoolConfig};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -84,6 +84,35 @@ impl TransportArg {
         match self {
             TransportArg::Reqwest => "reqwest",
             TransportArg::Hyper => "hyper",
+        }
+    }
+}
+
+/// When the spool syncs its files (`FsyncPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FsyncArg {
+    /// Before every `meter` returns (group commit).
+    Always,
+    /// Every second, from a background thread (the SDK's default).
+    Every1s,
+    /// Never; the OS writes back.
+    Never,
+}
+
+impl FsyncArg {
+    fn policy(self) -> FsyncPolicy {
+        match self {
+            FsyncArg::Always => FsyncPolicy::Always,
+            FsyncArg::Every1s => FsyncPolicy::Every(Duration::from_secs(1)),
+            FsyncArg::Never => FsyncPolicy::Never,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FsyncArg::Always => "always",
+            FsyncArg::Every1s => "every1s",
+            FsyncArg::Never => "never",
         }
     }
 }
@@ -129,6 +158,9 @@ struct Args {
     /// empty, and is left empty when every record was delivered.
     #[arg(long)]
     spool: Option<PathBuf>,
+    /// When the spool syncs its files.
+    #[arg(long, value_enum, default_value_t = FsyncArg::Every1s)]
+    fsync: FsyncArg,
     /// Records of the floor measurement (see the module docs); 0 skips it.
     #[arg(long, default_value_t = 300_000)]
     floor_records: u64,
@@ -197,7 +229,7 @@ fn configured(args: &Args) -> ClientBuilder {
         builder = builder.linger(Duration::from_millis(linger));
     }
     if let Some(dir) = &args.spool {
-        builder = builder.spool(dir);
+        builder = builder.spool_config(SpoolConfig::new(dir).fsync(args.fsync.policy()));
     }
     builder
 }
@@ -254,6 +286,8 @@ fn run(args: &Args) -> Result<Value, String> {
         }),
         "dimensions": args.dimensions,
         "spool": args.spool.is_some(),
+        "fsync": args.spool.as_ref().map(|_| args.fsync.name()),
+        "spool_syncs": stats.spool_syncs,
         "floor_records": args.floor_records,
         "floor_us_per_record": floor_us_per_record,
         "wall_s": wall_s,

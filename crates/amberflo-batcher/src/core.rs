@@ -285,6 +285,7 @@ impl Core {
             replayed: self.spool.replayed.load(Ordering::SeqCst),
             spool_corrupt: self.spool.corrupt.load(Ordering::SeqCst),
             spool_corrupt_bytes: self.spool.corrupt_bytes.load(Ordering::SeqCst),
+            spool_syncs: self.spool.syncs.load(Ordering::SeqCst),
         }
     }
 

@@ -73,6 +73,11 @@ pub struct Stats {
     /// logged at `warn`, the first 16 a reader of a segment meets, with the segment, offset,
     /// size and an estimate of the records each held).
     pub spool_corrupt_bytes: u64,
+    /// With a spool: data syncs (`fdatasync`) of its segment files, a running count. Under
+    /// [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) one sync serves every append of a
+    /// lane that came while the previous one ran, so this grows slower than `enqueued` under
+    /// concurrent load.
+    pub spool_syncs: u64,
 }
 
 impl Stats {

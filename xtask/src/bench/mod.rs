@@ -60,6 +60,10 @@ pub(crate) enum Side {
     Peer,
 }
 
+/// The `--spool` run under `FsyncPolicy::Always` meters this fraction of `--records`: each
+/// `meter()` waits for a disk sync there.
+const ALWAYS_SHARE: u64 = 20;
+
 /// One process to run against the emulator.
 struct RunSpec {
     label: String,
@@ -249,12 +253,16 @@ fn plan(
     sdk_bin: &Path,
     python: Option<&Path>,
 ) -> Vec<RunSpec> {
-    let ours = |label: String, slug, batch_size: Option<u64>, workers: Option<u64>| {
+    let ours_sized = |label: String,
+                      slug,
+                      batch_size: Option<u64>,
+                      workers: Option<u64>,
+                      (records, floor_records): (u64, u64)| {
         let mut args = vec![
             "--floor-records".to_owned(),
-            options.floor_records.to_string(),
+            floor_records.to_string(),
             "--records".to_owned(),
-            options.records.to_string(),
+            records.to_string(),
             "--threads".to_owned(),
             options.threads.to_string(),
             "--transport".to_owned(),
@@ -278,11 +286,20 @@ fn plan(
             label,
             slug,
             side: Side::Ours,
-            records: options.records,
+            records,
             program: sdk_bin.to_path_buf(),
             args,
             spool_dir: None,
         }
+    };
+    let ours = |label, slug, batch_size, workers| {
+        ours_sized(
+            label,
+            slug,
+            batch_size,
+            workers,
+            (options.records, options.floor_records),
+        )
     };
     let describe = |batch: Option<u64>, workers: Option<u64>| {
         format!(
@@ -310,6 +327,27 @@ fn plan(
         spooled.args.push(dir.display().to_string());
         spooled.spool_dir = Some(dir);
         specs.push(spooled);
+        // Under `Always` every `meter()` waits for a disk sync: a smaller run, without the
+        // floor measurement.
+        let dir = out.join("spool-always");
+        let mut always = ours_sized(
+            format!(
+                "{} + spool, fsync always",
+                describe(options.batch_size, options.workers)
+            ),
+            "ours-spool-always",
+            options.batch_size,
+            options.workers,
+            ((options.records / ALWAYS_SHARE).max(1), 0),
+        );
+        always.args.extend([
+            "--spool".to_owned(),
+            dir.display().to_string(),
+            "--fsync".to_owned(),
+            "always".to_owned(),
+        ]);
+        always.spool_dir = Some(dir);
+        specs.push(always);
     }
     if options.is_tuned() && options.defaults_run {
         specs.push(ours(

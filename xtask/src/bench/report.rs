@@ -170,6 +170,15 @@ const METRICS: &[Metric] = &[
         decimals: 2,
     },
     Metric {
+        name: "spool fsyncs per second",
+        better: Better::None,
+        read: |r| {
+            let syncs = field(r, &["spool_syncs"]).filter(|_| is_spooled(r))?;
+            Some(syncs / field(r, &["wall_s"])?.max(f64::EPSILON))
+        },
+        decimals: 0,
+    },
+    Metric {
         name: "ingest requests",
         better: Better::None,
         read: |r| Some(r.emulator_requests as f64),

@@ -27,8 +27,12 @@ const MIN_DEFAULT_LANES: usize = 4;
 /// decides what survives a power loss or kernel crash:
 ///
 /// * [`Always`](Self::Always): every record is synced before `try_send` returns: nothing
-///   accepted is lost, at the cost of one disk flush per record (tens of microseconds to
-///   milliseconds, depending on the device).
+///   accepted is lost, at the cost of waiting for a disk flush (tens of microseconds to
+///   milliseconds, depending on the device). The flushes are shared (group commit): one
+///   serves every record of a lane appended while the previous one ran, so concurrent
+///   producers pay about one flush per lane at a time, not one each
+///   ([`Stats::spool_syncs`](crate::Stats::spool_syncs) counts them). `try_send` blocks its
+///   thread meanwhile: do not call it from an async task under this policy.
 /// * [`Every(d)`](Self::Every) (default: 1 s): a background thread syncs at most every `d`;
 ///   a power loss loses at most the last `d` of records.
 /// * [`Never`](Self::Never): the OS writes back when it likes (typically within 30 s on Linux);

@@ -2,7 +2,9 @@
 //! acknowledgement logs, in its own directory (`dir/lane-{n}`).
 //!
 //! Everything here happens under the lane's state lock: an append writes its frame with one
-//! `write` while holding it, and a refill reads up to a batch while holding it. Producers
+//! `write` while holding it, and a refill reads up to a batch while holding it. Only the
+//! `fdatasync` of [`FsyncPolicy::Always`] comes after the lock is released, shared by the
+//! appends that came meanwhile (group commit, [`Lane::sync_through`]). Producers
 //! append to their own thread's lane (see the `spool` module), so on a machine with as many
 //! lanes as cores they rarely wait for each other.
 //!
@@ -26,7 +28,7 @@ use super::{
 };
 use crate::core::RING;
 use crate::ingress::Entry;
-use crate::sync::{ArrayQueue, AtomicBool, Mutex, lock};
+use crate::sync::{ArrayQueue, AtomicBool, Condvar, Mutex, lock};
 
 /// One ordered log of the spool.
 pub(super) struct Lane {
@@ -42,6 +44,19 @@ pub(super) struct Lane {
     backlog: AtomicBool,
     /// A sync thread flushes this lane (policy `Every`); without one, rotation does.
     background_sync: AtomicBool,
+    /// Group commit under `Always` (see [`Lane::sync_through`]).
+    sync_group: Mutex<SyncGroup>,
+    /// Notified when a group's sync ends.
+    synced: Condvar,
+}
+
+/// Where the group commit of [`FsyncPolicy::Always`] is.
+#[derive(Default)]
+struct SyncGroup {
+    /// Every append with an id below this one is synced.
+    synced: u64,
+    /// A caller is syncing for the group.
+    syncing: bool,
 }
 
 /// Where the reader is: the next frame to load into memory.
@@ -79,7 +94,7 @@ struct State {
     cursor: Cursor,
     /// Records on disk are not in the queue yet (the reader is behind the writer).
     backlog: bool,
-    /// The active segment was written since the last sync (policy `Every`).
+    /// The active segment was written since the last sync (policies `Every` and `Always`).
     dirty: bool,
     /// Sealed segments written since their last sync (policy `Every`).
     unsynced: Vec<File>,
@@ -161,6 +176,8 @@ impl Lane {
             replay_slot,
             backlog: AtomicBool::new(backlog),
             background_sync: AtomicBool::new(false),
+            sync_group: Mutex::new(SyncGroup::default()),
+            synced: Condvar::new(),
         };
         lane.publish(&mut lock(&lane.state));
         Ok(lane)
@@ -229,35 +246,85 @@ impl Lane {
         segment.pending += 1;
         state.disk_bytes += total;
         state.pending += 1;
-        match self.config.fsync {
-            FsyncPolicy::Always => {
-                if let Err(error) = state.active.sync_data() {
-                    tracing::error!(%error, "amberflo-batcher: spool fsync failed");
-                }
-            }
-            FsyncPolicy::Every(_) => state.dirty = true,
-            FsyncPolicy::Never => {}
-        }
+        // `Always` syncs after the lock is released (group commit, see `sync_through`); a
+        // rotation syncs the segment it seals when it is dirty.
+        state.dirty |= self.config.fsync != FsyncPolicy::Never;
+        let written = state.next_id;
         self.publish(&mut state);
-        if !state.backlog {
-            if queue.len() < capacity {
-                match queue.push(Entry {
-                    slot,
-                    item,
-                    id: tag(self.index, id),
-                }) {
-                    Ok(()) => {
-                        state.cursor.offset += total;
-                        return Ok(());
-                    }
-                    // The record stays on disk; the reader will load it.
-                    Err(entry) => drop(entry),
-                }
-            }
-            state.backlog = true;
-            self.backlog.store(true, Ordering::SeqCst);
+        self.queue_or_backlog(
+            &mut state,
+            queue,
+            capacity,
+            Entry {
+                slot,
+                item,
+                id: tag(self.index, id),
+            },
+            total,
+        );
+        drop(state);
+        if self.config.fsync == FsyncPolicy::Always {
+            self.sync_through(written);
         }
         Ok(())
+    }
+
+    /// After an append: puts `entry` into `queue` too when nothing older waits on disk and
+    /// there is room (moving the read-back cursor past its `bytes`); otherwise the lane has a
+    /// backlog from now on and the reader loads the entry.
+    fn queue_or_backlog<T>(
+        &self,
+        state: &mut State,
+        queue: &ArrayQueue<Entry<T>>,
+        capacity: usize,
+        entry: Entry<T>,
+        bytes: u64,
+    ) {
+        if state.backlog {
+            return;
+        }
+        if queue.len() < capacity && queue.push(entry).is_ok() {
+            state.cursor.offset += bytes;
+            return;
+        }
+        // The record stays on disk; the reader will load it.
+        state.backlog = true;
+        self.backlog.store(true, Ordering::SeqCst);
+    }
+
+    /// Under [`FsyncPolicy::Always`]: returns once the lane's appends before id `written` are
+    /// synced. Group commit: the first caller to find no sync in progress leads one, covering
+    /// every append made before it starts; callers that appended meanwhile wait for it, or
+    /// lead the next, so one `fdatasync` serves every append of the lane that came during
+    /// the previous one. Appends sealed into an older segment were synced by the rotation
+    /// that sealed it.
+    fn sync_through(&self, written: u64) {
+        let mut group = lock(&self.sync_group);
+        while group.synced < written {
+            if group.syncing {
+                group = self
+                    .synced
+                    .wait(group)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            group.syncing = true;
+            drop(group);
+            let (covered, file) = {
+                let state = lock(&self.state);
+                (state.next_id, state.active.try_clone())
+            };
+            match file.and_then(|file| file.sync_data()) {
+                Ok(()) => {
+                    self.counters.syncs.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => tracing::error!(%error, "amberflo-batcher: spool fsync failed"),
+            }
+            group = lock(&self.sync_group);
+            group.synced = group.synced.max(covered);
+            group.syncing = false;
+            self.synced.notify_all();
+        }
     }
 
     /// Loads up to `at_most` records of this lane from disk into `queue`, in order, while it
@@ -470,6 +537,7 @@ impl Lane {
         let now = self.config.fsync != FsyncPolicy::Never && !deferred;
         if now && state.dirty {
             state.active.sync_data()?;
+            self.counters.syncs.fetch_add(1, Ordering::Relaxed);
             state.dirty = false;
         }
         let first_id = state.next_id;
@@ -591,8 +659,11 @@ impl Lane {
             sync_dir(&self.dir);
         }
         for file in sealed.into_iter().map(Ok).chain(active) {
-            if let Err(error) = file.and_then(|file| file.sync_data()) {
-                tracing::error!(%error, "amberflo-batcher: spool fsync failed");
+            match file.and_then(|file| file.sync_data()) {
+                Ok(()) => {
+                    self.counters.syncs.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => tracing::error!(%error, "amberflo-batcher: spool fsync failed"),
             }
         }
     }

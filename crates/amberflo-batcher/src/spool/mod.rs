@@ -141,6 +141,8 @@ pub(crate) struct SpoolCounters {
     pub(crate) replayed: AtomicU64,
     pub(crate) corrupt: AtomicU64,
     pub(crate) corrupt_bytes: AtomicU64,
+    /// Data syncs (`fdatasync`) of segment files.
+    pub(crate) syncs: AtomicU64,
 }
 
 /// How far a lane's disk bytes move before it updates the shared figure: the budget may be
@@ -508,11 +510,18 @@ pub(crate) mod models {
     }
 
     /// An engine's shared state without workers, with a queue of `capacity`, batches of 1 and
-    /// a spool of `lanes` lanes in `dir`.
+    /// a spool of `lanes` lanes in `dir`, never synced.
     pub(crate) fn spooled(dir: &std::path::Path, capacity: usize, lanes: usize) -> Shared<u32> {
-        let config = SpoolConfig::new(dir).fsync(FsyncPolicy::Never).lanes(lanes);
+        spooled_with(
+            &SpoolConfig::new(dir).fsync(FsyncPolicy::Never).lanes(lanes),
+            capacity,
+        )
+    }
+
+    /// [`spooled`] with a given spool configuration.
+    fn spooled_with(config: &SpoolConfig, capacity: usize) -> Shared<u32> {
         let counters = std::sync::Arc::new(SpoolCounters::default());
-        let (spool, _) = Spool::open(&config, Box::new(Le), &counters, 1).unwrap();
+        let (spool, _) = Spool::open(config, Box::new(Le), &counters, 1).unwrap();
         Shared::with_spool(
             Config::for_tests(capacity, 1),
             std::sync::Arc::new(|_, _| {}),
@@ -557,6 +566,36 @@ pub(crate) mod models {
                 delivered.extend(more);
             }
             assert_eq!(delivered, [0, 1, 2]);
+        });
+    }
+
+    /// Group commit under `FsyncPolicy::Always`: two producers append to one lane at once;
+    /// each returns only after a sync that covers its record, and none waits for a sync that
+    /// never comes (loom reports that as a deadlock). Checked failing (2026-12-06): with the
+    /// leader not notifying the followers at the end of its sync, loom reports the deadlock.
+    #[test]
+    fn always_group_commit_covers_every_append_and_strands_no_follower() {
+        loom::model(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let config = SpoolConfig::new(dir.path())
+                .fsync(FsyncPolicy::Always)
+                .lanes(1);
+            let shared = Arc::new(spooled_with(&config, 4));
+            let producers: Vec<_> = (0..2)
+                .map(|item| {
+                    let shared = Arc::clone(&shared);
+                    thread::spawn(move || assert!(shared.enqueue(item).is_ok()))
+                })
+                .collect();
+            for producer in producers {
+                producer.join().unwrap();
+            }
+            let stats = shared.core.stats();
+            assert!(
+                (1..=2).contains(&stats.spool_syncs),
+                "{} syncs for 2 appends",
+                stats.spool_syncs
+            );
         });
     }
 }
