@@ -327,27 +327,36 @@ fn plan(
         spooled.args.push(dir.display().to_string());
         spooled.spool_dir = Some(dir);
         specs.push(spooled);
-        // Under `Always` every `meter()` waits for a disk sync: a smaller run, without the
-        // floor measurement.
-        let dir = out.join("spool-always");
-        let mut always = ours_sized(
-            format!(
-                "{} + spool, fsync always",
-                describe(options.batch_size, options.workers)
+        // The other fsync policies, without the floor measurement; under `Always` every
+        // `meter()` waits for a disk sync, so its run is smaller.
+        for (policy, slug, records) in [
+            ("never", "ours-spool-never", options.records),
+            (
+                "always",
+                "ours-spool-always",
+                (options.records / ALWAYS_SHARE).max(1),
             ),
-            "ours-spool-always",
-            options.batch_size,
-            options.workers,
-            ((options.records / ALWAYS_SHARE).max(1), 0),
-        );
-        always.args.extend([
-            "--spool".to_owned(),
-            dir.display().to_string(),
-            "--fsync".to_owned(),
-            "always".to_owned(),
-        ]);
-        always.spool_dir = Some(dir);
-        specs.push(always);
+        ] {
+            let dir = out.join(format!("spool-{policy}"));
+            let mut run = ours_sized(
+                format!(
+                    "{} + spool, fsync {policy}",
+                    describe(options.batch_size, options.workers)
+                ),
+                slug,
+                options.batch_size,
+                options.workers,
+                (records, 0),
+            );
+            run.args.extend([
+                "--spool".to_owned(),
+                dir.display().to_string(),
+                "--fsync".to_owned(),
+                policy.to_owned(),
+            ]);
+            run.spool_dir = Some(dir);
+            specs.push(run);
+        }
     }
     if options.is_tuned() && options.defaults_run {
         specs.push(ours(

@@ -26,7 +26,9 @@ options:
   --transport T        reqwest | hyper (default reqwest)
   --dimensions N       dimensions per record, 0 to 3 (default 3)
   --spool              also run our SDK with a disk spool (`ClientBuilder::spool`, in
-                       target/bench/spool), at the first run's settings
+                       target/bench/spool-*), at the first run's settings: under the default
+                       fsync policy (every 1 s), under `never`, and under `always` (with
+                       1/20 of the records: every meter() waits for a disk sync)
   --floor-records N    records of the in-process floor measurement of each run of ours
                        (default 300000; 0 skips it)
   --peer python        also run amberflo-metering-python 3.3.1 (in target/bench/venv)
