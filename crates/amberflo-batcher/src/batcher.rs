@@ -10,6 +10,7 @@ use crate::error::{FlushError, SendError, ShutdownError};
 use crate::flush::{self, FlushFuture};
 use crate::ingress::Shared;
 use crate::shutdown::{self, Lifecycle};
+use crate::spool::Durability;
 use crate::stats::Stats;
 
 /// The batching engine's handle: enqueue items, flush, shut down, read stats.
@@ -140,6 +141,35 @@ impl<T> Batcher<T> {
     pub fn try_send(&self, item: T) -> Result<(), SendError<T>> {
         let shared = &*self.inner.shared;
         shared.enqueue(item).map_err(|(kind, item)| {
+            shared.reject(kind);
+            SendError::new(kind, item)
+        })
+    }
+
+    /// Like [`try_send`](Self::try_send), but never waits for a disk: for callers on an async
+    /// runtime's thread. Without a spool, or under a spool's `Every` or `Never` policy, it is
+    /// `try_send` (an item accepted with a spool is in the OS page cache when it returns: it
+    /// survives `kill -9`). Under [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) it
+    /// returns once the item is written, without the `fdatasync` `try_send` waits for: the
+    /// spool's sync thread runs it (one for every item that came meanwhile), and the returned
+    /// [`Durability`] resolves once it is done. Await it where the item must be on stable
+    /// storage before going on; drop it otherwise (the sync happens anyway).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_send`](Self::try_send).
+    ///
+    /// ```
+    /// use amberflo_batcher::{Batcher, SinkFn};
+    ///
+    /// # amberflo_batcher::block_on(async {
+    /// let batcher = Batcher::builder().build(SinkFn::new(|_: &[u32]| Ok(()))).unwrap();
+    /// batcher.try_send_async(7).unwrap().await; // durable as the policy promises
+    /// # });
+    /// ```
+    pub fn try_send_async(&self, item: T) -> Result<Durability, SendError<T>> {
+        let shared = &*self.inner.shared;
+        shared.enqueue_async(item).map_err(|(kind, item)| {
             shared.reject(kind);
             SendError::new(kind, item)
         })

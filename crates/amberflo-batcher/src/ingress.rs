@@ -35,7 +35,7 @@ use crate::batch::Batch;
 use crate::config::{Config, ErrorCallback};
 use crate::core::{CLOSED, Core, Shard, deadline_after, epoch_of, slot_of};
 use crate::error::SendErrorKind;
-use crate::spool::{AppendError, Spool, SpoolCounters};
+use crate::spool::{AppendError, Durability, Spool, SpoolCounters, SyncWait};
 use crate::sync::{ArrayQueue, fence, lock, seqcst_order_point, wait_timeout};
 
 /// Spool writes in a row that end a write failure episode.
@@ -106,7 +106,7 @@ impl<T> Shared<T> {
     #[inline]
     pub(crate) fn enqueue(&self, item: T) -> Result<(), (SendErrorKind, T)> {
         if let Some(spool) = &self.spool {
-            return self.enqueue_spooled(spool, item);
+            return self.enqueue_spooled(spool, item, SyncWait::Wait).map(drop);
         }
         let core = &*self.core;
         let state = core.state.load(Ordering::SeqCst);
@@ -167,11 +167,26 @@ impl<T> Shared<T> {
         }
     }
 
+    /// [`enqueue`](Self::enqueue), but never waiting for a disk sync: under
+    /// `FsyncPolicy::Always` the spool's sync thread syncs the item, and the returned
+    /// [`Durability`] resolves then.
+    pub(crate) fn enqueue_async(&self, item: T) -> Result<Durability, (SendErrorKind, T)> {
+        match &self.spool {
+            Some(spool) => self.enqueue_spooled(spool, item, SyncWait::Defer),
+            None => self.enqueue(item).map(|()| Durability::ready()),
+        }
+    }
+
     /// [`enqueue`](Self::enqueue) with a spool: count the item, append it to the spool (which
     /// also queues it in memory when nothing older waits on disk and there is room), wake a
     /// worker if needed. Refused only when closed, over the disk budget or on an I/O error.
     #[cold]
-    fn enqueue_spooled(&self, spool: &Spool<T>, item: T) -> Result<(), (SendErrorKind, T)> {
+    fn enqueue_spooled(
+        &self,
+        spool: &Spool<T>,
+        item: T,
+        wait: SyncWait,
+    ) -> Result<Durability, (SendErrorKind, T)> {
         let core = &*self.core;
         let state = core.state.load(Ordering::SeqCst);
         if state & CLOSED != 0 {
@@ -181,11 +196,11 @@ impl<T> Shared<T> {
             return Err((SendErrorKind::Closed, item));
         };
         // `slot < RING <= 8`, so it fits a byte.
-        match spool.append(item, slot as u8, &self.queue, self.config.capacity) {
-            Ok(()) => {
+        match spool.append(item, slot as u8, &self.queue, self.config.capacity, wait) {
+            Ok(durability) => {
                 self.spool_write_succeeded();
                 self.wake_after_push();
-                Ok(())
+                Ok(durability)
             }
             Err((error, item)) => {
                 self.uncount(shard, slot);

@@ -130,7 +130,7 @@ pub use crate::flush::FlushFuture;
 pub use crate::retry::{Jitter, RetryPolicy, Sleeper};
 pub use crate::sink::{Sink, SinkFn};
 pub use crate::spool::{
-    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MAX_LANES,
+    CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, Durability, FsyncPolicy, MAX_LANES,
     MIN_SEGMENT_BYTES, SpoolCodec, SpoolConfig,
 };
 pub use crate::stats::Stats;

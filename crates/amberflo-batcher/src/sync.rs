@@ -48,6 +48,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Waits on `cv` until notified (or spuriously woken), ignoring poisoning.
+pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Waits on `cv` for at most `timeout`, ignoring poisoning.
 pub(crate) fn wait_timeout<'a, T>(
     cv: &Condvar,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -663,4 +664,59 @@ fn a_shutdown_past_its_deadline_leaves_retried_and_queued_records_on_the_spool()
 #[test]
 fn a_shutdown_past_its_deadline_leaves_cancelled_calls_records_on_the_spool() {
     shutdown_leaves_everything_on_the_spool(Silent, 3_000);
+}
+
+/// A disk whose `fdatasync` (under `Always`) blocks until the test lets it go: the hook says
+/// when a sync starts, then waits for the gate.
+struct SlowDisk {
+    started: std::sync::mpsc::Receiver<()>,
+    gate: std::sync::mpsc::SyncSender<()>,
+}
+
+fn slow_disk(spool: SpoolConfig) -> (SpoolConfig, SlowDisk) {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (gate, gate_rx) = std::sync::mpsc::sync_channel::<()>(0);
+    let gate_rx = Mutex::new(gate_rx);
+    let spool = spool.before_sync_for_tests(move || {
+        let _ = started_tx.send(());
+        let _ = gate_rx.lock().unwrap().recv();
+    });
+    (spool, SlowDisk { started, gate })
+}
+
+#[test]
+fn try_send_async_returns_during_a_slow_sync_and_its_durability_resolves_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spool, disk) = slow_disk(config(dir.path()).fsync(FsyncPolicy::Always));
+    let batcher = Arc::new(
+        Batcher::builder()
+            .spool(spool, Le)
+            .build(SinkFn::new(|_: &[u64]| Ok(())))
+            .unwrap(),
+    );
+    // The sync thread takes the first item's sync and blocks in it.
+    let mut first = batcher.try_send_async(1).unwrap();
+    disk.started.recv_timeout(Duration::from_secs(10)).unwrap();
+    // While it is blocked, more items are accepted at once (a deadlock guard, not a timing
+    // bound: `try_send` would wait for the gate, which only this thread opens).
+    let (sent_tx, sent) = std::sync::mpsc::channel();
+    let sender = Arc::clone(&batcher);
+    std::thread::spawn(move || {
+        let durable = sender.try_send_async(2).unwrap();
+        sent_tx.send(durable).unwrap();
+    });
+    let mut second = sent.recv_timeout(Duration::from_secs(10)).unwrap();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(std::pin::Pin::new(&mut first).poll(&mut cx).is_pending());
+    assert!(std::pin::Pin::new(&mut second).poll(&mut cx).is_pending());
+    // The disk finishes: the first sync, then one for the item that came during it.
+    disk.gate.send(()).unwrap();
+    disk.started.recv_timeout(Duration::from_secs(10)).unwrap();
+    disk.gate.send(()).unwrap();
+    amberflo_batcher::block_on(first);
+    amberflo_batcher::block_on(second);
+    drop(disk);
+    batcher.shutdown(Duration::from_secs(10)).unwrap();
+    let stats = batcher.stats();
+    assert_eq!((stats.delivered, stats.spool_syncs), (2, 2), "{stats:?}");
 }

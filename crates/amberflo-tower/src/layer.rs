@@ -23,7 +23,8 @@ use crate::shared::{Pending, Shared, Start};
 /// once the response body has been sent (or dropped).
 ///
 /// Cheap to clone (one `Arc`). Metering never blocks and never fails a request: records go
-/// through [`Client::meter_record`], which enqueues without waiting; a refused record is
+/// through [`Client::meter_record_async`], which enqueues without waiting (not even for a
+/// spool's disk sync); a refused record is
 /// counted ([`stats`](Self::stats)) and logged once per overflow episode.
 ///
 /// ```

@@ -23,7 +23,8 @@
 //! disconnected), with `outcome` = `aborted`: exactly once either way.
 //!
 //! Metering never blocks and never fails a request: records go through the client's
-//! non-blocking [`meter_record`](amberflo::Client::meter_record); a record the client refuses
+//! [`meter_record_async`](amberflo::Client::meter_record_async), which never waits for a disk
+//! (not even for a spool that syncs every record); a record the client refuses
 //! (queue full, client shut down) is counted in [`MeteringLayer::stats`] and the client's
 //! `Stats::rejected`, and logged once per overflow episode.
 //!

@@ -420,8 +420,10 @@ impl Shared {
     }
 
     fn send(&self, record: MeterRecord) {
-        match self.client.meter_record(record) {
-            Ok(()) => self.counters.overflow.accepted(),
+        // Never waits for a disk (a spool under `FsyncPolicy::Always` syncs on its own thread):
+        // this runs on the thread serving the request.
+        match self.client.meter_record_async(record) {
+            Ok(_durability) => self.counters.overflow.accepted(),
             Err(MeterError::Invalid(invalid)) => self.invalid(&invalid),
             Err(refused) => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);

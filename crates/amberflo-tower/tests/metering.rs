@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use amberflo::{Client, MeterRecord};
+use amberflo::{Client, FsyncPolicy, MeterRecord, SpoolConfig};
 use amberflo_emulator::Emulator;
 use amberflo_tower::{
     ConfigError, Dimension, InvalidCustomer, MeterValue, MeteringLayer, MissingCustomer, Outcome,
@@ -947,4 +947,66 @@ async fn over_real_http_completed_and_disconnected_requests() {
     }
     let acme = records.iter().find(|r| r.customer_id() == "acme").unwrap();
     assert_eq!(dims(acme)["route"], axum_route("/users/{id}", "/users/9"));
+}
+
+/// A spool that syncs every record, on a disk whose sync never ends until the test says so:
+/// the layer meters without waiting for it, so the single thread of a `current_thread`
+/// runtime keeps serving requests while the sync is blocked.
+#[tokio::test(flavor = "current_thread")]
+async fn a_spool_syncing_every_record_does_not_stall_the_runtime_serving_requests() {
+    let emulator = Emulator::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (started, sync_started) = std::sync::mpsc::channel();
+    // Closed (dropped) by the test to let every sync through. A sync still waiting after
+    // `WAIT` gives up and says so: a layer that waits for the disk blocks the runtime's only
+    // thread, which this test would otherwise never get back to close the gate.
+    let (gate, gate_closed) = std::sync::mpsc::sync_channel::<()>(0);
+    let gate_closed = std::sync::Mutex::new(gate_closed);
+    let gave_up = Arc::new(AtomicUsize::new(0));
+    let gave_up_in_hook = Arc::clone(&gave_up);
+    let spool = SpoolConfig::new(dir.path())
+        .fsync(FsyncPolicy::Always)
+        .before_sync_for_tests(move || {
+            let _ = started.send(());
+            let waited = gate_closed.lock().unwrap().recv_timeout(WAIT);
+            if waited == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                gave_up_in_hook.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    let client = Client::builder()
+        .api_key("k")
+        .endpoint(emulator.url())
+        .linger(Duration::from_millis(10))
+        .spool_config(spool)
+        .build()
+        .unwrap();
+    let layer = MeteringLayer::builder(client.clone())
+        .meter("api-calls", MeterValue::Count)
+        .build()
+        .unwrap();
+    let address = serve(routes().layer(layer.clone())).await;
+
+    assert_eq!(http(address, "GET", "/users/1", "acme", "").await.0, 200);
+    // Its record's sync starts and blocks (waited for off the runtime's only thread).
+    tokio::task::spawn_blocking(move || sync_started.recv_timeout(WAIT))
+        .await
+        .unwrap()
+        .unwrap();
+    // Meanwhile the same thread serves more requests, each metered, before it lets the disk
+    // finish.
+    for id in 2..5 {
+        let served = http(address, "GET", &format!("/users/{id}"), "globex", "").await;
+        assert_eq!(served.0, 200);
+    }
+    drop(gate);
+    assert_eq!(
+        gave_up.load(Ordering::SeqCst),
+        0,
+        "the runtime's thread waited for the disk"
+    );
+    let records = wait_for_records(&client, &emulator, 4).await;
+    assert_eq!(records.len(), 4, "{records:#?}");
+    let stats = layer.stats();
+    assert_eq!((stats.rejected, stats.invalid), (0, 0), "{stats:?}");
+    assert!(client.stats().spool_syncs >= 1);
 }

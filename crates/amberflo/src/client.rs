@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amberflo_batcher::{Batcher, RetryPolicy, ShutdownError, Stats};
+use amberflo_batcher::{Batcher, Durability, RetryPolicy, ShutdownError, Stats};
 use amberflo_transport::{ApiClient, ApiRequest, Transport, gzip_ingest_body};
 use amberflo_types::{MeterRecord, RecordLimits, Rule, ValidationError, write_records_json};
 use http::Method;
@@ -140,7 +140,9 @@ impl Client {
 
     /// Meters `meter_value` of `meter_api_name` for `customer_id`, now, with a fresh unique id.
     ///
-    /// Never blocks and needs no runtime.
+    /// Never blocks and needs no runtime, except for the disk sync a spool under
+    /// [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) waits for (on an async runtime's
+    /// thread, use [`meter_record_async`](Self::meter_record_async) then).
     ///
     /// # Errors
     /// [`MeterError::Invalid`] naming the bad field; [`MeterError::Rejected`] with the record
@@ -168,6 +170,30 @@ impl Client {
         record.validate_with(&self.inner.settings.limits)?;
         self.inner.records.try_send(record)?;
         Ok(())
+    }
+
+    /// Like [`meter_record`](Self::meter_record), but never waits for a disk: for callers on
+    /// an async runtime's thread (an HTTP handler, a tower layer). With a spool under
+    /// [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) it returns once the record is
+    /// written (it survives `kill -9`), and the client's spool thread syncs it, with every
+    /// record that came meanwhile. Await the returned [`Durability`] where the record must be
+    /// on stable storage before going on; drop it otherwise (the sync happens anyway).
+    /// Without a spool, or under another policy, it is `meter_record` and the `Durability`
+    /// resolves at once.
+    ///
+    /// ```no_run
+    /// # async fn handler(client: amberflo::Client) -> Result<(), amberflo::MeterError> {
+    /// let record = amberflo::MeterRecord::builder("ApiCalls", 1.0, "customer-1").build()?;
+    /// client.meter_record_async(record)?.await; // on disk as the fsync policy promises
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`meter_record`](Self::meter_record).
+    pub fn meter_record_async(&self, record: MeterRecord) -> Result<Durability, MeterError> {
+        record.validate_with(&self.inner.settings.limits)?;
+        Ok(self.inner.records.try_send_async(record)?)
     }
 
     /// Like [`meter_record`](Self::meter_record), but when the queue is full it waits up to

@@ -105,8 +105,8 @@ pub use error::{CustomPayloadError, Error, MeterError, RuntimeError};
 pub use global::{ClientGuard, client, flush, init, meter, shutdown};
 
 pub use amberflo_batcher::{
-    BuildError, DeliveryError, FlushError, FsyncPolicy, RetryPolicy, SendError, SendErrorKind,
-    ShutdownError, SpoolConfig, Stats,
+    BuildError, DeliveryError, Durability, FlushError, FsyncPolicy, RetryPolicy, SendError,
+    SendErrorKind, ShutdownError, SpoolConfig, Stats,
 };
 pub use amberflo_transport::{ApiError, SharedError, Transport, TransportError};
 pub use amberflo_types::{Dimensions, MeterRecord, UniqueId, ValidationError};

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::BoxError;
@@ -32,7 +33,9 @@ const MIN_DEFAULT_LANES: usize = 4;
 ///   serves every record of a lane appended while the previous one ran, so concurrent
 ///   producers pay about one flush per lane at a time, not one each
 ///   ([`Stats::spool_syncs`](crate::Stats::spool_syncs) counts them). `try_send` blocks its
-///   thread meanwhile: do not call it from an async task under this policy.
+///   thread meanwhile; on an async runtime's thread use
+///   [`try_send_async`](crate::Batcher::try_send_async), which leaves the sync to the
+///   spool's sync thread and returns a future of it.
 /// * [`Every(d)`](Self::Every) (default: 1 s): a background thread syncs at most every `d`;
 ///   a power loss loses at most the last `d` of records.
 /// * [`Never`](Self::Never): the OS writes back when it likes (typically within 30 s on Linux);
@@ -80,7 +83,33 @@ pub struct SpoolConfig {
     pub(crate) max_disk_bytes: u64,
     pub(crate) segment_bytes: u64,
     pub(crate) lanes: usize,
+    pub(crate) before_sync: Option<SyncHook>,
 }
+
+/// A test hook run before each `fdatasync` under [`FsyncPolicy::Always`]
+/// ([`SpoolConfig::before_sync_for_tests`]).
+#[derive(Clone)]
+pub(crate) struct SyncHook(Arc<dyn Fn() + Send + Sync>);
+
+impl SyncHook {
+    pub(crate) fn run(&self) {
+        (self.0)();
+    }
+}
+
+impl fmt::Debug for SyncHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SyncHook")
+    }
+}
+
+impl PartialEq for SyncHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SyncHook {}
 
 impl SpoolConfig {
     /// A spool in `dir` (created if missing), with the default fsync policy (every second),
@@ -94,6 +123,7 @@ impl SpoolConfig {
             max_disk_bytes: DEFAULT_MAX_DISK_BYTES,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             lanes: cpus.clamp(MIN_DEFAULT_LANES, MAX_LANES),
+            before_sync: None,
         }
     }
 
@@ -141,6 +171,15 @@ impl SpoolConfig {
     #[must_use]
     pub fn lanes(mut self, lanes: usize) -> Self {
         self.lanes = lanes;
+        self
+    }
+
+    /// Runs `hook` on the syncing thread before each `fdatasync` under [`FsyncPolicy::Always`]:
+    /// a way for tests to make the disk slow (block in the hook). Not for production use.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn before_sync_for_tests(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.before_sync = Some(SyncHook(Arc::new(hook)));
         self
     }
 

@@ -18,6 +18,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Waker;
 
 use super::format::{FrameReader, seal_frame};
 use super::ledger::ranges_of;
@@ -28,7 +29,7 @@ use super::{
 };
 use crate::core::RING;
 use crate::ingress::Entry;
-use crate::sync::{ArrayQueue, AtomicBool, Condvar, Mutex, lock};
+use crate::sync::{ArrayQueue, AtomicBool, Condvar, Mutex, lock, wait};
 
 /// One ordered log of the spool.
 pub(super) struct Lane {
@@ -57,6 +58,10 @@ struct SyncGroup {
     synced: u64,
     /// A caller is syncing for the group.
     syncing: bool,
+    /// The appends before this id are awaited by a [`Durability`](super::Durability).
+    wanted: u64,
+    /// The tasks awaiting them, woken when a sync ends.
+    wakers: Vec<Waker>,
 }
 
 /// Where the reader is: the next frame to load into memory.
@@ -183,6 +188,11 @@ impl Lane {
         Ok(lane)
     }
 
+    /// The lane's number (its position in the spool's lanes).
+    pub(super) fn index(&self) -> usize {
+        usize::from(self.index)
+    }
+
     /// Whether the lane was left by an earlier engine with more lanes: nothing is appended to
     /// it, and once drained its directory goes.
     fn is_drain_only(&self) -> bool {
@@ -202,7 +212,8 @@ impl Lane {
 
     /// Appends the encoded `frame` of `item` (its header reserved; counted in epoch slot
     /// `slot`) to the lane; if nothing older waits on disk in this lane and the queue has room,
-    /// also pushes `item` into `queue`.
+    /// also pushes `item` into `queue`. Returns the id past the frame's, for
+    /// [`sync_through`](Self::sync_through) under [`FsyncPolicy::Always`].
     pub(super) fn append<T>(
         &self,
         frame: &mut [u8],
@@ -210,7 +221,7 @@ impl Lane {
         slot: u8,
         queue: &ArrayQueue<Entry<T>>,
         capacity: usize,
-    ) -> Result<(), (AppendError, T)> {
+    ) -> Result<u64, (AppendError, T)> {
         let total = frame.len() as u64;
         let mut state = lock(&self.state);
         // The budget is shared by the lanes: the others' bytes as they last published them,
@@ -246,8 +257,8 @@ impl Lane {
         segment.pending += 1;
         state.disk_bytes += total;
         state.pending += 1;
-        // `Always` syncs after the lock is released (group commit, see `sync_through`); a
-        // rotation syncs the segment it seals when it is dirty.
+        // `Always` syncs after the lock is released (group commit, see `sync_through`, which
+        // the caller runs); a rotation syncs the segment it seals when it is dirty.
         state.dirty |= self.config.fsync != FsyncPolicy::Never;
         let written = state.next_id;
         self.publish(&mut state);
@@ -262,11 +273,7 @@ impl Lane {
             },
             total,
         );
-        drop(state);
-        if self.config.fsync == FsyncPolicy::Always {
-            self.sync_through(written);
-        }
-        Ok(())
+        Ok(written)
     }
 
     /// After an append: puts `entry` into `queue` too when nothing older waits on disk and
@@ -298,14 +305,11 @@ impl Lane {
     /// lead the next, so one `fdatasync` serves every append of the lane that came during
     /// the previous one. Appends sealed into an older segment were synced by the rotation
     /// that sealed it.
-    fn sync_through(&self, written: u64) {
+    pub(super) fn sync_through(&self, written: u64) {
         let mut group = lock(&self.sync_group);
         while group.synced < written {
             if group.syncing {
-                group = self
-                    .synced
-                    .wait(group)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                group = wait(&self.synced, group);
                 continue;
             }
             group.syncing = true;
@@ -314,6 +318,9 @@ impl Lane {
                 let state = lock(&self.state);
                 (state.next_id, state.active.try_clone())
             };
+            if let Some(hook) = &self.config.before_sync {
+                hook.run();
+            }
             match file.and_then(|file| file.sync_data()) {
                 Ok(()) => {
                     self.counters.syncs.fetch_add(1, Ordering::Relaxed);
@@ -323,8 +330,38 @@ impl Lane {
             group = lock(&self.sync_group);
             group.synced = group.synced.max(covered);
             group.syncing = false;
+            let wakers = mem::take(&mut group.wakers);
             self.synced.notify_all();
+            drop(group);
+            wakers.into_iter().for_each(Waker::wake);
+            group = lock(&self.sync_group);
         }
+    }
+
+    /// A [`Durability`](super::Durability) waits for the appends before id `written`: the
+    /// demand-driven sync thread will sync them ([`sync_wanted`](Self::sync_wanted)).
+    pub(super) fn want_sync(&self, written: u64) {
+        let mut group = lock(&self.sync_group);
+        group.wanted = group.wanted.max(written);
+    }
+
+    /// The sync thread's side: syncs what a [`Durability`](super::Durability) waits for.
+    pub(super) fn sync_wanted(&self) {
+        let wanted = lock(&self.sync_group).wanted;
+        self.sync_through(wanted);
+    }
+
+    /// Whether the appends before id `written` are synced; if not, `waker` is woken when a
+    /// sync ends.
+    pub(super) fn poll_synced(&self, written: u64, waker: &Waker) -> bool {
+        let mut group = lock(&self.sync_group);
+        if group.synced >= written {
+            return true;
+        }
+        if !group.wakers.iter().any(|known| known.will_wake(waker)) {
+            group.wakers.push(waker.clone());
+        }
+        false
     }
 
     /// Loads up to `at_most` records of this lane from disk into `queue`, in order, while it

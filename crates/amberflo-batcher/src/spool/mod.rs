@@ -96,6 +96,7 @@
 //! for a safe `flock` (also already in the tree).
 
 mod config;
+mod durability;
 mod format;
 mod lane;
 mod layout;
@@ -115,13 +116,15 @@ pub use self::config::{
     CodecError, DEFAULT_MAX_DISK_BYTES, DEFAULT_SEGMENT_BYTES, FsyncPolicy, MAX_LANES,
     MIN_SEGMENT_BYTES, SpoolCodec, SpoolConfig,
 };
+pub use self::durability::Durability;
+pub(crate) use self::durability::SyncWait;
 use self::format::{HEADER, MAX_PAYLOAD};
 use self::lane::Lane;
 use self::lock::{DirLock, LockError};
 use crate::core::RING;
 use crate::error::BuildError;
 use crate::ingress::Entry;
-use crate::sync::{ArrayQueue, AtomicU64, AtomicUsize, Condvar, Mutex, lock, wait_timeout};
+use crate::sync::{ArrayQueue, AtomicU64, AtomicUsize, Condvar, Mutex, lock, wait, wait_timeout};
 
 /// The largest frame buffer a thread keeps between appends.
 const KEPT_FRAME_CAPACITY: usize = 64 << 10;
@@ -202,7 +205,8 @@ pub(crate) struct Refill {
 /// The spool of a `Shared<T>`: its lanes, under one directory lock.
 pub(crate) struct Spool<T> {
     // Dropped first: stops and joins the sync thread.
-    _sync: Option<SyncThread>,
+    sync: Option<SyncThread>,
+    fsync: FsyncPolicy,
     codec: Box<dyn SpoolCodec<T>>,
     lanes: Arc<[Lane]>,
     /// Appends go to the first `appending` lanes (the configured number); lanes beyond, left
@@ -264,13 +268,17 @@ impl<T> Spool<T> {
         }
         let lanes: Arc<[Lane]> = lanes.into();
         let sync = match config.fsync {
-            FsyncPolicy::Every(interval) => Some(SyncThread::start(&lanes, interval)),
-            _ => None,
+            FsyncPolicy::Every(interval) => Some(SyncThread::start(&lanes, Some(interval))),
+            // The loom models run without it (loom cannot see an OS thread): the appending
+            // thread syncs.
+            FsyncPolicy::Always if !cfg!(amberflo_loom) => Some(SyncThread::start(&lanes, None)),
+            FsyncPolicy::Always | FsyncPolicy::Never => None,
         };
         let replayed = counters.replayed.load(Ordering::SeqCst);
         Ok((
             Spool {
-                _sync: sync,
+                sync,
+                fsync: config.fsync,
                 codec,
                 lanes,
                 appending: config.lanes,
@@ -291,13 +299,16 @@ impl<T> Spool<T> {
 
     /// Appends `item` (counted in epoch slot `slot`) to the calling thread's lane; if nothing
     /// older waits on disk in that lane and the queue has room, also pushes it into `queue`.
+    /// Under [`FsyncPolicy::Always`], `wait` says whether to wait for the sync here or leave
+    /// it to the sync thread (then the returned [`Durability`] resolves when it is done).
     pub(crate) fn append(
         &self,
         item: T,
         slot: u8,
         queue: &ArrayQueue<Entry<T>>,
         capacity: usize,
-    ) -> Result<(), (AppendError, T)> {
+        wait: SyncWait,
+    ) -> Result<Durability, (AppendError, T)> {
         thread_local! {
             /// The calling thread's frame buffer, kept between appends.
             static FRAME: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
@@ -310,15 +321,37 @@ impl<T> Spool<T> {
             Ok(()) if frame.len() - HEADER > MAX_PAYLOAD => {
                 Err((AppendError::TooLarge(frame.len() - HEADER), item))
             }
-            Ok(()) => self
-                .thread_lane()
-                .append(&mut frame, item, slot, queue, capacity),
+            Ok(()) => {
+                let lane = self.thread_lane();
+                lane.append(&mut frame, item, slot, queue, capacity)
+                    .map(|written| self.after_append(lane, written, wait))
+            }
         };
         // Keep an ordinary buffer for the next append, not one a huge item grew.
         if frame.capacity() <= KEPT_FRAME_CAPACITY {
             let _ = FRAME.try_with(|kept| kept.set(frame));
         }
         outcome
+    }
+
+    /// Under [`FsyncPolicy::Always`], syncs `lane`'s appends before id `written`, or leaves that
+    /// to the sync thread ([`SyncWait::Defer`]); what the item's [`Durability`] waits for.
+    fn after_append(&self, lane: &Lane, written: u64, wait: SyncWait) -> Durability {
+        if self.fsync != FsyncPolicy::Always {
+            return Durability::ready();
+        }
+        match (&self.sync, wait) {
+            (Some(sync), SyncWait::Defer) => {
+                lane.want_sync(written);
+                sync.demand();
+                Durability::after_sync(Arc::clone(&self.lanes), lane.index(), written)
+            }
+            // Without a sync thread (it could not start), the appending thread syncs.
+            _ => {
+                lane.sync_through(written);
+                Durability::ready()
+            }
+        }
     }
 
     /// Loads up to `at_most` records from disk into `queue`, room permitting (below
@@ -416,53 +449,93 @@ fn untag(id: u64) -> (usize, u64) {
     ((id >> LANE_SHIFT) as usize, id & ((1 << LANE_SHIFT) - 1))
 }
 
-/// The background thread of [`FsyncPolicy::Every`].
+/// The spool's sync thread: under [`FsyncPolicy::Every`] it syncs every lane at its interval;
+/// under [`FsyncPolicy::Always`] it syncs, on demand, what a [`Durability`] waits for.
 struct SyncThread {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    signal: Arc<(Mutex<SyncSignal>, Condvar)>,
     handle: Option<JoinHandle<()>>,
 }
 
+/// What the sync thread is told, under its lock.
+#[derive(Default)]
+struct SyncSignal {
+    stopped: bool,
+    /// A [`Durability`] waits for a sync (policy `Always`).
+    demanded: bool,
+}
+
 impl SyncThread {
-    fn start(lanes: &Arc<[Lane]>, interval: Duration) -> Self {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+    /// Starts the thread: syncing every lane each `interval`, or on demand without one.
+    fn start(lanes: &Arc<[Lane]>, interval: Option<Duration>) -> Self {
+        let signal = Arc::new((Mutex::new(SyncSignal::default()), Condvar::new()));
         let weak: Weak<[Lane]> = Arc::downgrade(lanes);
-        let signal = Arc::clone(&stop);
+        let shared = Arc::clone(&signal);
         let handle = thread::Builder::new()
             .name("amberflo-batcher-spool-sync".to_owned())
-            .spawn(move || {
-                let (flag, cv) = &*signal;
-                let mut stopped = lock(flag);
-                while !*stopped {
-                    stopped = wait_timeout(cv, stopped, interval);
-                    if *stopped {
-                        break;
-                    }
-                    drop(stopped);
-                    match weak.upgrade() {
-                        Some(lanes) => lanes.iter().for_each(Lane::sync),
-                        None => return,
-                    }
-                    stopped = lock(flag);
-                }
-            });
+            .spawn(move || run_sync_thread(&shared, &weak, interval));
         let handle = match handle {
             Ok(handle) => {
-                lanes.iter().for_each(Lane::sync_in_background);
+                if interval.is_some() {
+                    lanes.iter().for_each(Lane::sync_in_background);
+                }
                 Some(handle)
             }
             Err(error) => {
-                tracing::error!(%error, "amberflo-batcher: cannot start the spool sync thread; syncing only at rotation and shutdown");
+                tracing::error!(%error, "amberflo-batcher: cannot start the spool sync thread; syncing only at rotation and shutdown, or on the appending thread");
                 None
             }
         };
-        SyncThread { stop, handle }
+        SyncThread { signal, handle }
+    }
+
+    /// Asks the on-demand thread to sync what the lanes' [`Durability`]s wait for.
+    fn demand(&self) {
+        let (state, cv) = &*self.signal;
+        let mut signal = lock(state);
+        if !signal.demanded {
+            signal.demanded = true;
+            cv.notify_one();
+        }
+    }
+}
+
+/// The sync thread's loop; on demand (no `interval`) it syncs once more when stopped, so that
+/// no [`Durability`] is left waiting.
+fn run_sync_thread(
+    signal: &(Mutex<SyncSignal>, Condvar),
+    lanes: &Weak<[Lane]>,
+    interval: Option<Duration>,
+) {
+    let (state, cv) = signal;
+    let mut signal = lock(state);
+    loop {
+        signal = match interval {
+            Some(interval) => wait_timeout(cv, signal, interval),
+            None if !signal.demanded && !signal.stopped => wait(cv, signal),
+            None => signal,
+        };
+        let stopped = signal.stopped;
+        if stopped && interval.is_some() {
+            return;
+        }
+        signal.demanded = false;
+        drop(signal);
+        let Some(lanes) = lanes.upgrade() else { return };
+        match interval {
+            Some(_) => lanes.iter().for_each(Lane::sync),
+            None => lanes.iter().for_each(Lane::sync_wanted),
+        }
+        if stopped {
+            return;
+        }
+        signal = lock(state);
     }
 }
 
 impl Drop for SyncThread {
     fn drop(&mut self) {
-        let (flag, cv) = &*self.stop;
-        *lock(flag) = true;
+        let (state, cv) = &*self.signal;
+        lock(state).stopped = true;
         cv.notify_all();
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
