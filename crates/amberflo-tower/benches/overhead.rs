@@ -1,6 +1,7 @@
 //! The layer's overhead per request: the same `tower::service_fn` service called with and
 //! without `MeteringLayer` (the client delivers to a transport that answers in memory, so its
-//! workers do no network I/O), and with a request the layer skips (no customer).
+//! workers do no network I/O), with a request the layer skips (no customer), and with a client
+//! whose spool syncs every record (`FsyncPolicy::Always`: the layer must not wait for it).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
@@ -108,10 +109,27 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("layer_skipped_no_customer", |b| {
         b.iter(|| round_trip(&mut metered, request(false)));
     });
+    let dir = tempfile::tempdir().unwrap();
+    let durable = amberflo::Client::builder()
+        .api_key("bench")
+        .transport(Discard)
+        .max_batch_size(1000)
+        .spool_config(amberflo::SpoolConfig::new(dir.path()).fsync(amberflo::FsyncPolicy::Always))
+        .build()
+        .unwrap();
+    let count_durable = MeteringLayer::new(durable.clone(), "api-calls").unwrap();
+    let mut metered_durable = count_durable.layer(service_fn(handler));
+    group.bench_function("layer_count_spool_fsync_always", |b| {
+        b.iter(|| round_trip(&mut metered_durable, request(true)));
+    });
     group.finish();
 
     client.shutdown(Duration::from_secs(30)).unwrap();
-    assert_eq!(count.stats().rejected + two_meters.stats().rejected, 0);
+    durable.shutdown(Duration::from_secs(60)).unwrap();
+    assert_eq!(
+        count.stats().rejected + two_meters.stats().rejected + count_durable.stats().rejected,
+        0
+    );
 }
 
 criterion_group!(benches, overhead);
