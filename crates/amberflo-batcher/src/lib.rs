@@ -82,9 +82,11 @@
 //! model with at most 3 preemptions per thread): the exact flush (a flush never completes
 //! before a record accepted before it settled, and always completes once they did), the
 //! worker sleep/wake hand-off (no lost wake-up, also with records waiting on the spool), the
-//! refill gate and refilling from the spool (each record once, in order), the abort reaching a
-//! pending sink call, and the close racing producers at a shutdown past its deadline (each
-//! item refused or failed, none stranded). Each model's comment says which fence or ordering
+//! refill gate and refilling from the spool (each record once, in order), the spool's group
+//! commit under `FsyncPolicy::Always` and its deferred sync for
+//! [`Batcher::try_send_async`] (no waiter stranded), the abort reaching a pending sink call,
+//! and the close racing producers at a shutdown past its deadline (each item refused, failed
+//! or left on the spool, none stranded). Each model's comment says which fence or ordering
 //! it was seen failing without. The models found one bug: a record that overflowed onto the
 //! spool of another lane could wait there, with the worker asleep, until the next `meter`
 //! call or flush.

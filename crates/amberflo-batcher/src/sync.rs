@@ -27,9 +27,9 @@ pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 #[cfg(not(amberflo_loom))]
 pub(crate) use crossbeam_queue::ArrayQueue;
 #[cfg(amberflo_loom)]
-pub(crate) use loom::thread::yield_now;
+pub(crate) use loom::thread::{Builder as ThreadBuilder, JoinHandle, yield_now};
 #[cfg(not(amberflo_loom))]
-pub(crate) use std::thread::yield_now;
+pub(crate) use std::thread::{Builder as ThreadBuilder, JoinHandle, yield_now};
 
 use std::sync::PoisonError;
 use std::time::Duration;

@@ -109,7 +109,6 @@ use std::fs;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use self::config::{
@@ -124,7 +123,10 @@ use self::lock::{DirLock, LockError};
 use crate::core::RING;
 use crate::error::BuildError;
 use crate::ingress::Entry;
-use crate::sync::{ArrayQueue, AtomicU64, AtomicUsize, Condvar, Mutex, lock, wait, wait_timeout};
+use crate::sync::{
+    ArrayQueue, AtomicU64, AtomicUsize, Condvar, JoinHandle, Mutex, ThreadBuilder, lock, wait,
+    wait_timeout,
+};
 
 /// The largest frame buffer a thread keeps between appends.
 const KEPT_FRAME_CAPACITY: usize = 64 << 10;
@@ -269,10 +271,8 @@ impl<T> Spool<T> {
         let lanes: Arc<[Lane]> = lanes.into();
         let sync = match config.fsync {
             FsyncPolicy::Every(interval) => Some(SyncThread::start(&lanes, Some(interval))),
-            // The loom models run without it (loom cannot see an OS thread): the appending
-            // thread syncs.
-            FsyncPolicy::Always if !cfg!(amberflo_loom) => Some(SyncThread::start(&lanes, None)),
-            FsyncPolicy::Always | FsyncPolicy::Never => None,
+            FsyncPolicy::Always => Some(SyncThread::start(&lanes, None)),
+            FsyncPolicy::Never => None,
         };
         let replayed = counters.replayed.load(Ordering::SeqCst);
         Ok((
@@ -470,7 +470,7 @@ impl SyncThread {
         let signal = Arc::new((Mutex::new(SyncSignal::default()), Condvar::new()));
         let weak: Weak<[Lane]> = Arc::downgrade(lanes);
         let shared = Arc::clone(&signal);
-        let handle = thread::Builder::new()
+        let handle = ThreadBuilder::new()
             .name("amberflo-batcher-spool-sync".to_owned())
             .spawn(move || run_sync_thread(&shared, &weak, interval));
         let handle = match handle {
@@ -669,6 +669,26 @@ pub(crate) mod models {
                 "{} syncs for 2 appends",
                 stats.spool_syncs
             );
+        });
+    }
+
+    /// A deferred sync under `FsyncPolicy::Always` (`try_send_async`): a producer appends
+    /// without waiting and awaits its `Durability`, while the spool's sync thread (a loom
+    /// thread here) waits for demand; the sync must come and wake the future, whichever order
+    /// the demand, the sync and the poll come in (loom reports a future never woken as a
+    /// deadlock). Checked failing (2026-12-06): without the wake-up at the end of
+    /// `Lane::sync_through`, or without the demand signal in `Spool::after_append`, loom
+    /// reports the deadlock. (Two producers grouped into one sync are the blocking model's.)
+    #[test]
+    fn a_deferred_sync_comes_and_wakes_its_durability() {
+        loom::model(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let config = SpoolConfig::new(dir.path())
+                .fsync(FsyncPolicy::Always)
+                .lanes(1);
+            let shared = spooled_with(&config, 4);
+            loom::future::block_on(shared.enqueue_async(1).unwrap());
+            assert_eq!(shared.core.stats().spool_syncs, 1);
         });
     }
 }
