@@ -1,5 +1,6 @@
 //! [`Durability`]: the future of an item's disk sync, for producers that must not wait for a
-//! disk (an async task), and the demand-driven sync thread that serves it.
+//! disk (an async task). The spool's sync thread (in the `spool` module) runs the sync on
+//! demand and a lane's group commit wakes the futures (`Lane::sync_through`).
 
 use std::fmt;
 use std::future::Future;

@@ -510,8 +510,9 @@ fn run_sync_thread(
     let mut signal = lock(state);
     loop {
         signal = match interval {
+            _ if signal.stopped => signal,
             Some(interval) => wait_timeout(cv, signal, interval),
-            None if !signal.demanded && !signal.stopped => wait(cv, signal),
+            None if !signal.demanded => wait(cv, signal),
             None => signal,
         };
         let stopped = signal.stopped;
@@ -603,6 +604,14 @@ pub(crate) mod models {
         )
     }
 
+    /// [`spooled`] with one lane under `FsyncPolicy::Always` and a queue of 4.
+    fn syncing_every_record(dir: &std::path::Path) -> Shared<u32> {
+        spooled_with(
+            &SpoolConfig::new(dir).fsync(FsyncPolicy::Always).lanes(1),
+            4,
+        )
+    }
+
     /// Takes what one `pop_into` gives, settles it, and returns it.
     fn take(shared: &Shared<u32>) -> Vec<u32> {
         let mut batch = Batch::with_capacity(1);
@@ -650,10 +659,7 @@ pub(crate) mod models {
     fn always_group_commit_covers_every_append_and_strands_no_follower() {
         loom::model(|| {
             let dir = tempfile::tempdir().unwrap();
-            let config = SpoolConfig::new(dir.path())
-                .fsync(FsyncPolicy::Always)
-                .lanes(1);
-            let shared = Arc::new(spooled_with(&config, 4));
+            let shared = Arc::new(syncing_every_record(dir.path()));
             let producers: Vec<_> = (0..2)
                 .map(|item| {
                     let shared = Arc::clone(&shared);
@@ -683,10 +689,7 @@ pub(crate) mod models {
     fn a_deferred_sync_comes_and_wakes_its_durability() {
         loom::model(|| {
             let dir = tempfile::tempdir().unwrap();
-            let config = SpoolConfig::new(dir.path())
-                .fsync(FsyncPolicy::Always)
-                .lanes(1);
-            let shared = spooled_with(&config, 4);
+            let shared = syncing_every_record(dir.path());
             loom::future::block_on(shared.enqueue_async(1).unwrap());
             assert_eq!(shared.core.stats().spool_syncs, 1);
         });
