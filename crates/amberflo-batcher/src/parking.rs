@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering;
 
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, fence, lock};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, fence, lock, wait, wait_timeout};
 
 /// `sleepers` counts idle workers in its low bits and lingering workers above this shift.
 pub(crate) const LINGER_SHIFT: u32 = 16;
@@ -51,31 +51,6 @@ impl Parking {
             token: AtomicBool::new(false),
             linger_need: AtomicUsize::new(0),
         }
-    }
-
-    fn wait<'a>(&self, guard: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
-        self.cv
-            .wait(guard)
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    #[cfg(not(amberflo_loom))]
-    fn wait_timeout<'a>(&self, guard: MutexGuard<'a, ()>, timeout: Duration) -> MutexGuard<'a, ()> {
-        match self.cv.wait_timeout(guard, timeout) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
-        }
-    }
-
-    /// Under loom a timed wait returns at once, as a timeout may (the models never rely on
-    /// one: they check that no wake-up is lost, which a timeout would hide).
-    #[cfg(amberflo_loom)]
-    fn wait_timeout<'a>(
-        &self,
-        guard: MutexGuard<'a, ()>,
-        _timeout: Duration,
-    ) -> MutexGuard<'a, ()> {
-        guard
     }
 
     /// Wakes every sleeping worker (flush, shutdown, abort).
@@ -138,8 +113,8 @@ impl Parking {
             guard
         } else {
             match timeout {
-                Some(timeout) => self.wait_timeout(guard, timeout),
-                None if !closed => self.wait(guard),
+                Some(timeout) => wait_timeout(&self.cv, guard, timeout),
+                None if !closed => wait(&self.cv, guard),
                 None => guard,
             }
         };
@@ -165,7 +140,7 @@ impl Parking {
         fence(Ordering::SeqCst);
         let now = Instant::now();
         let guard = if !urgent() && queued() < need && now < deadline {
-            self.wait_timeout(guard, deadline - now)
+            wait_timeout(&self.cv, guard, deadline - now)
         } else {
             guard
         };

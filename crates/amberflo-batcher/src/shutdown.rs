@@ -25,6 +25,7 @@ use crate::core::{Core, deadline_after};
 use crate::error::{DeliveryError, ShutdownError};
 use crate::flush;
 use crate::ingress::Shared;
+use crate::stats::Stats;
 
 /// The most of the timeout reserved for abandoning retries and joining workers.
 const MAX_GRACE: Duration = Duration::from_millis(250);
@@ -87,15 +88,7 @@ pub(crate) fn shutdown<T>(
                 Life::Stopping => {
                     let now = Instant::now();
                     if now >= deadline {
-                        let stats = shared.core.stats();
-                        return Err(ShutdownError::Incomplete {
-                            elapsed: start.elapsed(),
-                            timeout,
-                            in_flight: stats.in_flight,
-                            in_queue: stats.in_queue,
-                            abandoned: 0,
-                            left_on_spool: stats.left_on_spool,
-                        });
+                        return Err(incomplete(start, timeout, &shared.core.stats(), 0));
                     }
                     life = wait_timeout(&lifecycle.cv, life, deadline - now);
                 }
@@ -184,16 +177,22 @@ fn run<T>(
     if stats.pending() == 0 && abandoned == 0 && stats.left_on_spool == 0 {
         Ok(())
     } else {
-        let error = ShutdownError::Incomplete {
-            elapsed: start.elapsed(),
-            timeout,
-            in_flight: stats.in_flight,
-            in_queue: stats.in_queue,
-            abandoned,
-            left_on_spool: stats.left_on_spool,
-        };
+        let error = incomplete(start, timeout, &stats, abandoned);
         tracing::warn!(%error, "amberflo-batcher shutdown incomplete");
         Err(error)
+    }
+}
+
+/// The error of a shutdown that started at `start` and ends now with `stats`, after handing
+/// `abandoned` records to the error callback.
+fn incomplete(start: Instant, timeout: Duration, stats: &Stats, abandoned: u64) -> ShutdownError {
+    ShutdownError::Incomplete {
+        elapsed: start.elapsed(),
+        timeout,
+        in_flight: stats.in_flight,
+        in_queue: stats.in_queue,
+        abandoned,
+        left_on_spool: stats.left_on_spool,
     }
 }
 

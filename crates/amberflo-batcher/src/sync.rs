@@ -54,6 +54,7 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<
 }
 
 /// Waits on `cv` for at most `timeout`, ignoring poisoning.
+#[cfg(not(amberflo_loom))]
 pub(crate) fn wait_timeout<'a, T>(
     cv: &Condvar,
     guard: MutexGuard<'a, T>,
@@ -63,6 +64,18 @@ pub(crate) fn wait_timeout<'a, T>(
         Ok((guard, _)) => guard,
         Err(poisoned) => poisoned.into_inner().0,
     }
+}
+
+/// Under loom a timed wait returns at once, as a timeout may (loom's own blocks like an
+/// untimed wait). The models never rely on a timeout: they check that no wake-up is lost,
+/// which a timeout would hide.
+#[cfg(amberflo_loom)]
+pub(crate) fn wait_timeout<'a, T>(
+    _cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    _timeout: Duration,
+) -> MutexGuard<'a, T> {
+    guard
 }
 
 /// `crossbeam_queue::ArrayQueue` for the models: the same methods, over a loom mutex.

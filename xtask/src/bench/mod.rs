@@ -38,16 +38,12 @@ use self::process::{Guarded, clock_ticks_per_second, collect_stdout, cpu_ticks, 
 
 /// `--engines`: the engine beside its baseline (`amberflo-batcher`'s `engines` bench).
 fn engines() -> Result<(), String> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .current_dir(crate::ci::workspace_root())
-        .args(["bench", "-p", "amberflo-batcher", "--bench", "engines"])
-        .status()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the engines bench failed ({status})"))
-    }
+    process::run_checked(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .current_dir(crate::ci::workspace_root())
+            .args(["bench", "-p", "amberflo-batcher", "--bench", "engines"]),
+        "the engines bench",
+    )
 }
 
 /// How long the emulator may take to print its URL.
