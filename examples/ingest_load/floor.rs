@@ -7,7 +7,7 @@ use amberflo::{SpoolConfig, TransportError};
 use amberflo_transport::{Transport, async_trait};
 use bytes::Bytes;
 
-use crate::{Args, configured, meter_all, process_cpu_seconds};
+use crate::{Args, configured, delivered, meter_all, process_cpu_seconds};
 
 /// Answers `200 OK` to every request without any I/O.
 struct InMemory;
@@ -45,9 +45,7 @@ pub(crate) fn measure(args: &Args, customers: &[String]) -> Result<Option<f64>, 
         .map_err(|e| format!("floor: cannot build the client: {e}"))?;
     meter_all(&client, customers, records, args)?;
     let cpu = process_cpu_seconds() - cpu_before;
-    let stats = client.stats();
-    if stats.delivered != records {
-        return Err(format!("floor: {records} records metered, {stats:?}"));
-    }
+    delivered(records, &client.stats(), &client.aggregation_stats())
+        .map_err(|message| format!("floor: {message}"))?;
     Ok(Some(cpu / records as f64 * 1e6))
 }

@@ -57,7 +57,8 @@ use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use amberflo::{Client, ClientBuilder, FsyncPolicy, MeterError, MeterRecord, SpoolConfig};
+use amberflo::aggregate::{Aggregation, AggregationStats};
+use amberflo::{Client, ClientBuilder, FsyncPolicy, MeterError, MeterRecord, SpoolConfig, Stats};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -161,6 +162,10 @@ struct Args {
     /// When the spool syncs its files.
     #[arg(long, value_enum, default_value_t = FsyncArg::Every1s)]
     fsync: FsyncArg,
+    /// Aggregate `ApiCalls` at the source, summed over windows of this many seconds
+    /// (`ClientBuilder::aggregate`): the server receives one record per key and window.
+    #[arg(long)]
+    aggregate_window_s: Option<u64>,
     /// Records of the floor measurement (see the module docs); 0 skips it.
     #[arg(long, default_value_t = 300_000)]
     floor_records: u64,
@@ -231,6 +236,10 @@ fn configured(args: &Args) -> ClientBuilder {
     if let Some(dir) = &args.spool {
         builder = builder.spool_config(SpoolConfig::new(dir).fsync(args.fsync.policy()));
     }
+    if let Some(window) = args.aggregate_window_s {
+        let window = Duration::from_secs(window);
+        builder = builder.aggregate(Aggregation::sum(METER_API_NAME, window));
+    }
     builder
 }
 
@@ -260,15 +269,11 @@ fn run(args: &Args) -> Result<Value, String> {
         full_rejections += result.full_rejections;
     }
     let stats = client.stats();
+    let aggregation = client.aggregation_stats();
     let cpu_s = process_cpu_seconds() - cpu_start;
     let peak_rss_kib = proc_status_kib("VmHWM");
     drop(client);
-    if stats.delivered != args.records || stats.failed != 0 {
-        return Err(format!(
-            "expected {} records delivered, got {stats:?}",
-            args.records
-        ));
-    }
+    let accounted = delivered(args.records, &stats, &aggregation)?;
     // After the run and with the client gone, so that it neither shares the process with the
     // run nor raises its peak RSS.
     let floor_us_per_record = floor::measure(args, &customers)?;
@@ -292,7 +297,9 @@ fn run(args: &Args) -> Result<Value, String> {
         "floor_us_per_record": floor_us_per_record,
         "wall_s": wall_s,
         "produce_s": produced.as_secs_f64(),
-        "records_per_s": stats.delivered as f64 / wall_s.max(f64::EPSILON),
+        "records_per_s": accounted as f64 / wall_s.max(f64::EPSILON),
+        "aggregate_window_s": args.aggregate_window_s,
+        "aggregates_out": aggregation.aggregates_out,
         "meter_ns": percentiles(&meter, Some(meter_max_ns)),
         "meter_accepted_ns": percentiles(&accepted, None),
         "build_ns": percentiles(&build, None),
@@ -306,6 +313,27 @@ fn run(args: &Args) -> Result<Value, String> {
         "rejected": stats.rejected,
         "retried": stats.retried,
     }))
+}
+
+/// How many records `stats` and `aggregation` say were delivered (folded into aggregates that
+/// were, with aggregation), checked against the `records` metered.
+pub(crate) fn delivered(
+    records: u64,
+    stats: &Stats,
+    aggregation: &AggregationStats,
+) -> Result<u64, String> {
+    let sent = aggregation.aggregates_out + aggregation.passed_through;
+    let delivered = match sent {
+        0 => stats.delivered,
+        _ if stats.delivered == sent => aggregation.records_in + aggregation.passed_through,
+        _ => 0,
+    };
+    if delivered != records || stats.failed != 0 {
+        return Err(format!(
+            "expected {records} records delivered, got {stats:?} and {aggregation:?}"
+        ));
+    }
+    Ok(delivered)
 }
 
 /// What [`meter_all`] measured.

@@ -27,11 +27,14 @@ use crate::{number, time, validate};
 /// assert_eq!(id.to_string(), "order-42");
 /// assert_ne!(UniqueId::new_v4(), UniqueId::new_v4());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// Ids are ordered (UUIDs before custom ids, each kind by its bytes): an arbitrary but stable
+/// order, for picking one id out of a set the same way every time.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UniqueId(IdRepr);
 
 /// How a [`UniqueId`] is held: a binary UUID, or a custom id as given.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum IdRepr {
     Uuid(Uuid),
     Custom(String),

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amberflo_batcher::{Batcher, Durability, RetryPolicy, ShutdownError, Stats};
+use amberflo_batcher::{Batcher, Durability, RetryPolicy, SendError, ShutdownError, Stats};
 use amberflo_transport::{ApiClient, ApiRequest, Transport, gzip_ingest_body};
 use amberflo_types::{MeterRecord, RecordLimits, Rule, ValidationError, write_records_json};
 use http::Method;
@@ -17,11 +17,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
+use crate::aggregate::{AggregationStats, Aggregator};
 use crate::api::{
     CustomersApi, IngestApi, InvoicesApi, MetersApi, PortalSessionsApi, PrepaidOrdersApi,
     ProductPlansApi, PromotionsApi, SignalsApi, UsageApi, UsageCostApi,
 };
 use crate::config::ClientBuilder;
+use crate::deadline::Deadline;
 use crate::error::{CustomPayloadError, Error, MeterError};
 use crate::llm;
 use crate::runtime::IoRuntime;
@@ -52,7 +54,9 @@ pub struct Client {
 
 struct Inner {
     api: ApiClient,
-    records: Batcher<MeterRecord>,
+    records: Arc<Batcher<MeterRecord>>,
+    /// Folds the records of aggregated meters before they join `records`.
+    aggregator: Option<Arc<Aggregator>>,
     custom: Batcher<serde_json::Value>,
     settings: Settings,
     // Declared last: dropped after the batchers have stopped using it.
@@ -69,14 +73,42 @@ pub(crate) struct Settings {
 }
 
 impl Inner {
-    /// Shuts both batchers down at once, each within `timeout`, so neither starves the other.
+    /// Shuts both batchers down at once, each within `timeout`, so neither starves the other;
+    /// aggregation first hands its open cells to the records batcher.
     fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let deadline = Deadline::after(timeout);
         std::thread::scope(|scope| {
             let custom = scope.spawn(|| self.custom.shutdown(timeout));
-            let records = self.records.shutdown(timeout);
+            let left = match &self.aggregator {
+                Some(aggregator) => {
+                    aggregator.shutdown(timeout);
+                    deadline.left()
+                }
+                None => timeout,
+            };
+            let records = self.records.shutdown(left);
             // The custom shutdown is bounded by `timeout` and never panics.
             records.and(custom.join().unwrap_or(Ok(())))
         })
+    }
+
+    /// Folds `record` into its aggregate when its meter is aggregated (`None`); hands it back
+    /// for the records queue otherwise.
+    #[inline]
+    fn aggregate(&self, record: MeterRecord) -> Option<MeterRecord> {
+        match &self.aggregator {
+            Some(aggregator) => aggregator.offer(record),
+            None => Some(record),
+        }
+    }
+
+    /// Enqueues `record`, or folds it when its meter is aggregated.
+    #[inline]
+    fn try_send(&self, record: MeterRecord) -> Result<(), SendError<MeterRecord>> {
+        match self.aggregate(record) {
+            Some(record) => self.records.try_send(record),
+            None => Ok(()),
+        }
     }
 }
 
@@ -117,7 +149,8 @@ impl Client {
 
     pub(crate) fn from_parts(
         api: ApiClient,
-        records: Batcher<MeterRecord>,
+        records: Arc<Batcher<MeterRecord>>,
+        aggregator: Option<Arc<Aggregator>>,
         custom: Batcher<serde_json::Value>,
         runtime: IoRuntime,
         settings: Settings,
@@ -126,6 +159,7 @@ impl Client {
             inner: Arc::new(Inner {
                 api,
                 records,
+                aggregator,
                 custom,
                 settings,
                 runtime,
@@ -156,7 +190,7 @@ impl Client {
     ) -> Result<(), MeterError> {
         let record = MeterRecord::builder(meter_api_name, meter_value, customer_id)
             .build_with(&self.inner.settings.limits)?;
-        self.inner.records.try_send(record)?;
+        self.inner.try_send(record)?;
         Ok(())
     }
 
@@ -168,7 +202,7 @@ impl Client {
     /// from elsewhere, e.g. deserialised, included).
     pub fn meter_record(&self, record: MeterRecord) -> Result<(), MeterError> {
         record.validate_with(&self.inner.settings.limits)?;
-        self.inner.records.try_send(record)?;
+        self.inner.try_send(record)?;
         Ok(())
     }
 
@@ -193,7 +227,10 @@ impl Client {
     /// As [`meter_record`](Self::meter_record).
     pub fn meter_record_async(&self, record: MeterRecord) -> Result<Durability, MeterError> {
         record.validate_with(&self.inner.settings.limits)?;
-        Ok(self.inner.records.try_send_async(record)?)
+        match self.inner.aggregate(record) {
+            Some(record) => Ok(self.inner.records.try_send_async(record)?),
+            None => Ok(Durability::ready()),
+        }
     }
 
     /// Like [`meter_record`](Self::meter_record), but when the queue is full it waits up to
@@ -211,7 +248,9 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), MeterError> {
         record.validate_with(&self.inner.settings.limits)?;
-        self.inner.records.send_timeout(record, timeout)?;
+        if let Some(record) = self.inner.aggregate(record) {
+            self.inner.records.send_timeout(record, timeout)?;
+        }
         Ok(())
     }
 
@@ -249,7 +288,7 @@ impl Client {
         }
         let count = records.len();
         for record in records {
-            self.inner.records.try_send(record)?;
+            self.inner.try_send(record)?;
         }
         Ok(count)
     }
@@ -287,9 +326,20 @@ impl Client {
         &self,
         timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let deadline = Deadline::after(timeout);
         let records = self.inner.records.flush_async(timeout);
         let custom = self.inner.custom.flush_async(timeout);
+        let aggregation = self
+            .inner
+            .aggregator
+            .clone()
+            .map(|aggregator| (aggregator, Arc::clone(&self.inner.records)));
         async move {
+            if let Some((aggregator, queue)) = aggregation {
+                aggregator.flush(timeout).await?;
+                let left = deadline.left();
+                queue.flush_async(left).await?;
+            }
             records.await?;
             custom.await?;
             Ok(())
@@ -328,6 +378,66 @@ impl Client {
     /// Delivery counters of meter records.
     pub fn stats(&self) -> Stats {
         self.inner.records.stats()
+    }
+
+    /// What source-side aggregation did so far (all zeros without
+    /// [`ClientBuilder::aggregate`]).
+    ///
+    /// ```no_run
+    /// let client = amberflo::Client::builder().api_key("my-api-key").build()?;
+    /// let stats = client.aggregation_stats();
+    /// println!("{} records sent as {} aggregates", stats.records_in, stats.aggregates_out);
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn aggregation_stats(&self) -> AggregationStats {
+        self.inner
+            .aggregator
+            .as_ref()
+            .map(|aggregator| aggregator.stats())
+            .unwrap_or_default()
+    }
+
+    /// Checks each [aggregated](ClientBuilder::aggregate) meter against its definition in
+    /// Amberflo ([`meters().get`](crate::MetersApi::get)): it must exist, and the
+    /// aggregation's function must [suit](crate::aggregate::AggregateFunction::suits) its type
+    /// (when the definition states one).
+    ///
+    /// ```no_run
+    /// # async fn start(client: amberflo::Client) -> Result<(), amberflo::Error> {
+    /// client.check_aggregations().await?; // before serving traffic
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] (field `aggregate`) naming the first meter that is missing or whose
+    /// type the function does not suit; the API call's error when a lookup fails.
+    pub async fn check_aggregations(&self) -> Result<(), Error> {
+        let Some(aggregator) = &self.inner.aggregator else {
+            return Ok(());
+        };
+        for aggregation in aggregator.aggregations() {
+            let meter = aggregation.meter();
+            let function = aggregation.function();
+            let reason = match self.meters().get(meter).await? {
+                None => format!("meter {meter:?} is not defined in Amberflo"),
+                Some(definition) => match definition.meter_type {
+                    Some(meter_type) if !function.suits(&meter_type) => format!(
+                        "meter {meter:?} is of type {:?} in Amberflo, which cannot be \
+                         pre-aggregated with {}",
+                        meter_type.as_str(),
+                        function.as_str()
+                    ),
+                    // A definition without a type cannot be checked further.
+                    _ => continue,
+                },
+            };
+            return Err(Error::Config {
+                field: "aggregate",
+                reason,
+            });
+        }
+        Ok(())
     }
 
     /// Delivery counters of custom-schema payloads.

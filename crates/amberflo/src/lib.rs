@@ -79,11 +79,13 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+pub mod aggregate;
 mod api;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
 mod config;
+mod deadline;
 mod error;
 mod global;
 pub mod llm;

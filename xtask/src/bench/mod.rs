@@ -70,6 +70,9 @@ struct RunSpec {
     args: Vec<String>,
     /// A spool directory the harness empties before the run and removes after it.
     spool_dir: Option<PathBuf>,
+    /// The SDK aggregates at the source: the server holds what the run says it sent
+    /// (`aggregates_out`), not one record per record metered.
+    aggregated: bool,
 }
 
 /// What a run measured: the process's own JSON line plus the harness's view of the emulator.
@@ -286,6 +289,7 @@ fn plan(
             program: sdk_bin.to_path_buf(),
             args,
             spool_dir: None,
+            aggregated: false,
         }
     };
     let ours = |label, slug, batch_size, workers| {
@@ -354,6 +358,22 @@ fn plan(
             specs.push(run);
         }
     }
+    if options.aggregate {
+        let mut aggregated = ours(
+            format!(
+                "{} + aggregate (sum, 60 s)",
+                describe(options.batch_size, options.workers)
+            ),
+            "ours-aggregate",
+            options.batch_size,
+            options.workers,
+        );
+        aggregated
+            .args
+            .extend(["--aggregate-window-s".to_owned(), "60".to_owned()]);
+        aggregated.aggregated = true;
+        specs.push(aggregated);
+    }
     if options.is_tuned() && options.defaults_run {
         specs.push(ours(
             format!("{} [SDK defaults]", describe(None, None)),
@@ -382,6 +402,7 @@ fn plan(
                 options.full_sleep_us.to_string(),
             ],
             spool_dir: None,
+            aggregated: false,
         });
     }
     specs
@@ -486,10 +507,17 @@ fn run_one(
     let cpu_after = cpu_ticks(emulator.process.pid())?;
     let stats = http::get_json(emulator.addr, "/_emulator/stats")?;
     let stored = stat(&stats, "records")?;
-    if stored != spec.records {
+    let expected = match spec.aggregated {
+        true => result
+            .get("aggregates_out")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("{} reported no aggregates_out", spec.label))?,
+        false => spec.records,
+    };
+    if stored != expected {
         return Err(format!(
-            "{}: the emulator holds {stored} records, expected exactly {}",
-            spec.label, spec.records
+            "{}: the emulator holds {stored} records, expected exactly {expected}",
+            spec.label
         ));
     }
     let requests =

@@ -29,6 +29,9 @@ options:
                        target/bench/spool-*), at the first run's settings: under the default
                        fsync policy (every 1 s), under `never`, and under `always` (with
                        1/20 of the records: every meter() waits for a disk sync)
+  --aggregate          also run our SDK aggregating at the source (`ClientBuilder::aggregate`,
+                       sum over 60 s windows) at the first run's settings: meter() cost side
+                       by side with plain ingest, and the records the server received
   --floor-records N    records of the in-process floor measurement of each run of ours
                        (default 300000; 0 skips it)
   --peer python        also run amberflo-metering-python 3.3.1 (in target/bench/venv)
@@ -70,6 +73,7 @@ pub(crate) struct Options {
     pub(crate) dimensions: u64,
     pub(crate) full_sleep_us: u64,
     pub(crate) spool: bool,
+    pub(crate) aggregate: bool,
     pub(crate) floor_records: u64,
     pub(crate) peer: Option<Peer>,
     pub(crate) peer_records: u64,
@@ -94,6 +98,7 @@ impl Default for Options {
             dimensions: 3,
             full_sleep_us: 200,
             spool: false,
+            aggregate: false,
             floor_records: 300_000,
             peer: None,
             peer_records: 200_000,
@@ -165,6 +170,7 @@ impl Options {
                     options.peer = Some(Peer::Python);
                 }
                 "--spool" => options.spool = true,
+                "--aggregate" => options.aggregate = true,
                 "--floor-records" => options.floor_records = number(flag, &value()?)?,
                 "--full-sleep-us" => options.full_sleep_us = number(flag, &value()?)?,
                 "--peer-records" => options.peer_records = number(flag, &value()?)?,

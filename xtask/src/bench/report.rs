@@ -179,6 +179,12 @@ const METRICS: &[Metric] = &[
         decimals: 0,
     },
     Metric {
+        name: "records the server received",
+        better: Better::None,
+        read: |r| Some(r.emulator_records as f64),
+        decimals: 0,
+    },
+    Metric {
         name: "ingest requests",
         better: Better::None,
         read: |r| Some(r.emulator_requests as f64),

@@ -41,8 +41,14 @@ pub struct Durability {
 }
 
 impl Durability {
-    /// Already durable.
-    pub(crate) fn ready() -> Self {
+    /// Already durable: for an item that needs no disk sync (one kept in memory, or under a
+    /// policy that does not wait).
+    ///
+    /// ```
+    /// let durable = amberflo_batcher::Durability::ready();
+    /// amberflo_batcher::block_on(durable);
+    /// ```
+    pub fn ready() -> Self {
         Durability { pending: None }
     }
 

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use amberflo_batcher::BatcherBuilder;
+use amberflo_batcher::{Batcher, BatcherBuilder};
+use amberflo_types::MeterRecord;
+
+use crate::aggregate::{Aggregator, Outlet};
 use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
 
@@ -32,6 +35,7 @@ impl ClientBuilder {
         let api_key = ApiKey::new(api_key)?;
         check_capacity("queue_capacity", self.capacity)?;
         check_capacity("custom_queue_capacity", self.custom_capacity)?;
+        self.check_aggregations()?;
         let runtime = IoRuntime::start()?;
         let (transport, builtin) = self.resolve_transport(&runtime)?;
         let mut api = ApiClient::builder(api_key).shared_transport(transport);
@@ -115,6 +119,8 @@ impl ClientBuilder {
         let shutdown_timeout = self
             .shutdown_timeout
             .unwrap_or(amberflo_batcher::defaults::SHUTDOWN_TIMEOUT);
+        let records = Arc::new(records);
+        let aggregator = self.aggregator(&records)?;
         let settings = Settings {
             shutdown_timeout,
             limits: self.record_limits,
@@ -124,7 +130,69 @@ impl ClientBuilder {
                 .unwrap_or_else(default_api_retry_policy),
             max_request_bytes: self.request_bytes_cap(),
         };
-        Ok(Client::from_parts(api, records, custom, runtime, settings))
+        Ok(Client::from_parts(
+            api, records, aggregator, custom, runtime, settings,
+        ))
+    }
+
+    /// Refuses aggregations that are invalid, name a meter twice, or come with a spool.
+    fn check_aggregations(&self) -> Result<(), Error> {
+        let refuse = |reason: String| Error::Config {
+            field: "aggregate",
+            reason,
+        };
+        let mut seen = std::collections::HashSet::new();
+        for aggregation in &self.aggregations {
+            aggregation
+                .check(self.record_limits.max_name_bytes)
+                .map_err(refuse)?;
+            if !seen.insert(aggregation.meter()) {
+                return Err(refuse(format!(
+                    "meter {:?} is aggregated twice",
+                    aggregation.meter()
+                )));
+            }
+        }
+        if self.spool.is_some()
+            && let Some(aggregation) = self.aggregations.first()
+        {
+            return Err(refuse(format!(
+                "meter {:?}: aggregation cannot be combined with a spool yet (its cells would \
+                 be lost in a crash)",
+                aggregation.meter()
+            )));
+        }
+        if self.aggregation_max_open_keys == Some(0) {
+            return Err(Error::Config {
+                field: "aggregation_max_open_keys",
+                reason: "must be greater than zero".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The aggregation stage, when meters are aggregated: it sends aggregates to `records`,
+    /// and what that cannot take at shutdown to the error callback.
+    fn aggregator(
+        &self,
+        records: &Arc<Batcher<MeterRecord>>,
+    ) -> Result<Option<Arc<Aggregator>>, Error> {
+        if self.aggregations.is_empty() {
+            return Ok(None);
+        }
+        let outlet = Outlet {
+            records: Arc::clone(records),
+            on_error: self.on_error.clone(),
+        };
+        let aggregator = Aggregator::start(
+            self.aggregations.clone(),
+            self.aggregation_instance_id
+                .unwrap_or_else(amberflo_types::Uuid::new_v4),
+            self.aggregation_max_open_keys
+                .unwrap_or(crate::aggregate::DEFAULT_MAX_OPEN_KEYS),
+            outlet,
+        )?;
+        Ok(Some(Arc::new(aggregator)))
     }
 
     /// Where batches go: the ingest API, or objects in S3.

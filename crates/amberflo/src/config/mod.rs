@@ -42,7 +42,7 @@ impl FailedBatch {
     }
 }
 
-type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
+pub(crate) type ErrorCallback = Arc<dyn Fn(DeliveryError, FailedBatch) + Send + Sync>;
 
 /// Where the client delivers batches.
 enum Delivery {
@@ -148,6 +148,9 @@ pub struct ClientBuilder {
     on_error: Option<ErrorCallback>,
     record_limits: RecordLimits,
     spool: Option<SpoolConfig>,
+    aggregations: Vec<crate::aggregate::Aggregation>,
+    aggregation_max_open_keys: Option<usize>,
+    aggregation_instance_id: Option<amberflo_types::Uuid>,
     #[cfg(feature = "s3")]
     s3: Option<amberflo_transport::S3Destination>,
 }
@@ -175,6 +178,9 @@ impl Default for ClientBuilder {
             on_error: None,
             record_limits: RecordLimits::DEFAULT,
             spool: None,
+            aggregations: Vec::new(),
+            aggregation_max_open_keys: None,
+            aggregation_instance_id: None,
             #[cfg(feature = "s3")]
             s3: None,
         }
@@ -193,6 +199,7 @@ impl fmt::Debug for ClientBuilder {
             .field("linger", &self.linger)
             .field("workers", &self.workers)
             .field("spool", &self.spool)
+            .field("aggregations", &self.aggregations)
             .finish_non_exhaustive()
     }
 }

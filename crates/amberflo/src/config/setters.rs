@@ -374,4 +374,48 @@ impl ClientBuilder {
         self.spool = Some(config);
         self
     }
+
+    /// Aggregates the records of one meter at the source: one record per customer,
+    /// dimensions and window reaches Amberflo instead of one per `meter` call (see
+    /// [`crate::aggregate`]). Call once per meter; records of other meters flow as before.
+    ///
+    /// `build` fails with [`Error::Config`] (field `aggregate`, the reason naming the meter)
+    /// for a blank or too long name, a window that is not whole seconds from 1 s to 1 h, a
+    /// grace over 1 h, a meter given twice, a declared
+    /// [meter type](crate::aggregate::Aggregation::meter_type) the function does not suit,
+    /// or a client with a spool.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use amberflo::aggregate::Aggregation;
+    ///
+    /// let client = amberflo::Client::builder()
+    ///     .api_key("my-api-key")
+    ///     .aggregate(Aggregation::sum("ApiCalls", Duration::from_secs(60)))
+    ///     .aggregate(Aggregation::max("LatencyMs", Duration::from_secs(60)))
+    ///     .build()?;
+    /// # Ok::<(), amberflo::Error>(())
+    /// ```
+    pub fn aggregate(mut self, aggregation: crate::aggregate::Aggregation) -> Self {
+        self.aggregations.push(aggregation);
+        self
+    }
+
+    /// The most cells (key and window) aggregation keeps open at once, across meters and
+    /// windows (default [`DEFAULT_MAX_OPEN_KEYS`](crate::aggregate::DEFAULT_MAX_OPEN_KEYS));
+    /// a record that would open one more is sent un-aggregated and counted in
+    /// [`AggregationStats::passed_through`](crate::aggregate::AggregationStats::passed_through).
+    /// A cell takes about 150 bytes plus its customer id and dimensions.
+    pub fn aggregation_max_open_keys(mut self, max: usize) -> Self {
+        self.aggregation_max_open_keys = Some(max);
+        self
+    }
+
+    /// The namespace of this client's aggregate ids (default: a random one per client). Two
+    /// clients running at once must not share one; a client that replaces another (the same
+    /// service restarted) may, so that an aggregate it sends again is the same event.
+    pub fn aggregation_instance_id(mut self, instance: amberflo_types::Uuid) -> Self {
+        self.aggregation_instance_id = Some(instance);
+        self
+    }
 }

@@ -1,0 +1,240 @@
+//! The aggregation stage of a client: producers fold records into the [table](super::table)
+//! on their own threads, and a closer thread sends due cells on to the client's records queue.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use amberflo_batcher::{Batcher, DeliveryError, FlushError};
+use amberflo_types::{MeterRecord, Uuid, now_millis};
+
+use super::table::{Fold, Plan, Table};
+use super::{Aggregation, AggregationStats};
+use crate::config::{ErrorCallback, FailedBatch};
+use crate::deadline::Deadline;
+use crate::error::Error;
+
+/// How often the closer looks for due cells (and the coarse clock moves), at most.
+const LONGEST_TICK: Duration = Duration::from_secs(1);
+
+/// The stage.
+pub(crate) struct Aggregator {
+    aggregations: Vec<Aggregation>,
+    shared: Arc<Shared>,
+    closer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the closer thread shares with the client.
+struct Shared {
+    table: Table,
+    outlet: Outlet,
+    /// Unix milliseconds as of the closer's last tick: what a fold stamps its cell with.
+    clock: AtomicI64,
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// Where aggregates go: the client's records queue, and the error callback for those it can
+/// no longer take.
+pub(crate) struct Outlet {
+    pub(crate) records: Arc<Batcher<MeterRecord>>,
+    pub(crate) on_error: Option<ErrorCallback>,
+}
+
+impl Aggregator {
+    /// Starts the stage for `aggregations` (checked, names unique): a table of about
+    /// `max_open` cells at most, and a closer thread that sends due cells to `outlet`, with
+    /// ids in `instance`'s namespace.
+    pub(crate) fn start(
+        aggregations: Vec<Aggregation>,
+        instance: Uuid,
+        max_open: usize,
+        outlet: Outlet,
+    ) -> Result<Self, Error> {
+        let plans = aggregations.iter().map(Plan::from).collect();
+        // A shard per producer thread on most machines, without a huge table on a big one.
+        let shards = std::thread::available_parallelism()
+            .map_or(4, usize::from)
+            .saturating_mul(4)
+            .clamp(8, 256);
+        let table = Table::new(plans, instance, max_open, shards);
+        let tick = Duration::from_millis((table.shortest_window_ms() / 4).max(50) as u64)
+            .min(LONGEST_TICK);
+        let shared = Arc::new(Shared {
+            table,
+            outlet,
+            clock: AtomicI64::new(now_millis()),
+            stopped: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let name = "amberflo-aggregate";
+        let closer = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || shared.close_until_stopped(tick))
+                .map_err(|source| {
+                    Error::Batching(amberflo_batcher::BuildError::Spawn {
+                        name: name.to_owned(),
+                        source,
+                    })
+                })?
+        };
+        Ok(Aggregator {
+            aggregations,
+            shared,
+            closer: Mutex::new(Some(closer)),
+        })
+    }
+
+    /// The aggregations it applies.
+    pub(crate) fn aggregations(&self) -> &[Aggregation] {
+        &self.aggregations
+    }
+
+    /// Folds `record` if its meter is aggregated; hands it back otherwise, or when it must go
+    /// out as it is (a cancellation, past the bound on open cells, after shutdown).
+    #[inline]
+    pub(crate) fn offer(&self, record: MeterRecord) -> Option<MeterRecord> {
+        let shared = &*self.shared;
+        match shared
+            .table
+            .fold(record, shared.clock.load(Ordering::Relaxed))
+        {
+            Fold::Folded => None,
+            Fold::Declined(record) => Some(record),
+        }
+    }
+
+    /// What it did so far.
+    pub(crate) fn stats(&self) -> AggregationStats {
+        self.shared.table.stats()
+    }
+
+    /// Closes every open cell and hands the aggregates to the records queue, within
+    /// `timeout`. Aggregates the queue had no room for by then stay in the outbox for the
+    /// closer.
+    pub(crate) async fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let shared = &*self.shared;
+        let deadline = Deadline::after(timeout);
+        shared.table.close(None);
+        while shared.hand_over() > 0 {
+            let left = deadline.left();
+            if left.is_zero() {
+                return Err(FlushError::TimedOut { timeout }.into());
+            }
+            // Let the records queue drain, then offer the rest again.
+            shared.outlet.records.flush_async(left).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the closer, closes every cell for good (later records of aggregated meters go to
+    /// the records queue, which refuses them once shut down) and hands the aggregates to the
+    /// records queue within `timeout`; what it cannot take by then goes to the error callback.
+    pub(crate) fn shutdown(&self, timeout: Duration) {
+        let deadline = Deadline::after(timeout);
+        let shared = &*self.shared;
+        shared.stop();
+        let closer = self
+            .closer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(closer) = closer {
+            // The closer does not panic; if it did, the panic hook reported it.
+            let _ = closer.join();
+        }
+        shared.table.close_for_good();
+        let mut outbox = shared.table.take_outbox();
+        while let Some(record) = outbox.pop_front() {
+            let left = deadline.left();
+            if let Err(refused) = shared.outlet.records.send_timeout(record, left) {
+                outbox.push_front(refused.into_inner());
+                shared.fail(outbox);
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for Aggregator {
+    fn drop(&mut self) {
+        self.shared.stop();
+    }
+}
+
+impl Shared {
+    /// Tells the closer to stop.
+    fn stop(&self) {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
+    }
+
+    /// The closer thread: every `tick`, moves the clock, closes the due cells and hands the
+    /// outbox over.
+    fn close_until_stopped(&self, tick: Duration) {
+        let mut stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*stopped {
+            drop(stopped);
+            let now = now_millis();
+            self.clock.store(now, Ordering::Relaxed);
+            self.table.close(Some(now));
+            self.hand_over();
+            stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+            if !*stopped {
+                stopped = self
+                    .wake
+                    .wait_timeout(stopped, tick)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+    }
+
+    /// Offers the outbox to the records queue: what a full queue refuses goes back (tried
+    /// again later), what a closed one refuses to the error callback. Returns how many went
+    /// back.
+    fn hand_over(&self) -> usize {
+        let mut outbox = self.table.take_outbox();
+        while let Some(record) = outbox.pop_front() {
+            match self.outlet.records.try_send(record) {
+                Ok(()) => {}
+                Err(refused) if refused.is_full() => {
+                    outbox.push_front(refused.into_inner());
+                    let left = outbox.len();
+                    self.table.put_back(outbox);
+                    return left;
+                }
+                Err(refused) => {
+                    outbox.push_front(refused.into_inner());
+                    self.fail(outbox);
+                    return 0;
+                }
+            }
+        }
+        0
+    }
+
+    /// Hands aggregates the records queue can no longer take to the error callback (or the
+    /// log, without one).
+    fn fail(&self, records: VecDeque<MeterRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let error = DeliveryError::ShutdownTimedOut {
+            attempts: 0,
+            last: None,
+        };
+        match &self.outlet.on_error {
+            Some(callback) => callback(error, FailedBatch::Records(records.into())),
+            None => tracing::error!(
+                %error,
+                records = records.len(),
+                "amberflo: aggregates could not be sent"
+            ),
+        }
+    }
+}

@@ -1,0 +1,786 @@
+//! The aggregation table: open cells keyed by meter, customer, dimensions and window, and the
+//! outbox of aggregates ready to be sent.
+//!
+//! The cells are split in shards, and each thread folds into its own (threads take the shards
+//! in turns, like the spool's lanes), so producers rarely share a lock or a cache line: a
+//! fold costs about what an enqueue does. A key fed by several threads has a cell in each of
+//! their shards; closing merges them into one aggregate.
+//!
+//! No clock and no threads here: callers pass the time, so the rules are tested directly.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use amberflo_types::{Dimensions, EpochMillis, MeterRecord, RecordLimits, UniqueId, Uuid};
+use compact_str::CompactString;
+use hashbrown::hash_map::Entry;
+use hashbrown::{Equivalent, HashMap};
+
+use super::id::{IdSource, aggregate_id};
+use super::{AggregateFunction, Aggregation, AggregationStats};
+
+/// One aggregated meter, as the table applies it.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    meter: CompactString,
+    window_ms: i64,
+    grace_ms: i64,
+    function: AggregateFunction,
+}
+
+impl From<&Aggregation> for Plan {
+    fn from(aggregation: &Aggregation) -> Self {
+        // Both are at most an hour (checked by `Aggregation::check`).
+        let millis = |duration: std::time::Duration| duration.as_millis() as i64;
+        Plan {
+            meter: CompactString::from(aggregation.meter()),
+            window_ms: millis(aggregation.window()),
+            grace_ms: millis(aggregation.grace_period()),
+            function: aggregation.function(),
+        }
+    }
+}
+
+/// What [`Table::fold`] did with a record.
+#[derive(Debug)]
+pub(crate) enum Fold {
+    /// It is in a cell.
+    Folded,
+    /// It goes out as it is: not aggregated (another meter, a cancellation), past the bound
+    /// on open cells, or the table is closed.
+    Declined(MeterRecord),
+}
+
+/// The table.
+pub(crate) struct Table {
+    plans: Vec<Plan>,
+    by_meter: HashMap<CompactString, usize>,
+    instance: Uuid,
+    max_open: usize,
+    shards: Box<[Shard]>,
+    /// This table's number, in the threads' shard caches.
+    number: u64,
+    /// The shard the next thread to fold here gets.
+    next_shard: AtomicUsize,
+    /// Set once for good by [`close_for_good`](Self::close_for_good): folds decline.
+    closed: AtomicBool,
+    open: AtomicU64,
+    aggregates_out: AtomicU64,
+    passed_through: AtomicU64,
+    /// Aggregates ready to be sent, oldest first.
+    outbox: Mutex<VecDeque<MeterRecord>>,
+}
+
+/// One shard of cells, on cache lines of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard {
+    state: Mutex<ShardState>,
+}
+
+#[derive(Default)]
+struct ShardState {
+    cells: HashMap<CellKey, Cell>,
+    /// Records folded into this shard.
+    folded: u64,
+}
+
+/// Tables are numbered as they are made, for the threads' shard caches.
+static NEXT_TABLE: AtomicU64 = AtomicU64::new(0);
+
+/// How many tables a thread remembers its shard in; past that, the oldest is forgotten (and
+/// a thread that comes back to it may get another shard).
+const SHARD_CACHE: usize = 16;
+
+/// A cell's key.
+#[derive(Clone, PartialEq, Eq)]
+struct CellKey {
+    plan: usize,
+    window_start_ms: i64,
+    customer: CompactString,
+    dimensions: Option<Dimensions>,
+}
+
+/// A record's key, borrowed: what a lookup hashes without copying the record's texts.
+struct KeyOf<'a> {
+    plan: usize,
+    window_start_ms: i64,
+    customer: &'a str,
+    dimensions: Option<&'a Dimensions>,
+}
+
+/// Hashes a key's parts, the same for [`CellKey`] and [`KeyOf`].
+fn hash_key<H: Hasher>(
+    state: &mut H,
+    plan: usize,
+    window_start_ms: i64,
+    customer: &str,
+    dimensions: Option<&Dimensions>,
+) {
+    plan.hash(state);
+    window_start_ms.hash(state);
+    customer.hash(state);
+    dimensions.hash(state);
+}
+
+impl Hash for CellKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let dimensions = self.dimensions.as_ref();
+        hash_key(
+            state,
+            self.plan,
+            self.window_start_ms,
+            &self.customer,
+            dimensions,
+        );
+    }
+}
+
+impl Hash for KeyOf<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_key(
+            state,
+            self.plan,
+            self.window_start_ms,
+            self.customer,
+            self.dimensions,
+        );
+    }
+}
+
+impl Equivalent<CellKey> for KeyOf<'_> {
+    fn equivalent(&self, key: &CellKey) -> bool {
+        self.plan == key.plan
+            && self.window_start_ms == key.window_start_ms
+            && self.customer == key.customer
+            && self.dimensions == key.dimensions.as_ref()
+    }
+}
+
+/// An open cell.
+#[derive(Debug, Clone)]
+struct Cell {
+    value: f64,
+    /// The smallest unique id folded in (what the aggregate's id is derived from).
+    first_member: UniqueId,
+    /// When it was opened and last folded into (Unix milliseconds).
+    opened_ms: i64,
+    last_ms: i64,
+}
+
+impl Table {
+    /// A table for `plans` (meter names unique) in `shards` shards, sending aggregates with
+    /// ids in `instance`'s namespace, with about `max_open` open cells at most.
+    pub(crate) fn new(plans: Vec<Plan>, instance: Uuid, max_open: usize, shards: usize) -> Self {
+        let by_meter = plans
+            .iter()
+            .enumerate()
+            .map(|(index, plan)| (plan.meter.clone(), index))
+            .collect();
+        Table {
+            plans,
+            by_meter,
+            instance,
+            max_open,
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            number: NEXT_TABLE.fetch_add(1, Ordering::Relaxed),
+            next_shard: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            open: AtomicU64::new(0),
+            aggregates_out: AtomicU64::new(0),
+            passed_through: AtomicU64::new(0),
+            outbox: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The shortest window of the plans, in milliseconds.
+    pub(crate) fn shortest_window_ms(&self) -> i64 {
+        self.plans
+            .iter()
+            .map(|plan| plan.window_ms)
+            .min()
+            .unwrap_or(1_000)
+    }
+
+    /// Folds `record` into its cell in the calling thread's shard, at time `now_ms` (a coarse
+    /// clock is fine: it only decides when an idle cell is due).
+    pub(crate) fn fold(&self, record: MeterRecord, now_ms: i64) -> Fold {
+        let plan = match self.by_meter.get(record.meter_api_name()) {
+            Some(&plan) if !record.cancels_previous() => plan,
+            Some(_) => {
+                // A cancellation refers to one earlier record: it only makes sense alone.
+                self.passed_through.fetch_add(1, Ordering::Relaxed);
+                return Fold::Declined(record);
+            }
+            None => return Fold::Declined(record),
+        };
+        let Plan {
+            window_ms,
+            function,
+            ..
+        } = self.plans[plan];
+        let time = record.meter_time_in_millis();
+        let key = KeyOf {
+            plan,
+            window_start_ms: time - time.rem_euclid(window_ms),
+            customer: record.customer_id(),
+            dimensions: record.dimensions(),
+        };
+        let mut shard = lock(&self.thread_shard().state);
+        let ShardState { cells, folded } = &mut *shard;
+        // Checked under the shard's lock, which the final close takes after setting it: a
+        // record is either swept by it or handed back.
+        if self.closed.load(Ordering::SeqCst) {
+            return Fold::Declined(record);
+        }
+        if let Some(cell) = cells.get_mut(&key)
+            && let Some(value) = combine(function, cell.value, record.meter_value())
+        {
+            cell.value = value;
+            if record.unique_id() < &cell.first_member {
+                cell.first_member = record.unique_id().clone();
+            }
+            cell.last_ms = now_ms;
+            *folded += 1;
+            return Fold::Folded;
+        }
+        // A sum that would overflow: send what the cell holds and open it again.
+        if let Some((full_key, full)) = cells.remove_entry(&key) {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            self.send_closed([(full_key, full)]);
+        }
+        if self.open.load(Ordering::Relaxed) >= self.max_open as u64 {
+            drop(shard);
+            self.passed_through.fetch_add(1, Ordering::Relaxed);
+            return Fold::Declined(record);
+        }
+        let cell = Cell {
+            value: start(function, record.meter_value()),
+            first_member: record.unique_id().clone(),
+            opened_ms: now_ms,
+            last_ms: now_ms,
+        };
+        cells.insert(owned_key(&key), cell);
+        *folded += 1;
+        drop(shard);
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Fold::Folded
+    }
+
+    /// Closes the cells due at `now_ms` (all of them with `None`: flush and shutdown), the
+    /// cells of one key in several shards merged into one aggregate, which goes to the
+    /// outbox; returns how many aggregates it made.
+    ///
+    /// A cell is due once its window has ended and nothing was folded into it for the grace,
+    /// or at the latest one window length after that (a key fed without pause).
+    pub(crate) fn close(&self, now_ms: Option<i64>) -> usize {
+        let mut due: HashMap<CellKey, Cell> = HashMap::new();
+        let mut overflowed = Vec::new();
+        for shard in &self.shards {
+            let mut state = lock(&shard.state);
+            let taken = match now_ms {
+                None => std::mem::take(&mut state.cells)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                Some(now) => state
+                    .cells
+                    .extract_if(|key, cell| self.is_due(key, cell, now))
+                    .collect(),
+            };
+            drop(state);
+            self.open.fetch_sub(taken.len() as u64, Ordering::Relaxed);
+            for (key, cell) in taken {
+                match due.entry(key) {
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(cell);
+                    }
+                    Entry::Occupied(mut merged) => {
+                        let function = self.plans[merged.key().plan].function;
+                        match merge(function, merged.get(), &cell) {
+                            Some(both) => *merged.get_mut() = both,
+                            // Sums too large for one record stay apart.
+                            None => overflowed.push((merged.key().clone(), cell)),
+                        }
+                    }
+                }
+            }
+        }
+        let count = due.len() + overflowed.len();
+        self.send_closed(due.into_iter().chain(overflowed));
+        count
+    }
+
+    /// From now on every fold declines; then closes every cell. For shutdown.
+    pub(crate) fn close_for_good(&self) -> usize {
+        self.closed.store(true, Ordering::SeqCst);
+        self.close(None)
+    }
+
+    /// Whether `cell` is due at `now`.
+    fn is_due(&self, key: &CellKey, cell: &Cell, now: i64) -> bool {
+        let plan = &self.plans[key.plan];
+        let end = key.window_start_ms.saturating_add(plan.window_ms);
+        let quiet = end.max(cell.last_ms).saturating_add(plan.grace_ms);
+        let latest = end
+            .max(cell.opened_ms)
+            .saturating_add(plan.window_ms)
+            .saturating_add(plan.grace_ms);
+        now >= quiet.min(latest)
+    }
+
+    /// Takes the outbox's aggregates, oldest first.
+    pub(crate) fn take_outbox(&self) -> VecDeque<MeterRecord> {
+        std::mem::take(&mut *lock(&self.outbox))
+    }
+
+    /// Puts back aggregates a full queue refused, ahead of newer ones.
+    pub(crate) fn put_back(&self, mut records: VecDeque<MeterRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let mut outbox = lock(&self.outbox);
+        records.append(&mut outbox);
+        *outbox = records;
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> AggregationStats {
+        AggregationStats {
+            records_in: self
+                .shards
+                .iter()
+                .map(|shard| lock(&shard.state).folded)
+                .sum(),
+            aggregates_out: self.aggregates_out.load(Ordering::Relaxed),
+            passed_through: self.passed_through.load(Ordering::Relaxed),
+            open_keys: self.open.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The calling thread's shard: threads take the shards in turns, in the order they first
+    /// fold here, and keep theirs.
+    fn thread_shard(&self) -> &Shard {
+        thread_local! {
+            /// `(table number, shard)`, most recent last.
+            static SHARDS: RefCell<Vec<(u64, usize)>> = const { RefCell::new(Vec::new()) };
+        }
+        let next = || self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+        let index = SHARDS
+            .try_with(|cache| {
+                let mut cache = cache.try_borrow_mut().ok()?;
+                if let Some(&(_, shard)) = cache.iter().find(|(number, _)| *number == self.number) {
+                    return Some(shard);
+                }
+                if cache.len() == SHARD_CACHE {
+                    cache.remove(0);
+                }
+                let shard = next();
+                cache.push((self.number, shard));
+                Some(shard)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(next);
+        &self.shards[index]
+    }
+
+    /// Moves closed cells' aggregates to the outbox.
+    fn send_closed(&self, closed: impl IntoIterator<Item = (CellKey, Cell)>) {
+        let aggregates: Vec<MeterRecord> = closed
+            .into_iter()
+            .filter_map(|(key, cell)| self.aggregate(&key, &cell))
+            .collect();
+        self.aggregates_out
+            .fetch_add(aggregates.len() as u64, Ordering::Relaxed);
+        lock(&self.outbox).extend(aggregates);
+    }
+
+    /// The record a closed cell is sent as.
+    fn aggregate(&self, key: &CellKey, cell: &Cell) -> Option<MeterRecord> {
+        let plan = &self.plans[key.plan];
+        let id = aggregate_id(
+            self.instance,
+            &IdSource {
+                meter: &plan.meter,
+                customer: &key.customer,
+                dimensions: key.dimensions.as_ref(),
+                window_start_ms: key.window_start_ms,
+                window_ms: plan.window_ms,
+                first_member: &cell.first_member,
+            },
+        );
+        // The client's own limits were applied to the records folded in; an aggregate holds
+        // their names and dimensions, a finite value (`combine`) and a time no later.
+        let built = MeterRecord::builder(&*plan.meter, cell.value, &*key.customer)
+            .meter_time(EpochMillis::new(key.window_start_ms))
+            .unique_id(id)
+            .dimensions(key.dimensions.iter().flat_map(Dimensions::iter))
+            .build_with(&RecordLimits::NONE);
+        match built {
+            Ok(aggregate) => Some(aggregate),
+            // Its parts passed these checks in the records folded in: a bug if it happens.
+            Err(error) => {
+                tracing::error!(%error, meter = %plan.meter, "amberflo: an aggregate failed validation and was dropped");
+                None
+            }
+        }
+    }
+}
+
+/// Locks `mutex`; its data stays consistent at every step, so a panic elsewhere cannot
+/// break it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The owned key of a cell about to be opened.
+fn owned_key(key: &KeyOf<'_>) -> CellKey {
+    CellKey {
+        plan: key.plan,
+        window_start_ms: key.window_start_ms,
+        customer: CompactString::from(key.customer),
+        dimensions: key.dimensions.cloned(),
+    }
+}
+
+/// A cell's value after its first record.
+fn start(function: AggregateFunction, value: f64) -> f64 {
+    match function {
+        AggregateFunction::Count => 1.0,
+        _ => value,
+    }
+}
+
+/// A cell's value after one more record, or `None` when a sum would overflow.
+fn combine(function: AggregateFunction, current: f64, value: f64) -> Option<f64> {
+    let next = match function {
+        AggregateFunction::Sum => current + value,
+        AggregateFunction::Count => current + 1.0,
+        AggregateFunction::Max => current.max(value),
+        AggregateFunction::Min => current.min(value),
+    };
+    next.is_finite().then_some(next)
+}
+
+/// The cell of one key made of its cells `a` and `b` (from two shards), or `None` when their
+/// sum would overflow.
+fn merge(function: AggregateFunction, a: &Cell, b: &Cell) -> Option<Cell> {
+    let value = match function {
+        AggregateFunction::Count => a.value + b.value,
+        function => combine(function, a.value, b.value)?,
+    };
+    Some(Cell {
+        value: value.is_finite().then_some(value)?,
+        first_member: a.first_member.clone().min(b.first_member.clone()),
+        opened_ms: a.opened_ms.min(b.opened_ms),
+        last_ms: a.last_ms.max(b.last_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+    /// 2024-01-01T00:00:00Z.
+    const T0: i64 = 1_704_067_200_000;
+
+    fn table(aggregations: &[Aggregation], max_open: usize) -> Table {
+        let plans = aggregations.iter().map(Plan::from).collect();
+        Table::new(plans, Uuid::from_u128(1), max_open, 4)
+    }
+
+    /// Folds `records` in order, returning those the table declined.
+    fn fold(table: &Table, records: &[MeterRecord], now: i64) -> Vec<MeterRecord> {
+        records
+            .iter()
+            .filter_map(|record| match table.fold(record.clone(), now) {
+                Fold::Folded => None,
+                Fold::Declined(record) => Some(record),
+            })
+            .collect()
+    }
+
+    fn record(meter: &str, value: f64, customer: &str, time: i64, region: &str) -> MeterRecord {
+        MeterRecord::builder(meter, value, customer)
+            .meter_time(EpochMillis::new(time))
+            .dimension("region", region)
+            .build()
+            .unwrap()
+    }
+
+    fn sent(table: &Table) -> Vec<MeterRecord> {
+        table.take_outbox().into()
+    }
+
+    #[test]
+    fn aggregation_sends_one_record_per_key_and_window_at_the_window_start() {
+        let table = table(
+            &[Aggregation::sum("ApiCalls", Duration::from_secs(60))],
+            100,
+        );
+        let records = [
+            record("ApiCalls", 1.0, "a", T0 + 1, "eu"),
+            record("ApiCalls", 2.0, "a", T0 + MINUTE - 1, "eu"),
+            record("ApiCalls", 4.0, "a", T0 + MINUTE, "eu"), // next window
+            record("ApiCalls", 8.0, "b", T0 + 5, "eu"),      // another customer
+            record("ApiCalls", 16.0, "a", T0 + 5, "us"),     // other dimensions
+        ];
+        fold(&table, &records, T0 + MINUTE);
+        assert_eq!(table.stats().open_keys, 4);
+        assert_eq!(table.close(None), 4);
+        let mut out: Vec<(String, i64, String, f64)> = sent(&table)
+            .iter()
+            .map(|r| {
+                let region = r.dimensions().unwrap().get("region").unwrap().to_owned();
+                (
+                    r.customer_id().to_owned(),
+                    r.meter_time_in_millis(),
+                    region,
+                    r.meter_value(),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert_eq!(
+            out,
+            [
+                ("a".to_owned(), T0, "eu".to_owned(), 3.0),
+                ("a".to_owned(), T0, "us".to_owned(), 16.0),
+                ("a".to_owned(), T0 + MINUTE, "eu".to_owned(), 4.0),
+                ("b".to_owned(), T0, "eu".to_owned(), 8.0),
+            ]
+        );
+        let stats = table.stats();
+        assert_eq!(
+            (stats.records_in, stats.aggregates_out, stats.open_keys),
+            (5, 4, 0)
+        );
+    }
+
+    #[test]
+    fn aggregation_functions_compute_sum_max_min_and_count() {
+        let window = Duration::from_secs(60);
+        let table = table(
+            &[
+                Aggregation::sum("S", window),
+                Aggregation::max("X", window),
+                Aggregation::min("N", window),
+                Aggregation::count("C", window),
+            ],
+            100,
+        );
+        for meter in ["S", "X", "N", "C"] {
+            let records: Vec<_> = [3.0, -2.0, 7.5]
+                .into_iter()
+                .map(|value| record(meter, value, "a", T0, "eu"))
+                .collect();
+            fold(&table, &records, T0);
+        }
+        table.close(None);
+        let values: HashMap<String, f64> = sent(&table)
+            .iter()
+            .map(|r| (r.meter_api_name().to_owned(), r.meter_value()))
+            .collect();
+        assert_eq!(values["S"], 8.5);
+        assert_eq!(values["X"], 7.5);
+        assert_eq!(values["N"], -2.0);
+        assert_eq!(values["C"], 3.0);
+    }
+
+    #[test]
+    fn aggregation_ids_are_deterministic_and_a_late_record_gets_a_new_aggregate() {
+        let make = || {
+            table(
+                &[Aggregation::sum("ApiCalls", Duration::from_secs(60))],
+                100,
+            )
+        };
+        let records = [
+            record("ApiCalls", 1.0, "a", T0, "eu"),
+            record("ApiCalls", 2.0, "a", T0 + 1, "eu"),
+        ];
+        let (first, second) = (make(), make());
+        fold(&first, &records, T0);
+        fold(&second, &[records[1].clone(), records[0].clone()], T0);
+        first.close(None);
+        second.close(None);
+        let (a, b) = (sent(&first), sent(&second));
+        // The same records in any order: the same event.
+        assert_eq!(a, b);
+
+        // A record after its window's aggregate was sent: a new aggregate, its own id.
+        let late = record("ApiCalls", 4.0, "a", T0 + 2, "eu");
+        fold(&first, std::slice::from_ref(&late), T0 + 10 * MINUTE);
+        assert_eq!(
+            first.close(Some(T0 + 10 * MINUTE)),
+            0,
+            "waits for the grace"
+        );
+        assert_eq!(first.close(Some(T0 + 11 * MINUTE)), 1);
+        let again = sent(&first);
+        assert_eq!(again[0].meter_value(), 4.0);
+        assert_eq!(again[0].meter_time_in_millis(), T0);
+        assert_ne!(again[0].unique_id(), a[0].unique_id());
+    }
+
+    #[test]
+    fn aggregation_closes_a_cell_after_its_window_and_grace() {
+        let aggregation =
+            Aggregation::sum("ApiCalls", Duration::from_secs(60)).grace(Duration::from_secs(5));
+        let table = table(&[aggregation], 100);
+        fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
+        assert_eq!(table.close(Some(T0 + MINUTE + 4_999)), 0);
+        assert_eq!(table.close(Some(T0 + MINUTE + 5_000)), 1);
+
+        // A key fed without pause after its window ended is closed one window later anyway.
+        let late = T0 + 10 * MINUTE;
+        for step in 0..=MINUTE / 1_000 + 5 {
+            let now = late + step * 1_000;
+            fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], now);
+            let closed = table.close(Some(now));
+            assert_eq!(
+                closed,
+                usize::from(step == MINUTE / 1_000 + 5),
+                "at {step} s"
+            );
+        }
+    }
+
+    #[test]
+    fn aggregation_passes_records_through_past_the_bound_and_for_cancellations() {
+        let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 2);
+        let records = [
+            record("ApiCalls", 1.0, "a", T0, "eu"),
+            record("ApiCalls", 1.0, "b", T0, "eu"),
+            record("ApiCalls", 1.0, "c", T0, "eu"), // a third key: over the bound
+            record("ApiCalls", 1.0, "a", T0, "eu"), // an open key still folds
+        ];
+        let mut declined = fold(&table, &records, T0);
+        let cancel = MeterRecord::builder("ApiCalls", 1.0, "a")
+            .meter_time(EpochMillis::new(T0))
+            .cancel_previous()
+            .build()
+            .unwrap();
+        declined.extend(fold(&table, std::slice::from_ref(&cancel), T0));
+        let other = record("Other", 1.0, "a", T0, "eu");
+        declined.extend(fold(&table, std::slice::from_ref(&other), T0));
+        let stats = table.stats();
+        assert_eq!((stats.records_in, stats.passed_through), (3, 2));
+        assert_eq!(declined, [records[2].clone(), cancel, other]);
+        assert!(sent(&table).is_empty());
+    }
+
+    #[test]
+    fn aggregation_sends_a_sum_before_it_overflows() {
+        let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
+        let huge = f64::MAX / 1.5;
+        let records: Vec<_> = (0..3)
+            .map(|_| record("ApiCalls", huge, "a", T0, "eu"))
+            .collect();
+        fold(&table, &records, T0);
+        table.close(None);
+        let values: Vec<f64> = sent(&table).iter().map(MeterRecord::meter_value).collect();
+        assert_eq!(values, [huge, huge, huge]);
+    }
+
+    #[test]
+    fn aggregation_merges_one_keys_cells_from_several_threads_into_one_aggregate() {
+        let table = table(
+            &[Aggregation::sum("ApiCalls", Duration::from_secs(60))],
+            100,
+        );
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let table = &table;
+                scope.spawn(move || {
+                    for i in 0..100 {
+                        let value = f64::from(thread * 100 + i);
+                        fold(table, &[record("ApiCalls", value, "a", T0 + 5, "eu")], T0);
+                    }
+                });
+            }
+        });
+        assert!(
+            table.stats().open_keys > 1,
+            "each thread folds into its own shard"
+        );
+        assert_eq!(table.close(None), 1);
+        let out = sent(&table);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].meter_value(), (0..800).map(f64::from).sum::<f64>());
+        assert_eq!(table.stats().records_in, 800);
+    }
+
+    proptest! {
+        /// Any interleaving of records, timed closes and early closes keeps every key's total,
+        /// and no two aggregates share an id.
+        #[test]
+        fn aggregation_preserves_every_keys_total_across_any_interleaving(
+            steps in prop::collection::vec(
+                prop_oneof![
+                    4 => (0u8..3, 0u8..2, 0i64..5, 1u32..100).prop_map(|(c, r, m, v)| Step::Record(c, r, m, v)),
+                    1 => (0i64..400).prop_map(Step::Close),
+                    1 => Just(Step::CloseAll),
+                ],
+                1..200,
+            )
+        ) {
+            let table = table(
+                &[Aggregation::sum("ApiCalls", Duration::from_secs(60)).grace(Duration::from_secs(1))],
+                4,
+            );
+            let mut expected: HashMap<(String, i64), f64> = HashMap::new();
+            let mut passed = Vec::new();
+            let mut now = T0;
+            for step in steps {
+                match step {
+                    Step::Record(customer, region, minute, value) => {
+                        let customer = format!("c{customer}");
+                        let time = T0 + minute * MINUTE + 7;
+                        let region = ["eu", "us"][usize::from(region)];
+                        let record = record("ApiCalls", f64::from(value), &customer, time, region);
+                        *expected.entry((format!("{customer}/{region}"), time - 7)).or_default() += f64::from(value);
+                        passed.extend(fold(&table, &[record], now));
+                    }
+                    Step::Close(seconds) => {
+                        now += seconds * 1_000;
+                        table.close(Some(now));
+                    }
+                    Step::CloseAll => {
+                        table.close(None);
+                    }
+                }
+            }
+            table.close(None);
+            let out: Vec<MeterRecord> = sent(&table).into_iter().chain(passed).collect();
+            let mut ids = std::collections::HashSet::new();
+            let mut totals: HashMap<(String, i64), f64> = HashMap::new();
+            for record in &out {
+                prop_assert!(ids.insert(record.unique_id().clone()), "an id was reused");
+                let region = record.dimensions().unwrap().get("region").unwrap();
+                // Records past the bound go out as they are, at their own time.
+                let time = record.meter_time_in_millis();
+                let key = (format!("{}/{region}", record.customer_id()), time - time.rem_euclid(MINUTE));
+                *totals.entry(key).or_default() += record.meter_value();
+            }
+            prop_assert_eq!(totals, expected);
+            prop_assert_eq!(table.stats().open_keys, 0);
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Record(u8, u8, i64, u32),
+        Close(i64),
+        CloseAll,
+    }
+}
