@@ -9,14 +9,25 @@
 //! cargo run --example simulator -- --endpoint http://127.0.0.1:8080        # any server
 //! cargo run --release --example simulator -- --count 100000 --spool /tmp/af-spool  # durable
 //! cargo run --example simulator -- --count 0 --spool /tmp/af-spool    # deliver what it holds
+//! cargo run --release --example simulator -- --count 1000000 --threads 4 --aggregate-window-s 60
+//! cargo run --example simulator -- --endpoint http://127.0.0.1:8080 --count 200000 --rate 20000 \
+//!     --aggregate-window-s 5   # aggregated; watch records in vs aggregates at the emulator's /
 //! ```
+//!
+//! With `--aggregate-window-s N` the client sums the meter's records per customer, dimensions
+//! and N-second window ([`Aggregation::sum`]) and sends one record per window instead. When the
+//! target is an emulator (the embedded one, or `--endpoint`), the simulator reports its
+//! aggregation figures (`Client::aggregation_stats`) to `POST /_emulator/client-stats` every
+//! second and once at the end, for the emulator's page to show; never to Amberflo.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use amberflo::aggregate::{Aggregation, AggregationStats};
 use amberflo::types::{AggregationType, TimeGroupingInterval, TimeRange, UsageQuery};
 use amberflo::{Client, MeterRecord};
 use clap::Parser;
@@ -63,10 +74,21 @@ struct Args {
     /// deliver what the directory holds, then exit.
     #[arg(long)]
     spool: Option<std::path::PathBuf>,
+    /// Aggregate the meter at the source: sum its records per customer, dimensions and window
+    /// of this many seconds (1 to 3600), sending one record per window. The figures go to the
+    /// emulator's page when the target is an emulator.
+    #[arg(long, value_name = "N")]
+    aggregate_window_s: Option<u64>,
 }
 
 /// How long a producer waits for room in a full queue before the record counts as rejected.
 const BACK_PRESSURE_WAIT: Duration = Duration::from_secs(60);
+
+/// How often aggregation figures go to the emulator while the simulator runs.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long one report to the emulator may take.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     amberflo_examples::init_logging();
@@ -83,6 +105,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => println!("metering into {}", args.target.describe()),
     }
+    // Aggregation figures go to an emulator only, never to Amberflo.
+    let reporter = match (args.aggregate_window_s, args.target.emulator_url(&target)) {
+        (Some(_), Some(url)) => Some(Reporter::new(&url)),
+        _ => None,
+    };
     let mut builder = target.builder;
     if let Some(size) = args.batch_size {
         builder = builder.max_batch_size(size);
@@ -93,7 +120,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = &args.spool {
         builder = builder.spool(dir);
     }
+    if let Some(seconds) = args.aggregate_window_s {
+        builder = builder.aggregate(Aggregation::sum(
+            &args.meter_api_name,
+            Duration::from_secs(seconds),
+        ));
+    }
     let client = builder.build()?;
+
     if let Some(dir) = &args.spool {
         println!(
             "spool: {} ({} record(s) left by an earlier run to deliver first)",
@@ -114,19 +148,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    if let Some(reporter) = &reporter {
+        println!(
+            "reporting aggregation figures as {:?} to {}",
+            reporter.client, reporter.url
+        );
+    }
+
     let started = Instant::now();
-    let sent = produce(&client, &args, &dimensions)?;
-    client.shutdown(Duration::from_secs(60))?;
+    let (stop_reporting, reporting) = match &reporter {
+        Some(reporter) => {
+            let (stop, stopped) = mpsc::channel::<()>();
+            let (reporter, client) = (reporter.clone(), client.clone());
+            let thread = std::thread::spawn(move || {
+                // Until the sender is dropped (or sends), every second.
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(REPORT_EVERY)
+                {
+                    reporter.report(&client.aggregation_stats());
+                }
+            });
+            (Some(stop), Some(thread))
+        }
+        None => (None, None),
+    };
+    let produced = produce(&client, &args, &dimensions);
+    let shut_down = client.shutdown(Duration::from_secs(60));
+    drop(stop_reporting);
+    if let Some(thread) = reporting {
+        let _ = thread.join();
+    }
+    let aggregation = client.aggregation_stats();
+    if let Some(reporter) = &reporter {
+        reporter.report(&aggregation);
+    }
+    let sent = produced?;
+    shut_down?;
     let elapsed = started.elapsed().as_secs_f64();
 
     let stats = client.stats();
+    // Aggregated, far fewer records are delivered than metered: the rate is the metered one.
+    let rate_of = if args.aggregate_window_s.is_some() {
+        sent
+    } else {
+        stats.delivered
+    };
     println!(
         "sent {sent} records in {elapsed:.2}s ({:.0} records/s): delivered {}, failed {}, rejected {}",
-        stats.delivered as f64 / elapsed.max(f64::EPSILON),
+        rate_of as f64 / elapsed.max(f64::EPSILON),
         stats.delivered,
         stats.failed,
         stats.rejected,
     );
+    if let Some(seconds) = args.aggregate_window_s {
+        println!(
+            "aggregation ({seconds} s windows): {}",
+            describe_aggregation(&aggregation)
+        );
+    }
     if args.spool.is_some() {
         println!(
             "spool: replayed {}, still spooled {} ({} bytes), damaged regions skipped {}",
@@ -135,6 +213,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if target.emulator.is_some() {
         print_emulated_usage(&client, &args.meter_api_name)?;
+    }
+    if args.aggregate_window_s.is_some() {
+        // Every record metered was folded or passed through; each aggregate and each record
+        // passed through was delivered.
+        let seen = aggregation.records_in + aggregation.passed_through;
+        if seen != sent {
+            return Err(format!("{sent} records metered, but aggregation saw {seen}").into());
+        }
+        let expected = aggregation.aggregates_out + aggregation.passed_through;
+        if stats.delivered != expected {
+            return Err(format!(
+                "{} of {expected} aggregated records were not delivered",
+                expected - stats.delivered.min(expected),
+            )
+            .into());
+        }
+        return Ok(());
     }
     // Replayed records (with a spool) are delivered on top of this run's.
     let expected = args.count + stats.replayed;
@@ -146,6 +241,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     Ok(())
+}
+
+/// "N records in → M aggregates (R×), P passed through, K open keys", as the emulator's page
+/// shows it.
+fn describe_aggregation(stats: &AggregationStats) -> String {
+    let ratio = match stats.reduction() {
+        Some(reduction) => format!("{reduction:.1}×"),
+        None => "no aggregate yet".to_owned(),
+    };
+    format!(
+        "{} records in → {} aggregates ({ratio}), {} passed through, {} open keys",
+        stats.records_in, stats.aggregates_out, stats.passed_through, stats.open_keys
+    )
+}
+
+/// Sends this client's aggregation figures to an emulator (`POST /_emulator/client-stats`),
+/// for its page. A failed report is printed once, and never fails the run.
+#[derive(Debug, Clone)]
+struct Reporter {
+    /// Where the reports go.
+    url: String,
+    /// The name this run reports under.
+    client: String,
+    /// Whether a failure was printed already.
+    warned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Reporter {
+    fn new(emulator_url: &str) -> Self {
+        Reporter {
+            url: format!("{emulator_url}/_emulator/client-stats"),
+            client: format!("simulator-{}", std::process::id()),
+            warned: Arc::default(),
+        }
+    }
+
+    fn report(&self, stats: &AggregationStats) {
+        let body = serde_json::json!({
+            "client": self.client,
+            "recordsIn": stats.records_in,
+            "aggregatesOut": stats.aggregates_out,
+            "passedThrough": stats.passed_through,
+            "openKeys": stats.open_keys,
+        });
+        if let Err(error) = amberflo_examples::post_json(&self.url, &body, REPORT_TIMEOUT)
+            && !self.warned.swap(true, Ordering::Relaxed)
+        {
+            eprintln!("cannot report aggregation figures to the emulator: {error}");
+        }
+    }
 }
 
 /// Meters `args.count` records from `args.threads` threads, paced to `args.rate` if given.

@@ -2,6 +2,9 @@
 //! `[[example]]` of this crate, so `cargo run --example NAME` works from the workspace root.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
 
 use amberflo::ClientBuilder;
 use amberflo_emulator::{Emulator, EmulatorError};
@@ -86,6 +89,17 @@ impl TargetArgs {
         })
     }
 
+    /// The base URL of the emulator `target` sends to, when it is one: the embedded emulator,
+    /// or `--endpoint` (a running `amberflo-emulator`). `None` otherwise, so that calls only
+    /// an emulator serves (`/_emulator/...`) never go to Amberflo.
+    pub fn emulator_url(&self, target: &Target) -> Option<String> {
+        match (&target.emulator, &self.endpoint) {
+            (Some(emulator), _) => Some(emulator.url().to_owned()),
+            (None, Some(endpoint)) => Some(endpoint.trim_end_matches('/').to_owned()),
+            (None, None) => None,
+        }
+    }
+
     fn has_url(&self) -> bool {
         self.endpoint.is_some() || self.api_url.is_some() || self.ingest_url.is_some()
     }
@@ -103,6 +117,86 @@ impl TargetArgs {
             ),
         }
     }
+}
+
+/// The most of a response [`post_json`] reads.
+const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+
+/// Posts `body` (JSON) to `url` with one plain HTTP/1.1 exchange over a fresh connection,
+/// for an emulator's own routes (`/_emulator/...`): emulators speak plain HTTP, so an
+/// `https` URL is refused. `timeout` bounds the connect, the write and each read.
+///
+/// ```no_run
+/// let body = serde_json::json!({"latencyMs": 100});
+/// amberflo_examples::post_json(
+///     "http://127.0.0.1:8080/_emulator/faults",
+///     &body,
+///     std::time::Duration::from_secs(2),
+/// )?;
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # Errors
+/// When the URL is not `http://`, the server cannot be reached, or it answers other than 2xx
+/// (the message has the status and the body).
+pub fn post_json(url: &str, body: &Value, timeout: Duration) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: an emulator speaks plain http://"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    // A port is there unless the authority is a bare host or a bracketed IPv6 address.
+    let address = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_owned()
+    };
+    let addresses = address
+        .to_socket_addrs()
+        .map_err(|error| format!("{url}: cannot resolve {authority}: {error}"))?;
+    let mut last_error = format!("{url}: {authority} resolves to no address");
+    let mut stream = None;
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(connected) => {
+                stream = Some(connected);
+                break;
+            }
+            Err(error) => last_error = format!("{url}: cannot connect to {address}: {error}"),
+        }
+    }
+    let mut stream = stream.ok_or(last_error)?;
+    let io_error = |error: std::io::Error| format!("{url}: {error}");
+    stream.set_write_timeout(Some(timeout)).map_err(io_error)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io_error)?;
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(io_error)?;
+    let mut response = Vec::new();
+    stream
+        .take(MAX_RESPONSE_BYTES)
+        .read_to_end(&mut response)
+        .map_err(io_error)?;
+    let response = String::from_utf8_lossy(&response);
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("{url}: not an HTTP response"))?;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let reply = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, reply)| reply);
+    Err(format!("{url}: {status} {reply}"))
 }
 
 /// Installs a `tracing` subscriber that honours `RUST_LOG` (default: warnings), on stderr,
@@ -180,7 +274,46 @@ fn scalar(value: &Value) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_dimensions;
+    use super::*;
+
+    #[test]
+    fn posts_to_an_emulator_and_reports_its_refusals() {
+        let emulator = Emulator::start().unwrap();
+        let url = format!("{}/_emulator/client-stats", emulator.url());
+        let timeout = Duration::from_secs(5);
+        let report = serde_json::json!({"client": "test", "recordsIn": 10,
+            "aggregatesOut": 2, "passedThrough": 1, "openKeys": 0});
+        post_json(&url, &report, timeout).unwrap();
+        let stored = emulator.client_stats();
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].records_in, stored[0].aggregates_out), (10, 2));
+        let refused = post_json(&url, &serde_json::json!({"client": ""}), timeout).unwrap_err();
+        assert!(refused.contains("400"), "{refused}");
+        assert!(post_json("https://127.0.0.1/", &report, timeout).is_err());
+    }
+
+    #[test]
+    fn the_emulator_url_is_never_amberflo() {
+        let args = |key: Option<&str>, endpoint: Option<&str>| TargetArgs {
+            api_key: key.map(str::to_owned),
+            api_url: None,
+            ingest_url: None,
+            endpoint: endpoint.map(str::to_owned),
+        };
+        let embedded = args(None, None);
+        let target = embedded.target().unwrap();
+        let url = embedded.emulator_url(&target).unwrap();
+        assert_eq!(url, target.emulator.as_ref().unwrap().url());
+        let amberflo = args(Some("key"), None);
+        assert_eq!(amberflo.emulator_url(&amberflo.target().unwrap()), None);
+        let endpoint = args(Some("key"), Some("http://127.0.0.1:8080/"));
+        assert_eq!(
+            endpoint
+                .emulator_url(&endpoint.target().unwrap())
+                .as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+    }
 
     #[test]
     fn accepts_the_three_forms() {

@@ -17,7 +17,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::config::EmulatorBuilder;
 use crate::server::{self, Shared};
-use crate::{EmulatorError, Faults, Stats, Store};
+use crate::{ClientStats, EmulatorError, Faults, Stats, Store};
 
 /// Extra time, beyond the shutdown timeout, that shutdown waits for the server thread.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
@@ -182,6 +182,13 @@ impl Emulator {
     /// What it holds and has done so far (what `GET /_emulator/stats` returns).
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// The latest aggregation figures of each client that reported them
+    /// (`POST /_emulator/client-stats`), ordered by client name; at most
+    /// [`MAX_CLIENTS`](crate::MAX_CLIENTS). What `GET /_emulator/client-stats` returns.
+    pub fn client_stats(&self) -> Vec<ClientStats> {
+        self.shared.clients.list()
     }
 
     /// A copy of every stored meter record, in arrival order.

@@ -61,8 +61,8 @@
 //! | GET | `/payments/pricing/amberflo/customer-prepaid/list` | `?CustomerId=&ProductId=` |
 //! | GET | `/payments/billing/customer-product-invoice/all` | `?customerId=&productId=&fromCache=&withPaymentStatus=`: emulated invoices ([`invoice`]) |
 //! | GET | `/payments/billing/customer-product-invoice` | `latest=true`, or `productPlanId`, `year`, `month`, `day` (404 if none matches) |
-//! | GET | `/` | the console, live: usage charts per meter (minute, hour or day; grouped by customer or a dimension; filtered by meter, customer and time range), totals and costs, the latest records received with what became of each, fault injection buttons (`/favicon.ico` is a 204) |
-//! | GET | `/_emulator/console` | what the console shows, as JSON: `meter`, `customer`, `range` (`1h`, `24h`, `7d`, `30d`, `all`), `interval` (`minute`, `hour`, `day`), `group` (`customer` or `dimension:<name>`) |
+//! | GET | `/` | the console, live: usage charts per meter (minute, hour or day; grouped by customer or a dimension; filtered by meter, customer and time range), totals and costs, the latest records received with what became of each, what aggregating clients reported (records in, aggregates out, the ratio), fault injection buttons (`/favicon.ico` is a 204) |
+//! | GET | `/_emulator/console` | what the console shows, as JSON: `meter`, `customer`, `range` (`1h`, `24h`, `7d`, `30d`, `all`), `interval` (`minute`, `hour`, `day`), `group` (`customer` or `dimension:<name>`); also `clients`, the latest [`ClientStats`] |
 //! | GET | `/portal/<token>` | the emulated customer portal of a session |
 //! | GET, POST, DELETE | `/_emulator/faults` | the current [`FaultSettings`]; apply some; clear all |
 //! | GET, DELETE | `/_emulator/records` | stored records (`?customerId=&meterApiName=&limit=`); clear them |
@@ -71,6 +71,7 @@
 //! | GET | `/_emulator/summary` | per customer and meter: record count, total, last time; and the latest records |
 //! | GET, POST | `/_emulator/prices` | the per-meter prices usage cost uses; set some (`{"ApiCalls": 0.01}`) |
 //! | GET, POST | `/_emulator/promotions` | the account's promotions; add one (`{"id", ...}`) |
+//! | GET, POST | `/_emulator/client-stats` | the latest [`ClientStats`] of each client that aggregates at the source (at most [`MAX_CLIENTS`], by name); report one (`{"client", "recordsIn", "aggregatesOut", "passedThrough", "openKeys"}`, replacing that client's previous report) |
 //!
 //! Payloads are validated with the same rules as `amberflo-types`; a bad one gets a 400 whose
 //! `message` names the field, e.g. `records[3]: meter_api_name must not be blank`. Errors are
@@ -97,6 +98,7 @@
 
 mod calendar;
 mod cancel;
+mod clients;
 pub mod config;
 mod console;
 pub mod cost;
@@ -112,6 +114,7 @@ mod store;
 pub mod usage;
 mod view;
 
+pub use clients::{ClientStats, MAX_CLIENT_NAME_BYTES, MAX_CLIENTS};
 pub use config::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECODED_BYTES,
     DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WORKER_THREADS, EmulatorBuilder,

@@ -24,16 +24,26 @@ Beside the Amberflo API it serves (no API key needed):
                           grouped by customer or a dimension, filtered by meter, customer
                           and time range), totals and costs, the latest records with their
                           unique ids and whether they were dropped as duplicates or
-                          cancelled, and fault injection buttons
+                          cancelled, what aggregating clients reported (records in,
+                          aggregates out, the ratio), and fault injection buttons
   /_emulator/console      what the console shows, as JSON (meter, customer, range,
-                          interval, group)
+                          interval, group), with the clients' reports
   /_emulator/stats        counters (records, requests, duplicates, faults)
   /_emulator/faults       GET the faults in force; POST {\"fail\": {\"count\": 3, \"status\": 503,
                           \"retryAfter\": \"2\"}, \"dropConnections\": {\"count\": 1},
                           \"latencyMs\": 500, \"rejectIds\": [...]}; DELETE to clear
   /_emulator/records      stored records (customerId, meterApiName, limit); DELETE clears
+  /_emulator/custom-records
+                          stored custom-schema records
   /_emulator/prices       per-meter prices for usage cost (POST {\"ApiCalls\": 0.01})
-  /_emulator/summary      per customer and meter totals, and the latest records";
+  /_emulator/promotions   the account's promotions; POST {\"id\": ...} adds one
+  /_emulator/summary      per customer and meter totals, and the latest records
+  /_emulator/client-stats GET what aggregating clients reported (the latest per client,
+                          at most 64); POST {\"client\": \"api-1\", \"recordsIn\": 1000,
+                          \"aggregatesOut\": 4, \"passedThrough\": 0, \"openKeys\": 2}";
+
+// `PAGES` gives the bound on clients kept.
+const _: () = assert!(amberflo_emulator::MAX_CLIENTS == 64);
 
 /// A local, in-memory Amberflo-compatible server.
 #[derive(Debug, Parser)]

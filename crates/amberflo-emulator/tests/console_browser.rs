@@ -285,6 +285,11 @@ fn the_console_shows_what_was_ingested_follows_filters_and_injects_faults() {
     let mut browser = Browser::start();
     browser.call("Page.navigate", &json!({"url": emulator.url()}));
     browser.wait_for("Number(document.body.dataset.generation) >= 1");
+    // No client reported aggregation yet: the section is hidden.
+    assert_eq!(
+        browser.eval("document.getElementById('clients-section').hidden"),
+        true
+    );
 
     // Tiles agree with the tables: 6 stored records (the duplicate dropped), customers from
     // the records and the API alike.
@@ -350,6 +355,39 @@ fn the_console_shows_what_was_ingested_follows_filters_and_injects_faults() {
         1
     );
 
+    // What aggregating clients report appears, one line per client, the latest report each.
+    let port = emulator.addr().port().to_string();
+    let report = |client: &str, records_in: u64, aggregates_out: u64| {
+        let body = json!({"client": client, "recordsIn": records_in,
+            "aggregatesOut": aggregates_out, "passedThrough": 7, "openKeys": 12});
+        let (status, reply) = http(&port, "POST", "/_emulator/client-stats", &body.to_string());
+        assert_eq!(status, 200, "{reply}");
+    };
+    report("simulator-1", 1_000, 9);
+    report("api", 10, 0);
+    report("batch", 1_000, 3);
+    report("simulator-1", 1_200_000, 3_000);
+    browser.wait_for("document.querySelectorAll('#clients li').length === 3");
+    browser.wait_for(
+        "document.querySelector(\"#clients li[data-client='simulator-1'] .figures\").textContent.startsWith('1,200,000')",
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('clients-section').hidden"),
+        false
+    );
+    let clients: Vec<String> = serde_json::from_value(
+        browser.eval("[...document.querySelectorAll('#clients li')].map(li => li.textContent)"),
+    )
+    .unwrap();
+    assert_eq!(
+        clients,
+        [
+            "api: 10 records in → 0 aggregates (no aggregate yet), 7 passed through, 12 open keys",
+            "batch: 1,000 records in → 3 aggregates (333.3×), 7 passed through, 12 open keys",
+            "simulator-1: 1,200,000 records in → 3,000 aggregates (400×), 7 passed through, 12 open keys",
+        ]
+    );
+
     if let Ok(path) = std::env::var("AMBERFLO_CONSOLE_SCREENSHOT") {
         browser.choose("meter", "");
         browser.choose("group", "customer");
@@ -362,7 +400,6 @@ fn the_console_shows_what_was_ingested_follows_filters_and_injects_faults() {
     }
 
     // Faults from the page: the next ingest is refused, until cleared.
-    let port = emulator.addr().port().to_string();
     let body = r#"[{"uniqueId":"f1","meterApiName":"ApiCalls","meterValue":1,"customerId":"c1","meterTimeInMillis":1765000000000}]"#;
     browser.eval("document.querySelector('[data-preset=storm503]').click()");
     browser.wait_for("document.getElementById('faults-state').textContent.includes('503')");

@@ -307,7 +307,8 @@ impl Client {
     }
 
     /// Waits until everything enqueued before this call is delivered or handed to the error
-    /// callback. Safe to call from any thread, including inside an async runtime (it blocks
+    /// callback. With [aggregation](ClientBuilder::aggregate), the open aggregates are sent
+    /// first, early (later records of their windows go into new ones). Safe to call from any thread, including inside an async runtime (it blocks
     /// the thread; prefer [`flush_async`](Self::flush_async) there).
     ///
     /// # Errors

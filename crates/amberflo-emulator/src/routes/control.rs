@@ -1,11 +1,12 @@
 //! The emulator's own routes under `/_emulator/`: faults, stored records, stats, the
-//! per-customer summary, and the console data the page at `/` polls. They need no API key
-//! and ignore faults.
+//! per-customer summary, what aggregating clients report, and the console data the page at
+//! `/` polls. They need no API key and ignore faults.
 
 use http::StatusCode;
 
 use super::Handled;
 use crate::FaultSettings;
+use crate::clients::ClientReport;
 use crate::console::ConsoleQuery;
 use crate::server::respond::{self, Failure};
 use crate::server::{ApiRequest, Shared};
@@ -111,7 +112,23 @@ pub(super) fn console(shared: &Shared, request: &ApiRequest) -> Handled {
     }
     view["tiles"] = tiles;
     view["faults"] = serde_json::to_value(shared.faults.settings()).unwrap_or_default();
+    view["clients"] = serde_json::to_value(shared.clients.list()).unwrap_or_default();
     Ok(respond::json(StatusCode::OK, &view))
+}
+
+/// `GET` the latest report of each aggregating client (by name); `POST` a client's report
+/// (`{"client", "recordsIn", "aggregatesOut", "passedThrough", "openKeys"}`) to replace its
+/// previous one. Answers the stored report to a `POST`.
+pub(super) fn client_stats(shared: &Shared, request: &ApiRequest) -> Handled {
+    if request.method == http::Method::POST {
+        let report: ClientReport = request.json("client stats", shared.config.max_decoded_bytes)?;
+        let stats = report
+            .into_stats(amberflo_types::now_millis())
+            .map_err(Failure::bad_request)?;
+        shared.clients.report(stats.clone());
+        return Ok(respond::json(StatusCode::OK, &stats));
+    }
+    Ok(respond::json(StatusCode::OK, &shared.clients.list()))
 }
 
 pub(super) fn summary(shared: &Shared) -> Handled {

@@ -31,7 +31,7 @@
 //! | GET, POST, DELETE | `/_emulator/faults` | `control` |
 //! | GET, DELETE | `/_emulator/records` | `control` |
 //! | GET | `/_emulator/custom-records`, `/_emulator/stats`, `/_emulator/summary`, `/_emulator/console` | `control` |
-//! | GET, POST | `/_emulator/prices`, `/_emulator/promotions` | `control` |
+//! | GET, POST | `/_emulator/prices`, `/_emulator/promotions`, `/_emulator/client-stats` | `control` |
 //!
 //! A trailing `/` is ignored (`/ingest/` is `/ingest`).
 
@@ -93,6 +93,7 @@ pub(crate) enum Route {
     Stats,
     Summary,
     Console,
+    ClientStats,
 }
 
 impl Route {
@@ -129,6 +130,7 @@ impl Route {
             "/_emulator/stats" => Route::Stats,
             "/_emulator/summary" => Route::Summary,
             "/_emulator/console" => Route::Console,
+            "/_emulator/client-stats" => Route::ClientStats,
             _ => return Route::with_segment(path),
         };
         Some(route)
@@ -169,6 +171,7 @@ impl Route {
                 | Route::Stats
                 | Route::Summary
                 | Route::Console
+                | Route::ClientStats
         )
     }
 
@@ -191,7 +194,9 @@ impl Route {
                 &[Method::GET, Method::DELETE]
             }
             Route::Meter(_) => &[Method::DELETE],
-            Route::Prices | Route::TestPromotions => &[Method::GET, Method::POST],
+            Route::Prices | Route::TestPromotions | Route::ClientStats => {
+                &[Method::GET, Method::POST]
+            }
             Route::Pricing => &[Method::GET, Method::POST],
             Route::Faults => &[Method::GET, Method::POST, Method::DELETE],
             _ => &[Method::GET],
@@ -260,6 +265,7 @@ pub(crate) fn dispatch(shared: &Shared, route: &Route, request: &ApiRequest) -> 
         Route::Stats => control::stats(shared),
         Route::Summary => control::summary(shared),
         Route::Console => control::console(shared, request),
+        Route::ClientStats => control::client_stats(shared, request),
     };
     handled.unwrap_or_else(Failure::into_reply)
 }
@@ -301,6 +307,11 @@ mod tests {
         assert_eq!(Route::resolve("/customers/a/b"), None);
         assert_eq!(Route::resolve("/nope"), None);
         assert!(!Route::Stats.is_api());
+        assert_eq!(
+            Route::resolve("/_emulator/client-stats"),
+            Some(Route::ClientStats)
+        );
+        assert!(!Route::ClientStats.is_api());
         assert!(Route::Invoices.is_api());
     }
 }

@@ -1,5 +1,5 @@
 //! The pages a person looks at: the live dashboard at `/` (self-contained HTML whose inline
-//! script polls `/_emulator/stats` and `/_emulator/summary` every second), and the emulated
+//! script polls `/_emulator/console` every 2 seconds), and the emulated
 //! customer portal at `/portal/<token>` that `POST /session` links to.
 
 use http::StatusCode;

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 pub(crate) use request::ApiRequest;
 
+use crate::clients::ClientBoard;
 use crate::config::EmulatorBuilder;
 use crate::stats::Counters;
 use crate::{Faults, Stats, Store};
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// What aggregating clients reported (`/_emulator/client-stats`).
+    pub(crate) clients: ClientBoard,
     pub(crate) base_url: String,
 }
 
@@ -41,6 +44,7 @@ impl Shared {
             store: Store::with_max_decoded_bytes(config.max_decoded_bytes),
             faults,
             counters: Counters::default(),
+            clients: ClientBoard::default(),
             base_url,
             config,
         }

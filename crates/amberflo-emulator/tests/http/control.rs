@@ -24,6 +24,16 @@ async fn page_is_self_contained_html() {
     let html = response.text().await.expect("html");
     assert!(html.contains("<title>Amberflo emulator</title>"));
     assert!(html.contains("/_emulator/console") && html.contains("/_emulator/faults"));
+    // Aggregating clients' reports, from the console data, in the promised wording.
+    assert!(html.contains(r#"<ul id="clients">"#) && html.contains("view.clients"));
+    for words in [
+        "\" records in → \"",
+        "\" aggregates (\"",
+        "\" passed through, \"",
+        "\" open keys\"",
+    ] {
+        assert!(html.contains(words), "the page writes {words}");
+    }
     assert!(
         !html.contains("src=") && !html.contains("href=\"http"),
         "no assets from elsewhere: the page works offline"

@@ -3,6 +3,7 @@
 
 mod billing;
 mod catalog;
+mod clients;
 mod control;
 mod customers;
 mod faults;

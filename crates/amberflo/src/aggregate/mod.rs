@@ -45,6 +45,8 @@
 //!   is, un-aggregated, and counted in [`AggregationStats::passed_through`]. So is a record
 //!   that cancels an earlier one (`aflo.cancel_previous_resource_event`), which only makes
 //!   sense on its own.
+//! * While the delivery queue cannot take the aggregates (an outage), cells stay open and
+//!   keep folding; at most about as many aggregates as the bound wait in memory for it.
 //! * Records of other meters flow as before.
 //!
 //! Sums are computed in `f64`: exact for whole numbers up to 2^53, otherwise they may differ

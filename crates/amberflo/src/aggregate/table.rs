@@ -234,6 +234,8 @@ impl Table {
         // Checked under the shard's lock, which the final close takes after setting it: a
         // record is either swept by it or handed back.
         if self.closed.load(Ordering::SeqCst) {
+            drop(shard);
+            self.passed_through.fetch_add(1, Ordering::Relaxed);
             return Fold::Declined(record);
         }
         if let Some(cell) = cells.get_mut(&key)
@@ -276,7 +278,15 @@ impl Table {
     ///
     /// A cell is due once its window has ended and nothing was folded into it for the grace,
     /// or at the latest one window length after that (a key fed without pause).
+    ///
+    /// A timed close does nothing while the outbox holds `max_open` aggregates or more (the
+    /// delivery queue is full, Amberflo down): cells stay open and go on folding, and past the
+    /// bound records are handed back, so memory stays bounded and the caller sees the
+    /// back-pressure as with any full queue.
     pub(crate) fn close(&self, now_ms: Option<i64>) -> usize {
+        if now_ms.is_some() && lock(&self.outbox).len() >= self.max_open {
+            return 0;
+        }
         let mut due: HashMap<CellKey, Cell> = HashMap::new();
         let mut overflowed = Vec::new();
         for shard in &self.shards {
@@ -690,6 +700,33 @@ mod tests {
         table.close(None);
         let values: Vec<f64> = sent(&table).iter().map(MeterRecord::meter_value).collect();
         assert_eq!(values, [huge, huge, huge]);
+    }
+
+    #[test]
+    fn aggregation_keeps_cells_open_while_the_outbox_waits_for_room() {
+        let aggregation =
+            Aggregation::sum("ApiCalls", Duration::from_secs(60)).grace(Duration::ZERO);
+        let table = table(&[aggregation], 2);
+        let later = T0 + 2 * MINUTE;
+        fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
+        fold(&table, &[record("ApiCalls", 1.0, "b", T0, "eu")], T0);
+        assert_eq!(table.close(Some(later)), 2);
+        // The delivery queue took nothing: the outbox holds the bound.
+        fold(&table, &[record("ApiCalls", 1.0, "c", T0, "eu")], T0);
+        assert_eq!(table.close(Some(later)), 0);
+        assert_eq!(table.stats().open_keys, 1);
+        assert_eq!(sent(&table).len(), 2);
+        assert_eq!(table.close(Some(later)), 1);
+    }
+
+    #[test]
+    fn aggregation_hands_records_back_once_closed_for_good() {
+        let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
+        fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
+        assert_eq!(table.close_for_good(), 1);
+        let late = record("ApiCalls", 2.0, "a", T0, "eu");
+        assert_eq!(fold(&table, std::slice::from_ref(&late), T0), [late]);
+        assert_eq!(table.stats().passed_through, 1);
     }
 
     #[test]

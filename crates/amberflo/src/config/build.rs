@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use amberflo_batcher::defaults::MAX_CAPACITY;
 use amberflo_batcher::{Batcher, BatcherBuilder};
+use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
 use amberflo_types::MeterRecord;
 
 use crate::aggregate::{Aggregator, Outlet};
-use amberflo_batcher::defaults::MAX_CAPACITY;
-use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
-
 use crate::client::{Client, Settings};
 use crate::error::Error;
 use crate::runtime::IoRuntime;
