@@ -192,24 +192,24 @@ async fn needs_no_key_ignores_faults_and_is_not_api_traffic() {
     assert_eq!(response.headers()["allow"], "GET, POST");
 }
 
+/// The console view the page polls.
+async fn console(harness: &Harness) -> Value {
+    harness
+        .get("/_emulator/console")
+        .await
+        .json()
+        .await
+        .expect("console")
+}
+
 #[tokio::test]
 async fn the_console_view_carries_the_reports() {
     let harness = Harness::new();
-    let view: Value = harness
-        .get("/_emulator/console")
-        .await
-        .json()
-        .await
-        .expect("console");
+    let view = console(&harness).await;
     assert_eq!(view["clients"], json!([]));
     post(&harness, &report("zeta", 90, 3)).await;
     post(&harness, &report("alpha", 10, 0)).await;
-    let view: Value = harness
-        .get("/_emulator/console")
-        .await
-        .json()
-        .await
-        .expect("console");
+    let view = console(&harness).await;
     let clients = view["clients"].as_array().expect("a clients array");
     assert_eq!(clients.len(), 2);
     assert_eq!(clients[0]["client"], "alpha", "by name");

@@ -147,8 +147,7 @@ impl Aggregator {
             // The closer does not panic; if it did, the panic hook reported it.
             let _ = closer.join();
         }
-        shared.table.close_for_good();
-        let mut outbox = shared.table.take_outbox();
+        let mut outbox = shared.table.close_for_good();
         while let Some(record) = outbox.pop_front() {
             let left = deadline.left();
             if let Err(refused) = shared.outlet.records.send_timeout(record, left) {
@@ -205,8 +204,13 @@ impl Shared {
                 Err(refused) if refused.is_full() => {
                     outbox.push_front(refused.into_inner());
                     let left = outbox.len();
-                    self.table.put_back(outbox);
-                    return left;
+                    return match self.table.put_back(outbox) {
+                        Ok(()) => left,
+                        Err(after_shutdown) => {
+                            self.fail(after_shutdown);
+                            0
+                        }
+                    };
                 }
                 Err(refused) => {
                     outbox.push_front(refused.into_inner());

@@ -265,10 +265,11 @@ impl Table {
             opened_ms: now_ms,
             last_ms: now_ms,
         };
+        // Counted before a close can take it (under the shard's lock), so the gauge never
+        // goes below zero.
+        self.open.fetch_add(1, Ordering::Relaxed);
         cells.insert(owned_key(&key), cell);
         *folded += 1;
-        drop(shard);
-        self.open.fetch_add(1, Ordering::Relaxed);
         Fold::Folded
     }
 
@@ -323,10 +324,17 @@ impl Table {
         count
     }
 
-    /// From now on every fold declines; then closes every cell. For shutdown.
-    pub(crate) fn close_for_good(&self) -> usize {
-        self.closed.store(true, Ordering::SeqCst);
-        self.close(None)
+    /// From now on every fold declines, then closes every cell; returns the outbox. For
+    /// shutdown.
+    pub(crate) fn close_for_good(&self) -> VecDeque<MeterRecord> {
+        {
+            // Under the outbox's lock, so that a `put_back` either lands before the outbox is
+            // taken or is refused.
+            let _outbox = lock(&self.outbox);
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        self.close(None);
+        self.take_outbox()
     }
 
     /// Whether `cell` is due at `now`.
@@ -346,14 +354,19 @@ impl Table {
         std::mem::take(&mut *lock(&self.outbox))
     }
 
-    /// Puts back aggregates a full queue refused, ahead of newer ones.
-    pub(crate) fn put_back(&self, mut records: VecDeque<MeterRecord>) {
-        if records.is_empty() {
-            return;
-        }
+    /// Puts back aggregates a full queue refused, ahead of newer ones; hands them back once
+    /// the table is closed for good (the shutdown may have emptied the outbox already).
+    pub(crate) fn put_back(
+        &self,
+        mut records: VecDeque<MeterRecord>,
+    ) -> Result<(), VecDeque<MeterRecord>> {
         let mut outbox = lock(&self.outbox);
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(records);
+        }
         records.append(&mut outbox);
         *outbox = records;
+        Ok(())
     }
 
     /// The counters.
@@ -723,10 +736,13 @@ mod tests {
     fn aggregation_hands_records_back_once_closed_for_good() {
         let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
         fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
-        assert_eq!(table.close_for_good(), 1);
+        assert_eq!(table.close_for_good().len(), 1);
         let late = record("ApiCalls", 2.0, "a", T0, "eu");
-        assert_eq!(fold(&table, std::slice::from_ref(&late), T0), [late]);
+        let declined = fold(&table, std::slice::from_ref(&late), T0);
+        assert_eq!(declined, std::slice::from_ref(&late));
         assert_eq!(table.stats().passed_through, 1);
+        // A queue that refused an aggregate after that: the aggregate comes back.
+        assert!(table.put_back([late].into()).is_err());
     }
 
     #[test]
