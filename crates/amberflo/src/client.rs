@@ -87,6 +87,9 @@ impl Inner {
                 None => timeout,
             };
             let records = self.records.shutdown(left);
+            if let (Some(aggregator), Ok(())) = (&self.aggregator, &records) {
+                aggregator.delivered_all();
+            }
             // The custom shutdown is bounded by `timeout` and never panics.
             records.and(custom.join().unwrap_or(Ok(())))
         })
@@ -330,16 +333,10 @@ impl Client {
         let deadline = Deadline::after(timeout);
         let records = self.inner.records.flush_async(timeout);
         let custom = self.inner.custom.flush_async(timeout);
-        let aggregation = self
-            .inner
-            .aggregator
-            .clone()
-            .map(|aggregator| (aggregator, Arc::clone(&self.inner.records)));
+        let aggregator = self.inner.aggregator.clone();
         async move {
-            if let Some((aggregator, queue)) = aggregation {
-                aggregator.flush(timeout).await?;
-                let left = deadline.left();
-                queue.flush_async(left).await?;
+            if let Some(aggregator) = aggregator {
+                aggregator.flush(deadline.left()).await?;
             }
             records.await?;
             custom.await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use amberflo::aggregate::{Aggregation, MAX_GRACE};
 use amberflo::types::{AggregationType, EpochMillis, TimeGroupingInterval, TimeRange, UsageQuery};
-use amberflo::{Client, ClientBuilder, Error, FailedBatch, MeterRecord};
+use amberflo::{Client, ClientBuilder, Error, FailedBatch, MeterRecord, RetryPolicy};
 use amberflo_batcher::block_on as run;
 use amberflo_emulator::Emulator;
 
@@ -225,13 +225,52 @@ fn aggregation_settings_are_checked_at_build_naming_the_meter() {
         unique.contains("\"Users\" is of type \"active_users\""),
         "{unique}"
     );
+}
+
+#[test]
+fn aggregation_with_a_spool_delivers_what_an_outage_held_after_a_restart() {
+    let server = Emulator::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let spooled = refused(
-        builder(&server)
+    let aggregated = |builder: ClientBuilder| {
+        builder
             .spool(dir.path())
-            .aggregate(Aggregation::sum("ApiCalls", minute)),
+            .aggregate(Aggregation::sum("ApiCalls", Duration::from_secs(60)))
+    };
+    // Amberflo unreachable, and retries that would outlast the shutdown: the aggregates stay
+    // on disk.
+    let down = aggregated(
+        Client::builder()
+            .api_key("test-key")
+            .endpoint("http://127.0.0.1:1")
+            .retry_policy(RetryPolicy::new([Duration::from_secs(3_600)])),
+    )
+    .build()
+    .unwrap();
+    let mut expected = 0.0;
+    for i in 0..1_000 {
+        let value = (i % 5 + 1) as f64;
+        expected += value;
+        let record = MeterRecord::builder("ApiCalls", value, format!("customer-{}", i % 10))
+            .meter_time(EpochMillis::new(T0 + (i % 3) * 60_000))
+            .build()
+            .unwrap();
+        down.meter_record(record).unwrap();
+    }
+    let outage = down.shutdown(Duration::from_millis(300)).unwrap_err();
+    assert!(outage.to_string().contains("left on the spool"), "{outage}");
+    drop(down);
+
+    // Built without aggregating: what the journal holds is delivered all the same.
+    let up = builder(&server).spool(dir.path()).build().unwrap();
+    up.shutdown(WAIT).unwrap();
+    let records = server.records();
+    assert_eq!(records.len(), 30, "one aggregate per customer and window");
+    assert_eq!(
+        records.iter().map(MeterRecord::meter_value).sum::<f64>(),
+        expected
     );
-    assert!(spooled.contains("spool"), "{spooled}");
+    // The spool's copy of each aggregate and the journal's are the same event.
+    assert_eq!(server.stats().duplicates_dropped, 30);
 }
 
 #[test]

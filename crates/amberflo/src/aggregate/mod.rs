@@ -25,8 +25,9 @@
 //!   dimensions) and the window holding its meter time (windows are aligned to the Unix
 //!   epoch, so 60 s windows start on the minute and 1 h windows on the hour, UTC). Each thread
 //!   folds into a shard of its own, so producers rarely share a lock.
-//! * A cell is sent as one meter record once its window has ended and no record came for it
-//!   for the [grace](Aggregation::grace) (but no later than one window length after that):
+//! * A cell is sent as one meter record once its window has ended and no record came for the
+//!   window for the [grace](Aggregation::grace) (but no later than one window length after
+//!   that):
 //!   meter time = window start, the key's dimensions, the value the
 //!   [function](AggregateFunction) computed, and a **deterministic unique id** derived from
 //!   the client's [instance id](crate::ClientBuilder::aggregation_instance_id), the key, the
@@ -40,22 +41,30 @@
 //! * A background thread (`amberflo-aggregate`) closes due cells (a key's cells of every
 //!   shard merged into one aggregate) and hands the aggregates to the delivery queue, which
 //!   sends, retries and reports failures as for any record.
+//! * With a [spool](crate::ClientBuilder::spool), every record of an aggregated meter is
+//!   appended to a journal (`aggregate/` in the spool's directory, synced as the spool's
+//!   [`FsyncPolicy`](crate::FsyncPolicy) says) before `meter` returns, and so is each window's
+//!   close; the window is the unit of acknowledgement: its records stay on disk until its
+//!   aggregates are delivered (or handed to the error callback). After a crash or `kill -9`,
+//!   the next client replays the journal: the windows closed and not acknowledged give the
+//!   same aggregates again (same records in the same order: same values, same ids, so
+//!   Amberflo drops what it already has), and the windows left open are closed at once. With
+//!   a journal, folding takes one lock for all threads and a `write` per record, like the
+//!   spool.
 //! * The open cells are bounded ([`ClientBuilder::aggregation_max_open_keys`](crate::ClientBuilder::aggregation_max_open_keys),
 //!   100,000 by default, across meters and windows): past the bound a record is sent as it
 //!   is, un-aggregated, and counted in [`AggregationStats::passed_through`]. So is a record
 //!   that cancels an earlier one (`aflo.cancel_previous_resource_event`), which only makes
-//!   sense on its own.
+//!   sense on its own, and one that would take its cell's sum past `f64::MAX`.
 //! * While the delivery queue cannot take the aggregates (an outage), cells stay open and
 //!   keep folding; at most about as many aggregates as the bound wait in memory for it.
 //! * Records of other meters flow as before.
 //!
 //! Sums are computed in `f64`: exact for whole numbers up to 2^53, otherwise they may differ
 //! from a sum Amberflo computes over the raw records in the last bits.
-//!
-//! Not yet: aggregation together with a [spool](crate::ClientBuilder::spool) (the window
-//! would have to be the spool's unit of acknowledgement; `build` refuses the combination).
 
 mod id;
+mod journal;
 mod stage;
 mod table;
 

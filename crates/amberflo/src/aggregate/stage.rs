@@ -2,14 +2,16 @@
 //! on their own threads, and a closer thread sends due cells on to the client's records queue.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use amberflo_batcher::{Batcher, DeliveryError, FlushError};
+use amberflo_batcher::{Batcher, BuildError, DeliveryError, FlushError, FsyncPolicy};
 use amberflo_types::{MeterRecord, Uuid, now_millis};
 
+use super::journal::Journal;
 use super::table::{Fold, Plan, Table};
 use super::{Aggregation, AggregationStats};
 use crate::config::{ErrorCallback, FailedBatch};
@@ -30,6 +32,10 @@ pub(crate) struct Aggregator {
 struct Shared {
     table: Table,
     outlet: Outlet,
+    /// The journal is synced at every tick (a spool under `FsyncPolicy::Every`).
+    sync_every_tick: bool,
+    /// With a journal: the last round acknowledged.
+    acknowledged: Mutex<Option<u64>>,
     /// Unix milliseconds as of the closer's last tick: what a fold stamps its cell with.
     clock: AtomicI64,
     stopped: Mutex<bool>,
@@ -49,22 +55,37 @@ impl Aggregator {
     /// ids in `instance`'s namespace.
     pub(crate) fn start(
         aggregations: Vec<Aggregation>,
-        instance: Uuid,
+        instance: Option<Uuid>,
         max_open: usize,
         outlet: Outlet,
+        journal: Option<(PathBuf, FsyncPolicy)>,
     ) -> Result<Self, Error> {
         let plans = aggregations.iter().map(Plan::from).collect();
-        // A shard per producer thread on most machines, without a huge table on a big one.
-        let shards = std::thread::available_parallelism()
-            .map_or(4, usize::from)
-            .saturating_mul(4)
-            .clamp(8, 256);
-        let table = Table::new(plans, instance, max_open, shards);
+        let fsync = journal.as_ref().map(|(_, fsync)| *fsync);
+        let table = match journal {
+            Some((dir, fsync)) => {
+                let (journal, replayed, instance) = Journal::open(&dir, fsync, instance)
+                    .map_err(|source| Error::Batching(BuildError::Spool { dir, source }))?;
+                Table::journaled(plans, instance, max_open, journal, replayed)
+            }
+            None => {
+                // A shard per producer thread on most machines, without a huge table on a
+                // big one.
+                let shards = std::thread::available_parallelism()
+                    .map_or(4, usize::from)
+                    .saturating_mul(4)
+                    .clamp(8, 256);
+                let instance = instance.unwrap_or_else(Uuid::new_v4);
+                Table::new(plans, instance, max_open, shards)
+            }
+        };
         let tick = Duration::from_millis((table.shortest_window_ms() / 4).max(50) as u64)
             .min(LONGEST_TICK);
         let shared = Arc::new(Shared {
             table,
             outlet,
+            sync_every_tick: matches!(fsync, Some(FsyncPolicy::Every(_))),
+            acknowledged: Mutex::new(None),
             clock: AtomicI64::new(now_millis()),
             stopped: Mutex::new(false),
             wake: Condvar::new(),
@@ -116,10 +137,13 @@ impl Aggregator {
     /// Closes every open cell and hands the aggregates to the records queue, within
     /// `timeout`. Aggregates the queue had no room for by then stay in the outbox for the
     /// closer.
+    /// Then waits for the records queue to deliver them; with a journal, acknowledges them
+    /// there.
     pub(crate) async fn flush(&self, timeout: Duration) -> Result<(), Error> {
         let shared = &*self.shared;
         let deadline = Deadline::after(timeout);
         shared.table.close(None);
+        let round = shared.table.last_round();
         while shared.hand_over() > 0 {
             let left = deadline.left();
             if left.is_zero() {
@@ -128,7 +152,16 @@ impl Aggregator {
             // Let the records queue drain, then offer the rest again.
             shared.outlet.records.flush_async(left).await?;
         }
+        shared.outlet.records.flush_async(deadline.left()).await?;
+        shared.acknowledge_through(round);
         Ok(())
+    }
+
+    /// The records queue shut down having delivered everything (or handed it to the error
+    /// callback): with a journal, every round is acknowledged.
+    pub(crate) fn delivered_all(&self) {
+        let shared = &*self.shared;
+        shared.acknowledge_through(shared.table.last_round());
     }
 
     /// Stops the closer, closes every cell for good (later records of aggregated meters go to
@@ -181,7 +214,17 @@ impl Shared {
             let now = now_millis();
             self.clock.store(now, Ordering::Relaxed);
             self.table.close(Some(now));
-            self.hand_over();
+            let round = self.table.last_round();
+            if self.sync_every_tick {
+                self.table.sync_journal();
+            }
+            if self.hand_over() == 0 && round > *lock(&self.acknowledged) {
+                // Every round up to `round` is in the records queue: once it delivered what
+                // it holds now, they are.
+                if amberflo_batcher::block_on(self.outlet.records.flush_async(tick)).is_ok() {
+                    self.acknowledge_through(round);
+                }
+            }
             stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
             if !*stopped {
                 stopped = self
@@ -190,6 +233,17 @@ impl Shared {
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
+        }
+    }
+
+    /// With a journal: every round up to `round` was delivered.
+    fn acknowledge_through(&self, round: Option<u64>) {
+        let mut acknowledged = lock(&self.acknowledged);
+        if let Some(round) = round
+            && Some(round) > *acknowledged
+        {
+            self.table.acknowledge_through(round);
+            *acknowledged = Some(round);
         }
     }
 
@@ -241,4 +295,9 @@ impl Shared {
             ),
         }
     }
+}
+
+/// Locks `mutex`, whose data stays consistent at every step.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

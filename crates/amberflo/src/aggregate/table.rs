@@ -9,17 +9,18 @@
 //! No clock and no threads here: callers pass the time, so the rules are tested directly.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use amberflo_types::{Dimensions, EpochMillis, MeterRecord, RecordLimits, UniqueId, Uuid};
 use compact_str::CompactString;
-use hashbrown::hash_map::Entry;
+use hashbrown::hash_map::{Entry, EntryRef};
 use hashbrown::{Equivalent, HashMap};
 
 use super::id::{IdSource, aggregate_id};
+use super::journal::{FileCounts, Journal, Replayed};
 use super::{AggregateFunction, Aggregation, AggregationStats};
 
 /// One aggregated meter, as the table applies it.
@@ -86,6 +87,9 @@ struct ShardState {
     cells: HashMap<CellKey, Cell>,
     /// Records folded into this shard.
     folded: u64,
+    /// With a spool, the journal (then the table has this one shard): a record is appended
+    /// to it, and a window's close written, under the same lock as the cells change.
+    journal: Option<Journal>,
 }
 
 /// Tables are numbered as they are made, for the threads' shard caches.
@@ -166,6 +170,8 @@ struct Cell {
     value: f64,
     /// The smallest unique id folded in (what the aggregate's id is derived from).
     first_member: UniqueId,
+    /// With a journal: how many of its records each journal file holds.
+    files: FileCounts,
     /// When it was opened and last folded into (Unix milliseconds).
     opened_ms: i64,
     last_ms: i64,
@@ -175,17 +181,88 @@ impl Table {
     /// A table for `plans` (meter names unique) in `shards` shards, sending aggregates with
     /// ids in `instance`'s namespace, with about `max_open` open cells at most.
     pub(crate) fn new(plans: Vec<Plan>, instance: Uuid, max_open: usize, shards: usize) -> Self {
+        Table::with_journal(plans, instance, max_open, shards, None)
+    }
+
+    /// A table kept in `journal` (one shard), after its replay: the aggregates of the rounds
+    /// `replayed` holds go to the outbox, and its open cells are closed at once, in a round
+    /// of their own (a restart closes windows early, like a flush).
+    pub(crate) fn journaled(
+        plans: Vec<Plan>,
+        instance: Uuid,
+        max_open: usize,
+        mut journal: Journal,
+        replayed: Replayed,
+    ) -> Self {
+        let mut aggregates = VecDeque::new();
+        let rounds = replayed.rounds.into_values().flatten();
+        let mut windows: Vec<(String, i64)> = replayed
+            .open
+            .iter()
+            .map(|cell| (cell.meter.clone(), cell.window_start_ms))
+            .collect();
+        windows.sort();
+        windows.dedup();
+        let mut members = FileCounts::new();
+        for cell in &replayed.open {
+            for (&seq, &count) in &cell.files {
+                *members.entry(seq).or_default() += count;
+            }
+        }
+        let names: Vec<(&str, i64)> = windows.iter().map(|(m, w)| (m.as_str(), *w)).collect();
+        let recovered = match names.is_empty() {
+            true => Vec::new(),
+            false => match journal.close(&names, members) {
+                Ok(_) => replayed.open,
+                Err(error) => {
+                    // Left open on disk: the next start tries again.
+                    tracing::error!(%error, "amberflo: cannot close the replayed aggregation windows");
+                    Vec::new()
+                }
+            },
+        };
+        for cell in rounds.chain(recovered) {
+            aggregates.extend(aggregate_record(
+                instance,
+                &IdSource {
+                    meter: &cell.meter,
+                    customer: &cell.customer,
+                    dimensions: cell.dimensions.as_ref(),
+                    window_start_ms: cell.window_start_ms,
+                    window_ms: cell.window_ms,
+                    first_member: &cell.first_member,
+                },
+                cell.value,
+            ));
+        }
+        let table = Table::with_journal(plans, instance, max_open, 1, Some(journal));
+        table
+            .aggregates_out
+            .store(aggregates.len() as u64, Ordering::Relaxed);
+        *lock(&table.outbox) = aggregates;
+        table
+    }
+
+    fn with_journal(
+        plans: Vec<Plan>,
+        instance: Uuid,
+        max_open: usize,
+        shards: usize,
+        journal: Option<Journal>,
+    ) -> Self {
         let by_meter = plans
             .iter()
             .enumerate()
             .map(|(index, plan)| (plan.meter.clone(), index))
             .collect();
+        let shards: Box<[Shard]> = (0..shards.max(1)).map(|_| Shard::default()).collect();
+        lock(&shards[0].state).journal = journal;
         Table {
             plans,
             by_meter,
             instance,
             max_open,
-            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            shards,
             number: NEXT_TABLE.fetch_add(1, Ordering::Relaxed),
             next_shard: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -230,7 +307,11 @@ impl Table {
             dimensions: record.dimensions(),
         };
         let mut shard = lock(&self.thread_shard().state);
-        let ShardState { cells, folded } = &mut *shard;
+        let ShardState {
+            cells,
+            folded,
+            journal,
+        } = &mut *shard;
         // Checked under the shard's lock, which the final close takes after setting it: a
         // record is either swept by it or handed back.
         if self.closed.load(Ordering::SeqCst) {
@@ -238,47 +319,73 @@ impl Table {
             self.passed_through.fetch_add(1, Ordering::Relaxed);
             return Fold::Declined(record);
         }
-        if let Some(cell) = cells.get_mut(&key)
-            && let Some(value) = combine(function, cell.value, record.meter_value())
-        {
-            cell.value = value;
-            if record.unique_id() < &cell.first_member {
-                cell.first_member = record.unique_id().clone();
+        // Decide first, then write to the journal, then change the cell: the journal holds
+        // exactly the records folded, in the order they were.
+        let entry = cells.entry_ref(&key);
+        let value = match &entry {
+            EntryRef::Occupied(cell) => combine(function, cell.get().value, record.meter_value()),
+            EntryRef::Vacant(_) if self.open.load(Ordering::Relaxed) >= self.max_open as u64 => {
+                None
             }
-            cell.last_ms = now_ms;
-            *folded += 1;
-            return Fold::Folded;
-        }
-        // A sum that would overflow: send what the cell holds and open it again.
-        if let Some((full_key, full)) = cells.remove_entry(&key) {
-            self.open.fetch_sub(1, Ordering::Relaxed);
-            self.send_closed([(full_key, full)]);
-        }
-        if self.open.load(Ordering::Relaxed) >= self.max_open as u64 {
+            EntryRef::Vacant(_) => Some(start(function, record.meter_value())),
+        };
+        // Without room for a new cell, or a sum that would overflow: it goes out as it is.
+        let Some(value) = value else {
             drop(shard);
             self.passed_through.fetch_add(1, Ordering::Relaxed);
             return Fold::Declined(record);
-        }
-        let cell = Cell {
-            value: start(function, record.meter_value()),
-            first_member: record.unique_id().clone(),
-            opened_ms: now_ms,
-            last_ms: now_ms,
         };
-        // Counted before a close can take it (under the shard's lock), so the gauge never
-        // goes below zero.
-        self.open.fetch_add(1, Ordering::Relaxed);
-        cells.insert(owned_key(&key), cell);
+        let file = match journal {
+            None => None,
+            Some(journal) => match journal.append_record(&record, function, window_ms) {
+                Ok(file) => Some(file),
+                Err(error) => {
+                    drop(shard);
+                    tracing::error!(%error, "amberflo: cannot journal a record; it goes out un-aggregated");
+                    self.passed_through.fetch_add(1, Ordering::Relaxed);
+                    return Fold::Declined(record);
+                }
+            },
+        };
+        let cell = match entry {
+            EntryRef::Occupied(cell) => {
+                let cell = cell.into_mut();
+                if record.unique_id() < &cell.first_member {
+                    cell.first_member = record.unique_id().clone();
+                }
+                cell
+            }
+            EntryRef::Vacant(vacant) => {
+                // Counted before a close can take it (under the shard's lock), so the gauge
+                // never goes below zero.
+                self.open.fetch_add(1, Ordering::Relaxed);
+                vacant.insert_with_key(
+                    CellKey::from(&key),
+                    Cell {
+                        value,
+                        first_member: record.unique_id().clone(),
+                        files: FileCounts::new(),
+                        opened_ms: now_ms,
+                        last_ms: now_ms,
+                    },
+                )
+            }
+        };
+        cell.value = value;
+        cell.last_ms = now_ms;
+        if let Some(file) = file {
+            *cell.files.entry(file).or_default() += 1;
+        }
         *folded += 1;
         Fold::Folded
     }
 
-    /// Closes the cells due at `now_ms` (all of them with `None`: flush and shutdown), the
+    /// Closes the windows due at `now_ms` (all of them with `None`: flush and shutdown): the
     /// cells of one key in several shards merged into one aggregate, which goes to the
     /// outbox; returns how many aggregates it made.
     ///
-    /// A cell is due once its window has ended and nothing was folded into it for the grace,
-    /// or at the latest one window length after that (a key fed without pause).
+    /// A window is due once it has ended and nothing was folded into it for the grace, or at
+    /// the latest one window length after that (a window fed without pause).
     ///
     /// A timed close does nothing while the outbox holds `max_open` aggregates or more (the
     /// delivery queue is full, Amberflo down): cells stay open and go on folding, and past the
@@ -288,21 +395,51 @@ impl Table {
         if now_ms.is_some() && lock(&self.outbox).len() >= self.max_open {
             return 0;
         }
+        let mut count = 0;
         let mut due: HashMap<CellKey, Cell> = HashMap::new();
         let mut overflowed = Vec::new();
         for shard in &self.shards {
             let mut state = lock(&shard.state);
-            let taken = match now_ms {
-                None => std::mem::take(&mut state.cells)
-                    .into_iter()
-                    .collect::<Vec<_>>(),
-                Some(now) => state
-                    .cells
-                    .extract_if(|key, cell| self.is_due(key, cell, now))
-                    .collect(),
+            let ShardState { cells, journal, .. } = &mut *state;
+            let taken: Vec<(CellKey, Cell)> = match now_ms {
+                None => std::mem::take(cells).into_iter().collect(),
+                Some(now) => {
+                    let windows = self.due_windows(cells, now);
+                    cells
+                        .extract_if(|key, _| windows.contains(&(key.plan, key.window_start_ms)))
+                        .collect()
+                }
             };
-            drop(state);
+            if taken.is_empty() {
+                continue;
+            }
             self.open.fetch_sub(taken.len() as u64, Ordering::Relaxed);
+            if let Some(journal) = journal {
+                // One shard: the close is written, and its aggregates queued, under the lock
+                // (see `last_round`).
+                let mut windows: Vec<(&str, i64)> = taken
+                    .iter()
+                    .map(|(key, _)| (self.plans[key.plan].meter.as_str(), key.window_start_ms))
+                    .collect();
+                windows.sort_unstable();
+                windows.dedup();
+                let mut members = FileCounts::new();
+                for (_, cell) in &taken {
+                    for (&seq, &records) in &cell.files {
+                        *members.entry(seq).or_default() += records;
+                    }
+                }
+                if let Err(error) = journal.close(&windows, members) {
+                    tracing::error!(%error, "amberflo: cannot journal closing windows; trying again later");
+                    self.open.fetch_add(taken.len() as u64, Ordering::Relaxed);
+                    cells.extend(taken);
+                    continue;
+                }
+                count += taken.len();
+                self.send_closed(taken);
+                continue;
+            }
+            drop(state);
             for (key, cell) in taken {
                 match due.entry(key) {
                     Entry::Vacant(vacant) => {
@@ -319,9 +456,63 @@ impl Table {
                 }
             }
         }
-        let count = due.len() + overflowed.len();
+        count += due.len() + overflowed.len();
         self.send_closed(due.into_iter().chain(overflowed));
         count
+    }
+
+    /// The windows (plan, start) of `cells` due at `now`.
+    fn due_windows(&self, cells: &HashMap<CellKey, Cell>, now: i64) -> HashSet<(usize, i64)> {
+        // The latest fold and the earliest opening of each window's cells.
+        let mut windows: HashMap<(usize, i64), (i64, i64)> = HashMap::new();
+        for (key, cell) in cells {
+            let seen = windows
+                .entry((key.plan, key.window_start_ms))
+                .or_insert((cell.last_ms, cell.opened_ms));
+            seen.0 = seen.0.max(cell.last_ms);
+            seen.1 = seen.1.min(cell.opened_ms);
+        }
+        windows
+            .into_iter()
+            .filter(|&((plan, start), (last, opened))| {
+                let plan = &self.plans[plan];
+                let end = start.saturating_add(plan.window_ms);
+                let quiet = end.max(last).saturating_add(plan.grace_ms);
+                let latest = end
+                    .max(opened)
+                    .saturating_add(plan.window_ms)
+                    .saturating_add(plan.grace_ms);
+                now >= quiet.min(latest)
+            })
+            .map(|(window, _)| window)
+            .collect()
+    }
+
+    /// With a journal: the last round closed. Its aggregates are in the outbox already (or
+    /// were taken from it): once the outbox is empty, every round up to it was handed over.
+    pub(crate) fn last_round(&self) -> Option<u64> {
+        lock(&self.shards[0].state)
+            .journal
+            .as_ref()
+            .and_then(Journal::last_round)
+    }
+
+    /// With a journal: every round up to `round` was delivered (or handed to the error
+    /// callback); the journal says so, and forgets them.
+    pub(crate) fn acknowledge_through(&self, round: u64) {
+        if let Some(journal) = &mut lock(&self.shards[0].state).journal
+            && let Err(error) = journal.acknowledge_through(round)
+        {
+            // The rounds are sent again after a restart, under the same ids.
+            tracing::warn!(%error, "amberflo: cannot journal delivered aggregates");
+        }
+    }
+
+    /// With a journal under `FsyncPolicy::Every`: syncs what was written since the last call.
+    pub(crate) fn sync_journal(&self) {
+        if let Some(journal) = &mut lock(&self.shards[0].state).journal {
+            journal.sync();
+        }
     }
 
     /// From now on every fold declines, then closes every cell; returns the outbox. For
@@ -335,18 +526,6 @@ impl Table {
         }
         self.close(None);
         self.take_outbox()
-    }
-
-    /// Whether `cell` is due at `now`.
-    fn is_due(&self, key: &CellKey, cell: &Cell, now: i64) -> bool {
-        let plan = &self.plans[key.plan];
-        let end = key.window_start_ms.saturating_add(plan.window_ms);
-        let quiet = end.max(cell.last_ms).saturating_add(plan.grace_ms);
-        let latest = end
-            .max(cell.opened_ms)
-            .saturating_add(plan.window_ms)
-            .saturating_add(plan.grace_ms);
-        now >= quiet.min(latest)
     }
 
     /// Takes the outbox's aggregates, oldest first.
@@ -424,31 +603,34 @@ impl Table {
     /// The record a closed cell is sent as.
     fn aggregate(&self, key: &CellKey, cell: &Cell) -> Option<MeterRecord> {
         let plan = &self.plans[key.plan];
-        let id = aggregate_id(
-            self.instance,
-            &IdSource {
-                meter: &plan.meter,
-                customer: &key.customer,
-                dimensions: key.dimensions.as_ref(),
-                window_start_ms: key.window_start_ms,
-                window_ms: plan.window_ms,
-                first_member: &cell.first_member,
-            },
-        );
-        // The client's own limits were applied to the records folded in; an aggregate holds
-        // their names and dimensions, a finite value (`combine`) and a time no later.
-        let built = MeterRecord::builder(&*plan.meter, cell.value, &*key.customer)
-            .meter_time(EpochMillis::new(key.window_start_ms))
-            .unique_id(id)
-            .dimensions(key.dimensions.iter().flat_map(Dimensions::iter))
-            .build_with(&RecordLimits::NONE);
-        match built {
-            Ok(aggregate) => Some(aggregate),
-            // Its parts passed these checks in the records folded in: a bug if it happens.
-            Err(error) => {
-                tracing::error!(%error, meter = %plan.meter, "amberflo: an aggregate failed validation and was dropped");
-                None
-            }
+        let source = IdSource {
+            meter: &plan.meter,
+            customer: &key.customer,
+            dimensions: key.dimensions.as_ref(),
+            window_start_ms: key.window_start_ms,
+            window_ms: plan.window_ms,
+            first_member: &cell.first_member,
+        };
+        aggregate_record(self.instance, &source, cell.value)
+    }
+}
+
+/// The record of the aggregate `source` describes, of `value`, with its id in `instance`'s
+/// namespace.
+fn aggregate_record(instance: Uuid, source: &IdSource<'_>, value: f64) -> Option<MeterRecord> {
+    // The client's own limits were applied to the records folded in; an aggregate holds
+    // their names and dimensions, a finite value (`combine`) and a time no later.
+    let built = MeterRecord::builder(source.meter, value, source.customer)
+        .meter_time(EpochMillis::new(source.window_start_ms))
+        .unique_id(aggregate_id(instance, source))
+        .dimensions(source.dimensions.into_iter().flat_map(Dimensions::iter))
+        .build_with(&RecordLimits::NONE);
+    match built {
+        Ok(aggregate) => Some(aggregate),
+        // Its parts passed these checks in the records folded in: a bug if it happens.
+        Err(error) => {
+            tracing::error!(%error, meter = source.meter, "amberflo: an aggregate failed validation and was dropped");
+            None
         }
     }
 }
@@ -460,17 +642,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The owned key of a cell about to be opened.
-fn owned_key(key: &KeyOf<'_>) -> CellKey {
-    CellKey {
-        plan: key.plan,
-        window_start_ms: key.window_start_ms,
-        customer: CompactString::from(key.customer),
-        dimensions: key.dimensions.cloned(),
+impl From<&KeyOf<'_>> for CellKey {
+    fn from(key: &KeyOf<'_>) -> Self {
+        CellKey {
+            plan: key.plan,
+            window_start_ms: key.window_start_ms,
+            customer: CompactString::from(key.customer),
+            dimensions: key.dimensions.cloned(),
+        }
     }
 }
 
 /// A cell's value after its first record.
-fn start(function: AggregateFunction, value: f64) -> f64 {
+pub(super) fn start(function: AggregateFunction, value: f64) -> f64 {
     match function {
         AggregateFunction::Count => 1.0,
         _ => value,
@@ -478,7 +662,7 @@ fn start(function: AggregateFunction, value: f64) -> f64 {
 }
 
 /// A cell's value after one more record, or `None` when a sum would overflow.
-fn combine(function: AggregateFunction, current: f64, value: f64) -> Option<f64> {
+pub(super) fn combine(function: AggregateFunction, current: f64, value: f64) -> Option<f64> {
     let next = match function {
         AggregateFunction::Sum => current + value,
         AggregateFunction::Count => current + 1.0,
@@ -498,6 +682,8 @@ fn merge(function: AggregateFunction, a: &Cell, b: &Cell) -> Option<Cell> {
     Some(Cell {
         value: value.is_finite().then_some(value)?,
         first_member: a.first_member.clone().min(b.first_member.clone()),
+        // Shards are merged without a journal (which has one shard).
+        files: FileCounts::new(),
         opened_ms: a.opened_ms.min(b.opened_ms),
         last_ms: a.last_ms.max(b.last_ms),
     })
@@ -703,16 +889,17 @@ mod tests {
     }
 
     #[test]
-    fn aggregation_sends_a_sum_before_it_overflows() {
+    fn aggregation_passes_a_record_through_rather_than_overflow_a_sum() {
         let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
         let huge = f64::MAX / 1.5;
         let records: Vec<_> = (0..3)
             .map(|_| record("ApiCalls", huge, "a", T0, "eu"))
             .collect();
-        fold(&table, &records, T0);
+        assert_eq!(fold(&table, &records, T0), records[1..]);
         table.close(None);
         let values: Vec<f64> = sent(&table).iter().map(MeterRecord::meter_value).collect();
-        assert_eq!(values, [huge, huge, huge]);
+        assert_eq!(values, [huge]);
+        assert_eq!(table.stats().passed_through, 2);
     }
 
     #[test]
@@ -743,6 +930,58 @@ mod tests {
         assert_eq!(table.stats().passed_through, 1);
         // A queue that refused an aggregate after that: the aggregate comes back.
         assert!(table.put_back([late].into()).is_err());
+    }
+
+    #[test]
+    fn aggregation_with_a_journal_sends_the_same_aggregates_after_a_crash() {
+        use amberflo_batcher::FsyncPolicy;
+
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let aggregation =
+                Aggregation::sum("ApiCalls", Duration::from_secs(60)).grace(Duration::ZERO);
+            let (journal, replayed, instance) =
+                Journal::open(dir.path(), FsyncPolicy::Never, None).unwrap();
+            Table::journaled(
+                vec![Plan::from(&aggregation)],
+                instance,
+                100,
+                journal,
+                replayed,
+            )
+        };
+        let table = open();
+        let records = [
+            record("ApiCalls", 1.0, "a", T0, "eu"),
+            record("ApiCalls", 2.0, "b", T0 + 1, "eu"),
+            record("ApiCalls", 4.0, "a", T0 + 2, "eu"),
+            record("ApiCalls", 8.0, "a", T0 + MINUTE, "eu"),
+        ];
+        assert!(fold(&table, &records, T0).is_empty());
+        // The first window is due, the second not yet.
+        assert_eq!(table.close(Some(T0 + MINUTE + 1)), 2);
+        let delivered = sent(&table);
+        drop(table); // a crash before the delivery was acknowledged
+
+        let table = open();
+        let resent = sent(&table);
+        assert_eq!(resent.len(), 3, "{resent:?}");
+        for aggregate in &delivered {
+            assert!(
+                resent.contains(aggregate),
+                "{aggregate:?} is not sent again as it was"
+            );
+        }
+        // The window left open is closed at once, on its own.
+        assert!(resent.iter().any(|aggregate| {
+            aggregate.meter_time_in_millis() == T0 + MINUTE && aggregate.meter_value() == 8.0
+        }));
+        table.acknowledge_through(table.last_round().unwrap());
+        drop(table);
+        assert!(
+            sent(&open()).is_empty(),
+            "acknowledged rounds are not sent again"
+        );
     }
 
     #[test]

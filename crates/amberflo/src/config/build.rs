@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use amberflo_batcher::defaults::MAX_CAPACITY;
-use amberflo_batcher::{Batcher, BatcherBuilder};
+use amberflo_batcher::{Batcher, BatcherBuilder, SpoolConfig};
 use amberflo_transport::{ApiClient, ApiKey, BuiltinOptions, Transport, TransportKind};
 use amberflo_types::MeterRecord;
 
@@ -134,7 +134,7 @@ impl ClientBuilder {
         ))
     }
 
-    /// Refuses aggregations that are invalid, name a meter twice, or come with a spool.
+    /// Refuses aggregations that are invalid or name a meter twice.
     fn check_aggregations(&self) -> Result<(), Error> {
         let refuse = |reason: String| Error::Config {
             field: "aggregate",
@@ -152,15 +152,6 @@ impl ClientBuilder {
                 )));
             }
         }
-        if self.spool.is_some()
-            && let Some(aggregation) = self.aggregations.first()
-        {
-            return Err(refuse(format!(
-                "meter {:?}: aggregation cannot be combined with a spool yet (its cells would \
-                 be lost in a crash)",
-                aggregation.meter()
-            )));
-        }
         if self.aggregation_max_open_keys == Some(0) {
             return Err(Error::Config {
                 field: "aggregation_max_open_keys",
@@ -176,20 +167,27 @@ impl ClientBuilder {
         &self,
         records: &Arc<Batcher<MeterRecord>>,
     ) -> Result<Option<Arc<Aggregator>>, Error> {
-        if self.aggregations.is_empty() {
+        // A journal an earlier client left is delivered even when no meter is aggregated now.
+        let journal_dir = self
+            .spool
+            .as_ref()
+            .map(|spool| spool.dir().join("aggregate"));
+        if self.aggregations.is_empty() && !journal_dir.as_ref().is_some_and(|dir| dir.exists()) {
             return Ok(None);
         }
         let outlet = Outlet {
             records: Arc::clone(records),
             on_error: self.on_error.clone(),
         };
+        // With a spool, records of aggregated meters are journaled beside the spooled ones.
+        let journal = journal_dir.zip(self.spool.as_ref().map(SpoolConfig::fsync_policy));
         let aggregator = Aggregator::start(
             self.aggregations.clone(),
-            self.aggregation_instance_id
-                .unwrap_or_else(amberflo_types::Uuid::new_v4),
+            self.aggregation_instance_id,
             self.aggregation_max_open_keys
                 .unwrap_or(crate::aggregate::DEFAULT_MAX_OPEN_KEYS),
             outlet,
+            journal,
         )?;
         Ok(Some(Arc::new(aggregator)))
     }

@@ -381,9 +381,10 @@ impl ClientBuilder {
     ///
     /// `build` fails with [`Error::Config`] (field `aggregate`, the reason naming the meter)
     /// for a blank or too long name, a window that is not whole seconds from 1 s to 1 h, a
-    /// grace over 1 h, a meter given twice, a declared
-    /// [meter type](crate::aggregate::Aggregation::meter_type) the function does not suit,
-    /// or a client with a spool.
+    /// grace over 1 h, a meter given twice, or a declared
+    /// [meter type](crate::aggregate::Aggregation::meter_type) the function does not suit.
+    /// With a [spool](Self::spool), aggregation is crash-safe (see [`crate::aggregate`]); a
+    /// journal that cannot be opened fails `build` with [`Error::Batching`].
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -411,9 +412,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The namespace of this client's aggregate ids (default: a random one per client). Two
-    /// clients running at once must not share one; a client that replaces another (the same
-    /// service restarted) may, so that an aggregate it sends again is the same event.
+    /// The namespace of this client's aggregate ids (default: with a spool, the one kept in
+    /// its directory, made on first use; without, a random one per client). Two clients
+    /// running at once must not share one; a client that replaces another (the same service
+    /// restarted) may, so that an aggregate it sends again is the same event.
     pub fn aggregation_instance_id(mut self, instance: amberflo_types::Uuid) -> Self {
         self.aggregation_instance_id = Some(instance);
         self
