@@ -113,6 +113,7 @@ impl Journal {
             next_round,
             buf: Vec::new(),
         };
+        journal.refs.entry(seq).or_default();
         journal.remove_settled();
         Ok((journal, replayed, instance))
     }
@@ -130,9 +131,16 @@ impl Journal {
         payload.push(function_code(function));
         payload.extend_from_slice(&window_ms.to_le_bytes());
         record.write_compact(&mut payload);
-        let written = self.write_frame(RECORD, &payload);
+        let written = match payload.len() < MAX_FRAME {
+            true => self.write_frame(RECORD, &payload),
+            false => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "record too large for the aggregation journal",
+            )),
+        };
         self.buf = payload;
         written?;
+        // `write_all` starts a new file before a write, never after: this is the one written.
         *self.refs.entry(self.seq).or_default() += 1;
         Ok(self.seq)
     }
@@ -206,14 +214,13 @@ impl Journal {
         self.write_all(&framed)
     }
 
-    /// Writes whole frames; after a failed write, the file (which may end with part of a
-    /// frame) is left for good and a new one started.
+    /// Writes whole frames to the current file, first starting a new one when it is full (so
+    /// that the frames' file is the current one once this returns, and a file is never left
+    /// while frames written to it are not counted yet); after a failed write, the file (which
+    /// may end with part of a frame) is left for good and a new one started.
     fn write_all(&mut self, frames: &[u8]) -> io::Result<()> {
-        if frames.len() > MAX_FRAME {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "aggregation journal frame too large",
-            ));
+        if self.bytes >= FILE_BYTES {
+            self.next_file()?;
         }
         if let Err(error) = self.file.write_all(frames) {
             if let Err(error) = self.next_file() {
@@ -227,9 +234,6 @@ impl Journal {
             self.file.sync_data()?;
             self.dirty = false;
         }
-        if self.bytes >= FILE_BYTES {
-            self.next_file()?;
-        }
         Ok(())
     }
 
@@ -240,6 +244,8 @@ impl Journal {
         self.file = file;
         self.seq += 1;
         self.bytes = 0;
+        // Every file is counted, so that it goes once it holds nothing to deliver.
+        self.refs.entry(self.seq).or_default();
         self.remove_settled();
         Ok(())
     }
@@ -603,6 +609,36 @@ mod tests {
         let (journal, replayed) = open(dir.path());
         assert!(replayed.rounds.is_empty() && replayed.open.is_empty());
         assert_eq!(journal.next_round, 0, "no round left to number after");
+    }
+
+    #[test]
+    fn records_across_files_are_counted_in_the_file_that_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = open(dir.path());
+        let big = "x".repeat(900);
+        let mut members = FileCounts::new();
+        // About 11 MB: the journal moves to a second file on the way.
+        for i in 0..12_000 {
+            let record = MeterRecord::builder("ApiCalls", 1.0, "a")
+                .meter_time(EpochMillis::new(T0))
+                .dimension("blob", &big)
+                .dimension("i", i.to_string())
+                .build()
+                .unwrap();
+            let file = journal
+                .append_record(&record, AggregateFunction::Sum, 60_000)
+                .unwrap();
+            *members.entry(file).or_default() += 1;
+        }
+        assert_eq!(members.len(), 2, "{members:?}");
+        assert_eq!(journal.refs, members);
+        let round = journal.close(&[("ApiCalls", T0)], members).unwrap();
+        drop(journal);
+        let (mut journal, replayed) = open(dir.path());
+        assert_eq!(replayed.rounds[&round].len(), 12_000);
+        journal.acknowledge_through(round).unwrap();
+        drop(journal);
+        assert!(files(dir.path()).unwrap().is_empty());
     }
 
     #[test]
