@@ -87,9 +87,6 @@ impl Inner {
                 None => timeout,
             };
             let records = self.records.shutdown(left);
-            if let (Some(aggregator), Ok(())) = (&self.aggregator, &records) {
-                aggregator.delivered_all();
-            }
             // The custom shutdown is bounded by `timeout` and never panics.
             records.and(custom.join().unwrap_or(Ok(())))
         })

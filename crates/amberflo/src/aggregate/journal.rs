@@ -8,9 +8,11 @@
 //! (little-endian, the CRC over kind and payload):
 //!
 //! * record: `function: u8 | window_ms: i64 | the record's compact form`;
-//! * close: `round: u64 | window_start_ms: i64 | meter: len-prefixed text`: every cell of
-//!   that meter and window opened since the window's previous close belongs to `round`;
-//! * ack: `round: u64`: every round up to it was delivered (or handed to the error callback).
+//! * close: `round: u64 | instance: 16 bytes | window_start_ms: i64 | meter: len-prefixed
+//!   text`: every cell of that meter and window opened since the window's previous close
+//!   belongs to `round`, whose aggregate ids are derived in `instance`'s namespace;
+//! * ack: `round: u64`: every round up to it was handed to the spooled delivery queue (or to
+//!   the error callback). Every file starts with the latest one.
 //!
 //! A torn frame ends its file (only the tail can be torn: a file is never written after a
 //! failed write, nor by a later run). A file is deleted once every record and close in it
@@ -52,12 +54,17 @@ pub(crate) struct Journal {
     /// The frames of each closed, unacknowledged round, per file.
     rounds: BTreeMap<u64, FileCounts>,
     next_round: u64,
+    /// Every round up to this one was acknowledged: the first frame of every new file says so,
+    /// so that deleting the file of an older acknowledgement never brings its rounds back.
+    acknowledged: Option<u64>,
     buf: Vec<u8>,
 }
 
 /// A cell rebuilt by the replay.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplayedCell {
+    /// The namespace its round's aggregate ids were derived in (`None` while open).
+    pub(crate) instance: Option<Uuid>,
     pub(crate) meter: String,
     pub(crate) window_ms: i64,
     pub(crate) window_start_ms: i64,
@@ -78,8 +85,9 @@ pub(crate) struct Replayed {
 
 impl Journal {
     /// Opens the journal in `dir` (creating it), replays what an earlier client left, and
-    /// starts a new file. Returns the journal, the replay and the instance id (`instance`
-    /// when given, else the one kept in `dir`, else a new one, kept).
+    /// starts a new file. Returns the journal, the replay and the instance id for new
+    /// rounds (`instance` when given, else the one kept in `dir`, else a new one, kept);
+    /// replayed rounds keep the one they were closed with.
     pub(crate) fn open(
         dir: &Path,
         fsync: FsyncPolicy,
@@ -95,7 +103,7 @@ impl Journal {
         for &seq in &seqs {
             replay.read(seq, &fs::read(file_path(dir, seq))?);
         }
-        let (replayed, mut refs, rounds, next_round) = replay.finish();
+        let (replayed, mut refs, rounds, next_round, acknowledged) = replay.finish();
         // Files holding only settled frames are not counted: `remove_settled` deletes them.
         for &seq in &seqs {
             refs.entry(seq).or_default();
@@ -111,9 +119,11 @@ impl Journal {
             refs,
             rounds,
             next_round,
+            acknowledged,
             buf: Vec::new(),
         };
         journal.refs.entry(seq).or_default();
+        journal.mark_acknowledged()?;
         journal.remove_settled();
         Ok((journal, replayed, instance))
     }
@@ -146,17 +156,20 @@ impl Journal {
     }
 
     /// Writes the close of `windows` (meter, window start) as a new round whose records are
-    /// in `members`; returns the round.
+    /// in `members` and whose aggregate ids are derived in `instance`'s namespace; returns
+    /// the round.
     pub(crate) fn close(
         &mut self,
         windows: &[(&str, i64)],
         mut members: FileCounts,
+        instance: Uuid,
     ) -> io::Result<u64> {
         let round = self.next_round;
         let mut frames = Vec::new();
         for (meter, window_start_ms) in windows {
-            let mut payload = Vec::with_capacity(24 + meter.len());
+            let mut payload = Vec::with_capacity(40 + meter.len());
             payload.extend_from_slice(&round.to_le_bytes());
+            payload.extend_from_slice(instance.as_bytes());
             payload.extend_from_slice(&window_start_ms.to_le_bytes());
             put_text(&mut payload, meter);
             frame(&mut frames, CLOSE, &payload);
@@ -188,6 +201,7 @@ impl Journal {
         let mut frames = Vec::new();
         frame(&mut frames, ACK, &round.to_le_bytes());
         self.write_all(&frames)?;
+        self.acknowledged = self.acknowledged.max(Some(round));
         for round in settled {
             for (seq, count) in self.rounds.remove(&round).unwrap_or_default() {
                 if let Some(refs) = self.refs.get_mut(&seq) {
@@ -223,6 +237,11 @@ impl Journal {
             self.next_file()?;
         }
         if let Err(error) = self.file.write_all(frames) {
+            // Whatever part reached the file is cut off: frames reported unwritten must not
+            // be replayed.
+            if let Err(error) = self.file.set_len(self.bytes) {
+                tracing::error!(%error, "amberflo: cannot cut a failed write off the aggregation journal");
+            }
             if let Err(error) = self.next_file() {
                 tracing::error!(%error, "amberflo: cannot start a new aggregation journal file");
             }
@@ -231,8 +250,9 @@ impl Journal {
         self.bytes += frames.len() as u64;
         self.dirty = true;
         if self.fsync == FsyncPolicy::Always {
-            self.file.sync_data()?;
-            self.dirty = false;
+            // Written, so it survives a crash of the process either way; as with the spool, a
+            // failed sync is reported, not undone.
+            self.sync();
         }
         Ok(())
     }
@@ -246,7 +266,21 @@ impl Journal {
         self.bytes = 0;
         // Every file is counted, so that it goes once it holds nothing to deliver.
         self.refs.entry(self.seq).or_default();
+        self.mark_acknowledged()?;
         self.remove_settled();
+        Ok(())
+    }
+
+    /// Starts the current (new, empty) file with the acknowledgement of every round up to
+    /// the last one acknowledged.
+    fn mark_acknowledged(&mut self) -> io::Result<()> {
+        if let Some(round) = self.acknowledged {
+            let mut frames = Vec::new();
+            frame(&mut frames, ACK, &round.to_le_bytes());
+            self.file.write_all(&frames)?;
+            self.bytes += frames.len() as u64;
+            self.dirty = true;
+        }
         Ok(())
     }
 
@@ -269,9 +303,11 @@ impl Journal {
 }
 
 impl Drop for Journal {
-    /// Leaves no file behind that holds nothing to deliver, the current one included.
+    /// Leaves no file behind that holds nothing to deliver; the current one too, unless an
+    /// older one stays (the current one may hold the acknowledgements it needs).
     fn drop(&mut self) {
-        if self.refs.get(&self.seq).is_none_or(|refs| *refs == 0) {
+        self.remove_settled();
+        if self.refs.len() == 1 && self.refs.get(&self.seq) == Some(&0) {
             self.seq += 1;
             self.remove_settled();
         }
@@ -327,6 +363,7 @@ impl Replay {
                     record.dimensions().cloned(),
                 );
                 let cell = self.open.entry(key).or_insert_with(|| ReplayedCell {
+                    instance: None,
                     meter: record.meter_api_name().to_owned(),
                     window_ms,
                     window_start_ms,
@@ -347,12 +384,16 @@ impl Replay {
             }
             CLOSE => {
                 let round = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
-                let window_start_ms = i64::from_le_bytes(payload.get(8..16)?.try_into().ok()?);
-                let meter = get_text(payload.get(16..)?)?;
+                let instance = Uuid::from_slice(payload.get(8..24)?).ok()?;
+                let window_start_ms = i64::from_le_bytes(payload.get(24..32)?.try_into().ok()?);
+                let meter = get_text(payload.get(32..)?)?;
                 let closed: Vec<_> = self
                     .open
                     .extract_if(|key, _| key.0 == meter && key.1 == window_start_ms)
-                    .map(|(_, cell)| cell)
+                    .map(|(_, mut cell)| {
+                        cell.instance = Some(instance);
+                        cell
+                    })
                     .collect();
                 let (cells, files) = self.rounds.entry(round).or_default();
                 *files.entry(seq).or_default() += 1;
@@ -373,9 +414,17 @@ impl Replay {
         Some(())
     }
 
-    /// What is left to deliver, the files' reference counts, the rounds' files and the next
-    /// round's number.
-    fn finish(self) -> (Replayed, FileCounts, BTreeMap<u64, FileCounts>, u64) {
+    /// What is left to deliver, the files' reference counts, the rounds' files, the next
+    /// round's number (past every round closed or acknowledged) and the last acknowledged.
+    fn finish(
+        self,
+    ) -> (
+        Replayed,
+        FileCounts,
+        BTreeMap<u64, FileCounts>,
+        u64,
+        Option<u64>,
+    ) {
         let mut refs = FileCounts::new();
         let mut replayed = Replayed::default();
         let mut rounds = BTreeMap::new();
@@ -395,7 +444,8 @@ impl Replay {
             }
             replayed.open.push(cell);
         }
-        (replayed, refs, rounds, self.next_round)
+        let next_round = self.next_round.max(self.acked.map_or(0, |acked| acked + 1));
+        (replayed, refs, rounds, next_round, self.acked)
     }
 }
 
@@ -571,7 +621,9 @@ mod tests {
             record("b", 4.0, T0),
         ];
         let members = append(&mut journal, &first);
-        let round = journal.close(&[("ApiCalls", T0)], members).unwrap();
+        let round = journal
+            .close(&[("ApiCalls", T0)], members, Uuid::from_u128(9))
+            .unwrap();
         // Later records of the same window: a new cell, not part of the closed round.
         append(
             &mut journal,
@@ -599,7 +651,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut journal, _) = open(dir.path());
         let members = append(&mut journal, &[record("a", 1.0, T0)]);
-        let round = journal.close(&[("ApiCalls", T0)], members).unwrap();
+        let round = journal
+            .close(&[("ApiCalls", T0)], members, Uuid::from_u128(9))
+            .unwrap();
         journal.acknowledge_through(round).unwrap();
         drop(journal);
         assert!(
@@ -632,13 +686,98 @@ mod tests {
         }
         assert_eq!(members.len(), 2, "{members:?}");
         assert_eq!(journal.refs, members);
-        let round = journal.close(&[("ApiCalls", T0)], members).unwrap();
+        let round = journal
+            .close(&[("ApiCalls", T0)], members, Uuid::from_u128(9))
+            .unwrap();
         drop(journal);
         let (mut journal, replayed) = open(dir.path());
         assert_eq!(replayed.rounds[&round].len(), 12_000);
         journal.acknowledge_through(round).unwrap();
         drop(journal);
         assert!(files(dir.path()).unwrap().is_empty());
+    }
+
+    /// A `kill -9`: nothing is tidied up.
+    fn crash(journal: Journal) {
+        std::mem::forget(journal);
+    }
+
+    #[test]
+    fn a_round_number_is_never_used_again_below_an_acknowledgement() {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Uuid::from_u128(9);
+        let (mut journal, _) = open(dir.path());
+        let members = append(&mut journal, &[record("a", 1.0, T0)]);
+        assert_eq!(
+            journal
+                .close(&[("ApiCalls", T0)], members, instance)
+                .unwrap(),
+            0
+        );
+        crash(journal);
+        // Round 0 delivered again and acknowledged; its file goes. Then a record, and a crash.
+        let (mut journal, replayed) = open(dir.path());
+        assert_eq!(replayed.rounds.len(), 1);
+        journal.acknowledge_through(0).unwrap();
+        let members = append(&mut journal, &[record("b", 2.0, T0)]);
+        crash(journal);
+        // Only the acknowledgement says round 0 was taken: the next round is 1.
+        let (mut journal, replayed) = open(dir.path());
+        assert!(replayed.rounds.is_empty());
+        assert_eq!(totals(&replayed.open), [("b".to_owned(), T0, 2.0)]);
+        assert_eq!(
+            journal
+                .close(&[("ApiCalls", T0)], members, instance)
+                .unwrap(),
+            1
+        );
+        crash(journal);
+        let (_, replayed) = open(dir.path());
+        assert_eq!(totals(&replayed.rounds[&1]), [("b".to_owned(), T0, 2.0)]);
+    }
+
+    #[test]
+    fn deleting_a_file_of_acknowledgements_brings_no_round_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Uuid::from_u128(9);
+        let (mut journal, _) = open(dir.path());
+        // A record left open keeps the first file alive; another is closed in round 0.
+        append(&mut journal, &[record("a", 1.0, T0)]);
+        let members = append(&mut journal, &[record("b", 2.0, T0 + 60_000)]);
+        journal
+            .close(&[("ApiCalls", T0 + 60_000)], members, instance)
+            .unwrap();
+        crash(journal);
+        // Round 0 acknowledged in a file of its own.
+        let (mut journal, _) = open(dir.path());
+        journal.acknowledge_through(0).unwrap();
+        crash(journal);
+        // That file holds nothing to deliver: the next start deletes it.
+        let (journal, replayed) = open(dir.path());
+        assert!(replayed.rounds.is_empty());
+        crash(journal);
+        let (_, replayed) = open(dir.path());
+        assert!(
+            replayed.rounds.is_empty(),
+            "round 0 came back: {replayed:?}"
+        );
+        assert_eq!(totals(&replayed.open), [("a".to_owned(), T0, 1.0)]);
+    }
+
+    #[test]
+    fn a_replayed_round_keeps_the_instance_it_was_closed_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _, _) =
+            Journal::open(dir.path(), FsyncPolicy::Never, Some(Uuid::from_u128(1))).unwrap();
+        let members = append(&mut journal, &[record("a", 1.0, T0)]);
+        journal
+            .close(&[("ApiCalls", T0)], members, Uuid::from_u128(1))
+            .unwrap();
+        crash(journal);
+        let (_, replayed, instance) =
+            Journal::open(dir.path(), FsyncPolicy::Never, Some(Uuid::from_u128(2))).unwrap();
+        assert_eq!(instance, Uuid::from_u128(2));
+        assert_eq!(replayed.rounds[&0][0].instance, Some(Uuid::from_u128(1)));
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!   folds into a shard of its own, so producers rarely share a lock.
 //! * A cell is sent as one meter record once its window has ended and no record came for the
 //!   window for the [grace](Aggregation::grace) (but no later than one window length after
-//!   that):
+//!   that; decided in each thread's shard, so a key fed from several threads whose records
+//!   straggle past the grace may go out as more than one aggregate):
 //!   meter time = window start, the key's dimensions, the value the
 //!   [function](AggregateFunction) computed, and a **deterministic unique id** derived from
 //!   the client's [instance id](crate::ClientBuilder::aggregation_instance_id), the key, the
@@ -45,23 +46,30 @@
 //!   appended to a journal (`aggregate/` in the spool's directory, synced as the spool's
 //!   [`FsyncPolicy`](crate::FsyncPolicy) says) before `meter` returns, and so is each window's
 //!   close; the window is the unit of acknowledgement: its records stay on disk until its
-//!   aggregates are delivered (or handed to the error callback). After a crash or `kill -9`,
+//!   aggregates are in the spooled delivery queue (or handed to the error callback). After a crash or `kill -9`,
 //!   the next client replays the journal: the windows closed and not acknowledged give the
 //!   same aggregates again (same records in the same order: same values, same ids, so
-//!   Amberflo drops what it already has), and the windows left open are closed at once. With
-//!   a journal, folding takes one lock for all threads and a `write` per record, like the
-//!   spool.
+//!   Amberflo drops what it already has), and the windows left open are closed at once. A
+//!   window is acknowledged in the journal once its aggregates are in the (spooled) delivery
+//!   queue, which keeps them from then on. With a journal, folding takes one lock for all
+//!   threads and a `write` per record, like the spool; under
+//!   [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) it also waits for the disk, in
+//!   `meter_record_async` too.
 //! * The open cells are bounded ([`ClientBuilder::aggregation_max_open_keys`](crate::ClientBuilder::aggregation_max_open_keys),
 //!   100,000 by default, across meters and windows): past the bound a record is sent as it
 //!   is, un-aggregated, and counted in [`AggregationStats::passed_through`]. So is a record
 //!   that cancels an earlier one (`aflo.cancel_previous_resource_event`), which only makes
 //!   sense on its own, and one that would take its cell's sum past `f64::MAX`.
 //! * While the delivery queue cannot take the aggregates (an outage), cells stay open and
-//!   keep folding; at most about as many aggregates as the bound wait in memory for it.
+//!   keep folding; at most about as many aggregates as the bound wait in memory for it (after
+//!   a restart, those replayed from the journal too).
 //! * Records of other meters flow as before.
 //!
 //! Sums are computed in `f64`: exact for whole numbers up to 2^53, otherwise they may differ
-//! from a sum Amberflo computes over the raw records in the last bits.
+//! from a sum Amberflo computes over the raw records in the last bits. Amberflo's
+//! deduplication by `uniqueId` applies to aggregates, not to the records inside them: a
+//! record metered twice counts twice, and a backfill run again through an aggregating client
+//! without a spool (a new instance id) is counted again.
 
 mod id;
 mod journal;

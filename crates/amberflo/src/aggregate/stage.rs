@@ -34,8 +34,9 @@ struct Shared {
     outlet: Outlet,
     /// The journal is synced at every tick (a spool under `FsyncPolicy::Every`).
     sync_every_tick: bool,
-    /// With a journal: the last round acknowledged.
-    acknowledged: Mutex<Option<u64>>,
+    /// Held while the outbox is handed over, so that an empty outbox means every aggregate
+    /// closed before is in the records queue (see `hand_over`).
+    handing: Mutex<()>,
     /// Unix milliseconds as of the closer's last tick: what a fold stamps its cell with.
     clock: AtomicI64,
     stopped: Mutex<bool>,
@@ -85,7 +86,7 @@ impl Aggregator {
             table,
             outlet,
             sync_every_tick: matches!(fsync, Some(FsyncPolicy::Every(_))),
-            acknowledged: Mutex::new(None),
+            handing: Mutex::new(()),
             clock: AtomicI64::new(now_millis()),
             stopped: Mutex::new(false),
             wake: Condvar::new(),
@@ -137,13 +138,11 @@ impl Aggregator {
     /// Closes every open cell and hands the aggregates to the records queue, within
     /// `timeout`. Aggregates the queue had no room for by then stay in the outbox for the
     /// closer.
-    /// Then waits for the records queue to deliver them; with a journal, acknowledges them
-    /// there.
+    /// Then waits for the records queue to deliver them.
     pub(crate) async fn flush(&self, timeout: Duration) -> Result<(), Error> {
         let shared = &*self.shared;
         let deadline = Deadline::after(timeout);
         shared.table.close(None);
-        let round = shared.table.last_round();
         while shared.hand_over() > 0 {
             let left = deadline.left();
             if left.is_zero() {
@@ -153,15 +152,7 @@ impl Aggregator {
             shared.outlet.records.flush_async(left).await?;
         }
         shared.outlet.records.flush_async(deadline.left()).await?;
-        shared.acknowledge_through(round);
         Ok(())
-    }
-
-    /// The records queue shut down having delivered everything (or handed it to the error
-    /// callback): with a journal, every round is acknowledged.
-    pub(crate) fn delivered_all(&self) {
-        let shared = &*self.shared;
-        shared.acknowledge_through(shared.table.last_round());
     }
 
     /// Stops the closer, closes every cell for good (later records of aggregated meters go to
@@ -180,7 +171,9 @@ impl Aggregator {
             // The closer does not panic; if it did, the panic hook reported it.
             let _ = closer.join();
         }
+        let _handing = lock(&shared.handing);
         let mut outbox = shared.table.close_for_good();
+        let round = shared.table.last_round();
         while let Some(record) = outbox.pop_front() {
             let left = deadline.left();
             if let Err(refused) = shared.outlet.records.send_timeout(record, left) {
@@ -189,6 +182,8 @@ impl Aggregator {
                 break;
             }
         }
+        // Each aggregate is in the (spooled) records queue or went to the error callback.
+        shared.acknowledge_through(round);
     }
 }
 
@@ -214,16 +209,9 @@ impl Shared {
             let now = now_millis();
             self.clock.store(now, Ordering::Relaxed);
             self.table.close(Some(now));
-            let round = self.table.last_round();
+            self.hand_over();
             if self.sync_every_tick {
                 self.table.sync_journal();
-            }
-            if self.hand_over() == 0 && round > *lock(&self.acknowledged) {
-                // Every round up to `round` is in the records queue: once it delivered what
-                // it holds now, they are.
-                if amberflo_batcher::block_on(self.outlet.records.flush_async(tick)).is_ok() {
-                    self.acknowledge_through(round);
-                }
             }
             stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
             if !*stopped {
@@ -236,21 +224,26 @@ impl Shared {
         }
     }
 
-    /// With a journal: every round up to `round` was delivered.
+    /// With a journal: every round up to `round` is in the records queue, whose spool keeps
+    /// it from now on (or went to the error callback).
     fn acknowledge_through(&self, round: Option<u64>) {
-        let mut acknowledged = lock(&self.acknowledged);
-        if let Some(round) = round
-            && Some(round) > *acknowledged
-        {
+        if let Some(round) = round {
             self.table.acknowledge_through(round);
-            *acknowledged = Some(round);
         }
     }
 
     /// Offers the outbox to the records queue: what a full queue refuses goes back (tried
     /// again later), what a closed one refuses to the error callback. Returns how many went
-    /// back.
+    /// back. With a journal, once nothing went back, the rounds closed before it started are
+    /// acknowledged: their aggregates are in the records queue, which spools them (the
+    /// journal is only kept with a spool), so a crash from then on replays them from there.
+    ///
+    /// One hand-over at a time: another caller could otherwise find the outbox empty while
+    /// this one still holds aggregates of a round, and acknowledge it.
     fn hand_over(&self) -> usize {
+        let _handing = lock(&self.handing);
+        // Aggregates go to the outbox under the table's lock before their round can be seen.
+        let round = self.table.last_round();
         let mut outbox = self.table.take_outbox();
         while let Some(record) = outbox.pop_front() {
             match self.outlet.records.try_send(record) {
@@ -269,10 +262,11 @@ impl Shared {
                 Err(refused) => {
                     outbox.push_front(refused.into_inner());
                     self.fail(outbox);
-                    return 0;
+                    break;
                 }
             }
         }
+        self.acknowledge_through(round);
         0
     }
 

@@ -212,7 +212,7 @@ impl Table {
         let names: Vec<(&str, i64)> = windows.iter().map(|(m, w)| (m.as_str(), *w)).collect();
         let recovered = match names.is_empty() {
             true => Vec::new(),
-            false => match journal.close(&names, members) {
+            false => match journal.close(&names, members, instance) {
                 Ok(_) => replayed.open,
                 Err(error) => {
                     // Left open on disk: the next start tries again.
@@ -223,7 +223,7 @@ impl Table {
         };
         for cell in rounds.chain(recovered) {
             aggregates.extend(aggregate_record(
-                instance,
+                cell.instance.unwrap_or(instance),
                 &IdSource {
                     meter: &cell.meter,
                     customer: &cell.customer,
@@ -429,7 +429,7 @@ impl Table {
                         *members.entry(seq).or_default() += records;
                     }
                 }
-                if let Err(error) = journal.close(&windows, members) {
+                if let Err(error) = journal.close(&windows, members, self.instance) {
                     tracing::error!(%error, "amberflo: cannot journal closing windows; trying again later");
                     self.open.fetch_add(taken.len() as u64, Ordering::Relaxed);
                     cells.extend(taken);
