@@ -11,18 +11,17 @@
 //! instead of testing (hence `harness = false`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+#[path = "support/crash.rs"]
+mod crash;
+
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions};
-use std::hash::BuildHasher;
-use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use amberflo::aggregate::Aggregation;
 use amberflo::{Client, FsyncPolicy, RetryPolicy, SpoolConfig};
 use amberflo_emulator::Emulator;
+use crash::{ChildSpec, KillPoints};
 
 const CHILD: &str = "AMBERFLO_AGGREGATION_CHILD";
 /// Producer threads of each round.
@@ -44,36 +43,19 @@ fn customer(round: u64, thread: u64) -> String {
     format!("crash-{round}-{thread}")
 }
 
-/// The file where producer `thread` keeps its count of accepted calls.
-fn count_file(dir: &Path, thread: u64) -> PathBuf {
-    dir.join(format!("count-{thread}"))
-}
-
-/// The child: meters from `producers` threads until killed, each recording its number of
+/// The child: meters from its producer threads until killed, each recording its number of
 /// accepted calls after each one.
-fn child(spec: &str) {
-    let mut parts = spec.splitn(5, '|');
-    let (url, dir, counts, round, producers) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        Path::new(parts.next().unwrap()),
-        parts.next().unwrap().parse::<u64>().unwrap(),
-        parts.next().unwrap().parse::<u64>().unwrap(),
-    );
-    let client = client(url, Path::new(dir));
+fn child(spec: &ChildSpec) {
+    let client = client(&spec.url, &spec.spool);
     std::thread::scope(|scope| {
-        for thread in 0..producers {
+        for thread in 0..spec.producers {
             let client = &client;
             scope.spawn(move || {
-                let mut count = OpenOptions::new()
-                    .write(true)
-                    .open(count_file(counts, thread))
-                    .unwrap();
-                let customer = customer(round, thread);
+                let mut count = spec.counter(thread);
+                let customer = customer(spec.round, thread);
                 for i in 0u64.. {
                     client.meter("ApiCalls", 1.0, &customer).unwrap();
-                    count.seek(SeekFrom::Start(0)).unwrap();
-                    count.write_all(&(i + 1).to_le_bytes()).unwrap();
+                    count.set(i + 1);
                     // About 20,000 records a second per thread: windows close and aggregates
                     // go out while the child runs.
                     if i % 100 == 99 {
@@ -83,13 +65,6 @@ fn child(spec: &str) {
             });
         }
     });
-}
-
-fn read_count(path: &Path) -> u64 {
-    let bytes = fs::read(path).unwrap();
-    let mut count = [0; 8];
-    count.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(count)
 }
 
 /// Each customer's usage at the emulator: the sum of its records' values.
@@ -102,47 +77,22 @@ fn usage(emulator: &Emulator) -> HashMap<String, f64> {
 }
 
 fn main() {
-    if let Ok(spec) = std::env::var(CHILD) {
+    if let Some(spec) = ChildSpec::from_env(CHILD) {
         child(&spec);
         return;
     }
     let emulator = Emulator::start().unwrap();
-    let mut rng_state = RandomState::new().hash_one(Instant::now());
+    let mut kill_points = KillPoints::new();
     for (round, producers) in (0u64..).zip(ROUNDS) {
         let dir = tempfile::tempdir().unwrap();
-        let spool = dir.path().join("spool");
-        for thread in 0..producers {
-            File::create(count_file(dir.path(), thread))
-                .unwrap()
-                .write_all(&0u64.to_le_bytes())
-                .unwrap();
-        }
-        let accepted_so_far = || -> Vec<u64> {
-            (0..producers)
-                .map(|thread| read_count(&count_file(dir.path(), thread)))
-                .collect()
-        };
+        let spec = ChildSpec::new(emulator.url(), dir.path(), round, producers);
         // Killed after 1.5 to 4 s: several windows closed and delivered, one being delivered
         // or folded.
-        rng_state = rng_state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let run_for = Duration::from_millis(1_500 + (rng_state >> 33) % 2_500);
-
-        let spec = format!(
-            "{}|{}|{}|{round}|{producers}",
-            emulator.url(),
-            spool.display(),
-            dir.path().display()
-        );
+        let run_for = Duration::from_millis(kill_points.next_in(1_500, 4_000));
         // Slow deliveries (each request answered after 300 ms): a kill often lands while a
         // window's aggregates are on their way, delivered or not, and not acknowledged yet.
         emulator.faults().set_latency(Duration::from_millis(300));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(CHILD, spec)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spec.spawn(CHILD);
         let started = Instant::now();
         while started.elapsed() < run_for {
             if let Some(status) = child.try_wait().unwrap() {
@@ -153,10 +103,10 @@ fn main() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         emulator.faults().set_latency(Duration::ZERO);
-        let accepted = accepted_so_far();
+        let accepted = spec.accepted();
         let before = usage(&emulator);
 
-        let survivor = client(emulator.url(), &spool);
+        let survivor = client(emulator.url(), &spec.spool);
         survivor.shutdown(Duration::from_secs(60)).unwrap();
         let stats = survivor.stats();
         assert_eq!(stats.failed, 0, "{stats:?}");
@@ -191,4 +141,9 @@ fn main() {
             emulator.stats().duplicates_dropped,
         );
     }
+    println!(
+        "aggregation_crash: {} kill rounds passed (seed {})",
+        ROUNDS.len(),
+        kill_points.seed
+    );
 }

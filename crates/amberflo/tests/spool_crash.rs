@@ -8,17 +8,16 @@
 //! instead of testing (hence `harness = false`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+#[path = "support/crash.rs"]
+mod crash;
+
 use std::collections::HashSet;
-use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions};
-use std::hash::BuildHasher;
-use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use amberflo::{Client, FsyncPolicy, MeterRecord, RetryPolicy, SpoolConfig};
 use amberflo_emulator::Emulator;
+use crash::{ChildSpec, KillPoints};
 
 const RECORDS: u64 = 200_000;
 const CHILD: &str = "AMBERFLO_SPOOL_CHILD";
@@ -41,39 +40,22 @@ fn unique_id(round: u64, thread: u64, i: u64) -> String {
     format!("crash-{round}-{thread}-{i}")
 }
 
-/// The file where producer `thread` keeps its count of accepted calls.
-fn count_file(dir: &Path, thread: u64) -> PathBuf {
-    dir.join(format!("count-{thread}"))
-}
-
-/// The child: meters from `producers` threads until killed, each recording its number of
+/// The child: meters from its producer threads until killed, each recording its number of
 /// accepted calls after each one.
-fn child(spec: &str) {
-    let mut parts = spec.splitn(5, '|');
-    let (url, dir, counts, round, producers) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        Path::new(parts.next().unwrap()),
-        parts.next().unwrap().parse::<u64>().unwrap(),
-        parts.next().unwrap().parse::<u64>().unwrap(),
-    );
-    let client = client(url, Path::new(dir));
+fn child(spec: &ChildSpec) {
+    let client = client(&spec.url, &spec.spool);
     std::thread::scope(|scope| {
-        for thread in 0..producers {
+        for thread in 0..spec.producers {
             let client = &client;
             scope.spawn(move || {
-                let mut count = OpenOptions::new()
-                    .write(true)
-                    .open(count_file(counts, thread))
-                    .unwrap();
-                for i in 0..RECORDS / producers {
+                let mut count = spec.counter(thread);
+                for i in 0..RECORDS / spec.producers {
                     let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
-                        .unique_id(unique_id(round, thread, i))
+                        .unique_id(unique_id(spec.round, thread, i))
                         .build()
                         .unwrap();
                     client.meter_record(record).unwrap();
-                    count.seek(SeekFrom::Start(0)).unwrap();
-                    count.write_all(&(i + 1).to_le_bytes()).unwrap();
+                    count.set(i + 1);
                 }
             });
         }
@@ -84,53 +66,21 @@ fn child(spec: &str) {
     }
 }
 
-fn read_count(path: &Path) -> u64 {
-    let bytes = fs::read(path).unwrap();
-    let mut count = [0; 8];
-    count.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(count)
-}
-
 fn main() {
-    if let Ok(spec) = std::env::var(CHILD) {
+    if let Some(spec) = ChildSpec::from_env(CHILD) {
         child(&spec);
         return;
     }
     let emulator = Emulator::start().unwrap();
-    let seed = RandomState::new().hash_one(Instant::now());
-    let mut rng_state = seed;
+    let mut kill_points = KillPoints::new();
     let started = Instant::now();
     for (round, producers) in (0u64..).zip(ROUNDS) {
         let dir = tempfile::tempdir().unwrap();
-        let spool = dir.path().join("spool");
-        for thread in 0..producers {
-            File::create(count_file(dir.path(), thread))
-                .unwrap()
-                .write_all(&0u64.to_le_bytes())
-                .unwrap();
-        }
-        let accepted_so_far = || -> Vec<u64> {
-            (0..producers)
-                .map(|thread| read_count(&count_file(dir.path(), thread)))
-                .collect()
-        };
+        let spec = ChildSpec::new(emulator.url(), dir.path(), round, producers);
+        let accepted_so_far = || spec.accepted();
         // A kill point between 2% and 75% of the records.
-        rng_state = rng_state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let kill_at = RECORDS / 50 + (rng_state >> 33) % (RECORDS * 3 / 4 - RECORDS / 50);
-
-        let spec = format!(
-            "{}|{}|{}|{round}|{producers}",
-            emulator.url(),
-            spool.display(),
-            dir.path().display()
-        );
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(CHILD, spec)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let kill_at = kill_points.next_in(RECORDS / 50, RECORDS * 3 / 4);
+        let mut child = spec.spawn(CHILD);
         // Not a timing assertion: a guard against a child that hangs before the kill point.
         let give_up = Instant::now() + Duration::from_secs(120);
         while accepted_so_far().iter().sum::<u64>() < kill_at {
@@ -153,7 +103,7 @@ fn main() {
             .filter(|record| record.unique_id().to_string().starts_with(&prefix))
             .count();
 
-        let survivor = client(emulator.url(), &spool);
+        let survivor = client(emulator.url(), &spec.spool);
         survivor.shutdown(Duration::from_secs(60)).unwrap();
         let stats = survivor.stats();
         assert_eq!(stats.delivered, stats.enqueued, "{stats:?}");
@@ -202,8 +152,9 @@ fn main() {
         );
     }
     println!(
-        "spool_crash: {} kill rounds passed in {:.1}s (seed {seed})",
+        "spool_crash: {} kill rounds passed in {:.1}s (seed {})",
         ROUNDS.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        kill_points.seed
     );
 }
