@@ -45,26 +45,21 @@ fn customer(round: u64, thread: u64) -> String {
 
 /// The child: meters from its producer threads until killed, each recording its number of
 /// accepted calls after each one.
-fn child(spec: &ChildSpec) {
+fn child(spec: &ChildSpec) -> ! {
     let client = client(&spec.url, &spec.spool);
-    std::thread::scope(|scope| {
-        for thread in 0..spec.producers {
-            let client = &client;
-            scope.spawn(move || {
-                let mut count = spec.counter(thread);
-                let customer = customer(spec.round, thread);
-                for i in 0u64.. {
-                    client.meter("ApiCalls", 1.0, &customer).unwrap();
-                    count.set(i + 1);
-                    // About 20,000 records a second per thread: windows close and aggregates
-                    // go out while the child runs.
-                    if i % 100 == 99 {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                }
-            });
+    let customers: Vec<String> = (0..spec.producers)
+        .map(|thread| customer(spec.round, thread))
+        .collect();
+    spec.produce(u64::MAX, |thread, i| {
+        client
+            .meter("ApiCalls", 1.0, &customers[thread as usize])
+            .unwrap();
+        // About 20,000 records a second per thread: windows close and aggregates go out
+        // while the child runs.
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(5));
         }
-    });
+    })
 }
 
 /// Each customer's usage at the emulator: the sum of its records' values.
@@ -79,7 +74,6 @@ fn usage(emulator: &Emulator) -> HashMap<String, f64> {
 fn main() {
     if let Some(spec) = ChildSpec::from_env(CHILD) {
         child(&spec);
-        return;
     }
     let emulator = Emulator::start().unwrap();
     let mut kill_points = KillPoints::new();

@@ -41,35 +41,21 @@ fn unique_id(round: u64, thread: u64, i: u64) -> String {
 }
 
 /// The child: meters from its producer threads until killed, each recording its number of
-/// accepted calls after each one.
-fn child(spec: &ChildSpec) {
+/// accepted calls after each one (the test kills it before the last record).
+fn child(spec: &ChildSpec) -> ! {
     let client = client(&spec.url, &spec.spool);
-    std::thread::scope(|scope| {
-        for thread in 0..spec.producers {
-            let client = &client;
-            scope.spawn(move || {
-                let mut count = spec.counter(thread);
-                for i in 0..RECORDS / spec.producers {
-                    let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
-                        .unique_id(unique_id(spec.round, thread, i))
-                        .build()
-                        .unwrap();
-                    client.meter_record(record).unwrap();
-                    count.set(i + 1);
-                }
-            });
-        }
-    });
-    // Wait to be killed (the test kills before the last record).
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    spec.produce(RECORDS / spec.producers, |thread, i| {
+        let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
+            .unique_id(unique_id(spec.round, thread, i))
+            .build()
+            .unwrap();
+        client.meter_record(record).unwrap();
+    })
 }
 
 fn main() {
     if let Some(spec) = ChildSpec::from_env(CHILD) {
         child(&spec);
-        return;
     }
     let emulator = Emulator::start().unwrap();
     let mut kill_points = KillPoints::new();

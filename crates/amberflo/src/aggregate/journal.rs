@@ -182,6 +182,11 @@ impl Journal {
         Ok(round)
     }
 
+    /// When it syncs its files.
+    pub(crate) fn fsync(&self) -> FsyncPolicy {
+        self.fsync
+    }
+
     /// The last round closed, if any.
     pub(crate) fn last_round(&self) -> Option<u64> {
         self.next_round.checked_sub(1)
@@ -312,6 +317,24 @@ impl Drop for Journal {
             self.remove_settled();
         }
     }
+}
+
+/// What closing `cells` (meter, window start, the files holding the cell's records) as one
+/// round writes and counts: each window once, and the records per file.
+pub(crate) fn round_of<'a>(
+    cells: impl IntoIterator<Item = (&'a str, i64, &'a FileCounts)>,
+) -> (Vec<(&'a str, i64)>, FileCounts) {
+    let mut windows = Vec::new();
+    let mut members = FileCounts::new();
+    for (meter, window_start_ms, files) in cells {
+        windows.push((meter, window_start_ms));
+        for (&seq, &records) in files {
+            *members.entry(seq).or_default() += records;
+        }
+    }
+    windows.sort_unstable();
+    windows.dedup();
+    (windows, members)
 }
 
 /// The replay's state while it reads the files in order.

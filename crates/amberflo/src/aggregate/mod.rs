@@ -82,6 +82,14 @@ use amberflo_types::MeterType;
 
 pub(crate) use self::stage::{Aggregator, Outlet};
 
+/// Locks `mutex`. The aggregation's data stays consistent at every step, so a panic elsewhere
+/// cannot break it: a poisoned lock is taken as it is.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The shortest aggregation window.
 pub const MIN_WINDOW: Duration = Duration::from_secs(1);
 /// The longest aggregation window.

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use amberflo_batcher::{Batcher, BuildError, DeliveryError, FlushError, FsyncPoli
 use amberflo_types::{MeterRecord, Uuid, now_millis};
 
 use super::journal::Journal;
+use super::lock;
 use super::table::{Fold, Plan, Table};
 use super::{Aggregation, AggregationStats};
 use crate::config::{ErrorCallback, FailedBatch};
@@ -32,8 +33,6 @@ pub(crate) struct Aggregator {
 struct Shared {
     table: Table,
     outlet: Outlet,
-    /// The journal is synced at every tick (a spool under `FsyncPolicy::Every`).
-    sync_every_tick: bool,
     /// Held while the outbox is handed over, so that an empty outbox means every aggregate
     /// closed before is in the records queue (see `hand_over`).
     handing: Mutex<()>,
@@ -62,7 +61,6 @@ impl Aggregator {
         journal: Option<(PathBuf, FsyncPolicy)>,
     ) -> Result<Self, Error> {
         let plans = aggregations.iter().map(Plan::from).collect();
-        let fsync = journal.as_ref().map(|(_, fsync)| *fsync);
         let table = match journal {
             Some((dir, fsync)) => {
                 let (journal, replayed, instance) = Journal::open(&dir, fsync, instance)
@@ -85,7 +83,6 @@ impl Aggregator {
         let shared = Arc::new(Shared {
             table,
             outlet,
-            sync_every_tick: matches!(fsync, Some(FsyncPolicy::Every(_))),
             handing: Mutex::new(()),
             clock: AtomicI64::new(now_millis()),
             stopped: Mutex::new(false),
@@ -98,7 +95,7 @@ impl Aggregator {
                 .name(name.to_owned())
                 .spawn(move || shared.close_until_stopped(tick))
                 .map_err(|source| {
-                    Error::Batching(amberflo_batcher::BuildError::Spawn {
+                    Error::Batching(BuildError::Spawn {
                         name: name.to_owned(),
                         source,
                     })
@@ -162,11 +159,7 @@ impl Aggregator {
         let deadline = Deadline::after(timeout);
         let shared = &*self.shared;
         shared.stop();
-        let closer = self
-            .closer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let closer = lock(&self.closer).take();
         if let Some(closer) = closer {
             // The closer does not panic; if it did, the panic hook reported it.
             let _ = closer.join();
@@ -196,24 +189,22 @@ impl Drop for Aggregator {
 impl Shared {
     /// Tells the closer to stop.
     fn stop(&self) {
-        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *lock(&self.stopped) = true;
         self.wake.notify_all();
     }
 
     /// The closer thread: every `tick`, moves the clock, closes the due cells and hands the
     /// outbox over.
     fn close_until_stopped(&self, tick: Duration) {
-        let mut stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stopped = lock(&self.stopped);
         while !*stopped {
             drop(stopped);
             let now = now_millis();
             self.clock.store(now, Ordering::Relaxed);
             self.table.close(Some(now));
             self.hand_over();
-            if self.sync_every_tick {
-                self.table.sync_journal();
-            }
-            stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+            self.table.sync_journal();
+            stopped = lock(&self.stopped);
             if !*stopped {
                 stopped = self
                     .wake
@@ -289,9 +280,4 @@ impl Shared {
             ),
         }
     }
-}
-
-/// Locks `mutex`, whose data stays consistent at every step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

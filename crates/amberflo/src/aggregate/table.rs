@@ -11,16 +11,18 @@
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use amberflo_batcher::FsyncPolicy;
 use amberflo_types::{Dimensions, EpochMillis, MeterRecord, RecordLimits, UniqueId, Uuid};
 use compact_str::CompactString;
 use hashbrown::hash_map::{Entry, EntryRef};
 use hashbrown::{Equivalent, HashMap};
 
 use super::id::{IdSource, aggregate_id};
-use super::journal::{FileCounts, Journal, Replayed};
+use super::journal::{FileCounts, Journal, Replayed, round_of};
+use super::lock;
 use super::{AggregateFunction, Aggregation, AggregationStats};
 
 /// One aggregated meter, as the table applies it.
@@ -196,23 +198,15 @@ impl Table {
     ) -> Self {
         let mut aggregates = VecDeque::new();
         let rounds = replayed.rounds.into_values().flatten();
-        let mut windows: Vec<(String, i64)> = replayed
-            .open
-            .iter()
-            .map(|cell| (cell.meter.clone(), cell.window_start_ms))
-            .collect();
-        windows.sort();
-        windows.dedup();
-        let mut members = FileCounts::new();
-        for cell in &replayed.open {
-            for (&seq, &count) in &cell.files {
-                *members.entry(seq).or_default() += count;
-            }
-        }
-        let names: Vec<(&str, i64)> = windows.iter().map(|(m, w)| (m.as_str(), *w)).collect();
-        let recovered = match names.is_empty() {
+        let (windows, members) = round_of(
+            replayed
+                .open
+                .iter()
+                .map(|cell| (cell.meter.as_str(), cell.window_start_ms, &cell.files)),
+        );
+        let recovered = match windows.is_empty() {
             true => Vec::new(),
-            false => match journal.close(&names, members, instance) {
+            false => match journal.close(&windows, members, instance) {
                 Ok(_) => replayed.open,
                 Err(error) => {
                     // Left open on disk: the next start tries again.
@@ -417,18 +411,10 @@ impl Table {
             if let Some(journal) = journal {
                 // One shard: the close is written, and its aggregates queued, under the lock
                 // (see `last_round`).
-                let mut windows: Vec<(&str, i64)> = taken
-                    .iter()
-                    .map(|(key, _)| (self.plans[key.plan].meter.as_str(), key.window_start_ms))
-                    .collect();
-                windows.sort_unstable();
-                windows.dedup();
-                let mut members = FileCounts::new();
-                for (_, cell) in &taken {
-                    for (&seq, &records) in &cell.files {
-                        *members.entry(seq).or_default() += records;
-                    }
-                }
+                let (windows, members) = round_of(taken.iter().map(|(key, cell)| {
+                    let meter = self.plans[key.plan].meter.as_str();
+                    (meter, key.window_start_ms, &cell.files)
+                }));
                 if let Err(error) = journal.close(&windows, members, self.instance) {
                     tracing::error!(%error, "amberflo: cannot journal closing windows; trying again later");
                     self.open.fetch_add(taken.len() as u64, Ordering::Relaxed);
@@ -508,9 +494,12 @@ impl Table {
         }
     }
 
-    /// With a journal under `FsyncPolicy::Every`: syncs what was written since the last call.
+    /// At each tick of the closer: with a journal under `FsyncPolicy::Every`, syncs what was
+    /// written since the last one.
     pub(crate) fn sync_journal(&self) {
-        if let Some(journal) = &mut lock(&self.shards[0].state).journal {
+        if let Some(journal) = &mut lock(&self.shards[0].state).journal
+            && matches!(journal.fsync(), FsyncPolicy::Every(_))
+        {
             journal.sync();
         }
     }
@@ -633,12 +622,6 @@ fn aggregate_record(instance: Uuid, source: &IdSource<'_>, value: f64) -> Option
             None
         }
     }
-}
-
-/// Locks `mutex`; its data stays consistent at every step, so a panic elsewhere cannot
-/// break it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The owned key of a cell about to be opened.
@@ -934,8 +917,6 @@ mod tests {
 
     #[test]
     fn aggregation_with_a_journal_sends_the_same_aggregates_after_a_crash() {
-        use amberflo_batcher::FsyncPolicy;
-
         let dir = tempfile::tempdir().unwrap();
         let open = || {
             let aggregation =

@@ -71,8 +71,29 @@ impl ChildSpec {
             .unwrap()
     }
 
-    /// In the child: producer `thread`'s count, to update after each accepted call.
-    pub fn counter(&self, thread: u64) -> Counter {
+    /// In the child: runs `meter(thread, i)` for `i` in `0..calls` on each producer thread,
+    /// recording after each call that `i + 1` were accepted (`meter` panics on a refusal),
+    /// then waits to be killed.
+    pub fn produce(&self, calls: u64, meter: impl Fn(u64, u64) + Sync) -> ! {
+        std::thread::scope(|scope| {
+            for thread in 0..self.producers {
+                let meter = &meter;
+                scope.spawn(move || {
+                    let mut count = self.counter(thread);
+                    for i in 0..calls {
+                        meter(thread, i);
+                        count.set(i + 1);
+                    }
+                });
+            }
+        });
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// Producer `thread`'s count, to update after each accepted call.
+    fn counter(&self, thread: u64) -> Counter {
         let file = OpenOptions::new()
             .write(true)
             .open(count_file(&self.counts, thread))
@@ -92,11 +113,11 @@ impl ChildSpec {
 }
 
 /// A producer's count of accepted calls, on disk.
-pub struct Counter(File);
+struct Counter(File);
 
 impl Counter {
     /// Records that `accepted` calls were accepted.
-    pub fn set(&mut self, accepted: u64) {
+    fn set(&mut self, accepted: u64) {
         self.0.seek(SeekFrom::Start(0)).unwrap();
         self.0.write_all(&accepted.to_le_bytes()).unwrap();
     }
