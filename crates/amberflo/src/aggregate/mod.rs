@@ -20,11 +20,14 @@
 //! billions of events. With [`ClientBuilder::aggregate`](crate::ClientBuilder::aggregate), the
 //! client does it, exactly:
 //!
-//! * `meter` on an aggregated meter folds the record into its *cell* on the calling thread,
-//!   at about the cost of an enqueue, without blocking: the key (meter, customer,
+//! * Each record of an aggregated meter is folded into its *cell*: the key (meter, customer,
 //!   dimensions) and the window holding its meter time (windows are aligned to the Unix
-//!   epoch, so 60 s windows start on the minute and 1 h windows on the hour, UTC). Each thread
-//!   folds into a shard of its own, so producers rarely share a lock.
+//!   epoch, so 60 s windows start on the minute and 1 h windows on the hour, UTC). `meter`
+//!   only hands the record off, without blocking, to a bounded queue of its thread's shard
+//!   (each thread gets a shard of its own while there are enough): it costs less than a plain
+//!   `meter`'s enqueue. The records are folded in batches, by the background thread or by the
+//!   call that finds the queue full (256 records, about 35 KiB per shard in use; 4 shards per
+//!   CPU, from 8 to 256).
 //! * A cell is sent as one meter record once its window has ended and no record came for the
 //!   window for the [grace](Aggregation::grace) (but no later than one window length after
 //!   that; decided in each thread's shard, so a key fed from several threads whose records
@@ -39,6 +42,9 @@
 //!   sent under its own id: never lost, never merged into an aggregate already sent.
 //! * [`Client::flush`](crate::Client::flush) and [`Client::shutdown`](crate::Client::shutdown)
 //!   send the open cells early; a later record of such a window goes into a new cell too.
+//!   A record metered on another thread while `shutdown` runs is aggregated or refused, as
+//!   usual; in the one case it can be neither (handed off just after the final close), it
+//!   goes to the error callback when the client is dropped.
 //! * A background thread (`amberflo-aggregate`) closes due cells (a key's cells of every
 //!   shard merged into one aggregate) and hands the aggregates to the delivery queue, which
 //!   sends, retries and reports failures as for any record.
@@ -283,7 +289,8 @@ impl Aggregation {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AggregationStats {
-    /// Records folded into cells.
+    /// Records folded into cells (the records `meter` handed off are folded before the
+    /// counters are read).
     pub records_in: u64,
     /// Aggregate records sent on (handed to the delivery queue), one per closed cell.
     pub aggregates_out: u64,

@@ -2,21 +2,31 @@
 //! outbox of aggregates ready to be sent.
 //!
 //! The cells are split in shards, and each thread folds into its own (threads take the shards
-//! in turns, like the spool's lanes), so producers rarely share a lock or a cache line: a
-//! fold costs about what an enqueue does. A key fed by several threads has a cell in each of
-//! their shards; closing merges them into one aggregate.
+//! in turns, like the spool's lanes), so producers rarely share a lock or a cache line. A key
+//! fed by several threads has a cell in each of their shards; closing merges them into one
+//! aggregate.
+//!
+//! Without a journal, a `meter` call only hands its record off: one push to its shard's
+//! bounded queue (crossbeam's `ArrayQueue`), less than the delivery queue's enqueue. The
+//! records are folded in batches, under the shard's lock, by whoever comes first: the
+//! closer before each close, [`Table::stats`], or the call that finds the queue full. Every
+//! consumer holds the shard's lock, so a close sees every record handed off before it began.
+//! The one race left, a call that saw the table open and pushes after the final close swept
+//! its shard, leaves its record in the queue for [`Table::take_stranded`], which the stage
+//! calls once no call can be running.
 //!
 //! No clock and no threads here: callers pass the time, so the rules are tested directly.
 
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use amberflo_batcher::FsyncPolicy;
 use amberflo_types::{Dimensions, EpochMillis, MeterRecord, RecordLimits, UniqueId, Uuid};
 use compact_str::CompactString;
+use crossbeam_queue::ArrayQueue;
 use hashbrown::hash_map::{Entry, EntryRef};
 use hashbrown::{Equivalent, HashMap};
 
@@ -50,7 +60,7 @@ impl From<&Aggregation> for Plan {
 /// What [`Table::fold`] did with a record.
 #[derive(Debug)]
 pub(crate) enum Fold {
-    /// It is in a cell.
+    /// It is in a cell, or handed off to be folded into one.
     Folded,
     /// It goes out as it is: not aggregated (another meter, a cancellation), past the bound
     /// on open cells, or the table is closed.
@@ -59,8 +69,9 @@ pub(crate) enum Fold {
 
 /// The table.
 pub(crate) struct Table {
+    /// Meter names unique. Looked up by a scan: aggregated meters are few, and most names
+    /// differ in length, which is compared first.
     plans: Vec<Plan>,
-    by_meter: HashMap<CompactString, usize>,
     instance: Uuid,
     max_open: usize,
     shards: Box<[Shard]>,
@@ -79,10 +90,24 @@ pub(crate) struct Table {
 
 /// One shard of cells, on cache lines of its own.
 #[repr(align(128))]
-#[derive(Default)]
 struct Shard {
     state: Mutex<ShardState>,
+    /// Without a journal: records handed off by the threads folding here, waiting to be
+    /// folded into `state` in a batch (made on first use).
+    handoff: Option<OnceLock<ArrayQueue<HandedOff>>>,
 }
+
+/// A record handed off to a shard, with what its fold needs.
+struct HandedOff {
+    plan: usize,
+    /// The time of the `meter` call (the coarse clock), which the cell is stamped with.
+    at_ms: i64,
+    record: MeterRecord,
+}
+
+/// How many records a shard's hand-off queue holds: the batch a full queue makes its thread
+/// fold, about 35 KiB of memory per shard in use.
+const HANDOFF_CAPACITY: usize = 256;
 
 #[derive(Default)]
 struct ShardState {
@@ -244,16 +269,16 @@ impl Table {
         shards: usize,
         journal: Option<Journal>,
     ) -> Self {
-        let by_meter = plans
-            .iter()
-            .enumerate()
-            .map(|(index, plan)| (plan.meter.clone(), index))
+        let hand_off = journal.is_none();
+        let shards: Box<[Shard]> = (0..shards.max(1))
+            .map(|_| Shard {
+                state: Mutex::default(),
+                handoff: hand_off.then(OnceLock::new),
+            })
             .collect();
-        let shards: Box<[Shard]> = (0..shards.max(1)).map(|_| Shard::default()).collect();
         lock(&shards[0].state).journal = journal;
         Table {
             plans,
-            by_meter,
             instance,
             max_open,
             shards,
@@ -276,18 +301,94 @@ impl Table {
             .unwrap_or(1_000)
     }
 
-    /// Folds `record` into its cell in the calling thread's shard, at time `now_ms` (a coarse
-    /// clock is fine: it only decides when an idle cell is due).
+    /// Folds `record` into its cell, at time `now_ms` (a coarse clock is fine: it only
+    /// decides when an idle cell is due).
+    ///
+    /// Without a journal the record is only handed off: pushed to the calling thread's
+    /// shard's queue, which the closer folds at its next tick, or this thread once the queue
+    /// is full (a batch under one lock). Below the bound on open cells, that is; at the bound,
+    /// and with a journal, it is folded here and now.
     pub(crate) fn fold(&self, record: MeterRecord, now_ms: i64) -> Fold {
-        let plan = match self.by_meter.get(record.meter_api_name()) {
-            Some(&plan) if !record.cancels_previous() => plan,
-            Some(_) => {
-                // A cancellation refers to one earlier record: it only makes sense alone.
-                self.passed_through.fetch_add(1, Ordering::Relaxed);
-                return Fold::Declined(record);
-            }
-            None => return Fold::Declined(record),
+        let Some(plan) = self.plan_of(&record) else {
+            return Fold::Declined(record);
         };
+        let shard = self.thread_shard();
+        if let Some(handoff) = &shard.handoff
+            && let handoff = handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY))
+            && self.open.load(Ordering::Relaxed) < self.max_open as u64
+            && !self.closed.load(Ordering::Relaxed)
+        {
+            let handed = HandedOff {
+                plan,
+                at_ms: now_ms,
+                record,
+            };
+            match handoff.push(handed) {
+                Ok(()) => return Fold::Folded,
+                Err(HandedOff { record, .. }) => {
+                    // Full: fold the queue's batch, then this record, under one lock.
+                    let mut state = lock(&shard.state);
+                    self.fold_handed_off(shard, &mut state);
+                    return self.fold_locked(&mut state, plan, record, now_ms);
+                }
+            }
+        }
+        let mut state = lock(&shard.state);
+        self.fold_locked(&mut state, plan, record, now_ms)
+    }
+
+    /// The aggregation `record` belongs to; `None` for another meter, and for a cancellation,
+    /// which refers to one earlier record and only makes sense alone (counted as passed
+    /// through).
+    #[inline]
+    fn plan_of(&self, record: &MeterRecord) -> Option<usize> {
+        let meter = record.meter_api_name();
+        let plan = self.plans.iter().position(|plan| plan.meter == meter)?;
+        if record.cancels_previous() {
+            self.passed_through.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(plan)
+    }
+
+    /// Folds the records handed off to `shard` (whose `state` the caller locked); those
+    /// that must go out as they are (past the bound, a sum that would overflow) go to the
+    /// outbox.
+    ///
+    /// Once the table is closed for good, it leaves them for [`take_stranded`](Self::take_stranded):
+    /// they came after the final close, which the outbox's last hand-over ends.
+    fn fold_handed_off(&self, shard: &Shard, state: &mut ShardState) {
+        let Some(handoff) = shard.handoff.as_ref().and_then(OnceLock::get) else {
+            return;
+        };
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut declined = Vec::new();
+        while let Some(HandedOff {
+            plan,
+            at_ms,
+            record,
+        }) = handoff.pop()
+        {
+            if let Fold::Declined(record) = self.fold_locked(state, plan, record, at_ms) {
+                declined.push(record);
+            }
+        }
+        if !declined.is_empty() {
+            lock(&self.outbox).extend(declined);
+        }
+    }
+
+    /// Folds `record` (of aggregation `plan`) into its cell in `state`, a shard the caller
+    /// locked.
+    fn fold_locked(
+        &self,
+        state: &mut ShardState,
+        plan: usize,
+        record: MeterRecord,
+        now_ms: i64,
+    ) -> Fold {
         let Plan {
             window_ms,
             function,
@@ -300,16 +401,14 @@ impl Table {
             customer: record.customer_id(),
             dimensions: record.dimensions(),
         };
-        let mut shard = lock(&self.thread_shard().state);
         let ShardState {
             cells,
             folded,
             journal,
-        } = &mut *shard;
+        } = state;
         // Checked under the shard's lock, which the final close takes after setting it: a
         // record is either swept by it or handed back.
         if self.closed.load(Ordering::SeqCst) {
-            drop(shard);
             self.passed_through.fetch_add(1, Ordering::Relaxed);
             return Fold::Declined(record);
         }
@@ -325,7 +424,6 @@ impl Table {
         };
         // Without room for a new cell, or a sum that would overflow: it goes out as it is.
         let Some(value) = value else {
-            drop(shard);
             self.passed_through.fetch_add(1, Ordering::Relaxed);
             return Fold::Declined(record);
         };
@@ -334,7 +432,6 @@ impl Table {
             Some(journal) => match journal.append_record(&record, function, window_ms) {
                 Ok(file) => Some(file),
                 Err(error) => {
-                    drop(shard);
                     tracing::error!(%error, "amberflo: cannot journal a record; it goes out un-aggregated");
                     self.passed_through.fetch_add(1, Ordering::Relaxed);
                     return Fold::Declined(record);
@@ -386,6 +483,7 @@ impl Table {
     /// bound records are handed back, so memory stays bounded and the caller sees the
     /// back-pressure as with any full queue.
     pub(crate) fn close(&self, now_ms: Option<i64>) -> usize {
+        self.fold_all_handed_off();
         if now_ms.is_some() && lock(&self.outbox).len() >= self.max_open {
             return 0;
         }
@@ -507,6 +605,9 @@ impl Table {
     /// From now on every fold declines, then closes every cell; returns the outbox. For
     /// shutdown.
     pub(crate) fn close_for_good(&self) -> VecDeque<MeterRecord> {
+        // What was handed off before is aggregated; after the flag, records are declined (or,
+        // handed off just as it was set, taken at the end: `take_stranded`).
+        self.fold_all_handed_off();
         {
             // Under the outbox's lock, so that a `put_back` either lands before the outbox is
             // taken or is refused.
@@ -515,6 +616,39 @@ impl Table {
         }
         self.close(None);
         self.take_outbox()
+    }
+
+    /// Records handed off after [`close_for_good`](Self::close_for_good) swept their shard:
+    /// a thread that saw the table open just before and pushed just after. None can come
+    /// once the client is dropped, where the stage hands these to the error callback.
+    pub(crate) fn take_stranded(&self) -> VecDeque<MeterRecord> {
+        let handoffs = self
+            .shards
+            .iter()
+            .filter_map(|shard| shard.handoff.as_ref()?.get());
+        handoffs
+            .flat_map(|handoff| std::iter::from_fn(|| handoff.pop()))
+            .map(|handed| handed.record)
+            .collect()
+    }
+
+    /// For tests: hands `record` off as a `meter` call that saw the table open just before
+    /// [`close_for_good`](Self::close_for_good) would, after it.
+    #[cfg(test)]
+    pub(super) fn hand_off_late(&self, record: MeterRecord) {
+        let shard = &self.shards[0];
+        let handoff = shard.handoff.as_ref().expect("a table without a journal");
+        let handed = HandedOff {
+            plan: 0,
+            at_ms: 0,
+            record,
+        };
+        assert!(
+            handoff
+                .get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY))
+                .push(handed)
+                .is_ok()
+        );
     }
 
     /// Takes the outbox's aggregates, oldest first.
@@ -537,8 +671,16 @@ impl Table {
         Ok(())
     }
 
-    /// The counters.
+    /// Folds every shard's handed-off records.
+    fn fold_all_handed_off(&self) {
+        for shard in &self.shards {
+            self.fold_handed_off(shard, &mut lock(&shard.state));
+        }
+    }
+
+    /// The counters, once the records handed off so far are folded.
     pub(crate) fn stats(&self) -> AggregationStats {
+        self.fold_all_handed_off();
         AggregationStats {
             records_in: self
                 .shards
@@ -856,7 +998,17 @@ mod tests {
             record("ApiCalls", 1.0, "c", T0, "eu"), // a third key: over the bound
             record("ApiCalls", 1.0, "a", T0, "eu"), // an open key still folds
         ];
-        let mut declined = fold(&table, &records, T0);
+        // Handed off below the bound: the fold finds it reached, and sends the third key's
+        // record as it is.
+        assert!(fold(&table, &records, T0).is_empty());
+        assert_eq!(table.stats().open_keys, 2);
+        assert_eq!(sent(&table), [records[2].clone()]);
+        // At the bound, records are folded at once: a new key's comes back to the caller.
+        let more = [
+            record("ApiCalls", 1.0, "d", T0, "eu"),
+            record("ApiCalls", 1.0, "b", T0, "eu"),
+        ];
+        let mut declined = fold(&table, &more, T0);
         let cancel = MeterRecord::builder("ApiCalls", 1.0, "a")
             .meter_time(EpochMillis::new(T0))
             .cancel_previous()
@@ -866,9 +1018,15 @@ mod tests {
         let other = record("Other", 1.0, "a", T0, "eu");
         declined.extend(fold(&table, std::slice::from_ref(&other), T0));
         let stats = table.stats();
-        assert_eq!((stats.records_in, stats.passed_through), (3, 2));
-        assert_eq!(declined, [records[2].clone(), cancel, other]);
+        assert_eq!((stats.records_in, stats.passed_through), (4, 3));
+        assert_eq!(declined, [more[0].clone(), cancel, other]);
         assert!(sent(&table).is_empty());
+        table.close(None);
+        let sums: HashMap<String, f64> = sent(&table)
+            .iter()
+            .map(|r| (r.customer_id().to_owned(), r.meter_value()))
+            .collect();
+        assert_eq!(sums, HashMap::from([("a".into(), 2.0), ("b".into(), 2.0)]));
     }
 
     #[test]
@@ -878,10 +1036,13 @@ mod tests {
         let records: Vec<_> = (0..3)
             .map(|_| record("ApiCalls", huge, "a", T0, "eu"))
             .collect();
-        assert_eq!(fold(&table, &records, T0), records[1..]);
+        assert!(fold(&table, &records, T0).is_empty());
         table.close(None);
-        let values: Vec<f64> = sent(&table).iter().map(MeterRecord::meter_value).collect();
-        assert_eq!(values, [huge]);
+        // The two that would overflow the cell went to the outbox as they are, before it.
+        let out = sent(&table);
+        assert_eq!(out[..2], records[1..]);
+        assert_eq!(out[2].meter_value(), huge);
+        assert!(records.iter().all(|r| r.unique_id() != out[2].unique_id()));
         assert_eq!(table.stats().passed_through, 2);
     }
 
@@ -991,6 +1152,122 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].meter_value(), (0..800).map(f64::from).sum::<f64>());
         assert_eq!(table.stats().records_in, 800);
+    }
+
+    /// Records wait in the thread's shard's queue; the call that finds it full folds them all.
+    #[test]
+    fn aggregation_hands_records_off_and_the_call_that_finds_the_queue_full_folds_them() {
+        let table = table(
+            &[Aggregation::sum("ApiCalls", Duration::from_secs(60))],
+            1_000,
+        );
+        let waiting = |table: &Table| -> Vec<(usize, u64)> {
+            let shards = table.shards.iter();
+            shards
+                .map(|shard| {
+                    let handoff = shard.handoff.as_ref().and_then(OnceLock::get);
+                    (
+                        handoff.map_or(0, ArrayQueue::len),
+                        lock(&shard.state).folded,
+                    )
+                })
+                .filter(|&counts| counts != (0, 0))
+                .collect()
+        };
+        let records: Vec<_> = (0..=HANDOFF_CAPACITY)
+            .map(|i| record("ApiCalls", 1.0, &format!("c{}", i % 7), T0, "eu"))
+            .collect();
+        assert!(fold(&table, &records[..HANDOFF_CAPACITY], T0).is_empty());
+        assert_eq!(waiting(&table), [(HANDOFF_CAPACITY, 0)]);
+        assert!(fold(&table, &records[HANDOFF_CAPACITY..], T0).is_empty());
+        assert_eq!(waiting(&table), [(0, HANDOFF_CAPACITY as u64 + 1)]);
+        assert_eq!(table.stats().open_keys, 7);
+        table.close(None);
+        let total: f64 = sent(&table).iter().map(MeterRecord::meter_value).sum();
+        assert_eq!(total, records.len() as f64);
+    }
+
+    /// A record handed off after the final close swept its shard is not lost: the end takes
+    /// it (for the error callback).
+    #[test]
+    fn aggregation_keeps_a_record_handed_off_after_the_final_close_for_the_end() {
+        let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
+        fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
+        assert_eq!(table.close_for_good().len(), 1);
+        let late = record("ApiCalls", 2.0, "a", T0, "eu");
+        table.hand_off_late(late.clone());
+        // Nothing folds it any more, not even a close.
+        assert_eq!(table.close(None), 0);
+        assert_eq!(table.stats().records_in, 1);
+        assert_eq!(Vec::from(table.take_stranded()), [late]);
+        assert!(table.take_stranded().is_empty());
+    }
+
+    /// Producers racing timed closes, flushes and the final close: every record is in
+    /// exactly one place at the end (an aggregate, handed back, or taken at the end).
+    #[test]
+    fn aggregation_loses_and_repeats_nothing_while_producers_race_the_closes() {
+        const THREADS: u32 = 4;
+        const PER_THREAD: u32 = 20_000;
+        let aggregation =
+            Aggregation::sum("ApiCalls", Duration::from_secs(1)).grace(Duration::ZERO);
+        let table = table(&[aggregation], 200);
+        let declined = std::sync::Mutex::new(Vec::new());
+        let produced = AtomicU64::new(0);
+        let aggregates = std::thread::scope(|scope| {
+            for thread in 0..THREADS {
+                let (table, declined, produced) = (&table, &declined, &produced);
+                scope.spawn(move || {
+                    for i in 0..PER_THREAD {
+                        produced.fetch_add(1, Ordering::Relaxed);
+                        let second = i64::from(i / 1_000) * 1_000;
+                        let customer = format!("c{}", (thread * 7 + i) % 40);
+                        let r = record("ApiCalls", 1.0, &customer, T0 + second, "eu");
+                        if let Fold::Declined(r) = table.fold(r, T0 + second) {
+                            lock(declined).push(r);
+                        }
+                    }
+                });
+            }
+            let (table, produced) = (&table, &produced);
+            let closer = scope.spawn(move || {
+                let mut aggregates = Vec::new();
+                // The final close lands while the producers are half-way.
+                let half = u64::from(THREADS * PER_THREAD / 2);
+                for tick in 0.. {
+                    if produced.load(Ordering::Relaxed) >= half {
+                        break;
+                    }
+                    if tick % 100 == 99 {
+                        table.close(None);
+                    } else {
+                        table.close(Some(T0 + i64::from(tick) * 10));
+                    }
+                    aggregates.extend(table.take_outbox());
+                }
+                aggregates.extend(table.close_for_good());
+                aggregates
+            });
+            closer.join().unwrap()
+        });
+        let stranded = table.take_stranded();
+        let declined = declined.into_inner().unwrap();
+        let total: f64 = aggregates
+            .iter()
+            .chain(&declined)
+            .chain(&stranded)
+            .map(MeterRecord::meter_value)
+            .sum();
+        assert_eq!(total, f64::from(THREADS * PER_THREAD));
+        let mut ids: Vec<_> = aggregates.iter().map(MeterRecord::unique_id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), aggregates.len(), "no id twice");
+        let stats = table.stats();
+        assert_eq!(
+            stats.records_in + stats.passed_through + stranded.len() as u64,
+            u64::from(THREADS * PER_THREAD)
+        );
     }
 
     proptest! {
