@@ -42,9 +42,8 @@
 //!   sent under its own id: never lost, never merged into an aggregate already sent.
 //! * [`Client::flush`](crate::Client::flush) and [`Client::shutdown`](crate::Client::shutdown)
 //!   send the open cells early; a later record of such a window goes into a new cell too.
-//!   A record metered on another thread while `shutdown` runs is aggregated or refused, as
-//!   usual; in the one case it can be neither (handed off just after the final close), it
-//!   goes to the error callback when the client is dropped.
+//!   A record metered on another thread while `shutdown` runs is aggregated, or sent as it
+//!   is (refused once the delivery queue is shut down).
 //! * A background thread (`amberflo-aggregate`) closes due cells (a key's cells of every
 //!   shard merged into one aggregate) and hands the aggregates to the delivery queue, which
 //!   sends, retries and reports failures as for any record.
@@ -62,8 +61,10 @@
 //!   [`FsyncPolicy::Always`](crate::FsyncPolicy::Always) it also waits for the disk, in
 //!   `meter_record_async` too.
 //! * The open cells are bounded ([`ClientBuilder::aggregation_max_open_keys`](crate::ClientBuilder::aggregation_max_open_keys),
-//!   100,000 by default, across meters and windows): past the bound a record is sent as it
-//!   is, un-aggregated, and counted in [`AggregationStats::passed_through`]. So is a record
+//!   100,000 by default, across meters and windows; checked as `meter` is called, so records
+//!   handed off just before it was reached may open up to 256 more per shard): past the bound
+//!   a record is sent as it is, un-aggregated, and counted in
+//!   [`AggregationStats::passed_through`]. So is a record
 //!   that cancels an earlier one (`aflo.cancel_previous_resource_event`), which only makes
 //!   sense on its own, and one that would take its cell's sum past `f64::MAX`.
 //! * While the delivery queue cannot take the aggregates (an outage), cells stay open and

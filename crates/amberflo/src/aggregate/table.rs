@@ -11,9 +11,8 @@
 //! records are folded in batches, under the shard's lock, by whoever comes first: the
 //! closer before each close, [`Table::stats`], or the call that finds the queue full. Every
 //! consumer holds the shard's lock, so a close sees every record handed off before it began.
-//! The one race left, a call that saw the table open and pushes after the final close swept
-//! its shard, leaves its record in the queue for [`Table::take_stranded`], which the stage
-//! calls once no call can be running.
+//! A call that pushes as the final close runs reads the closed flag after its push, and takes
+//! back what the close may have missed (`Table::after_hand_off` has the argument).
 //!
 //! No clock and no threads here: callers pass the time, so the rules are tested directly.
 
@@ -65,6 +64,9 @@ pub(crate) enum Fold {
     /// It goes out as it is: not aggregated (another meter, a cancellation), past the bound
     /// on open cells, or the table is closed.
     Declined(MeterRecord),
+    /// The table was closed for good while the record was handed off: these records (it,
+    /// or others of calls racing the final close) go out as they are.
+    TakenBack(Vec<MeterRecord>),
 }
 
 /// The table.
@@ -86,6 +88,8 @@ pub(crate) struct Table {
     passed_through: AtomicU64,
     /// Aggregates ready to be sent, oldest first.
     outbox: Mutex<VecDeque<MeterRecord>>,
+    /// Held by [`close`](Self::close).
+    closing: Mutex<()>,
 }
 
 /// One shard of cells, on cache lines of its own.
@@ -95,6 +99,18 @@ struct Shard {
     /// Without a journal: records handed off by the threads folding here, waiting to be
     /// folded into `state` in a batch (made on first use).
     handoff: Option<OnceLock<ArrayQueue<HandedOff>>>,
+}
+
+impl Shard {
+    /// Its hand-off queue, once a thread used it.
+    fn handoff(&self) -> Option<&ArrayQueue<HandedOff>> {
+        self.handoff.as_ref()?.get()
+    }
+}
+
+/// The records in `handoff` as of now: a bounded batch, however fast threads push.
+fn drain(handoff: &ArrayQueue<HandedOff>) -> impl Iterator<Item = HandedOff> + '_ {
+    (0..handoff.len()).map_while(|_| handoff.pop())
 }
 
 /// A record handed off to a shard, with what its fold needs.
@@ -289,6 +305,7 @@ impl Table {
             aggregates_out: AtomicU64::new(0),
             passed_through: AtomicU64::new(0),
             outbox: Mutex::new(VecDeque::new()),
+            closing: Mutex::new(()),
         }
     }
 
@@ -314,27 +331,83 @@ impl Table {
         };
         let shard = self.thread_shard();
         if let Some(handoff) = &shard.handoff
-            && let handoff = handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY))
             && self.open.load(Ordering::Relaxed) < self.max_open as u64
             && !self.closed.load(Ordering::Relaxed)
         {
-            let handed = HandedOff {
-                plan,
-                at_ms: now_ms,
-                record,
-            };
-            match handoff.push(handed) {
-                Ok(()) => return Fold::Folded,
-                Err(HandedOff { record, .. }) => {
-                    // Full: fold the queue's batch, then this record, under one lock.
-                    let mut state = lock(&shard.state);
-                    self.fold_handed_off(shard, &mut state);
-                    return self.fold_locked(&mut state, plan, record, now_ms);
-                }
-            }
+            let handoff = handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY));
+            return self.hand_off(shard, handoff, plan, record, now_ms);
         }
+        self.fold_if_open(&mut lock(&shard.state), plan, record, now_ms)
+    }
+
+    /// Pushes `record` (of aggregation `plan`) to `shard`'s `handoff`.
+    #[inline]
+    fn hand_off(
+        &self,
+        shard: &Shard,
+        handoff: &ArrayQueue<HandedOff>,
+        plan: usize,
+        record: MeterRecord,
+        now_ms: i64,
+    ) -> Fold {
+        let handed = HandedOff {
+            plan,
+            at_ms: now_ms,
+            record,
+        };
+        match handoff.push(handed) {
+            Ok(()) => self.after_hand_off(shard, handoff),
+            Err(HandedOff { record, .. }) => self.fold_full(shard, handoff, plan, record, now_ms),
+        }
+    }
+
+    /// `handoff` is full: folds its batch, then `record`, under one lock.
+    #[cold]
+    fn fold_full(
+        &self,
+        shard: &Shard,
+        handoff: &ArrayQueue<HandedOff>,
+        plan: usize,
+        record: MeterRecord,
+        now_ms: i64,
+    ) -> Fold {
         let mut state = lock(&shard.state);
-        self.fold_locked(&mut state, plan, record, now_ms)
+        self.fold_handed_off(handoff, &mut state);
+        self.fold_if_open(&mut state, plan, record, now_ms)
+    }
+
+    /// After a record was pushed to `shard`'s `handoff`: done, unless the table was closed
+    /// for good meanwhile; then the final close may have swept the shard already, so the
+    /// records in the queue (this one, or others racing the close) are taken back, to go out
+    /// as they are.
+    ///
+    /// Exact, like a lock, without one: the push is a `SeqCst` compare-and-swap of the
+    /// queue's tail (crossbeam-queue 0.3's `ArrayQueue::push`), and the flag is read after it
+    /// with `SeqCst`; [`close_for_good`](Self::close_for_good) stores the flag with `SeqCst`
+    /// before it reads each queue's length with `SeqCst` loads of the tail (`ArrayQueue::len`).
+    /// In the single order of those operations, either this read comes after the flag's
+    /// store (and the record is taken back here, unless the close took it), or this push
+    /// comes before the close's reading of the length (and the close folds the record).
+    #[inline]
+    fn after_hand_off(&self, shard: &Shard, handoff: &ArrayQueue<HandedOff>) -> Fold {
+        match self.closed.load(Ordering::SeqCst) {
+            false => Fold::Folded,
+            true => self.take_back(shard, handoff),
+        }
+    }
+
+    /// Takes back the records left in `handoff` after the final close (see `after_hand_off`).
+    #[cold]
+    fn take_back(&self, shard: &Shard, handoff: &ArrayQueue<HandedOff>) -> Fold {
+        let _state = lock(&shard.state);
+        let taken: Vec<MeterRecord> = drain(handoff).map(|handed| handed.record).collect();
+        if taken.is_empty() {
+            // The close folded it.
+            return Fold::Folded;
+        }
+        self.passed_through
+            .fetch_add(taken.len() as u64, Ordering::Relaxed);
+        Fold::TakenBack(taken)
     }
 
     /// The aggregation `record` belongs to; `None` for another meter, and for a cancellation,
@@ -351,27 +424,27 @@ impl Table {
         Some(plan)
     }
 
-    /// Folds the records handed off to `shard` (whose `state` the caller locked); those
-    /// that must go out as they are (past the bound, a sum that would overflow) go to the
-    /// outbox.
-    ///
-    /// Once the table is closed for good, it leaves them for [`take_stranded`](Self::take_stranded):
-    /// they came after the final close, which the outbox's last hand-over ends.
-    fn fold_handed_off(&self, shard: &Shard, state: &mut ShardState) {
-        let Some(handoff) = shard.handoff.as_ref().and_then(OnceLock::get) else {
-            return;
-        };
-        if self.closed.load(Ordering::SeqCst) {
-            return;
+    /// Folds the records in `handoff` (whose shard's `state` the caller locked), unless the
+    /// table is closed for good: then the final close folded what was there, and what came
+    /// after is taken back by the calls that brought it (see `after_hand_off`).
+    fn fold_handed_off(&self, handoff: &ArrayQueue<HandedOff>, state: &mut ShardState) {
+        if !self.closed.load(Ordering::SeqCst) {
+            self.fold_queue(handoff, state);
         }
+    }
+
+    /// Folds the records in `handoff` (whose shard's `state` the caller locked), however
+    /// many cells they open: the bound was checked when they were handed off. A record that
+    /// would overflow its cell's sum goes to the outbox as it is.
+    fn fold_queue(&self, handoff: &ArrayQueue<HandedOff>, state: &mut ShardState) {
         let mut declined = Vec::new();
-        while let Some(HandedOff {
+        for HandedOff {
             plan,
             at_ms,
             record,
-        }) = handoff.pop()
+        } in drain(handoff)
         {
-            if let Fold::Declined(record) = self.fold_locked(state, plan, record, at_ms) {
+            if let Fold::Declined(record) = self.fold_locked(state, plan, record, at_ms, false) {
                 declined.push(record);
             }
         }
@@ -381,13 +454,31 @@ impl Table {
     }
 
     /// Folds `record` (of aggregation `plan`) into its cell in `state`, a shard the caller
-    /// locked.
+    /// locked, unless the table is closed for good: checked under the shard's lock, which the
+    /// final close takes after setting it, so the record is either swept by it or declined.
+    fn fold_if_open(
+        &self,
+        state: &mut ShardState,
+        plan: usize,
+        record: MeterRecord,
+        now_ms: i64,
+    ) -> Fold {
+        if self.closed.load(Ordering::SeqCst) {
+            self.passed_through.fetch_add(1, Ordering::Relaxed);
+            return Fold::Declined(record);
+        }
+        self.fold_locked(state, plan, record, now_ms, true)
+    }
+
+    /// Folds `record` (of aggregation `plan`) into its cell in `state`, a shard the caller
+    /// locked; with `bounded`, only into an open cell once the bound is reached.
     fn fold_locked(
         &self,
         state: &mut ShardState,
         plan: usize,
         record: MeterRecord,
         now_ms: i64,
+        bounded: bool,
     ) -> Fold {
         let Plan {
             window_ms,
@@ -406,18 +497,14 @@ impl Table {
             folded,
             journal,
         } = state;
-        // Checked under the shard's lock, which the final close takes after setting it: a
-        // record is either swept by it or handed back.
-        if self.closed.load(Ordering::SeqCst) {
-            self.passed_through.fetch_add(1, Ordering::Relaxed);
-            return Fold::Declined(record);
-        }
         // Decide first, then write to the journal, then change the cell: the journal holds
         // exactly the records folded, in the order they were.
         let entry = cells.entry_ref(&key);
         let value = match &entry {
             EntryRef::Occupied(cell) => combine(function, cell.get().value, record.meter_value()),
-            EntryRef::Vacant(_) if self.open.load(Ordering::Relaxed) >= self.max_open as u64 => {
+            EntryRef::Vacant(_)
+                if bounded && self.open.load(Ordering::Relaxed) >= self.max_open as u64 =>
+            {
                 None
             }
             EntryRef::Vacant(_) => Some(start(function, record.meter_value())),
@@ -463,7 +550,8 @@ impl Table {
             }
         };
         cell.value = value;
-        cell.last_ms = now_ms;
+        // Records handed off earlier may be folded after one folded at once.
+        cell.last_ms = cell.last_ms.max(now_ms);
         if let Some(file) = file {
             *cell.files.entry(file).or_default() += 1;
         }
@@ -482,7 +570,11 @@ impl Table {
     /// delivery queue is full, Amberflo down): cells stay open and go on folding, and past the
     /// bound records are handed back, so memory stays bounded and the caller sees the
     /// back-pressure as with any full queue.
+    ///
+    /// One close at a time: a flush's close must not find the outbox empty while a timed
+    /// close still holds cells it took.
     pub(crate) fn close(&self, now_ms: Option<i64>) -> usize {
+        let _closing = lock(&self.closing);
         self.fold_all_handed_off();
         if now_ms.is_some() && lock(&self.outbox).len() >= self.max_open {
             return 0;
@@ -605,50 +697,20 @@ impl Table {
     /// From now on every fold declines, then closes every cell; returns the outbox. For
     /// shutdown.
     pub(crate) fn close_for_good(&self) -> VecDeque<MeterRecord> {
-        // What was handed off before is aggregated; after the flag, records are declined (or,
-        // handed off just as it was set, taken at the end: `take_stranded`).
-        self.fold_all_handed_off();
         {
             // Under the outbox's lock, so that a `put_back` either lands before the outbox is
             // taken or is refused.
             let _outbox = lock(&self.outbox);
             self.closed.store(true, Ordering::SeqCst);
         }
+        // Every record handed off by a call that did not see the flag (see `after_hand_off`).
+        for shard in &self.shards {
+            if let Some(handoff) = shard.handoff() {
+                self.fold_queue(handoff, &mut lock(&shard.state));
+            }
+        }
         self.close(None);
         self.take_outbox()
-    }
-
-    /// Records handed off after [`close_for_good`](Self::close_for_good) swept their shard:
-    /// a thread that saw the table open just before and pushed just after. None can come
-    /// once the client is dropped, where the stage hands these to the error callback.
-    pub(crate) fn take_stranded(&self) -> VecDeque<MeterRecord> {
-        let handoffs = self
-            .shards
-            .iter()
-            .filter_map(|shard| shard.handoff.as_ref()?.get());
-        handoffs
-            .flat_map(|handoff| std::iter::from_fn(|| handoff.pop()))
-            .map(|handed| handed.record)
-            .collect()
-    }
-
-    /// For tests: hands `record` off as a `meter` call that saw the table open just before
-    /// [`close_for_good`](Self::close_for_good) would, after it.
-    #[cfg(test)]
-    pub(super) fn hand_off_late(&self, record: MeterRecord) {
-        let shard = &self.shards[0];
-        let handoff = shard.handoff.as_ref().expect("a table without a journal");
-        let handed = HandedOff {
-            plan: 0,
-            at_ms: 0,
-            record,
-        };
-        assert!(
-            handoff
-                .get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY))
-                .push(handed)
-                .is_ok()
-        );
     }
 
     /// Takes the outbox's aggregates, oldest first.
@@ -671,14 +733,17 @@ impl Table {
         Ok(())
     }
 
-    /// Folds every shard's handed-off records.
+    /// Folds every shard's handed-off records (see `fold_handed_off`).
     fn fold_all_handed_off(&self) {
         for shard in &self.shards {
-            self.fold_handed_off(shard, &mut lock(&shard.state));
+            if let Some(handoff) = shard.handoff() {
+                self.fold_handed_off(handoff, &mut lock(&shard.state));
+            }
         }
     }
 
-    /// The counters, once the records handed off so far are folded.
+    /// The counters, once the records handed off so far are folded (which takes each shard's
+    /// lock in turn).
     pub(crate) fn stats(&self) -> AggregationStats {
         self.fold_all_handed_off();
         AggregationStats {
@@ -832,13 +897,14 @@ mod tests {
         Table::new(plans, Uuid::from_u128(1), max_open, 4)
     }
 
-    /// Folds `records` in order, returning those the table declined.
+    /// Folds `records` in order, returning those the table declined (or gave back).
     fn fold(table: &Table, records: &[MeterRecord], now: i64) -> Vec<MeterRecord> {
         records
             .iter()
-            .filter_map(|record| match table.fold(record.clone(), now) {
-                Fold::Folded => None,
-                Fold::Declined(record) => Some(record),
+            .flat_map(|record| match table.fold(record.clone(), now) {
+                Fold::Folded => Vec::new(),
+                Fold::Declined(record) => vec![record],
+                Fold::TakenBack(records) => records,
             })
             .collect()
     }
@@ -998,11 +1064,11 @@ mod tests {
             record("ApiCalls", 1.0, "c", T0, "eu"), // a third key: over the bound
             record("ApiCalls", 1.0, "a", T0, "eu"), // an open key still folds
         ];
-        // Handed off below the bound: the fold finds it reached, and sends the third key's
-        // record as it is.
+        // Handed off below the bound: they are folded even past it (by up to a queue's
+        // worth of records per shard).
         assert!(fold(&table, &records, T0).is_empty());
-        assert_eq!(table.stats().open_keys, 2);
-        assert_eq!(sent(&table), [records[2].clone()]);
+        assert_eq!(table.stats().open_keys, 3);
+        assert!(sent(&table).is_empty());
         // At the bound, records are folded at once: a new key's comes back to the caller.
         let more = [
             record("ApiCalls", 1.0, "d", T0, "eu"),
@@ -1018,7 +1084,7 @@ mod tests {
         let other = record("Other", 1.0, "a", T0, "eu");
         declined.extend(fold(&table, std::slice::from_ref(&other), T0));
         let stats = table.stats();
-        assert_eq!((stats.records_in, stats.passed_through), (4, 3));
+        assert_eq!((stats.records_in, stats.passed_through), (5, 2));
         assert_eq!(declined, [more[0].clone(), cancel, other]);
         assert!(sent(&table).is_empty());
         table.close(None);
@@ -1026,7 +1092,8 @@ mod tests {
             .iter()
             .map(|r| (r.customer_id().to_owned(), r.meter_value()))
             .collect();
-        assert_eq!(sums, HashMap::from([("a".into(), 2.0), ("b".into(), 2.0)]));
+        let expected = [("a".into(), 2.0), ("b".into(), 2.0), ("c".into(), 1.0)];
+        assert_eq!(sums, HashMap::from(expected));
     }
 
     #[test]
@@ -1187,24 +1254,46 @@ mod tests {
         assert_eq!(total, records.len() as f64);
     }
 
-    /// A record handed off after the final close swept its shard is not lost: the end takes
-    /// it (for the error callback).
+    /// A call whose push lands as the final close runs: either the close folded its record,
+    /// or the call takes it back (with any other left in the queue), never both, never
+    /// neither.
     #[test]
-    fn aggregation_keeps_a_record_handed_off_after_the_final_close_for_the_end() {
+    fn aggregation_a_call_racing_the_final_close_takes_its_record_back_unless_folded() {
         let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 10);
-        fold(&table, &[record("ApiCalls", 1.0, "a", T0, "eu")], T0);
-        assert_eq!(table.close_for_good().len(), 1);
+        let push = |record: &MeterRecord| {
+            let shard = &table.shards[0];
+            let handoff = shard.handoff.as_ref().unwrap();
+            let handoff = handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY));
+            let handed = HandedOff {
+                plan: 0,
+                at_ms: T0,
+                record: record.clone(),
+            };
+            assert!(handoff.push(handed).is_ok());
+            (shard, handoff)
+        };
+        // Pushed before the close; the flag read after it: the close folded the record.
+        let early = record("ApiCalls", 1.0, "a", T0, "eu");
+        let (shard, handoff) = push(&early);
+        let aggregates = table.close_for_good();
+        assert_eq!(aggregates.len(), 1);
+        assert!(matches!(table.after_hand_off(shard, handoff), Fold::Folded));
+        // Pushed after the close swept the queue: taken back, to go out as it is.
         let late = record("ApiCalls", 2.0, "a", T0, "eu");
-        table.hand_off_late(late.clone());
-        // Nothing folds it any more, not even a close.
+        let (shard, handoff) = push(&late);
+        // Nothing else folds it any more.
         assert_eq!(table.close(None), 0);
-        assert_eq!(table.stats().records_in, 1);
-        assert_eq!(Vec::from(table.take_stranded()), [late]);
-        assert!(table.take_stranded().is_empty());
+        match table.after_hand_off(shard, handoff) {
+            Fold::TakenBack(records) => assert_eq!(records, [late]),
+            other => panic!("expected the record back, got {other:?}"),
+        }
+        assert!(handoff.is_empty());
+        let stats = table.stats();
+        assert_eq!((stats.records_in, stats.passed_through), (1, 1));
     }
 
     /// Producers racing timed closes, flushes and the final close: every record is in
-    /// exactly one place at the end (an aggregate, handed back, or taken at the end).
+    /// exactly one place at the end (an aggregate, or handed back to its caller).
     #[test]
     fn aggregation_loses_and_repeats_nothing_while_producers_race_the_closes() {
         const THREADS: u32 = 4;
@@ -1223,8 +1312,21 @@ mod tests {
                         let second = i64::from(i / 1_000) * 1_000;
                         let customer = format!("c{}", (thread * 7 + i) % 40);
                         let r = record("ApiCalls", 1.0, &customer, T0 + second, "eu");
-                        if let Fold::Declined(r) = table.fold(r, T0 + second) {
-                            lock(declined).push(r);
+                        let fold = match i % 2 {
+                            0 => table.fold(r, T0 + second),
+                            // A call that found the table open just before the final close.
+                            _ => {
+                                let shard = table.thread_shard();
+                                let handoff = shard.handoff.as_ref().unwrap();
+                                let handoff =
+                                    handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY));
+                                table.hand_off(shard, handoff, 0, r, T0 + second)
+                            }
+                        };
+                        match fold {
+                            Fold::Folded => {}
+                            Fold::Declined(r) => lock(declined).push(r),
+                            Fold::TakenBack(records) => lock(declined).extend(records),
                         }
                     }
                 });
@@ -1250,12 +1352,17 @@ mod tests {
             });
             closer.join().unwrap()
         });
-        let stranded = table.take_stranded();
+        // Nothing left behind in a queue.
+        assert!(
+            table
+                .shards
+                .iter()
+                .all(|shard| shard.handoff().is_none_or(ArrayQueue::is_empty))
+        );
         let declined = declined.into_inner().unwrap();
         let total: f64 = aggregates
             .iter()
             .chain(&declined)
-            .chain(&stranded)
             .map(MeterRecord::meter_value)
             .sum();
         assert_eq!(total, f64::from(THREADS * PER_THREAD));
@@ -1265,7 +1372,7 @@ mod tests {
         assert_eq!(ids.len(), aggregates.len(), "no id twice");
         let stats = table.stats();
         assert_eq!(
-            stats.records_in + stats.passed_through + stranded.len() as u64,
+            stats.records_in + stats.passed_through,
             u64::from(THREADS * PER_THREAD)
         );
     }

@@ -406,6 +406,8 @@ impl ClientBuilder {
     /// windows (default [`DEFAULT_MAX_OPEN_KEYS`](crate::aggregate::DEFAULT_MAX_OPEN_KEYS));
     /// a record that would open one more is sent un-aggregated and counted in
     /// [`AggregationStats::passed_through`](crate::aggregate::AggregationStats::passed_through).
+    /// Checked as `meter` is called: records handed off just before the bound was reached
+    /// (at most 256 per shard, see [`aggregate`](crate::aggregate)) still open cells.
     /// A cell takes about 150 bytes plus its customer id and dimensions.
     pub fn aggregation_max_open_keys(mut self, max: usize) -> Self {
         self.aggregation_max_open_keys = Some(max);
