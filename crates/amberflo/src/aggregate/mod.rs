@@ -23,11 +23,13 @@
 //! * Each record of an aggregated meter is folded into its *cell*: the key (meter, customer,
 //!   dimensions) and the window holding its meter time (windows are aligned to the Unix
 //!   epoch, so 60 s windows start on the minute and 1 h windows on the hour, UTC). `meter`
-//!   only hands the record off, without blocking, to a bounded queue of its thread's shard
-//!   (each thread gets a shard of its own while there are enough): it costs less than a plain
-//!   `meter`'s enqueue. The records are folded in batches, by the background thread or by the
-//!   call that finds the queue full (256 records, about 35 KiB per shard in use; 4 shards per
-//!   CPU, from 8 to 256).
+//!   hands the record off to a bounded queue of its thread's shard (each thread gets a shard
+//!   of its own while there are enough) with one lock-free push, which costs less than a
+//!   plain `meter`'s enqueue; it waits for no I/O and no room. The records are folded in
+//!   batches, under the shard's lock: by the background thread, by
+//!   [`Client::aggregation_stats`](crate::Client::aggregation_stats), or by the call that
+//!   finds the queue full (256 records, about 35 KiB per shard in use; 4 shards per CPU,
+//!   from 8 to 256).
 //! * A cell is sent as one meter record once its window has ended and no record came for the
 //!   window for the [grace](Aggregation::grace) (but no later than one window length after
 //!   that; decided in each thread's shard, so a key fed from several threads whose records
@@ -42,8 +44,10 @@
 //!   sent under its own id: never lost, never merged into an aggregate already sent.
 //! * [`Client::flush`](crate::Client::flush) and [`Client::shutdown`](crate::Client::shutdown)
 //!   send the open cells early; a later record of such a window goes into a new cell too.
-//!   A record metered on another thread while `shutdown` runs is aggregated, or sent as it
-//!   is (refused once the delivery queue is shut down).
+//!   A record metered on another thread while `shutdown` runs is aggregated, or sent on as
+//!   it is (`meter` returns it as refused once the delivery queue is shut down). One handed
+//!   off just as the final close runs is taken back by a call on its shard and sent on as it
+//!   is; if the delivery queue is full or shut down by then, it goes to the error callback.
 //! * A background thread (`amberflo-aggregate`) closes due cells (a key's cells of every
 //!   shard merged into one aggregate) and hands the aggregates to the delivery queue, which
 //!   sends, retries and reports failures as for any record.

@@ -59,7 +59,8 @@ impl From<&Aggregation> for Plan {
 /// What [`Table::fold`] did with a record.
 #[derive(Debug)]
 pub(crate) enum Fold {
-    /// It is in a cell, or handed off to be folded into one.
+    /// It is in a cell, or handed off to be folded into one (unless the table closes for good
+    /// first: then a call on its shard takes it back, see `after_hand_off`).
     Folded,
     /// It goes out as it is: not aggregated (another meter, a cancellation), past the bound
     /// on open cells, or the table is closed.
@@ -335,45 +336,36 @@ impl Table {
             && !self.closed.load(Ordering::Relaxed)
         {
             let handoff = handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY));
-            return self.hand_off(shard, handoff, plan, record, now_ms);
+            let handed = HandedOff {
+                plan,
+                at_ms: now_ms,
+                record,
+            };
+            return self.hand_off(shard, handoff, handed);
         }
         self.fold_if_open(&mut lock(&shard.state), plan, record, now_ms)
     }
 
-    /// Pushes `record` (of aggregation `plan`) to `shard`'s `handoff`.
+    /// Pushes `handed` to `shard`'s `handoff`.
     #[inline]
-    fn hand_off(
-        &self,
-        shard: &Shard,
-        handoff: &ArrayQueue<HandedOff>,
-        plan: usize,
-        record: MeterRecord,
-        now_ms: i64,
-    ) -> Fold {
-        let handed = HandedOff {
-            plan,
-            at_ms: now_ms,
-            record,
-        };
+    fn hand_off(&self, shard: &Shard, handoff: &ArrayQueue<HandedOff>, handed: HandedOff) -> Fold {
         match handoff.push(handed) {
             Ok(()) => self.after_hand_off(shard, handoff),
-            Err(HandedOff { record, .. }) => self.fold_full(shard, handoff, plan, record, now_ms),
+            Err(handed) => self.fold_full(shard, handoff, handed),
         }
     }
 
-    /// `handoff` is full: folds its batch, then `record`, under one lock.
+    /// `handoff` is full: folds its batch, then `handed`, under one lock.
     #[cold]
-    fn fold_full(
-        &self,
-        shard: &Shard,
-        handoff: &ArrayQueue<HandedOff>,
-        plan: usize,
-        record: MeterRecord,
-        now_ms: i64,
-    ) -> Fold {
+    fn fold_full(&self, shard: &Shard, handoff: &ArrayQueue<HandedOff>, handed: HandedOff) -> Fold {
+        let HandedOff {
+            plan,
+            at_ms,
+            record,
+        } = handed;
         let mut state = lock(&shard.state);
         self.fold_handed_off(handoff, &mut state);
-        self.fold_if_open(&mut state, plan, record, now_ms)
+        self.fold_if_open(&mut state, plan, record, at_ms)
     }
 
     /// After a record was pushed to `shard`'s `handoff`: done, unless the table was closed
@@ -704,8 +696,12 @@ impl Table {
             self.closed.store(true, Ordering::SeqCst);
         }
         // Every record handed off by a call that did not see the flag (see `after_hand_off`).
+        // A shard no thread used yet gets a one-record queue: a call that makes it now finds
+        // it made, after the flag, so it sees the flag after its push and takes its record
+        // back (reading an empty `OnceLock` here would not order it after that call's push).
         for shard in &self.shards {
-            if let Some(handoff) = shard.handoff() {
+            if let Some(handoff) = &shard.handoff {
+                let handoff = handoff.get_or_init(|| ArrayQueue::new(1));
                 self.fold_queue(handoff, &mut lock(&shard.state));
             }
         }
@@ -1290,6 +1286,33 @@ mod tests {
         assert!(handoff.is_empty());
         let stats = table.stats();
         assert_eq!((stats.records_in, stats.passed_through), (1, 1));
+
+        // A shard no thread had used: the close made its queue, one record long, so a call
+        // making it after the close finds it and takes its record back; a call that finds it
+        // full (another's record still in it) is declined.
+        let unused = &table.shards[1];
+        let handoff = unused.handoff().expect("made by the close");
+        assert_eq!(handoff.capacity(), 1);
+        let [first, second] = [3.0, 4.0].map(|value| HandedOff {
+            plan: 0,
+            at_ms: T0,
+            record: record("ApiCalls", value, "b", T0, "eu"),
+        });
+        let first_record = first.record.clone();
+        match table.hand_off(unused, handoff, first) {
+            Fold::TakenBack(records) => assert_eq!(records, [first_record]),
+            other => panic!("expected the record back, got {other:?}"),
+        }
+        assert!(handoff.push(second).is_ok());
+        let third = HandedOff {
+            plan: 0,
+            at_ms: T0,
+            record: record("ApiCalls", 5.0, "b", T0, "eu"),
+        };
+        assert!(matches!(
+            table.hand_off(unused, handoff, third),
+            Fold::Declined(_)
+        ));
     }
 
     /// Producers racing timed closes, flushes and the final close: every record is in
@@ -1320,7 +1343,12 @@ mod tests {
                                 let handoff = shard.handoff.as_ref().unwrap();
                                 let handoff =
                                     handoff.get_or_init(|| ArrayQueue::new(HANDOFF_CAPACITY));
-                                table.hand_off(shard, handoff, 0, r, T0 + second)
+                                let handed = HandedOff {
+                                    plan: 0,
+                                    at_ms: T0 + second,
+                                    record: r,
+                                };
+                                table.hand_off(shard, handoff, handed)
                             }
                         };
                         match fold {
