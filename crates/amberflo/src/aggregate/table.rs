@@ -1051,6 +1051,85 @@ mod tests {
         }
     }
 
+    /// A record handed off earlier, folded after one folded at once, does not make the cell
+    /// look idle for longer than it is.
+    #[test]
+    fn aggregation_keeps_a_cells_latest_fold_time_when_older_records_fold_after() {
+        let aggregation =
+            Aggregation::sum("ApiCalls", Duration::from_secs(60)).grace(Duration::from_secs(5));
+        let table = table(&[aggregation], 100);
+        let mut state = lock(&table.shards[0].state);
+        let r = || record("ApiCalls", 1.0, "a", T0, "eu");
+        let later = T0 + MINUTE + 4_000;
+        assert!(matches!(
+            table.fold_if_open(&mut state, 0, r(), later),
+            Fold::Folded
+        ));
+        assert!(matches!(
+            table.fold_locked(&mut state, 0, r(), T0, false),
+            Fold::Folded
+        ));
+        drop(state);
+        // Due 5 s after the latest fold, not 5 s after the window's end.
+        assert_eq!(table.close(Some(T0 + MINUTE + 5_000)), 0);
+        assert_eq!(table.close(Some(later + 5_000)), 1);
+    }
+
+    /// A drain takes the records there when it starts, not those pushed while it runs (a
+    /// close under steady load ends).
+    #[test]
+    fn aggregation_drains_take_a_bounded_batch() {
+        let handoff = ArrayQueue::new(HANDOFF_CAPACITY);
+        let push = |value: f64| {
+            let record = record("ApiCalls", value, "a", T0, "eu");
+            let handed = HandedOff {
+                plan: 0,
+                at_ms: T0,
+                record,
+            };
+            assert!(handoff.push(handed).is_ok());
+        };
+        (0..3).for_each(|i| push(f64::from(i)));
+        let taken: Vec<f64> = drain(&handoff)
+            .map(|handed| {
+                let value = handed.record.meter_value();
+                if value < 2.0 {
+                    push(10.0 + value);
+                }
+                value
+            })
+            .collect();
+        assert_eq!(taken, [0.0, 1.0, 2.0]);
+        assert_eq!(handoff.len(), 2);
+    }
+
+    /// A flush's close returns only once the cells a concurrent timed close took are in the
+    /// outbox: the flush then hands over every record folded before it.
+    #[test]
+    fn aggregation_flush_close_waits_for_a_timed_close_in_progress() {
+        let aggregation =
+            Aggregation::sum("ApiCalls", Duration::from_secs(1)).grace(Duration::ZERO);
+        let table = table(&[aggregation], 100_000);
+        for round in 0..200 {
+            let records: Vec<_> = (0..50)
+                .map(|i| record("ApiCalls", 1.0, &format!("c{i}"), T0, "eu"))
+                .collect();
+            assert!(fold(&table, &records, T0).is_empty());
+            let start = std::sync::Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    start.wait();
+                    table.close(Some(T0 + MINUTE));
+                });
+                start.wait();
+                table.close(None);
+                let flushed: f64 = sent(&table).iter().map(MeterRecord::meter_value).sum();
+                assert_eq!(flushed, 50.0, "round {round}");
+            });
+            assert!(sent(&table).is_empty());
+        }
+    }
+
     #[test]
     fn aggregation_passes_records_through_past_the_bound_and_for_cancellations() {
         let table = table(&[Aggregation::sum("ApiCalls", Duration::from_secs(60))], 2);
