@@ -322,13 +322,14 @@ pub(crate) fn delivered(
     stats: &Stats,
     aggregation: &AggregationStats,
 ) -> Result<u64, String> {
+    // With aggregation, the server gets the aggregates and the records passed through, which
+    // stand for the records folded in and passed through.
     let sent = aggregation.aggregates_out + aggregation.passed_through;
     let delivered = match sent {
         0 => stats.delivered,
-        _ if stats.delivered == sent => aggregation.records_in + aggregation.passed_through,
-        _ => 0,
+        _ => aggregation.records_in + aggregation.passed_through,
     };
-    if delivered != records || stats.failed != 0 {
+    if delivered != records || stats.failed != 0 || (sent > 0 && stats.delivered != sent) {
         return Err(format!(
             "expected {records} records delivered, got {stats:?} and {aggregation:?}"
         ));

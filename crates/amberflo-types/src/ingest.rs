@@ -395,14 +395,10 @@ impl MeterRecord {
     /// Whether this record cancels a previous event (it has
     /// [`CANCEL_PREVIOUS_DIMENSION`] set to `"true"`).
     pub fn cancels_previous(&self) -> bool {
-        // A scan (most keys differ in length, which is compared first) is cheaper than the
-        // sorted search for the few dimensions records have; an aggregating client asks it
-        // on every `meter` call.
-        self.dimensions.as_ref().is_some_and(|dimensions| {
-            dimensions
-                .iter()
-                .any(|(key, value)| key == CANCEL_PREVIOUS_DIMENSION && value == "true")
-        })
+        self.dimensions
+            .as_ref()
+            .and_then(|dimensions| dimensions.get(CANCEL_PREVIOUS_DIMENSION))
+            == Some("true")
     }
 }
 

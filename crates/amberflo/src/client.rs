@@ -328,14 +328,21 @@ impl Client {
         timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let deadline = Deadline::after(timeout);
-        let records = self.inner.records.flush_async(timeout);
+        // With aggregation, the stage's flush ends with a flush of the records queue begun
+        // after its hand-over, which covers everything this one would.
+        let records = match &self.inner.aggregator {
+            None => Some(self.inner.records.flush_async(timeout)),
+            Some(_) => None,
+        };
         let custom = self.inner.custom.flush_async(timeout);
         let aggregator = self.inner.aggregator.clone();
         async move {
             if let Some(aggregator) = aggregator {
                 aggregator.flush(deadline.left()).await?;
             }
-            records.await?;
+            if let Some(records) = records {
+                records.await?;
+            }
             custom.await?;
             Ok(())
         }
@@ -413,18 +420,15 @@ impl Client {
         };
         for aggregation in aggregator.aggregations() {
             let meter = aggregation.meter();
-            let function = aggregation.function();
             let reason = match self.meters().get(meter).await? {
                 None => format!("meter {meter:?} is not defined in Amberflo"),
-                Some(definition) => match definition.meter_type {
-                    Some(meter_type) if !function.suits(&meter_type) => format!(
-                        "meter {meter:?} is of type {:?} in Amberflo, which cannot be \
-                         pre-aggregated with {}",
-                        meter_type.as_str(),
-                        function.as_str()
-                    ),
-                    // A definition without a type cannot be checked further.
-                    _ => continue,
+                // A definition without a type cannot be checked further.
+                Some(definition) => match definition
+                    .meter_type
+                    .and_then(|meter_type| aggregation.unsuited(&meter_type, " in Amberflo"))
+                {
+                    Some(reason) => reason,
+                    None => continue,
                 },
             };
             return Err(Error::Config {

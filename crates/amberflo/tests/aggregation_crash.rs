@@ -46,7 +46,7 @@ fn customer(round: u64, thread: u64) -> String {
 /// The child: meters from its producer threads until killed, each recording its number of
 /// accepted calls after each one.
 fn child(spec: &ChildSpec) -> ! {
-    let client = client(&spec.url, &spec.spool);
+    let client = client(&spec.url, &spec.spool());
     let customers: Vec<String> = (0..spec.producers)
         .map(|thread| customer(spec.round, thread))
         .collect();
@@ -100,7 +100,7 @@ fn main() {
         let accepted = spec.accepted();
         let before = usage(&emulator);
 
-        let survivor = client(emulator.url(), &spec.spool);
+        let survivor = client(emulator.url(), &spec.spool());
         survivor.shutdown(Duration::from_secs(60)).unwrap();
         let stats = survivor.stats();
         assert_eq!(stats.failed, 0, "{stats:?}");

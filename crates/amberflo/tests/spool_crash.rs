@@ -43,7 +43,7 @@ fn unique_id(round: u64, thread: u64, i: u64) -> String {
 /// The child: meters from its producer threads until killed, each recording its number of
 /// accepted calls after each one (the test kills it before the last record).
 fn child(spec: &ChildSpec) -> ! {
-    let client = client(&spec.url, &spec.spool);
+    let client = client(&spec.url, &spec.spool());
     spec.produce(RECORDS / spec.producers, |thread, i| {
         let record = MeterRecord::builder("ApiCalls", 1.0, "customer-1")
             .unique_id(unique_id(spec.round, thread, i))
@@ -89,7 +89,7 @@ fn main() {
             .filter(|record| record.unique_id().to_string().starts_with(&prefix))
             .count();
 
-        let survivor = client(emulator.url(), &spec.spool);
+        let survivor = client(emulator.url(), &spec.spool());
         survivor.shutdown(Duration::from_secs(60)).unwrap();
         let stats = survivor.stats();
         assert_eq!(stats.delivered, stats.enqueued, "{stats:?}");

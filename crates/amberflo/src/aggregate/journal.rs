@@ -203,9 +203,7 @@ impl Journal {
         if settled.is_empty() {
             return Ok(());
         }
-        let mut frames = Vec::new();
-        frame(&mut frames, ACK, &round.to_le_bytes());
-        self.write_all(&frames)?;
+        self.write_frame(ACK, &round.to_le_bytes())?;
         self.acknowledged = self.acknowledged.max(Some(round));
         for round in settled {
             for (seq, count) in self.rounds.remove(&round).unwrap_or_default() {

@@ -273,15 +273,24 @@ impl Aggregation {
             ));
         }
         if let Some(meter_type) = &self.meter_type
-            && !self.function.suits(meter_type)
+            && let Some(reason) = self.unsuited(meter_type, "")
         {
-            return Err(format!(
-                "meter {meter:?} is of type {:?}, which cannot be pre-aggregated with {}",
-                meter_type.as_str(),
-                self.function.as_str()
-            ));
+            return Err(reason);
         }
         Ok(())
+    }
+
+    /// Why the function cannot pre-aggregate a meter of `meter_type` (`None` when it can);
+    /// `source` follows the type in the reason (where it was found).
+    pub(crate) fn unsuited(&self, meter_type: &MeterType, source: &str) -> Option<String> {
+        (!self.function.suits(meter_type)).then(|| {
+            format!(
+                "meter {:?} is of type {:?}{source}, which cannot be pre-aggregated with {}",
+                self.meter,
+                meter_type.as_str(),
+                self.function.as_str()
+            )
+        })
     }
 }
 

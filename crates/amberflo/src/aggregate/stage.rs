@@ -8,7 +8,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use amberflo_batcher::{Batcher, BuildError, DeliveryError, FlushError, FsyncPolicy};
+use amberflo_batcher::{
+    Batcher, BuildError, DeliveryError, FlushError, FsyncPolicy, SendError, SendErrorKind,
+};
 use amberflo_types::{MeterRecord, Uuid, now_millis};
 
 use super::journal::Journal;
@@ -124,16 +126,12 @@ impl Aggregator {
         {
             Fold::Folded => None,
             Fold::Declined(record) => Some(record),
-            Fold::TakenBack(records) => {
+            Fold::TakenBack(taken) => {
                 // Records of calls that raced the shutdown's final close (perhaps not this
                 // one's): sent as they are while the records queue takes them.
-                let mut records = VecDeque::from(records);
-                while let Some(record) = records.pop_front() {
-                    if let Err(refused) = shared.outlet.records.try_send(record) {
-                        records.push_front(refused.into_inner());
-                        shared.fail(records);
-                        break;
-                    }
+                let records = shared.outlet.records.as_ref();
+                if let Err((_, refused)) = send_in_order(taken.into(), |r| records.try_send(r)) {
+                    shared.fail(refused);
                 }
                 None
             }
@@ -178,19 +176,32 @@ impl Aggregator {
             let _ = closer.join();
         }
         let _handing = lock(&shared.handing);
-        let mut outbox = shared.table.close_for_good();
+        let outbox = shared.table.close_for_good();
         let round = shared.table.last_round();
-        while let Some(record) = outbox.pop_front() {
-            let left = deadline.left();
-            if let Err(refused) = shared.outlet.records.send_timeout(record, left) {
-                outbox.push_front(refused.into_inner());
-                shared.fail(outbox);
-                break;
-            }
+        let records = shared.outlet.records.as_ref();
+        let sent = send_in_order(outbox, |r| records.send_timeout(r, deadline.left()));
+        if let Err((_, refused)) = sent {
+            shared.fail(refused);
         }
         // Each aggregate is in the (spooled) records queue or went to the error callback.
         shared.acknowledge_through(round);
     }
+}
+
+/// Sends `records` in order with `send` until it refuses one: then returns why, with the
+/// refused record first and the ones after it.
+fn send_in_order(
+    mut records: VecDeque<MeterRecord>,
+    send: impl Fn(MeterRecord) -> Result<(), SendError<MeterRecord>>,
+) -> Result<(), (SendErrorKind, VecDeque<MeterRecord>)> {
+    while let Some(record) = records.pop_front() {
+        if let Err(refused) = send(record) {
+            let kind = refused.kind();
+            records.push_front(refused.into_inner());
+            return Err((kind, records));
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Aggregator {
@@ -248,27 +259,20 @@ impl Shared {
         let _handing = lock(&self.handing);
         // Aggregates go to the outbox under the table's lock before their round can be seen.
         let round = self.table.last_round();
-        let mut outbox = self.table.take_outbox();
-        while let Some(record) = outbox.pop_front() {
-            match self.outlet.records.try_send(record) {
-                Ok(()) => {}
-                Err(refused) if refused.is_full() => {
-                    outbox.push_front(refused.into_inner());
-                    let left = outbox.len();
-                    return match self.table.put_back(outbox) {
-                        Ok(()) => left,
-                        Err(after_shutdown) => {
-                            self.fail(after_shutdown);
-                            0
-                        }
-                    };
-                }
-                Err(refused) => {
-                    outbox.push_front(refused.into_inner());
-                    self.fail(outbox);
-                    break;
-                }
+        let records = self.outlet.records.as_ref();
+        match send_in_order(self.table.take_outbox(), |r| records.try_send(r)) {
+            Ok(()) => {}
+            Err((SendErrorKind::Full, refused)) => {
+                let left = refused.len();
+                return match self.table.put_back(refused) {
+                    Ok(()) => left,
+                    Err(after_shutdown) => {
+                        self.fail(after_shutdown);
+                        0
+                    }
+                };
             }
+            Err((_, refused)) => self.fail(refused),
         }
         self.acknowledge_through(round);
         0

@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// What the test tells its child: where to meter, the spool, where the counts go, the round
-/// and how many producer threads.
+/// What the test tells its child: where to meter, the round's directory (the counts, and
+/// the spool in `spool`), the round and how many producer threads.
 pub struct ChildSpec {
     pub url: String,
-    pub spool: PathBuf,
-    pub counts: PathBuf,
+    pub dir: PathBuf,
     pub round: u64,
     pub producers: u64,
 }
@@ -32,23 +31,26 @@ impl ChildSpec {
         }
         ChildSpec {
             url: url.to_owned(),
-            spool: dir.join("spool"),
-            counts: dir.to_owned(),
+            dir: dir.to_owned(),
             round,
             producers,
         }
+    }
+
+    /// The spool's directory.
+    pub fn spool(&self) -> PathBuf {
+        self.dir.join("spool")
     }
 
     /// The spec the test passed in the child variable `name`, in the child; `None` in the
     /// test itself.
     pub fn from_env(name: &str) -> Option<Self> {
         let spec = std::env::var(name).ok()?;
-        let mut parts = spec.splitn(5, '|');
+        let mut parts = spec.splitn(4, '|');
         let mut next = || parts.next().unwrap().to_owned();
         Some(ChildSpec {
             url: next(),
-            spool: PathBuf::from(next()),
-            counts: PathBuf::from(next()),
+            dir: PathBuf::from(next()),
             round: next().parse().unwrap(),
             producers: next().parse().unwrap(),
         })
@@ -57,10 +59,9 @@ impl ChildSpec {
     /// Starts this binary as the child, with the spec in the variable `name`.
     pub fn spawn(&self, name: &str) -> Child {
         let spec = format!(
-            "{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}",
             self.url,
-            self.spool.display(),
-            self.counts.display(),
+            self.dir.display(),
             self.round,
             self.producers
         );
@@ -96,7 +97,7 @@ impl ChildSpec {
     fn counter(&self, thread: u64) -> Counter {
         let file = OpenOptions::new()
             .write(true)
-            .open(count_file(&self.counts, thread))
+            .open(count_file(&self.dir, thread))
             .unwrap();
         Counter(file)
     }
@@ -105,7 +106,7 @@ impl ChildSpec {
     pub fn accepted(&self) -> Vec<u64> {
         (0..self.producers)
             .map(|thread| {
-                let bytes = fs::read(count_file(&self.counts, thread)).unwrap();
+                let bytes = fs::read(count_file(&self.dir, thread)).unwrap();
                 u64::from_le_bytes(bytes[..8].try_into().unwrap())
             })
             .collect()
